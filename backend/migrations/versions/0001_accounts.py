@@ -1,0 +1,20 @@
+"""accounts: tables of the accounts domain.
+
+Revision ID: 0001
+Revises: None
+"""
+
+from __future__ import annotations
+
+revision = "0001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

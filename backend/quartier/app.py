@@ -1,0 +1,174 @@
+"""create_app(): the one place where the application is assembled."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from advanced_alchemy.extensions.litestar import (
+    AsyncSessionConfig,
+    EngineConfig,
+    SQLAlchemyAsyncConfig,
+    SQLAlchemyPlugin,
+)
+from litestar import Litestar, Router
+from litestar.config.compression import CompressionConfig
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme, Server, Tag
+from litestar.plugins.jinja import JinjaTemplateEngine as Jinja
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+from litestar.types import ControllerRouterHandler
+
+from quartier import __version__
+from quartier.core import ops
+from quartier.core.errors import EXCEPTION_HANDLERS
+from quartier.core.logging import configure_logging
+from quartier.core.middleware import media_type_middleware, security_headers_middleware
+from quartier.core.openapi import document_operations
+from quartier.core.templating import configure_template_engine
+from quartier.settings import PROJECT_ROOT, Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+FRONTEND = PROJECT_ROOT / "frontend"
+API_PREFIX = "/api/v1"
+
+OPENAPI_TAGS = [
+    Tag(name="Social areas", description="Sozialräume: hierarchy, boundaries, population."),
+    Tag(
+        name="Planning processes",
+        description="Planungsprozesse through the seven phases of the planning cycle.",
+    ),
+    Tag(name="Organisations", description="Welfare organisations, administration, council bodies."),
+    Tag(name="Participation", description="Which participation modules are open in which phase."),
+    Tag(name="Accounts", description="Staff sign-in, accounts and API tokens."),
+]
+
+
+def _api_routes() -> list[ControllerRouterHandler]:
+    from quartier.accounts.controllers import API_ROUTES as accounts
+    from quartier.areas.controllers import API_ROUTES as areas
+    from quartier.processes.controllers import API_ROUTES as processes
+
+    return [*areas, *processes, *accounts]
+
+
+def _page_routes() -> list[ControllerRouterHandler]:
+    from quartier.accounts.pages import PAGES as accounts
+    from quartier.areas.pages import PAGES as areas
+    from quartier.processes.pages import PAGES as processes
+
+    return [*processes, *areas, *accounts]
+
+
+def _middleware(settings: Settings) -> list[Any]:
+    from quartier.accounts.auth import authentication_middleware, csrf_middleware
+
+    return [
+        security_headers_middleware(settings),
+        media_type_middleware(API_PREFIX),
+        authentication_middleware,
+        csrf_middleware,
+    ]
+
+
+def create_app(settings: Settings | None = None, *, database_url: str | None = None) -> Litestar:
+    """Assemble the application. `database_url` overrides the settings (used by the launcher,
+    which may have just started the private cluster)."""
+    settings = settings or load_settings()
+    configure_logging(settings)
+    url = database_url or settings.database_url
+    if url is None:
+        raise RuntimeError("no database: set DATABASE_URL or start through `quartier serve`")
+
+    db_config = SQLAlchemyAsyncConfig(
+        connection_string=url,
+        engine_config=EngineConfig(
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            pool_pre_ping=True,
+            pool_recycle=1800,
+            connect_args={"server_settings": {"application_name": "quartier"}},
+        ),
+        session_config=AsyncSessionConfig(expire_on_commit=False),
+        before_send_handler="autocommit_include_redirects",
+        set_default_exception_handler=False,
+    )
+
+    api = Router(path=API_PREFIX, route_handlers=_api_routes())
+    static = create_static_files_router(
+        path="/static",
+        directories=[FRONTEND / "static"],
+        include_in_schema=False,
+        send_as_attachment=False,
+    )
+    route_handlers: Sequence[ControllerRouterHandler] = [
+        api,
+        static,
+        *ops.ROUTES,
+        ops.openapi_document,
+        *_page_routes(),
+    ]
+    plugins: list[Any] = [SQLAlchemyPlugin(config=db_config)]
+    middleware = _middleware(settings)
+    if settings.metrics_enabled:
+        route_handlers = [*route_handlers, ops.metrics_controller()]
+        middleware.insert(0, ops.metrics_middleware())
+
+    app = Litestar(
+        route_handlers=route_handlers,
+        plugins=plugins,
+        middleware=middleware,
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=settings.max_body_bytes,
+        compression_config=CompressionConfig(
+            backend="gzip", minimum_size=500, gzip_compress_level=6
+        ),
+        template_config=TemplateConfig(
+            directory=Path(FRONTEND / "templates"),
+            engine=Jinja,
+            engine_callback=configure_template_engine,
+        ),
+        openapi_config=OpenAPIConfig(
+            title="Quartier API",
+            version=__version__,
+            description=(
+                "Participation in municipal social planning: social areas, planning processes "
+                "through the seven phases of the planning cycle, organisations, and the "
+                "participation of residents. Errors are RFC 9457 problem details "
+                "(`application/problem+json`). Collections are cursor-paginated."
+            ),
+            path=API_PREFIX + "/docs",
+            servers=[Server(url="/", description="This server")],
+            tags=OPENAPI_TAGS,
+            use_handler_docstrings=False,
+            create_examples=False,
+            components=Components(
+                security_schemes={
+                    "bearerToken": SecurityScheme(
+                        type="http",
+                        scheme="bearer",
+                        description="An API token created by an administrator (`quartier "
+                        "create-token`); scopes restrict what it may do.",
+                    ),
+                    "session": SecurityScheme(
+                        type="apiKey",
+                        security_scheme_in="cookie",
+                        name="__Host-quartier_session",
+                        description="Staff session cookie set by `POST /api/v1/auth/login`; unsafe "
+                        "methods also need the `X-CSRF-Token` header.",
+                    ),
+                }
+            ),
+            render_plugins=[ops.reference_page_plugin()],
+        ),
+        state=State({"settings": settings, "db_config": db_config}),
+        on_startup=[ops.on_startup],
+        debug=settings.debug,
+    )
+    document_operations(app)
+    return app

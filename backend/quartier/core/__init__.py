@@ -1,0 +1,1 @@
+"""Cross-cutting concerns shared by every domain; nothing here imports a domain package."""

@@ -1,0 +1,150 @@
+"""Test fixtures: a real PostgreSQL for every test.
+
+One cluster per test session (the private cluster in a temporary directory, or the server at
+TEST_DATABASE_URL). The migrations build a template database once; every test gets a fresh
+database copied from it, so tests may commit, run concurrently and see real constraints.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import asyncpg
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from quartier import migrations
+from quartier.app import create_app
+from quartier.db import PrivateCluster, create_engine
+from quartier.settings import Settings, load_settings
+
+TEMPLATE = "quartier_test_template"
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+_counter = itertools.count()
+
+
+class TestServer:
+    """The PostgreSQL server used by this test session."""
+
+    def __init__(self, url: str, cluster: PrivateCluster | None) -> None:
+        self.url = (
+            url if "+asyncpg" in url else url.replace("postgresql://", "postgresql+asyncpg://")
+        )
+        self.cluster = cluster
+
+    def url_for(self, database: str) -> str:
+        parts = urlsplit(self.url)
+        return parts._replace(path=f"/{database}").geturl()
+
+    def connect_kwargs(self, database: str) -> dict[str, object]:
+        parts = urlsplit(self.url)
+        query = parse_qs(parts.query)
+        host = query.get("host", [parts.hostname or "localhost"])[0]
+        return {
+            "host": host,
+            "port": parts.port or 5432,
+            "user": parts.username or "postgres",
+            "password": parts.password,
+            "database": database,
+        }
+
+    async def admin(self, sql: str) -> None:
+        connection = await asyncpg.connect(**self.connect_kwargs("postgres"))  # type: ignore[arg-type]
+        try:
+            await connection.execute(sql)
+        finally:
+            await connection.close()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[TestServer]:
+    given = os.environ.get("TEST_DATABASE_URL")
+    if given:
+        yield TestServer(given, None)
+        return
+    base = Path(tempfile.mkdtemp(prefix="quartier-test-"))
+    base.chmod(0o755)
+    cluster = PrivateCluster(base, fsync=False, database="postgres")
+    url = cluster.start()
+    try:
+        yield TestServer(url, cluster)
+    finally:
+        cluster.destroy()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def template_database(pg_server: TestServer) -> str:
+    """A database built by the real migrations, copied for every test."""
+    asyncio.run(pg_server.admin(f'DROP DATABASE IF EXISTS "{TEMPLATE}" WITH (FORCE)'))
+    asyncio.run(pg_server.admin(f'CREATE DATABASE "{TEMPLATE}"'))
+    migrations.upgrade(pg_server.url_for(TEMPLATE))
+    return TEMPLATE
+
+
+@pytest.fixture
+async def database_url(pg_server: TestServer, template_database: str) -> AsyncIterator[str]:
+    name = f"quartier_test_{os.getpid()}_{next(_counter)}"
+    await pg_server.admin(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
+    try:
+        yield pg_server.url_for(name)
+    finally:
+        await pg_server.admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    base = load_settings(
+        {
+            "QUARTIER_ENV": "test",
+            "QUARTIER_DATA_DIR": str(tmp_path),
+            "SECRET_KEY": "test-secret-key-0123456789-abcdefghijklmnop",
+        }
+    )
+    return replace(base, login_attempts_per_client=1000)
+
+
+@pytest.fixture
+async def app(settings: Settings, database_url: str) -> Litestar:
+    return create_app(settings, database_url=database_url)
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    async with AsyncTestClient(app, base_url="https://testserver.local") as test_client:
+        yield test_client
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url, pool_size=2, max_overflow=2)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    """A session on the test's own database; commit freely."""
+    async with async_sessionmaker(engine, expire_on_commit=False)() as db_session:
+        yield db_session
+
+
+@pytest.fixture(scope="session")
+def berlin_data() -> Path:
+    """The real Berlin LOR files; the suite needs them (they ship in ../shared/data)."""
+    path = SHARED_DATA / "berlin-lor"
+    if not (path / "planning-areas.geojson").exists():
+        pytest.fail(f"Berlin LOR data missing at {path}")
+    return path

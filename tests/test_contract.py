@@ -1,0 +1,67 @@
+"""The published contract: the committed openapi/openapi.json is what the app serves."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+COMMITTED = Path(__file__).resolve().parents[1] / "openapi" / "openapi.json"
+
+
+async def test_served_contract_equals_committed_contract(client: AsyncTestClient[Litestar]) -> None:
+    response = await client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    assert response.content == COMMITTED.read_bytes(), (
+        "openapi/openapi.json is out of date: run `make openapi` and review the diff"
+    )
+
+
+def test_every_operation_follows_the_conventions() -> None:
+    document = json.loads(COMMITTED.read_text())
+    assert document["openapi"].startswith("3.1")
+    operation_ids: set[str] = set()
+    for path, item in document["paths"].items():
+        assert path.startswith("/api/v1/"), path
+        for method, operation in item.items():
+            if method not in {"get", "post", "put", "patch", "delete"}:
+                continue
+            where = f"{method.upper()} {path}"
+            operation_id = operation.get("operationId", "")
+            assert re.fullmatch(r"[A-Z][A-Za-z0-9]+", operation_id), where
+            assert operation_id not in operation_ids, f"duplicate operationId {operation_id}"
+            operation_ids.add(operation_id)
+            assert operation.get("summary"), f"{where} lacks a summary"
+            assert operation.get("description"), f"{where} lacks a description"
+            assert operation.get("tags"), f"{where} lacks tags"
+            errors = [code for code in operation["responses"] if code.startswith(("4", "5"))]
+            assert "500" in errors, f"{where} does not document its errors"
+            for code in errors:
+                content = operation["responses"][code].get("content", {})
+                assert "application/problem+json" in content, f"{where} {code} not problem+json"
+            for parameter in operation.get("parameters", []):
+                assert re.fullmatch(
+                    r"[a-z][a-z0-9_]*|Idempotency-Key|Accept-Language", parameter["name"]
+                ), f"{where}: {parameter['name']}"
+
+
+def _properties(schema: object) -> list[str]:
+    found: list[str] = []
+    if isinstance(schema, dict):
+        for key, value in schema.items():
+            if key == "properties" and isinstance(value, dict):
+                found.extend(value)
+            found.extend(_properties(value))
+    elif isinstance(schema, list):
+        for value in schema:
+            found.extend(_properties(value))
+    return found
+
+
+def test_json_properties_are_snake_case() -> None:
+    document = json.loads(COMMITTED.read_text())
+    for name in _properties(document["components"].get("schemas", {})):
+        assert re.fullmatch(r"[a-z][a-z0-9_]*", name), name
