@@ -26,6 +26,7 @@ from litestar.types import ControllerRouterHandler
 from quartier import __version__
 from quartier.core import ops
 from quartier.core.errors import EXCEPTION_HANDLERS
+from quartier.core.i18n import language_middleware
 from quartier.core.logging import configure_logging
 from quartier.core.middleware import media_type_middleware, security_headers_middleware
 from quartier.core.openapi import document_operations
@@ -70,6 +71,7 @@ def _middleware(settings: Settings) -> list[Any]:
 
     return [
         security_headers_middleware(settings),
+        language_middleware,
         media_type_middleware(API_PREFIX),
         authentication_middleware,
         csrf_middleware,

@@ -1,8 +1,24 @@
-"""Jinja set-up for the server-rendered pages: globals, filters and translations."""
+"""Jinja set-up for the server-rendered pages: globals, filters and translations.
+
+Templates translate with ``{{ _("Text") }}`` (English msgids; catalogues in
+frontend/locales), read the negotiated language from ``lang``, and pick the right text of a
+multilingual value with ``texts|pick``.
+"""
 
 from __future__ import annotations
 
 from typing import Any
+
+from quartier.core import i18n
+
+
+def _format_number(value: int | float | None) -> str:
+    if value is None:
+        return "–"
+    text = f"{value:,}" if isinstance(value, int) else f"{value:,.1f}"
+    if i18n.current_language().startswith("de"):
+        text = text.replace(",", "\u2009").replace(".", ",")  # thin space, decimal comma
+    return text
 
 
 def configure_template_engine(engine: Any) -> None:
@@ -11,3 +27,11 @@ def configure_template_engine(engine: Any) -> None:
     environment.autoescape = True
     environment.trim_blocks = True
     environment.lstrip_blocks = True
+    environment.add_extension("jinja2.ext.i18n")
+    environment.install_gettext_callables(
+        gettext=i18n.gettext, ngettext=i18n.ngettext, newstyle=True
+    )
+    environment.globals["current_language"] = i18n.current_language
+    environment.globals["UI_LANGUAGES"] = i18n.UI_LANGUAGES
+    environment.filters["pick"] = i18n.pick
+    environment.filters["number"] = _format_number
