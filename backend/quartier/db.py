@@ -160,9 +160,7 @@ class PrivateCluster:
             kwargs.setdefault("extra_groups", [])
         env = {**os.environ, "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
         env.pop("PGDATA", None)
-        return subprocess.run(
-            args, check=False, capture_output=True, text=True, env=env, **kwargs
-        )
+        return subprocess.run(args, check=False, capture_output=True, text=True, env=env, **kwargs)
 
     def _prepare_dirs(self) -> None:
         for directory in (self.base_dir, self.socket_dir):

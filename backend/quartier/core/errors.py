@@ -191,7 +191,32 @@ def _field_errors(extra: Any) -> list[FieldError]:
     return errors
 
 
-def _problem_handler(request: Request[Any, Any, Any], exc: Problem) -> Response[ProblemDetails]:
+def _wants_html(request: Request[Any, Any, Any]) -> bool:
+    """Browsers on the web pages get HTML error pages; the API always answers problem+json."""
+    if request.url.path.startswith(("/api/", "/static/")):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+def _html_error(request: Request[Any, Any, Any], status: int, detail: str | None) -> Response[Any]:
+    from urllib.parse import quote
+
+    from litestar.response import Redirect, Template
+
+    if status == 401:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return Redirect(f"/login?next={quote(target, safe='')}", status_code=303)
+    _, title = STATUS_SLUGS.get(status, ("error", _phrase(status)))
+    return Template(
+        template_name="errors/error.html",
+        context={"status": status, "title": title, "detail": detail},
+        status_code=status,
+    )
+
+
+def _problem_handler(request: Request[Any, Any, Any], exc: Problem) -> Response[Any]:
+    if _wants_html(request):
+        return _html_error(request, exc.status_code, exc.detail)
     return problem_response(
         exc.status_code,
         slug=exc.slug,
@@ -202,10 +227,10 @@ def _problem_handler(request: Request[Any, Any, Any], exc: Problem) -> Response[
     )
 
 
-def _http_exception_handler(
-    request: Request[Any, Any, Any], exc: HTTPException
-) -> Response[ProblemDetails]:
+def _http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     status = exc.status_code
+    if _wants_html(request) and status in (401, 403, 404, 405):
+        return _html_error(request, status, None)
     if isinstance(exc, ValidationException):
         errors = _field_errors(exc.extra)
         names = ", ".join(e.field for e in errors) or "the request"

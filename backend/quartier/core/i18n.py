@@ -49,9 +49,7 @@ def _normalise(tag: str) -> str | None:
     return primary if primary in LANGUAGES else None
 
 
-def negotiate(
-    query_lang: str | None, cookie_lang: str | None, accept_language: str | None
-) -> str:
+def negotiate(query_lang: str | None, cookie_lang: str | None, accept_language: str | None) -> str:
     for candidate in (query_lang, cookie_lang):
         if candidate and (language := _normalise(candidate)):
             return language
