@@ -12,7 +12,7 @@ import itertools
 import os
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -24,7 +24,9 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from quartier import migrations
+from quartier.accounts import services as accounts
 from quartier.app import create_app
+from quartier.core.security import Role, session_cookie_name
 from quartier.db import PrivateCluster, create_engine
 from quartier.settings import Settings, load_settings
 
@@ -139,6 +141,66 @@ async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
     """A session on the test's own database; commit freely."""
     async with async_sessionmaker(engine, expire_on_commit=False)() as db_session:
         yield db_session
+
+
+TokenFactory = Callable[..., Awaitable[dict[str, str]]]
+LoginFactory = Callable[..., Awaitable[dict[str, str]]]
+TEST_PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+async def make_token(engine: AsyncEngine) -> TokenFactory:
+    """`headers = await make_token({"areas:write"})`: an API token with these scopes."""
+
+    async def factory(scopes: set[str], name: str = "test integration") -> dict[str, str]:
+        async with async_sessionmaker(engine)() as db, db.begin():
+            _, secret = await accounts.create_token(db, name=name, scopes=scopes, created_by=None)
+        return {"Authorization": f"Bearer {secret}"}
+
+    return factory
+
+
+@pytest.fixture
+async def make_account(engine: AsyncEngine) -> Callable[..., Awaitable[str]]:
+    """`email = await make_account("planner")`: an active staff account with TEST_PASSWORD."""
+
+    async def factory(role: str, email: str | None = None) -> str:
+        email = email or f"{role}-{next(_counter)}@example.org"
+        async with async_sessionmaker(engine)() as db, db.begin():
+            await accounts.create_account(
+                db,
+                email=email,
+                display_name=f"Test {role}",
+                role=Role(role),
+                password=TEST_PASSWORD,
+            )
+        return email
+
+    return factory
+
+
+@pytest.fixture
+async def login_as(
+    client: AsyncTestClient[Litestar], make_account: Callable[..., Awaitable[str]]
+) -> LoginFactory:
+    """`headers = await login_as("planner")`: session cookie and CSRF header of a new staff
+    member with that role. The client's own cookie jar stays empty, so tests can mix callers."""
+
+    async def factory(role: str) -> dict[str, str]:
+        email = await make_account(role)
+        response = await client.post(
+            "/api/v1/auth/login", json={"email": email, "password": TEST_PASSWORD}
+        )
+        assert response.status_code == 200, response.text
+        cookie_name = session_cookie_name(secure=True)
+        session_token = response.cookies[cookie_name]
+        client.cookies.clear()
+        return {
+            "Cookie": f"{cookie_name}={session_token}",
+            "X-CSRF-Token": response.json()["csrf_token"],
+        }
+
+    return factory
 
 
 @pytest.fixture(scope="session")

@@ -24,7 +24,8 @@ from litestar.template.config import TemplateConfig
 from litestar.types import ControllerRouterHandler
 
 from quartier import __version__
-from quartier.core import ops
+from quartier.core import ops, web
+from quartier.core.csrf import csrf_middleware_factory
 from quartier.core.errors import EXCEPTION_HANDLERS
 from quartier.core.i18n import language_middleware
 from quartier.core.logging import configure_logging
@@ -67,14 +68,14 @@ def _page_routes() -> list[ControllerRouterHandler]:
 
 
 def _middleware(settings: Settings) -> list[Any]:
-    from quartier.accounts.auth import authentication_middleware, csrf_middleware
+    from quartier.accounts.auth import authentication_middleware_factory
 
     return [
         security_headers_middleware(settings),
         language_middleware,
         media_type_middleware(API_PREFIX),
-        authentication_middleware,
-        csrf_middleware,
+        authentication_middleware_factory(settings),
+        csrf_middleware_factory(settings),
     ]
 
 
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         api,
         static,
         *ops.ROUTES,
+        *web.ROUTES,
         ops.openapi_document,
         *_page_routes(),
     ]

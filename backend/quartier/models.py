@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from quartier.accounts import models as accounts  # noqa: F401
 from quartier.db import Base, metadata
 
 __all__ = ["Base", "metadata"]

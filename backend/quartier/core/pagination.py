@@ -10,7 +10,7 @@ from typing import Annotated, Any, Generic, TypeVar
 from uuid import UUID
 
 import msgspec
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 from sqlalchemy import Select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
@@ -24,13 +24,15 @@ MAX_LIMIT = 200
 
 Limit = Annotated[
     int,
-    Parameter(
+    QueryParameter(
         ge=1, le=MAX_LIMIT, description=f"Page size (1 to {MAX_LIMIT}, default {DEFAULT_LIMIT})."
     ),
 ]
 Cursor = Annotated[
     str | None,
-    Parameter(max_length=512, description="Opaque cursor from a previous page's `next_cursor`."),
+    QueryParameter(
+        max_length=512, description="Opaque cursor from a previous page's `next_cursor`."
+    ),
 ]
 
 

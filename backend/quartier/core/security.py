@@ -10,7 +10,7 @@ get 401, authenticated callers without the role or scope get 403.
 from __future__ import annotations
 
 import enum
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 import msgspec
@@ -20,6 +20,18 @@ from litestar.handlers.base import BaseRouteHandler
 from quartier.core.errors import Forbidden, Unauthorized
 
 PRINCIPAL_SCOPE_KEY = "quartier_principal"
+SESSION_TOKEN_SCOPE_KEY = "quartier_session_token"  # noqa: S105 - a scope key, not a secret
+CSRF_HEADER = "x-csrf-token"
+CSRF_FIELD = "csrf_token"
+
+
+def session_cookie_name(secure: bool) -> str:
+    # The __Host- prefix pins the cookie to this host and path / and requires Secure.
+    return "__Host-quartier_session" if secure else "quartier_session"
+
+
+def csrf_cookie_name(secure: bool) -> str:
+    return "__Host-quartier_csrf" if secure else "quartier_csrf"
 
 
 class Role(enum.StrEnum):
@@ -42,7 +54,7 @@ SCOPES: dict[str, str] = {
 class Principal(msgspec.Struct, frozen=True, kw_only=True):
     """An authenticated caller: a staff member (session) or an integration (API token)."""
 
-    kind: str  # "staff" or "token"
+    kind: Literal["staff", "token"]
     id: UUID
     name: str
     role: Role | None = None
