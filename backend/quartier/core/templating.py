@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from quartier.core import i18n
+from quartier.core.csrf import csrf_token_for
+from quartier.core.security import principal_of
 
 
 def _format_number(value: int | float | None) -> str:
@@ -33,5 +35,9 @@ def configure_template_engine(engine: Any) -> None:
     )
     environment.globals["current_language"] = i18n.current_language
     environment.globals["UI_LANGUAGES"] = i18n.UI_LANGUAGES
+    # `principal_of(request)`: the signed-in caller or None (the header shows staff links).
+    environment.globals["principal_of"] = principal_of
+    # `csrf_token(request)`: the token every form posts back as the `csrf_token` field.
+    environment.globals["csrf_token"] = lambda request: csrf_token_for(request.scope)
     environment.filters["pick"] = i18n.pick
     environment.filters["number"] = _format_number
