@@ -5,8 +5,13 @@ from __future__ import annotations
 import asyncio
 
 import asyncpg
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from quartier import migrations
+from quartier.models import metadata
 
 from .conftest import TestServer
 
@@ -43,3 +48,14 @@ def test_upgrade_downgrade_upgrade_round_trip(pg_server: TestServer) -> None:
         assert asyncio.run(_schema(pg_server, database)) == first
     finally:
         asyncio.run(pg_server.admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+
+
+async def test_models_match_the_migrations(engine: AsyncEngine) -> None:
+    """Autogenerate finds nothing to do: the ORM models and the migrated schema agree."""
+
+    def compare(connection: Connection) -> list[object]:
+        return list(compare_metadata(MigrationContext.configure(connection), metadata))
+
+    async with engine.connect() as connection:
+        differences = await connection.run_sync(compare)
+    assert differences == []

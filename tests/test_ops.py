@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import logging
+from dataclasses import replace
+
+import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+
+from quartier.app import create_app
+from quartier.core.logging import configure_logging
+from quartier.settings import Settings, load_settings
 
 
 async def test_health_answers_without_touching_the_database(
@@ -27,3 +36,100 @@ async def test_unknown_route_is_problem_json(client: AsyncTestClient[Litestar]) 
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["type"] == "/problems/not-found"
+
+
+async def test_wrong_method_is_problem_json(client: AsyncTestClient[Litestar]) -> None:
+    response = await client.delete("/api/v1/auth/login")
+    assert response.status_code == 405
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["type"] == "/problems/method-not-allowed"
+
+
+async def test_oversized_body_is_413_problem_json(client: AsyncTestClient[Litestar]) -> None:
+    body = b'{"email": "' + b"x" * 2_000_000 + b'", "password": "p"}'
+    response = await client.post(
+        "/api/v1/auth/login", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert response.json()["type"] == "/problems/payload-too-large"
+
+
+async def test_wrong_media_type_is_415_problem_json(client: AsyncTestClient[Litestar]) -> None:
+    response = await client.post(
+        "/api/v1/auth/login",
+        content=b"email=a&password=b",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 415
+    assert response.json()["type"] == "/problems/unsupported-media-type"
+
+
+async def test_malformed_json_is_400_problem_json(client: AsyncTestClient[Litestar]) -> None:
+    response = await client.post(
+        "/api/v1/auth/login", content=b'{"email": ', headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.json()["type"] == "/problems/malformed-json"
+
+
+async def test_unknown_and_invalid_fields_are_named(client: AsyncTestClient[Litestar]) -> None:
+    unknown = await client.post(
+        "/api/v1/auth/login", json={"email": "a@example.org", "password": "x", "admin": True}
+    )
+    assert unknown.status_code == 400
+    assert unknown.json()["errors"][0]["field"] == "admin"
+    too_long = await client.post(
+        "/api/v1/auth/login", json={"email": "a" * 300 + "@example.org", "password": "x"}
+    )
+    assert too_long.status_code == 400
+    assert too_long.json()["errors"][0]["field"] == "email"
+
+
+async def test_security_headers_on_success_and_error(client: AsyncTestClient[Litestar]) -> None:
+    for path in ("/health", "/api/v1/nope", "/api/v1/openapi.json"):
+        response = await client.get(path)
+        csp = response.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in csp and "object-src 'none'" in csp
+        assert "base-uri 'none'" in csp and "'unsafe-inline'" not in csp
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["referrer-policy"] == "strict-origin-when-cross-origin"
+        assert "camera=()" in response.headers["permissions-policy"]
+
+
+async def test_content_language_follows_the_request(client: AsyncTestClient[Litestar]) -> None:
+    assert (await client.get("/health")).headers["content-language"] == "de"
+    english = await client.get("/health", headers={"Accept-Language": "en-GB,en;q=0.8"})
+    assert english.headers["content-language"] == "en"
+
+
+async def test_metrics_are_exposed_when_enabled(settings: Settings, database_url: str) -> None:
+    app = create_app(replace(settings, metrics_enabled=True), database_url=database_url)
+    async with AsyncTestClient(app) as metrics_client:
+        await metrics_client.get("/health")
+        response = await metrics_client.get("/metrics")
+    assert response.status_code == 200
+    assert "quartier_requests_total" in response.text
+    assert 'path="/health"' in response.text
+
+
+async def test_metrics_are_absent_by_default(client: AsyncTestClient[Litestar]) -> None:
+    assert (await client.get("/metrics")).status_code == 404
+
+
+def test_json_logs_carry_no_exception_internals_to_clients(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    settings = load_settings(
+        {
+            "QUARTIER_ENV": "test",
+            "QUARTIER_LOG_FORMAT": "json",
+            "SECRET_KEY": "x" * 8 + "0123456789abcdefghijklmnopqrstuv",
+        }
+    )
+    configure_logging(settings)
+    logging.getLogger("quartier.test").warning("database unavailable: %s", "OperationalError")
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    entry = json.loads(line)
+    assert entry["level"] == "warning"
+    assert entry["message"] == "database unavailable: OperationalError"
+    assert entry["logger"] == "quartier.test"

@@ -29,7 +29,7 @@ from quartier.core.csrf import csrf_middleware_factory
 from quartier.core.errors import EXCEPTION_HANDLERS
 from quartier.core.i18n import language_middleware
 from quartier.core.logging import configure_logging
-from quartier.core.middleware import media_type_middleware, security_headers_middleware
+from quartier.core.middleware import media_type_middleware, security_headers_hook
 from quartier.core.openapi import document_operations
 from quartier.core.templating import configure_template_engine
 from quartier.settings import PROJECT_ROOT, Settings, load_settings
@@ -71,7 +71,6 @@ def _middleware(settings: Settings) -> list[Any]:
     from quartier.accounts.auth import authentication_middleware_factory
 
     return [
-        security_headers_middleware(settings),
         language_middleware,
         media_type_middleware(API_PREFIX),
         authentication_middleware_factory(settings),
@@ -172,6 +171,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         ),
         state=State({"settings": settings, "db_config": db_config}),
         on_startup=[ops.on_startup],
+        before_send=[security_headers_hook(settings)],
         debug=settings.debug,
     )
     document_operations(app)

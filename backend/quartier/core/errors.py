@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.response.base import ASGIResponse
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
@@ -206,11 +206,22 @@ def _html_error(request: Request[Any, Any, Any], status: int, detail: str | None
     if status == 401:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return Redirect(f"/login?next={quote(target, safe='')}", status_code=303)
+    from quartier.core import i18n
+
     _, title = STATUS_SLUGS.get(status, ("error", _phrase(status)))
+    # An unknown path never reaches the route middleware (language, authentication), so the
+    # error page negotiates its language itself.
+    language = i18n.negotiate(
+        request.query_params.get("lang"),
+        request.cookies.get(i18n.LANGUAGE_COOKIE),
+        request.headers.get("accept-language"),
+    )
+    i18n.set_language(language)
     return Template(
         template_name="errors/error.html",
         context={"status": status, "title": title, "detail": detail},
         status_code=status,
+        headers={"Content-Language": language},
     )
 
 
@@ -242,7 +253,7 @@ def _http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException)
             errors=errors,
         )
     detail: str | None = exc.detail
-    if status == 400 and exc.detail.startswith("JSON is malformed"):
+    if status == 400 and isinstance(exc.__cause__, SerializationException):
         return problem_response(
             400,
             slug="malformed-json",

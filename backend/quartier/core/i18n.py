@@ -124,6 +124,16 @@ def _query(scope: Scope, name: str) -> str | None:
     return values[0] if values else None
 
 
+def current_language_of(scope: Scope) -> str:
+    """The language negotiated for a request (also where no route matched)."""
+    headers = dict(scope["headers"])
+    return negotiate(
+        _query(scope, "lang"),
+        _cookie(headers, LANGUAGE_COOKIE),
+        headers.get(b"accept-language", b"").decode("latin-1"),
+    )
+
+
 def language_middleware(app: ASGIApp) -> ASGIApp:
     """Negotiate the language of each request and state it in Content-Language."""
 
@@ -131,12 +141,7 @@ def language_middleware(app: ASGIApp) -> ASGIApp:
         if scope["type"] != ScopeType.HTTP:
             await app(scope, receive, send)
             return
-        headers = dict(scope["headers"])
-        language = negotiate(
-            _query(scope, "lang"),
-            _cookie(headers, LANGUAGE_COOKIE),
-            headers.get(b"accept-language", b"").decode("latin-1"),
-        )
+        language = current_language_of(scope)
         token = set_language(language)
 
         async def send_with_language(message: Message) -> None:

@@ -9,6 +9,7 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from quartier.core.errors import problem_asgi_response
+from quartier.core.i18n import current_language_of
 from quartier.settings import Settings
 
 CSP = (
@@ -22,36 +23,28 @@ PERMISSIONS_POLICY = (
 )
 
 
-def security_headers_middleware(settings: Settings) -> Any:
-    headers: list[tuple[bytes, bytes]] = [
-        (b"x-content-type-options", b"nosniff"),
-        (b"content-security-policy", CSP.encode()),
-        (b"referrer-policy", b"strict-origin-when-cross-origin"),
-        (b"permissions-policy", PERMISSIONS_POLICY.encode()),
-        (b"x-frame-options", b"DENY"),
-        (b"cross-origin-opener-policy", b"same-origin"),
+def security_headers_hook(settings: Settings) -> Any:
+    """A `before_send` hook: unlike route middleware it also covers unmatched routes (404)."""
+    headers: list[tuple[str, str]] = [
+        ("x-content-type-options", "nosniff"),
+        ("content-security-policy", CSP),
+        ("referrer-policy", "strict-origin-when-cross-origin"),
+        ("permissions-policy", PERMISSIONS_POLICY),
+        ("x-frame-options", "DENY"),
+        ("cross-origin-opener-policy", "same-origin"),
     ]
     if settings.is_production:
-        headers.append((b"strict-transport-security", b"max-age=63072000; includeSubDomains"))
+        headers.append(("strict-transport-security", "max-age=63072000; includeSubDomains"))
 
-    def factory(app: ASGIApp) -> ASGIApp:
-        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != ScopeType.HTTP:
-                await app(scope, receive, send)
-                return
+    async def before_send(message: Message, scope: Scope) -> None:
+        if message["type"] == "http.response.start":
+            mutable = MutableScopeHeaders.from_message(message)
+            for name, value in headers:
+                mutable[name] = value
+            if "content-language" not in mutable:
+                mutable["content-language"] = current_language_of(scope)
 
-            async def send_with_headers(message: Message) -> None:
-                if message["type"] == "http.response.start":
-                    mutable = MutableScopeHeaders.from_message(message)
-                    for name, value in headers:
-                        mutable[name.decode()] = value.decode()
-                await send(message)
-
-            await app(scope, receive, send_with_headers)
-
-        return middleware
-
-    return factory
+    return before_send
 
 
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
