@@ -1,0 +1,267 @@
+"""Request and response bodies of the processes API (msgspec Structs).
+
+Inputs forbid unknown fields and bound every string, number and list; PATCH bodies use
+``msgspec.UNSET`` so that only the fields sent are changed.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+from uuid import UUID
+
+from msgspec import UNSET, Meta, Struct, UnsetType, field
+
+from quartier.processes.models import ActorKind, OrganisationType, ProcessStatus, RoleKind
+from quartier.processes.phases import PhaseKey
+
+Title = Annotated[str, Meta(min_length=1, max_length=200, description="Short title")]
+Topic = Annotated[str, Meta(min_length=1, max_length=200, description="Topic, e.g. child poverty")]
+LongText = Annotated[str, Meta(max_length=10_000)]
+Note = Annotated[str, Meta(max_length=4_000)]
+Party = Annotated[str, Meta(max_length=300)]
+Recipients = Annotated[str, Meta(max_length=500)]
+AreaCode = Annotated[
+    str, Meta(min_length=1, max_length=32, description="Official code of a social area")
+]
+AreaCodes = Annotated[list[AreaCode], Meta(max_length=500, description="Social areas in scope")]
+OrganisationName = Annotated[str, Meta(min_length=1, max_length=200)]
+ShortName = Annotated[str, Meta(max_length=50)]
+Website = Annotated[str, Meta(max_length=500, pattern=r"^(https?://\S+)?$")]
+ContributionText = Annotated[str, Meta(min_length=1, max_length=2_000)]
+
+
+# -- processes ------------------------------------------------------------------------------
+
+
+class Mandate(Struct, kw_only=True, forbid_unknown_fields=True):
+    """The mandate (Auftrag): who commissions whom, with which aim and occasion, reporting to
+    whom."""
+
+    commissioned_by: Party = ""
+    commissioned_to: Party = ""
+    aim: Note = ""
+    occasion: Note = ""
+    report_recipients: Recipients = ""
+
+
+class MandateUpdate(Struct, kw_only=True, forbid_unknown_fields=True):
+    commissioned_by: Party | UnsetType = UNSET
+    commissioned_to: Party | UnsetType = UNSET
+    aim: Note | UnsetType = UNSET
+    occasion: Note | UnsetType = UNSET
+    report_recipients: Recipients | UnsetType = UNSET
+
+
+class ProcessCreate(Struct, kw_only=True, forbid_unknown_fields=True):
+    """A new planning process; it starts as a draft in the `guidelines` phase."""
+
+    title: Title
+    topic: Topic
+    description: LongText = ""
+    area_codes: AreaCodes = field(default_factory=list)
+    mandate: Mandate = field(default_factory=Mandate)
+    internal_notes: LongText = ""
+
+
+class ProcessUpdate(Struct, kw_only=True, forbid_unknown_fields=True):
+    """Changes to a process: only the fields sent are changed; `area_codes` replaces the set."""
+
+    title: Title | UnsetType = UNSET
+    topic: Topic | UnsetType = UNSET
+    description: LongText | UnsetType = UNSET
+    area_codes: AreaCodes | UnsetType = UNSET
+    mandate: MandateUpdate | UnsetType = UNSET
+    internal_notes: LongText | UnsetType = UNSET
+
+
+class AreaRef(Struct, kw_only=True):
+    id: UUID
+    code: str
+    name: str
+
+
+class Phase(Struct, kw_only=True):
+    """One phase of a process's planning cycle with its dates and three notes."""
+
+    key: PhaseKey
+    position: Annotated[int, Meta(ge=1, le=7)]
+    name: Annotated[str, Meta(description="Name in the negotiated language")]
+    description: str
+    is_active: bool
+    activated_at: datetime | None
+    planned_start: date | None
+    planned_end: date | None
+    what_is_done: Annotated[str, Meta(description="What is done (Konkret)")]
+    who_takes_part: Annotated[str, Meta(description="Who takes part (Beteiligte)")]
+    watch_out_for: Annotated[str, Meta(description="What to watch out for (Zu beachten)")]
+
+
+class PhaseUpdate(Struct, kw_only=True, forbid_unknown_fields=True):
+    """Planned dates and notes of a phase; only the fields sent are changed, null clears a
+    date."""
+
+    planned_start: date | UnsetType | None = UNSET
+    planned_end: date | UnsetType | None = UNSET
+    what_is_done: Note | UnsetType = UNSET
+    who_takes_part: Note | UnsetType = UNSET
+    watch_out_for: Note | UnsetType = UNSET
+
+
+class ProcessSummary(Struct, kw_only=True):
+    id: UUID
+    title: str
+    topic: str
+    status: ProcessStatus
+    cycle: int
+    active_phase: PhaseKey
+    active_phase_name: str
+    areas: list[AreaRef]
+    created_at: datetime
+    updated_at: datetime
+
+
+class Process(ProcessSummary, kw_only=True):
+    description: str
+    mandate: Mandate
+    previous_process_id: UUID | None
+    next_process_id: UUID | None
+    phases: list[Phase]
+    internal_notes: Annotated[
+        str | None,
+        Meta(description="Staff-only notes; null unless the caller may read internal notes"),
+    ]
+
+
+class PhaseActivation(Struct, kw_only=True):
+    """One switch of the active phase: to which phase, from which, by whom, when."""
+
+    id: UUID
+    process_id: UUID
+    phase: PhaseKey
+    previous_phase: PhaseKey | None
+    activated_at: datetime
+    actor_kind: ActorKind
+    actor_id: UUID | None
+    actor_name: str
+
+
+# -- organisations ----------------------------------------------------------------------------
+
+
+class OrganisationCreate(Struct, kw_only=True, forbid_unknown_fields=True):
+    name: OrganisationName
+    type: OrganisationType
+    short_name: ShortName = ""
+    description: LongText = ""
+    website: Website = ""
+
+
+class OrganisationUpdate(Struct, kw_only=True, forbid_unknown_fields=True):
+    name: OrganisationName | UnsetType = UNSET
+    type: OrganisationType | UnsetType = UNSET
+    short_name: ShortName | UnsetType = UNSET
+    description: LongText | UnsetType = UNSET
+    website: Website | UnsetType = UNSET
+
+
+class OrganisationRef(Struct, kw_only=True):
+    id: UUID
+    name: str
+    short_name: str
+    type: OrganisationType
+
+
+class Organisation(OrganisationRef, kw_only=True):
+    description: str
+    website: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProcessRoleCreate(Struct, kw_only=True, forbid_unknown_fields=True):
+    organisation_id: UUID
+    phase: PhaseKey
+    role: RoleKind
+
+
+class ProcessRole(Struct, kw_only=True):
+    id: UUID
+    process_id: UUID
+    organisation: OrganisationRef
+    phase: PhaseKey
+    role: RoleKind
+
+
+class ContributionSet(Struct, kw_only=True, forbid_unknown_fields=True):
+    text: ContributionText
+
+
+class Contribution(Struct, kw_only=True):
+    id: UUID
+    process_id: UUID
+    organisation: OrganisationRef
+    phase: PhaseKey
+    text: str
+    updated_at: datetime
+
+
+class MatrixPhase(Struct, kw_only=True):
+    key: PhaseKey
+    name: str
+
+
+class MatrixCell(Struct, kw_only=True):
+    phase: PhaseKey
+    contribution: str | None
+    roles: list[RoleKind]
+
+
+class MatrixRow(Struct, kw_only=True):
+    organisation: OrganisationRef
+    cells: Annotated[list[MatrixCell], Meta(description="One cell per phase, in cycle order")]
+
+
+class ContributionsMatrix(Struct, kw_only=True):
+    """Organisations × phases: what each organisation contributes, and its roles."""
+
+    process_id: UUID
+    phases: list[MatrixPhase]
+    rows: list[MatrixRow]
+
+
+# -- participation ----------------------------------------------------------------------------
+
+
+class ParticipationModuleInfo(Struct, kw_only=True):
+    key: str
+    name: str
+    default_phases: list[PhaseKey]
+    actions: list[str]
+
+
+class ParticipationOverrideSet(Struct, kw_only=True, forbid_unknown_fields=True):
+    is_open: bool
+
+
+class ParticipationOverride(Struct, kw_only=True):
+    module: str
+    phase: PhaseKey
+    is_open: bool
+
+
+class ModuleStatus(Struct, kw_only=True):
+    module: str
+    name: str
+    open_now: bool
+    default_phases: list[PhaseKey]
+    open_phases: Annotated[list[PhaseKey], Meta(description="Defaults with overrides applied")]
+    overrides: list[ParticipationOverride]
+
+
+class ParticipationStatus(Struct, kw_only=True):
+    process_id: UUID
+    status: ProcessStatus
+    active_phase: PhaseKey
+    open_now: Annotated[list[str], Meta(description="Modules residents can use right now")]
+    modules: list[ModuleStatus]
