@@ -1,0 +1,162 @@
+"""Social areas (Sozialräume): the level table, the area hierarchy with boundaries, and
+population figures by reference date and age band.
+
+Hierarchy: every area keeps `path`, the ids of its ancestors and itself from the top level down,
+maintained by the importer. Descendants of X are the rows whose `path` contains X (GIN index),
+ancestors of X are the ids in X's `path` (primary key). Boundaries are GeoJSON MultiPolygons in
+WGS 84 kept as JSONB, with bounding-box columns indexed as a PostgreSQL `box` (GiST, core
+PostgreSQL, no extension) for finding candidate areas of a point.
+
+Population is stored only for leaf areas (the importer refuses figures for areas with children);
+the population of any other area is the sum over its subtree, computed in SQL (services).
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from quartier.core import i18n
+from quartier.db import Base
+
+CODE_MAX = 32
+NAME_MAX = 200
+LEVEL_KEY_MAX = 40
+LEVEL_NAME_MAX = 100
+BAND_KEY_MAX = 40
+
+# The expression the GiST index is built on; queries must use the same expression to use it.
+BBOX_BOX_SQL = "box(point(min_lon, min_lat), point(max_lon, max_lat))"
+
+
+class AreaLevel(Base):
+    """A named level of the hierarchy, e.g. Berlin's district (depth 0) … planning area (3)."""
+
+    __tablename__ = "area_levels"
+    __table_args__ = (CheckConstraint("depth >= 0", name="depth_not_negative"),)
+
+    key: Mapped[str] = mapped_column(String(LEVEL_KEY_MAX), unique=True)
+    depth: Mapped[int] = mapped_column(SmallInteger, unique=True)
+    name_de: Mapped[str] = mapped_column(String(LEVEL_NAME_MAX))
+    name_en: Mapped[str] = mapped_column(String(LEVEL_NAME_MAX))
+
+    @property
+    def name(self) -> str:
+        """The name in the negotiated language (German for de and de-x-simple)."""
+        return i18n.pick({"de": self.name_de, "en": self.name_en})
+
+
+class SocialArea(Base):
+    """One social area: official code, name, place in the hierarchy, boundary, size."""
+
+    __tablename__ = "social_areas"
+    __table_args__ = (
+        Index("ix_social_areas_path", "path", postgresql_using="gin"),
+        Index("ix_social_areas_bbox", text(BBOX_BOX_SQL), postgresql_using="gist"),
+        CheckConstraint("min_lon <= max_lon AND min_lat <= max_lat", name="bbox_ordered"),
+        CheckConstraint(
+            "min_lon >= -180 AND max_lon <= 180 AND min_lat >= -90 AND max_lat <= 90",
+            name="bbox_in_wgs84_range",
+        ),
+        CheckConstraint("area_m2 >= 0", name="area_not_negative"),
+        CheckConstraint("path[cardinality(path)] = id", name="path_ends_with_self"),
+    )
+
+    code: Mapped[str] = mapped_column(String(CODE_MAX), unique=True)
+    name: Mapped[str] = mapped_column(String(NAME_MAX))
+    # Case- and umlaut-folded forms of the name (see areas.text), for `q` searches without
+    # the unaccent extension.
+    search_name: Mapped[str] = mapped_column(Text)
+    level_id: Mapped[UUID] = mapped_column(
+        ForeignKey("area_levels.id", ondelete="RESTRICT"), index=True
+    )
+    parent_id: Mapped[UUID | None] = mapped_column(
+        ForeignKey("social_areas.id", ondelete="RESTRICT"), index=True
+    )
+    path: Mapped[list[UUID]] = mapped_column(ARRAY(Uuid))
+    boundary: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    min_lon: Mapped[float] = mapped_column(Double)
+    min_lat: Mapped[float] = mapped_column(Double)
+    max_lon: Mapped[float] = mapped_column(Double)
+    max_lat: Mapped[float] = mapped_column(Double)
+    area_m2: Mapped[float] = mapped_column(Double)
+
+    level: Mapped[AreaLevel] = relationship(lazy="raise")
+    parent: Mapped[SocialArea | None] = relationship(remote_side="SocialArea.id", lazy="raise")
+
+
+class AgeBand(Base):
+    """An age band as the population data gives it, e.g. `6_15` = 6 to under 15."""
+
+    __tablename__ = "population_age_bands"
+    __table_args__ = (
+        CheckConstraint("min_age >= 0", name="min_age_not_negative"),
+        CheckConstraint("max_age IS NULL OR max_age > min_age", name="max_age_above_min_age"),
+    )
+
+    key: Mapped[str] = mapped_column(String(BAND_KEY_MAX), unique=True)
+    min_age: Mapped[int] = mapped_column(SmallInteger)
+    max_age: Mapped[int | None] = mapped_column(SmallInteger)  # exclusive; None = open-ended
+    label_de: Mapped[str] = mapped_column(String(LEVEL_NAME_MAX))
+    label_en: Mapped[str] = mapped_column(String(LEVEL_NAME_MAX))
+
+    @property
+    def label(self) -> str:
+        return i18n.pick({"de": self.label_de, "en": self.label_en})
+
+
+class AreaPopulation(Base):
+    """The population of one leaf area on one reference date."""
+
+    __tablename__ = "area_populations"
+    __table_args__ = (
+        UniqueConstraint("area_id", "reference_date", name="uq_area_populations_area_date"),
+        CheckConstraint("total >= 0", name="total_not_negative"),
+        CheckConstraint("female IS NULL OR female BETWEEN 0 AND total", name="female_in_range"),
+    )
+
+    area_id: Mapped[UUID] = mapped_column(ForeignKey("social_areas.id", ondelete="CASCADE"))
+    reference_date: Mapped[datetime.date] = mapped_column(Date)
+    total: Mapped[int] = mapped_column(Integer)
+    female: Mapped[int | None] = mapped_column(Integer)
+
+    area: Mapped[SocialArea] = relationship(lazy="raise")
+
+
+class AreaPopulationByAge(Base):
+    """The count of one age band within one population record."""
+
+    __tablename__ = "area_population_ages"
+    __table_args__ = (
+        UniqueConstraint("population_id", "age_band_id", name="uq_area_population_ages_band"),
+        CheckConstraint("count >= 0", name="count_not_negative"),
+    )
+
+    population_id: Mapped[UUID] = mapped_column(
+        ForeignKey("area_populations.id", ondelete="CASCADE")
+    )
+    age_band_id: Mapped[UUID] = mapped_column(
+        ForeignKey("population_age_bands.id", ondelete="RESTRICT"), index=True
+    )
+    count: Mapped[int] = mapped_column(Integer)
+
+    population: Mapped[AreaPopulation] = relationship(lazy="raise")
+    age_band: Mapped[AgeBand] = relationship(lazy="raise")

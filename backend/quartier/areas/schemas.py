@@ -1,0 +1,246 @@
+"""Request and response bodies of the social-areas API (msgspec), and the import report.
+
+GeoJSON input is typed as far as the import needs: the members that common producers write
+(`name`, `crs`, `bbox`, feature `id`) are declared and anything else is refused, like every
+other input. Coordinates stay untyped here so that a malformed geometry is reported per
+feature in the import report instead of failing the whole request.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+import msgspec
+
+from quartier.areas.models import BAND_KEY_MAX, CODE_MAX, LEVEL_KEY_MAX, LEVEL_NAME_MAX, NAME_MAX
+
+LevelKey = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=f"^[a-z][a-z0-9_]{{0,{LEVEL_KEY_MAX - 1}}}$",
+        description="Level key: lower case letters, digits and underscores, e.g. `district`.",
+        examples=["district"],
+    ),
+]
+PropertyName = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+MAX_FEATURES = 50_000
+MAX_CSV_CHARS = 64 * 1_048_576
+
+# -- GeoJSON input -----------------------------------------------------------------------------
+
+
+class NamedCrs(msgspec.Struct, forbid_unknown_fields=True):
+    """The GeoJSON 2008 `crs` member, e.g. `{"type": "name", "properties": {"name":
+    "EPSG:25833"}}`. RFC 7946 dropped it, but real data still carries it."""
+
+    type: Annotated[str, msgspec.Meta(max_length=20)]
+    properties: Annotated[dict[str, Any], msgspec.Meta(max_length=10)]
+
+
+class GeometryIn(msgspec.Struct, forbid_unknown_fields=True):
+    type: Annotated[str, msgspec.Meta(max_length=40)]
+    coordinates: Any = None
+    bbox: Annotated[list[float], msgspec.Meta(max_length=6)] | None = None
+
+
+class FeatureIn(msgspec.Struct, forbid_unknown_fields=True):
+    type: Literal["Feature"]
+    properties: Annotated[dict[str, Any], msgspec.Meta(max_length=500)] | None = None
+    geometry: GeometryIn | None = None
+    id: Annotated[str, msgspec.Meta(max_length=200)] | int | None = None
+    bbox: Annotated[list[float], msgspec.Meta(max_length=6)] | None = None
+
+
+class FeatureCollectionIn(msgspec.Struct, forbid_unknown_fields=True):
+    type: Literal["FeatureCollection"]
+    features: Annotated[list[FeatureIn], msgspec.Meta(max_length=MAX_FEATURES)]
+    name: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    crs: NamedCrs | None = None
+    bbox: Annotated[list[float], msgspec.Meta(max_length=6)] | None = None
+
+
+# -- import request ----------------------------------------------------------------------------
+
+
+class LevelImport(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """One level of the hierarchy, listed from the top level down."""
+
+    key: LevelKey
+    name_de: Annotated[str, msgspec.Meta(min_length=1, max_length=LEVEL_NAME_MAX)] | None = None
+    name_en: Annotated[str, msgspec.Meta(min_length=1, max_length=LEVEL_NAME_MAX)] | None = None
+    features: FeatureCollectionIn
+    code_property: PropertyName = "id"
+    name_property: PropertyName = "name"
+    parent_property: PropertyName | None = None
+    area_property: PropertyName | None = "area"
+    crs: (
+        Annotated[
+            str,
+            msgspec.Meta(
+                max_length=200,
+                description="CRS of the coordinates when the collection declares none, e.g. "
+                "`EPSG:25833`.",
+            ),
+        ]
+        | None
+    ) = None
+
+
+class PopulationImport(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Population figures as CSV keyed by area code (columns as in Berlin's t2 table:
+    `inhabitants`, `inhabitants_age_<band>`, `inhabitants_female`)."""
+
+    reference_date: datetime.date
+    csv: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_CSV_CHARS)]
+    code_column: PropertyName = "id"
+
+
+class ImportRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Levels (GeoJSON, top level first) and/or population tables to import in one transaction."""
+
+    levels: Annotated[list[LevelImport], msgspec.Meta(max_length=10)] = msgspec.field(
+        default_factory=list
+    )
+    population: Annotated[list[PopulationImport], msgspec.Meta(max_length=10)] = msgspec.field(
+        default_factory=list
+    )
+
+
+# -- import report -----------------------------------------------------------------------------
+
+Severity = Literal["error", "warning"]
+
+
+class ReportRow(msgspec.Struct, kw_only=True, omit_defaults=False):
+    """One finding of an import. `feature` is the 0-based index in the level's collection,
+    `line` the 1-based CSV line (the header is line 1)."""
+
+    severity: Severity
+    source: str
+    message: str
+    code: str | None = None
+    feature: int | None = None
+    line: int | None = None
+    field: str | None = None
+
+
+class LevelSummary(msgspec.Struct, kw_only=True):
+    key: str
+    depth: int
+    features: int
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+
+
+class PopulationSummary(msgspec.Struct, kw_only=True):
+    rows: int = 0
+    imported: int = 0
+    skipped: int = 0
+    inhabitants_read: int = 0
+    inhabitants_imported: int = 0
+    reference_dates: list[datetime.date] = msgspec.field(default_factory=list)
+    age_bands: list[str] = msgspec.field(default_factory=list)
+
+
+class ImportReport(msgspec.Struct, kw_only=True):
+    """What an import did (or, when `ok` is false, why it changed nothing)."""
+
+    ok: bool
+    errors: int
+    warnings: int
+    levels: list[LevelSummary]
+    population: PopulationSummary
+    rows: list[ReportRow]
+    rows_omitted: int = 0
+
+
+class ImportProblem(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """RFC 9457 problem details of a failed import: `errors` names each field in error (a path
+    into the request body) and `report` is the full import report."""
+
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    errors: list[Any] | None = None
+    report: ImportReport | None = None
+
+
+# -- responses ---------------------------------------------------------------------------------
+
+
+class AreaLevelOut(msgspec.Struct, kw_only=True):
+    key: str
+    depth: Annotated[int, msgspec.Meta(description="0 is the top level.")]
+    name: Annotated[str, msgspec.Meta(description="In the negotiated language.")]
+    name_de: str
+    name_en: str
+    area_count: int
+
+
+class AreaLevelList(msgspec.Struct, kw_only=True):
+    items: list[AreaLevelOut]
+
+
+class LevelRef(msgspec.Struct, kw_only=True):
+    key: str
+    depth: int
+    name: str
+
+
+class AgeBandCount(msgspec.Struct, kw_only=True):
+    key: Annotated[str, msgspec.Meta(max_length=BAND_KEY_MAX, examples=["6_15"])]
+    label: Annotated[str, msgspec.Meta(examples=["6 to under 15"])]
+    min_age: int
+    max_age: Annotated[int | None, msgspec.Meta(description="Exclusive; null = open-ended.")]
+    count: int
+
+
+class PopulationOut(msgspec.Struct, kw_only=True):
+    """Inhabitants on the latest reference date; for an area with sub-areas, the sum over its
+    sub-areas. `female` and each age band are given only when every sub-area has them."""
+
+    reference_date: datetime.date
+    total: int
+    female: int | None
+    age_bands: list[AgeBandCount]
+
+
+class MultiPolygonOut(msgspec.Struct, kw_only=True):
+    type: Literal["MultiPolygon"]
+    coordinates: list[list[list[list[float]]]]
+
+
+class SocialAreaOut(msgspec.Struct, kw_only=True):
+    id: UUID
+    code: Annotated[str, msgspec.Meta(max_length=CODE_MAX, examples=["01011101"])]
+    name: Annotated[str, msgspec.Meta(max_length=NAME_MAX)]
+    level: LevelRef
+    parent_id: UUID | None
+    parent_code: str | None
+    area_m2: Annotated[float, msgspec.Meta(description="Geodesic area on the WGS 84 ellipsoid.")]
+    bbox: Annotated[
+        list[float], msgspec.Meta(description="[min_lon, min_lat, max_lon, max_lat], WGS 84.")
+    ]
+    population: PopulationOut | None
+    boundary: Annotated[
+        MultiPolygonOut | None,
+        msgspec.Meta(description="GeoJSON (WGS 84); only with `include=boundary`."),
+    ] = None
+
+
+class SocialAreaList(msgspec.Struct, kw_only=True):
+    items: list[SocialAreaOut]
+
+
+class PointLookup(msgspec.Struct, kw_only=True):
+    lat: float
+    lon: float
+    items: Annotated[
+        list[SocialAreaOut],
+        msgspec.Meta(description="The areas containing the point, top level first."),
+    ]
