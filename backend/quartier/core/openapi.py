@@ -67,7 +67,7 @@ def document_operations(app: Litestar) -> None:
         if not isinstance(route, HTTPRoute):
             continue
         for handler in route.route_handlers:
-            if not handler.include_in_schema:
+            if not handler.resolve_include_in_schema():
                 continue
             responses: dict[int, Any] = dict(handler.responses or {})
             for status in _statuses_for(handler, route.path):
