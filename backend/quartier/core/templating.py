@@ -30,6 +30,8 @@ def configure_template_engine(engine: Any) -> None:
     environment.trim_blocks = True
     environment.lstrip_blocks = True
     environment.add_extension("jinja2.ext.i18n")
+    # `{% trans %}` blocks collapse their whitespace, as extraction does (babel.cfg: trimmed).
+    environment.policies["ext.i18n.trimmed"] = True
     environment.install_gettext_callables(
         gettext=i18n.gettext, ngettext=i18n.ngettext, newstyle=True
     )

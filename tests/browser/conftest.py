@@ -1,0 +1,223 @@
+"""Browser test harness: the real app in a uvicorn subprocess, driven by Debian's Chromium.
+
+* `live_server` (session): a fresh database copied from the migrated template, the demo data
+  and a planner account loaded into it, and uvicorn serving `quartier.app:create_app` on a free
+  127.0.0.1 port in a subprocess (so the server's event loop never meets pytest-asyncio's).
+* `browser` (module): Chromium through Playwright's sync API. The tests are plain sync
+  functions: Playwright's sync API cannot run inside a running asyncio loop, and pytest-asyncio
+  only runs its loop while an async test or fixture executes.
+* `signed_in_state`: cookies of a planner who signed in through the /login form with
+  JavaScript switched off (which also proves that form works without scripts).
+
+Playwright's own browser download does not work on our machines: Chromium comes from the
+distribution (`apt-get install chromium`), or from `QUARTIER_CHROMIUM`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Playwright, sync_playwright
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from quartier.runtime import run_in_session
+from tests.conftest import TEST_PASSWORD, TestServer
+
+CHROMIUM = os.environ.get("QUARTIER_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PLANNER_EMAIL = "planner@browser-tests.example.org"
+SERVER_START_TIMEOUT = 60.0
+UUID_PATTERN = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    url: str
+    database_url: str
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return httpx.get(self.url + path, timeout=30, **kwargs)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def _load_demo_and_planner(session: AsyncSession) -> str:
+    from quartier.demo import load_demo
+
+    message = await load_demo(session)
+    try:
+        from quartier.accounts import services as accounts
+        from quartier.core.security import Role
+    except ImportError:  # accounts not there yet: the dashboard test fails at sign-in
+        return message
+    await accounts.create_account(
+        session,
+        email=PLANNER_EMAIL,
+        display_name="Paula Planerin",
+        role=Role.PLANNER,
+        password=TEST_PASSWORD,
+    )
+    return message
+
+
+def _wait_until_serving(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
+    deadline = time.monotonic() + SERVER_START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the app exited with {process.returncode}:\n{log.read_text()[-4000:]}")
+        try:
+            if httpx.get(url + "/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    pytest.fail(f"the app did not answer within {SERVER_START_TIMEOUT} s:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def live_server(pg_server: TestServer, template_database: str) -> Iterator[LiveServer]:
+    name = f"quartier_browser_{os.getpid()}"
+    asyncio.run(pg_server.admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    asyncio.run(pg_server.admin(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"'))
+    database_url = pg_server.url_for(name)
+    run_in_session(database_url, _load_demo_and_planner)
+
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    data_dir = Path(tempfile.mkdtemp(prefix="quartier-browser-"))
+    log = data_dir / "server.log"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "QUARTIER_ENV": "test",
+        "QUARTIER_DATA_DIR": str(data_dir),
+        "SECRET_KEY": "browser-test-secret-key-0123456789-abcdefghij",
+        # Plain http on 127.0.0.1: cookies without Secure and without the __Host- prefix.
+        "QUARTIER_SECURE_COOKIES": "false",
+        "QUARTIER_LOG_LEVEL": "WARNING",
+        "QUARTIER_BASE_URL": url,
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "quartier.app:create_app",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+    with log.open("wb") as output:
+        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
+    try:
+        _wait_until_serving(process, url, log)
+        yield LiveServer(url=url, database_url=database_url)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        asyncio.run(pg_server.admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def first_process_id(live_server: LiveServer) -> str | None:
+    """The id of the first demo process: from the API, else from a link on the start page."""
+    response = live_server.get("/api/v1/processes", params={"limit": 1})
+    if response.status_code == 200:
+        items = response.json().get("items") or []
+        if items and items[0].get("id"):
+            return str(items[0]["id"])
+    home = live_server.get("/", headers={"Accept": "text/html"})
+    match = re.search(rf'href="/processes/({UUID_PATTERN})"', home.text)
+    return match.group(1) if match else None
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(
+            f"Chromium not found at {CHROMIUM}: `apt-get install chromium` "
+            "(or set QUARTIER_CHROMIUM)"
+        )
+    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    try:
+        yield chromium
+    finally:
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def signed_in_state(browser: Browser, live_server: LiveServer) -> dict[str, Any]:
+    """Storage state (cookies) of the demo planner, signed in through the HTML form with
+    JavaScript off."""
+    context = browser.new_context(
+        java_script_enabled=False, base_url=live_server.url, locale="de-DE"
+    )
+    try:
+        page = context.new_page()
+        response = page.goto("/login")
+        assert response is not None
+        assert response.status == 200, f"/login answered {response.status}"
+        page.fill("#email", PLANNER_EMAIL)
+        page.fill("#password", TEST_PASSWORD)
+        page.locator("main form button[type=submit]").click()
+        page.wait_for_load_state()
+        assert "/login" not in page.url, f"sign-in failed: still at {page.url}"
+        state: dict[str, Any] = dict(context.storage_state())
+        return state
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def new_context(browser: Browser, live_server: LiveServer) -> Iterator[Any]:
+    """`context = new_context(viewport=…, java_script_enabled=…, storage_state=…)`; closed after
+    the test. The browser asks for German (`Accept-Language: de-DE`), the product's default."""
+    contexts: list[BrowserContext] = []
+
+    def factory(**options: Any) -> BrowserContext:
+        options.setdefault("locale", "de-DE")
+        context = browser.new_context(base_url=live_server.url, **options)
+        contexts.append(context)
+        return context
+
+    yield factory
+    for context in contexts:
+        context.close()
