@@ -310,7 +310,7 @@ async def list_processes(
             session, [filters.area_code], field="area", source="query"
         )
         # Overlapping scopes: the area itself, an area containing it, or an area within it.
-        area_path = sa.select(SocialArea.path).where(SocialArea.id == area_id).scalar_subquery()
+        area_path = await session.scalar(sa.select(SocialArea.path).where(SocialArea.id == area_id))
         statement = statement.where(
             sa.exists()
             .where(
@@ -319,7 +319,7 @@ async def list_processes(
             )
             .where(
                 sa.or_(
-                    SocialArea.id == sa.any_(area_path),
+                    SocialArea.id.in_(area_path or [area_id]),
                     SocialArea.path.contains([area_id]),
                 )
             )
