@@ -35,7 +35,7 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 _counter = itertools.count()
 
 
-class TestServer:
+class PgServer:
     """The PostgreSQL server used by this test session."""
 
     def __init__(self, url: str, cluster: PrivateCluster | None) -> None:
@@ -69,24 +69,24 @@ class TestServer:
 
 
 @pytest.fixture(scope="session")
-def pg_server() -> Iterator[TestServer]:
+def pg_server() -> Iterator[PgServer]:
     given = os.environ.get("TEST_DATABASE_URL")
     if given:
-        yield TestServer(given, None)
+        yield PgServer(given, None)
         return
     base = Path(tempfile.mkdtemp(prefix="quartier-test-"))
     base.chmod(0o755)
     cluster = PrivateCluster(base, fsync=False, database="postgres")
     url = cluster.start()
     try:
-        yield TestServer(url, cluster)
+        yield PgServer(url, cluster)
     finally:
         cluster.destroy()
         shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
-def template_database(pg_server: TestServer) -> str:
+def template_database(pg_server: PgServer) -> str:
     """A database built by the real migrations, copied for every test."""
     asyncio.run(pg_server.admin(f'DROP DATABASE IF EXISTS "{TEMPLATE}" WITH (FORCE)'))
     asyncio.run(pg_server.admin(f'CREATE DATABASE "{TEMPLATE}"'))
@@ -95,7 +95,7 @@ def template_database(pg_server: TestServer) -> str:
 
 
 @pytest.fixture
-async def database_url(pg_server: TestServer, template_database: str) -> AsyncIterator[str]:
+async def database_url(pg_server: PgServer, template_database: str) -> AsyncIterator[str]:
     name = f"quartier_test_{os.getpid()}_{next(_counter)}"
     await pg_server.admin(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
     try:

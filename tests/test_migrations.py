@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from quartier import migrations
 from quartier.models import metadata
 
-from .conftest import TestServer
+from .conftest import PgServer
 
 SCHEMA_QUERY = """
 SELECT table_name, column_name, data_type, is_nullable
@@ -23,7 +23,7 @@ ORDER BY table_name, column_name
 INDEX_QUERY = "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1"
 
 
-async def _schema(server: TestServer, database: str) -> tuple[list[tuple[object, ...]], ...]:
+async def _schema(server: PgServer, database: str) -> tuple[list[tuple[object, ...]], ...]:
     connection = await asyncpg.connect(**server.connect_kwargs(database))  # type: ignore[arg-type]
     try:
         columns = [tuple(r) for r in await connection.fetch(SCHEMA_QUERY)]
@@ -33,7 +33,7 @@ async def _schema(server: TestServer, database: str) -> tuple[list[tuple[object,
         await connection.close()
 
 
-def test_upgrade_downgrade_upgrade_round_trip(pg_server: TestServer) -> None:
+def test_upgrade_downgrade_upgrade_round_trip(pg_server: PgServer) -> None:
     database = "quartier_migration_round_trip"
     asyncio.run(pg_server.admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
     asyncio.run(pg_server.admin(f'CREATE DATABASE "{database}"'))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from quartier.accounts import models as accounts  # noqa: F401
 from quartier.areas import models as areas  # noqa: F401
+from quartier.core import idempotency  # noqa: F401
 from quartier.db import Base, metadata
 from quartier.processes import models as processes  # noqa: F401
 

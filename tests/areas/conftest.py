@@ -28,7 +28,7 @@ from quartier.areas.schemas import FeatureCollectionIn, ImportReport
 from quartier.db import create_engine, session_scope
 from quartier.settings import load_settings
 
-from ..conftest import TestServer
+from ..conftest import PgServer
 
 BERLIN_TEMPLATE = "quartier_test_berlin"
 BERLIN_LEVELS = [
@@ -62,7 +62,7 @@ class BerlinTemplate:
 
 @pytest.fixture(scope="session")
 def berlin_template(
-    pg_server: TestServer, template_database: str, berlin_data: Path
+    pg_server: PgServer, template_database: str, berlin_data: Path
 ) -> BerlinTemplate:
     """The full Berlin LOR (4 levels, t2 population) imported through the service, once."""
 
@@ -85,7 +85,7 @@ def berlin_template(
 
 
 @pytest.fixture(scope="module")
-async def berlin_url(pg_server: TestServer, berlin_template: BerlinTemplate) -> AsyncIterator[str]:
+async def berlin_url(pg_server: PgServer, berlin_template: BerlinTemplate) -> AsyncIterator[str]:
     name = f"quartier_test_berlin_{os.getpid()}_{next(_counter)}"
     await pg_server.admin(f'CREATE DATABASE "{name}" TEMPLATE "{berlin_template.name}"')
     try:

@@ -1,0 +1,180 @@
+"""Idempotent submissions (IETF httpapi `Idempotency-Key` draft).
+
+A resident's phone may send the same submission twice (a retry after a timeout, an offline
+queue replaying). With an `Idempotency-Key` header:
+
+* the first request is processed and its response stored with the key, in the **same
+  transaction** as the record it creates — so a stored key always means a stored record;
+* a retry with the same key and the same body gets the stored response and creates nothing;
+* the same key with a different body is refused with 422;
+* a retry while the first is still being processed is refused with 409 (try again shortly).
+
+"In flight" is a transaction-scoped advisory lock on the key: a crashed or killed process
+releases it with its connection, so a key can never stay stuck. The unique index on
+(operation, key) is the backstop that makes a double insert impossible even so.
+Keys are kept for `RETENTION` and then purged.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import msgspec
+from litestar.params import HeaderParameter
+from sqlalchemy import DateTime, Index, Integer, LargeBinary, String, delete, func, select, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from quartier.core.errors import Conflict, FieldError, InvalidInput, Unprocessable
+from quartier.db import Base
+
+RETENTION = datetime.timedelta(hours=24)
+MAX_KEY_LENGTH = 255
+
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    HeaderParameter(
+        header="Idempotency-Key",
+        max_length=MAX_KEY_LENGTH,
+        min_length=1,
+        required=False,
+        description="A unique value per submission (e.g. a UUID). Retrying with the same key "
+        "and body returns the original result and creates nothing; the same key "
+        "with another body is 422; a retry while the first is in flight is 409.",
+    ),
+]
+
+
+class IdempotencyRecord(Base):
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (
+        Index("uq_idempotency_keys_operation_key", "operation", "idempotency_key", unique=True),
+        Index("ix_idempotency_keys_created_at", "created_at"),
+    )
+
+    operation: Mapped[str] = mapped_column(String(100))
+    idempotency_key: Mapped[str] = mapped_column(String(MAX_KEY_LENGTH))
+    fingerprint: Mapped[bytes] = mapped_column(LargeBinary(32))
+    response_status: Mapped[int] = mapped_column(Integer)
+    response_body: Mapped[bytes] = mapped_column(LargeBinary)
+    response_headers: Mapped[dict[str, str]] = mapped_column(JSONB)
+    expires_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True))
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    status: int
+    body: bytes
+    headers: dict[str, str]
+    replayed: bool
+
+
+def fingerprint(*parts: bytes) -> bytes:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    return digest.digest()
+
+
+def _lock_id(operation: str, key: str) -> int:
+    raw = hashlib.blake2b(f"{operation}\x00{key}".encode(), digest_size=8).digest()
+    return int.from_bytes(raw, "big", signed=True)
+
+
+def _check_key(key: str) -> None:
+    if not key.strip() or any(ord(c) < 0x20 for c in key):
+        raise InvalidInput(
+            "The Idempotency-Key header must be a printable, non-empty value.",
+            errors=[FieldError(field="Idempotency-Key", source="header", message="invalid value")],
+        )
+
+
+async def run_idempotent(
+    session: AsyncSession,
+    *,
+    operation: str,
+    key: str | None,
+    request_fingerprint: bytes,
+    produce: Callable[[], Awaitable[tuple[int, Any, dict[str, str]]]],
+) -> StoredResponse:
+    """Run `produce` (which creates the record and returns status, body, headers) at most once
+    per (operation, key). Must run inside the request's transaction, which the caller commits."""
+    if key is None:
+        status, body, headers = await produce()
+        return StoredResponse(status, msgspec.json.encode(body), headers, replayed=False)
+    _check_key(key)
+    locked = await session.scalar(select(func.pg_try_advisory_xact_lock(_lock_id(operation, key))))
+    if not locked:
+        raise Conflict(
+            "A request with this Idempotency-Key is still being processed; retry shortly.",
+            slug="idempotency-in-flight",
+            title="Request in flight",
+            headers={"Retry-After": "1"},
+        )
+    stored = await session.scalar(
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.operation == operation,
+            IdempotencyRecord.idempotency_key == key,
+            IdempotencyRecord.expires_at > func.now(),
+        )
+    )
+    if stored is not None:
+        if stored.fingerprint != request_fingerprint:
+            raise Unprocessable(
+                "This Idempotency-Key was used for a different request body.",
+                slug="idempotency-key-reused",
+                title="Idempotency-Key reused",
+            )
+        return StoredResponse(
+            stored.response_status,
+            stored.response_body,
+            dict(stored.response_headers),
+            replayed=True,
+        )
+    # An expired record with the same key may still hold the unique index: clear it first.
+    await session.execute(
+        delete(IdempotencyRecord).where(
+            IdempotencyRecord.operation == operation, IdempotencyRecord.idempotency_key == key
+        )
+    )
+    status, body, headers = await produce()
+    encoded = msgspec.json.encode(body)
+    session.add(
+        IdempotencyRecord(
+            operation=operation,
+            idempotency_key=key,
+            fingerprint=request_fingerprint,
+            response_status=status,
+            response_body=encoded,
+            response_headers=headers,
+            expires_at=datetime.datetime.now(datetime.UTC) + RETENTION,
+        )
+    )
+    await session.flush()
+    return StoredResponse(status, encoded, headers, replayed=False)
+
+
+async def purge_expired(session: AsyncSession) -> int:
+    result = await session.execute(text("DELETE FROM idempotency_keys WHERE expires_at < now()"))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def as_response(result: StoredResponse) -> Any:
+    """The HTTP response for a (possibly replayed) result; replays say so in a header."""
+    from litestar import Response
+
+    headers = dict(result.headers)
+    if result.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return Response(
+        content=result.body,
+        status_code=result.status,
+        headers=headers,
+        media_type="application/json",
+    )

@@ -1,0 +1,126 @@
+"""Idempotency-Key semantics on a real database: replay, conflict, in-flight, exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from quartier.core.errors import Conflict, InvalidInput, Unprocessable
+from quartier.core.idempotency import StoredResponse, fingerprint, run_idempotent
+
+
+@pytest.fixture
+async def records(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    async with engine.begin() as connection:
+        await connection.execute(
+            text("CREATE TABLE submissions (id serial PRIMARY KEY, body text)")
+        )
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def _submit(
+    maker: async_sessionmaker[AsyncSession], key: str | None, body: str, delay: float = 0.0
+) -> StoredResponse:
+    async with maker() as session, session.begin():
+
+        async def produce() -> tuple[int, Any, dict[str, str]]:
+            new_id = await session.scalar(
+                text("INSERT INTO submissions (body) VALUES (:b) RETURNING id"), {"b": body}
+            )
+            await asyncio.sleep(delay)
+            return 201, {"id": new_id, "body": body}, {"Location": f"/submissions/{new_id}"}
+
+        return await run_idempotent(
+            session,
+            operation="Test",
+            key=key,
+            request_fingerprint=fingerprint(body.encode()),
+            produce=produce,
+        )
+
+
+async def _count(maker: async_sessionmaker[AsyncSession]) -> int:
+    async with maker() as session:
+        return int(await session.scalar(text("SELECT count(*) FROM submissions")) or 0)
+
+
+async def test_retry_with_same_key_and_body_replays_the_original(
+    records: async_sessionmaker[AsyncSession],
+) -> None:
+    first = await _submit(records, "key-1", "hello")
+    second = await _submit(records, "key-1", "hello")
+    assert not first.replayed
+    assert second.replayed
+    assert (second.status, second.body, second.headers) == (first.status, first.body, first.headers)
+    assert await _count(records) == 1
+
+
+async def test_same_key_with_another_body_is_422(records: async_sessionmaker[AsyncSession]) -> None:
+    await _submit(records, "key-2", "hello")
+    with pytest.raises(Unprocessable):
+        await _submit(records, "key-2", "changed")
+    assert await _count(records) == 1
+
+
+async def test_no_key_means_no_protection(records: async_sessionmaker[AsyncSession]) -> None:
+    await _submit(records, None, "hello")
+    await _submit(records, None, "hello")
+    assert await _count(records) == 2
+
+
+async def test_a_failed_submission_stores_neither_record_nor_key(
+    records: async_sessionmaker[AsyncSession],
+) -> None:
+    with pytest.raises(RuntimeError):
+        async with records() as session, session.begin():
+
+            async def produce() -> tuple[int, Any, dict[str, str]]:
+                await session.execute(text("INSERT INTO submissions (body) VALUES ('x')"))
+                raise RuntimeError("validation failed after the insert")
+
+            await run_idempotent(
+                session, operation="Test", key="key-3", request_fingerprint=b"x", produce=produce
+            )
+    assert await _count(records) == 0
+    assert not (await _submit(records, "key-3", "x")).replayed
+
+
+async def test_retry_while_in_flight_is_409(records: async_sessionmaker[AsyncSession]) -> None:
+    slow = asyncio.create_task(_submit(records, "key-4", "hello", delay=0.5))
+    await asyncio.sleep(0.15)
+    with pytest.raises(Conflict) as caught:
+        await _submit(records, "key-4", "hello")
+    assert caught.value.headers["Retry-After"] == "1"
+    await slow
+    assert (await _submit(records, "key-4", "hello")).replayed
+
+
+async def test_a_hundred_concurrent_duplicates_create_exactly_one_record(
+    records: async_sessionmaker[AsyncSession],
+) -> None:
+    async def attempt() -> StoredResponse | str:
+        try:
+            return await _submit(records, "key-5", "hello", delay=0.05)
+        except Conflict:
+            return "in flight"
+
+    outcomes = await asyncio.gather(*(attempt() for _ in range(100)))
+    answered = [o for o in outcomes if isinstance(o, StoredResponse)]
+    assert answered, "at least the original request is answered"
+    assert len({o.body for o in answered}) == 1
+    assert all(o == "in flight" or isinstance(o, StoredResponse) for o in outcomes)
+    assert await _count(records) == 1
+    final = await _submit(records, "key-5", "hello")
+    assert final.replayed
+    assert final.body == answered[0].body
+
+
+async def test_control_characters_in_the_key_are_refused(
+    records: async_sessionmaker[AsyncSession],
+) -> None:
+    with pytest.raises(InvalidInput):
+        await _submit(records, "bad\nkey", "hello")
