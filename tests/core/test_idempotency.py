@@ -75,7 +75,7 @@ async def test_no_key_means_no_protection(records: async_sessionmaker[AsyncSessi
 async def test_a_failed_submission_stores_neither_record_nor_key(
     records: async_sessionmaker[AsyncSession],
 ) -> None:
-    with pytest.raises(RuntimeError):
+    async def failing_submission() -> None:
         async with records() as session, session.begin():
 
             async def produce() -> tuple[int, Any, dict[str, str]]:
@@ -83,8 +83,15 @@ async def test_a_failed_submission_stores_neither_record_nor_key(
                 raise RuntimeError("validation failed after the insert")
 
             await run_idempotent(
-                session, operation="Test", key="key-3", request_fingerprint=b"x", produce=produce
+                session,
+                operation="Test",
+                key="key-3",
+                request_fingerprint=fingerprint(b"x"),
+                produce=produce,
             )
+
+    with pytest.raises(RuntimeError):
+        await failing_submission()
     assert await _count(records) == 0
     assert not (await _submit(records, "key-3", "x")).replayed
 
