@@ -7,5 +7,6 @@ from quartier.areas import models as areas  # noqa: F401
 from quartier.core import idempotency  # noqa: F401
 from quartier.db import Base, metadata
 from quartier.processes import models as processes  # noqa: F401
+from quartier.surveys import models as surveys  # noqa: F401
 
 __all__ = ["Base", "metadata"]
