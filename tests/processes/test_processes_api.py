@@ -44,10 +44,25 @@ async def test_a_new_process_is_a_draft_with_seven_phases_starting_in_guidelines
     assert located.json()["id"] == body["id"]
 
 
+# The official German terms of the planning cycle (DESIGN.md §1), German being the default.
+GERMAN_NAMES = [
+    "Sozialpolitische Leitlinien, politische Auftragserteilung",
+    "Zieldefinition auf Basis der Bedarfsermittlung",
+    "Produkt- und Maßnahmenplanung mit Ressourcenplanung",
+    "Bereitstellung von Ressourcen und Leistungen",
+    "Leistungserbringung",
+    "Überprüfung von Wirkung und Wirtschaftlichkeit",
+    "Sozialberichterstattung",
+]
+
+
 async def test_phase_names_follow_the_negotiated_language(
     client: Client, create_process: CreateProcess
 ) -> None:
     process = await create_process(publish=True)
+    german = await client.get(f"/api/v1/processes/{process['id']}/phases")
+    assert [phase["name"] for phase in german.json()] == GERMAN_NAMES
+    assert german.headers["content-language"] == "de"
     response = await client.get(
         f"/api/v1/processes/{process['id']}", headers={"Accept-Language": "en"}
     )

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from quartier.areas.models import SocialArea
 from quartier.core.errors import Conflict, FieldError, InvalidInput, NotFound, Unauthorized
+from quartier.core.i18n import gettext
 from quartier.core.pagination import Page, keyset_page
 from quartier.core.security import Principal, Role
 from quartier.processes import models as m
@@ -951,7 +952,7 @@ async def contributions_matrix(
 def module_info(module: participation.ParticipationModule) -> s.ParticipationModuleInfo:
     return s.ParticipationModuleInfo(
         key=module.key,
-        name=module.name,
+        name=gettext(module.name),
         default_phases=[phase for phase in PHASE_ORDER if phase in module.default_phases],
         actions=list(module.actions),
     )
@@ -971,7 +972,7 @@ async def participation_status(
         modules=[
             s.ModuleStatus(
                 module=module.key,
-                name=module.name,
+                name=gettext(module.name),
                 open_now=state.is_open_now(module),
                 default_phases=module_info(module).default_phases,
                 open_phases=state.open_phases(module),
