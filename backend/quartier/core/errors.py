@@ -129,6 +129,8 @@ STATUS_SLUGS: dict[int, tuple[str, str]] = {
 
 _UNKNOWN_FIELD = re.compile(r"Object contains unknown field `([^`]+)`")
 _MISSING_FIELD = re.compile(r"Object missing required field `([^`]+)`")
+# Litestar reports a missing required parameter in the detail only (`extra` is None).
+_MISSING_PARAMETER = re.compile(r"Missing required (\w+) parameter '([^']+)'")
 
 
 def _phrase(status: int) -> str:
@@ -244,6 +246,10 @@ def _http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException)
         return _html_error(request, status, None)
     if isinstance(exc, ValidationException):
         errors = _field_errors(exc.extra)
+        if not errors and (missing := _MISSING_PARAMETER.search(exc.detail)):
+            errors = [
+                FieldError(field=missing.group(2), source=missing.group(1), message="required")
+            ]
         names = ", ".join(e.field for e in errors) or "the request"
         return problem_response(
             400,
