@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from quartier.app import create_app
 from quartier.areas import importer, services
+from quartier.areas.demo import berlin_sources
 from quartier.areas.schemas import FeatureCollectionIn, ImportReport
 from quartier.db import create_engine, session_scope
 from quartier.settings import load_settings
@@ -31,26 +32,17 @@ from quartier.settings import load_settings
 from ..conftest import PgServer
 
 BERLIN_TEMPLATE = "quartier_test_berlin"
-BERLIN_LEVELS = [
-    ("district", "Bezirk", "District", "districts.geojson"),
-    ("forecast_area", "Prognoseraum", "Forecast area", "forecast-areas.geojson"),
-    ("district_region", "Bezirksregion", "District region", "district-regions.geojson"),
-    ("planning_area", "Planungsraum", "Planning area", "planning-areas.geojson"),
-]
 T2 = "population-2020-12-t2-planning-areas.csv"
 T1 = "population-2020-12-t1-planning-areas.csv"
 _counter = itertools.count()
 
 
 def berlin_levels(data: Path) -> list[importer.LevelSource]:
-    return [
-        importer.level_from_file(key, data / file, name_de=de, name_en=en)
-        for key, de, en, file in BERLIN_LEVELS
-    ]
+    return berlin_sources(data, ())[0]
 
 
 def berlin_population(data: Path, *files: str) -> list[importer.PopulationSource]:
-    return [importer.population_from_file(data / f) for f in files or (T2,)]
+    return berlin_sources(data, files or (T2,))[1]
 
 
 @dataclass(frozen=True)

@@ -81,7 +81,14 @@ async def test_population_rolls_up_to_the_city_total(berlin_session: AsyncSessio
     assert mitte.population is not None
     assert mitte.population.reference_date.isoformat() == "2020-12-31"
     assert [b.key for b in mitte.population.age_bands] == [
-        "below_6", "6_15", "15_18", "18_27", "27_45", "45_55", "55_65", "above_65"
+        "below_6",
+        "6_15",
+        "15_18",
+        "18_27",
+        "27_45",
+        "45_55",
+        "55_65",
+        "above_65",
     ]
     assert sum(b.count for b in mitte.population.age_bands) == mitte.population.total
     assert mitte.population.female is not None
@@ -90,9 +97,7 @@ async def test_population_rolls_up_to_the_city_total(berlin_session: AsyncSessio
 async def test_declared_areas_that_disagree_with_the_geodesic_area_are_warnings(
     berlin_template: BerlinTemplate, berlin_session: AsyncSession
 ) -> None:
-    flagged = {
-        r.code for r in berlin_template.report.rows if r.field == "properties.area"
-    }
+    flagged = {r.code for r in berlin_template.report.rows if r.field == "properties.area"}
     # Charlottenburg-Wilmersdorf is declared 59.76 km² but measures 64.7 km² (its official
     # size); four smaller areas are 1-4 % off.
     assert flagged == {"04", "0103", "090415", "030611", "010332"}

@@ -1,7 +1,148 @@
-"""Commands of this domain for the `quartier` CLI."""
+"""`quartier import-areas`: import social areas (GeoJSON per level) and population (CSV)."""
 
 from __future__ import annotations
 
-import click
+import datetime
+import sys
+from pathlib import Path
 
-COMMANDS: list[click.Command] = []
+import click
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from quartier import migrations
+from quartier.areas import importer, services
+from quartier.areas.schemas import ImportReport
+from quartier.runtime import database, run_in_session
+from quartier.settings import SettingsError, load_settings
+
+
+def _parse_level(spec: str, options: dict[str, str | None]) -> importer.LevelSource:
+    """`KEY[:NAME_DE[:NAME_EN]]=PATH`."""
+    head, separator, path = spec.partition("=")
+    if not separator or not path:
+        raise click.BadParameter(f"{spec!r}: expected KEY[:NAME_DE[:NAME_EN]]=PATH")
+    key, *names = head.split(":")
+    if len(names) > 2:
+        raise click.BadParameter(f"{spec!r}: at most two names (German, English)")
+    return importer.level_from_file(
+        key.strip(),
+        Path(path),
+        name_de=names[0].strip() if names else None,
+        name_en=names[1].strip() if len(names) > 1 else None,
+        **options,
+    )
+
+
+def format_report(report: ImportReport) -> list[str]:
+    lines = [
+        f"{level.key} (depth {level.depth}): {level.features} features, {level.created} "
+        f"created, {level.updated} updated, {level.unchanged} unchanged, {level.skipped} skipped"
+        for level in report.levels
+    ]
+    population = report.population
+    if population.rows:
+        dates = ", ".join(d.isoformat() for d in population.reference_dates)
+        lines.append(
+            f"population ({dates}): {population.rows} rows, {population.imported} imported, "
+            f"{population.skipped} skipped; {population.inhabitants_read:,} inhabitants read, "
+            f"{population.inhabitants_imported:,} imported"
+        )
+    for row in report.rows:
+        where = row.source
+        if row.feature is not None:
+            where += f" feature {row.feature}"
+        if row.line is not None:
+            where += f" line {row.line}"
+        code = f" [{row.code}]" if row.code else ""
+        lines.append(f"{row.severity}: {where}{code}: {row.message}")
+    if report.rows_omitted:
+        lines.append(f"… and {report.rows_omitted} more")
+    verdict = "import done" if report.ok else "import failed, nothing changed"
+    lines.append(f"{verdict}: {report.errors} error(s), {report.warnings} warning(s)")
+    return lines
+
+
+@click.command("import-areas")
+@click.option(
+    "--level",
+    "levels",
+    multiple=True,
+    metavar="KEY[:NAME_DE[:NAME_EN]]=PATH",
+    help="A GeoJSON FeatureCollection of one level; repeat from the top level down, e.g. "
+    "--level district:Bezirk:District=districts.geojson.",
+)
+@click.option(
+    "--population",
+    "population",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Population CSV keyed by area code (Berlin's t1/t2 columns); repeatable.",
+)
+@click.option(
+    "--reference-date",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Reference date of the population (default: from the file name, e.g. 2020-12 → "
+    "2020-12-31).",
+)
+@click.option("--code-property", default="id", show_default=True)
+@click.option("--name-property", default="name", show_default=True)
+@click.option(
+    "--parent-property", default=None, help="Property with the parent's code (default: prefix)."
+)
+@click.option("--area-property", default="area", show_default=True)
+@click.option("--crs", default=None, help="CRS of files that declare none, e.g. EPSG:25833.")
+@click.option("--population-code-column", default="id", show_default=True)
+def import_areas(
+    levels: tuple[str, ...],
+    population: tuple[Path, ...],
+    reference_date: datetime.datetime | None,
+    code_property: str,
+    name_property: str,
+    parent_property: str | None,
+    area_property: str,
+    crs: str | None,
+    population_code_column: str,
+) -> None:
+    """Import social areas and population in one transaction; print the report. Exits 1 when
+    the import fails (and changes nothing), 2 on unreadable input."""
+    if not levels and not population:
+        raise click.UsageError("give at least one --level or --population")
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        click.echo(str(error), err=True)
+        sys.exit(2)
+    options: dict[str, str | None] = {
+        "code_property": code_property,
+        "name_property": name_property,
+        "parent_property": parent_property,
+        "area_property": area_property or None,
+        "crs": crs,
+    }
+    try:
+        level_sources = [_parse_level(spec, options) for spec in levels]
+        tables = [
+            importer.population_from_file(
+                path, reference_date.date() if reference_date else None, population_code_column
+            )
+            for path in population
+        ]
+    except importer.SourceError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(2)
+
+    async def work(session: AsyncSession) -> ImportReport:
+        return await services.import_areas(session, level_sources, tables)
+
+    with database(settings) as url:
+        if not settings.database_url:
+            migrations.upgrade(url)
+        try:
+            report = run_in_session(url, work)
+        except services.ImportFailed as failed:
+            click.echo("\n".join(format_report(failed.report)), err=True)
+            sys.exit(1)
+    click.echo("\n".join(format_report(report)))
+
+
+COMMANDS: list[click.Command] = [import_areas]

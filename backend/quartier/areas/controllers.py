@@ -1,7 +1,323 @@
-"""JSON API of this domain."""
+"""JSON API of the social areas: lists and filters, the hierarchy, point lookup, the GeoJSON
+export and the import. Handlers are thin: they call areas.services."""
 
 from __future__ import annotations
 
-from litestar.types import ControllerRouterHandler
+import enum
+from typing import Annotated, Any
+from uuid import UUID
 
-API_ROUTES: list[ControllerRouterHandler] = []
+from litestar import Controller, Litestar, Request, Response, get, post
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import Parameter
+from litestar.response import Stream
+from litestar.types import ControllerRouterHandler
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from quartier.areas import importer, services
+from quartier.areas.schemas import (
+    AreaLevelList,
+    ImportProblem,
+    ImportReport,
+    ImportRequest,
+    PointLookup,
+    SocialAreaList,
+    SocialAreaOut,
+)
+from quartier.core.errors import PROBLEM_BASE, PROBLEM_MEDIA_TYPE, FieldError
+from quartier.core.pagination import Cursor, Limit, Page
+from quartier.core.security import ADMINS, access
+from quartier.settings import Settings
+
+TAGS = ["Social areas"]
+GEOJSON_MEDIA_TYPE = "application/geo+json"
+
+
+class Include(enum.StrEnum):
+    BOUNDARY = "boundary"
+
+
+IncludeParam = Annotated[
+    list[Include] | None,
+    Parameter(
+        max_items=1,
+        description="Extra parts of each area: `boundary` adds the GeoJSON MultiPolygon.",
+    ),
+]
+CodeParam = Annotated[str, Parameter(min_length=1, max_length=32)]
+LevelParam = Annotated[
+    str | None,
+    Parameter(min_length=1, max_length=40, description="Only areas of this level (its key)."),
+]
+
+
+def _boundaries(include: list[Include] | None) -> bool:
+    return Include.BOUNDARY in (include or [])
+
+
+class SocialAreaController(Controller):
+    path = "/social-areas"
+    tags = TAGS
+
+    @get(
+        operation_id="ListSocialAreas",
+        summary="List social areas",
+        description=(
+            "Social areas ordered by code, cursor-paginated, with their level and population "
+            "(the latest reference date; parents' figures are the sum of their sub-areas). "
+            "Filters combine: `level` (key), `parent` (code) or `parent_id`, `code`, and `q`, a "
+            "case-insensitive search in names that ignores umlaut spelling (Köpenick, "
+            "Koepenick and Kopenick find the same area)."
+        ),
+        **access(public=True),
+    )
+    async def list_areas(
+        self,
+        db_session: AsyncSession,
+        level: LevelParam = None,
+        parent: Annotated[
+            str | None,
+            Parameter(min_length=1, max_length=32, description="Code of the parent area."),
+        ] = None,
+        parent_id: Annotated[UUID | None, Parameter(description="Id of the parent area.")] = None,
+        code: Annotated[
+            str | None, Parameter(min_length=1, max_length=32, description="Official code.")
+        ] = None,
+        q: Annotated[
+            str | None, Parameter(min_length=1, max_length=100, description="Name search.")
+        ] = None,
+        include: IncludeParam = None,
+        limit: Limit = 50,
+        cursor: Cursor = None,
+    ) -> Page[SocialAreaOut]:
+        filters = services.AreaFilter(
+            level=level, parent_code=parent, parent_id=parent_id, code=code, q=q
+        )
+        return await services.list_areas(
+            db_session, filters, limit=limit, cursor=cursor, boundaries=_boundaries(include)
+        )
+
+    @get(
+        "/{area_id:uuid}",
+        operation_id="GetSocialArea",
+        summary="Get a social area",
+        description="One social area by id, with level and population; "
+        "`include=boundary` adds its boundary.",
+        **access(public=True),
+    )
+    async def get_area(
+        self, db_session: AsyncSession, area_id: UUID, include: IncludeParam = None
+    ) -> SocialAreaOut:
+        return await services.get_area(db_session, area_id, boundaries=_boundaries(include))
+
+    @get(
+        "/by-code/{code:str}",
+        operation_id="GetSocialAreaByCode",
+        summary="Get a social area by its official code",
+        description="One social area by its official code (e.g. Berlin's `01011101`), with "
+        "level and population; `include=boundary` adds its boundary.",
+        **access(public=True),
+    )
+    async def get_area_by_code(
+        self,
+        db_session: AsyncSession,
+        code: Annotated[str, Parameter(min_length=1, max_length=32)],
+        include: IncludeParam = None,
+    ) -> SocialAreaOut:
+        return await services.get_area_by_code(db_session, code, boundaries=_boundaries(include))
+
+    @get(
+        "/{area_id:uuid}/children",
+        operation_id="ListSocialAreaChildren",
+        summary="List the sub-areas of a social area",
+        description="The areas one level below this one, ordered by code, cursor-paginated.",
+        **access(public=True),
+    )
+    async def list_children(
+        self, db_session: AsyncSession, area_id: UUID, limit: Limit = 50, cursor: Cursor = None
+    ) -> Page[SocialAreaOut]:
+        return await services.children(db_session, area_id, limit=limit, cursor=cursor)
+
+    @get(
+        "/{area_id:uuid}/ancestors",
+        operation_id="ListSocialAreaAncestors",
+        summary="List the areas above a social area",
+        description="The areas containing this one, top level first (empty for a top-level "
+        "area) — e.g. for a breadcrumb.",
+        **access(public=True),
+    )
+    async def list_ancestors(self, db_session: AsyncSession, area_id: UUID) -> SocialAreaList:
+        return SocialAreaList(items=await services.ancestors(db_session, area_id))
+
+    @get(
+        "/lookup",
+        operation_id="LookupSocialAreasByPoint",
+        summary="Find the social areas at a point",
+        description="The areas at every level whose boundary contains the point (WGS 84), top "
+        "level first; empty when the point lies outside all areas. A point exactly on a shared "
+        "boundary belongs to both neighbours.",
+        **access(public=True),
+    )
+    async def lookup(
+        self,
+        db_session: AsyncSession,
+        lat: Annotated[float, Parameter(ge=-90, le=90, description="Latitude, WGS 84.")],
+        lon: Annotated[float, Parameter(ge=-180, le=180, description="Longitude, WGS 84.")],
+    ) -> PointLookup:
+        return PointLookup(
+            lat=lat, lon=lon, items=await services.lookup_point(db_session, lat, lon)
+        )
+
+    @get(
+        "/geojson",
+        operation_id="ExportSocialAreasGeoJSON",
+        summary="Export one level as GeoJSON",
+        description="All areas of a level as a GeoJSON FeatureCollection (RFC 7946, WGS 84), "
+        "streamed; each feature's properties carry code, name, parent code, area and "
+        "population.",
+        media_type=GEOJSON_MEDIA_TYPE,
+        responses={
+            200: ResponseSpec(
+                data_container=bytes,
+                media_type=GEOJSON_MEDIA_TYPE,
+                description="A GeoJSON FeatureCollection.",
+                generate_examples=False,
+            )
+        },
+        **access(public=True),
+    )
+    async def export_geojson(
+        self,
+        db_session: AsyncSession,
+        db_engine: AsyncEngine,
+        level: Annotated[str, Parameter(min_length=1, max_length=40, description="Level key.")],
+    ) -> Stream:
+        found, figures = await services.export_level(db_session, level)
+        return Stream(
+            services.stream_level_geojson(db_engine, found, figures),
+            media_type=GEOJSON_MEDIA_TYPE,
+            headers={"Content-Disposition": f'attachment; filename="{found.key}.geojson"'},
+        )
+
+
+class _ImportPost(post):
+    """`post` whose body limit is the app's `import_max_body_bytes`, known only once the
+    handler is registered on an app (GeoJSON of a city is far larger than other bodies)."""
+
+    def on_registration(self, app: Litestar) -> None:
+        settings: Settings | None = app.state.get("settings")
+        if settings is not None:
+            self.request_max_body_size = settings.import_max_body_bytes
+        super().on_registration(app)
+
+
+def _field_errors(report: ImportReport) -> list[FieldError]:
+    """The report's errors as paths into the request body (`levels[0].features.features[3]
+    .geometry`, `population[1].csv`)."""
+    errors: list[FieldError] = []
+    for row in report.rows:
+        if row.severity != "error":
+            continue
+        path = row.source
+        if path.startswith("levels["):
+            if row.feature is not None:
+                path += f".features.features[{row.feature}]"
+            if row.field:
+                path += f".{row.field}"
+        elif path.startswith("population["):
+            path += ".csv"
+        message = row.message if row.line is None else f"line {row.line}: {row.message}"
+        errors.append(FieldError(field=path, source="body", message=message))
+    return errors
+
+
+def _import_failed(
+    request: Request[Any, Any, Any], failed: services.ImportFailed
+) -> Response[ImportProblem]:
+    # A 422 makes the request's transaction roll back (the service wrote nothing anyway).
+    problem = ImportProblem(
+        type=PROBLEM_BASE + failed.slug,
+        title=failed.title,
+        status=failed.status_code,
+        detail=failed.detail,
+        errors=_field_errors(failed.report),
+        report=failed.report,
+    )
+    return Response(problem, status_code=failed.status_code, media_type=PROBLEM_MEDIA_TYPE)
+
+
+class SocialAreaImportController(Controller):
+    path = "/social-areas/import"
+    tags = TAGS
+
+    @_ImportPost(
+        operation_id="ImportSocialAreas",
+        summary="Import social areas and population",
+        description=(
+            "Imports levels of the hierarchy (one GeoJSON FeatureCollection per level, top level "
+            "first; parents by `parent_property` or by code prefix) and population tables (CSV "
+            "keyed by area code) in one transaction. Areas are matched by code: a repeated "
+            "import changes nothing. Boundaries in ETRS89 / UTM (EPSG:25832, EPSG:25833) are "
+            "transformed to WGS 84; other CRSs are refused. Errors abort the import (422, "
+            "nothing changes, the body carries the report); warnings (repaired geometry, "
+            "population rows without an area, …) are listed in the report. Admins, or an API "
+            "token with scope `areas:write`."
+        ),
+        status_code=200,
+        responses={
+            422: ResponseSpec(
+                data_container=ImportProblem,
+                media_type=PROBLEM_MEDIA_TYPE,
+                description="The import has errors and changed nothing; `report` lists them.",
+                generate_examples=False,
+            )
+        },
+        exception_handlers={services.ImportFailed: _import_failed},
+        **access(roles=ADMINS, scopes={"areas:write"}),
+    )
+    async def import_areas(self, db_session: AsyncSession, data: ImportRequest) -> ImportReport:
+        levels = [
+            importer.LevelSource(
+                key=item.key,
+                collection=item.features,
+                source=f"levels[{index}]",
+                name_de=item.name_de,
+                name_en=item.name_en,
+                code_property=item.code_property,
+                name_property=item.name_property,
+                parent_property=item.parent_property,
+                area_property=item.area_property,
+                crs=item.crs,
+            )
+            for index, item in enumerate(data.levels)
+        ]
+        population = [
+            importer.PopulationSource(
+                text=item.csv,
+                reference_date=item.reference_date,
+                source=f"population[{index}]",
+                code_column=item.code_column,
+            )
+            for index, item in enumerate(data.population)
+        ]
+        return await services.import_areas(db_session, levels, population)
+
+
+@get(
+    "/area-levels",
+    operation_id="ListAreaLevels",
+    summary="List the levels of the area hierarchy",
+    description="The named levels, top level (depth 0) first, with German and English names "
+    "and the number of areas on each.",
+    tags=TAGS,
+    **access(public=True),
+)
+async def list_levels(db_session: AsyncSession) -> AreaLevelList:
+    return await services.list_levels(db_session)
+
+
+API_ROUTES: list[ControllerRouterHandler] = [
+    SocialAreaController,
+    SocialAreaImportController,
+    list_levels,
+]

@@ -15,6 +15,7 @@ from uuid import UUID
 import msgspec
 
 from quartier.areas.models import BAND_KEY_MAX, CODE_MAX, LEVEL_KEY_MAX, LEVEL_NAME_MAX, NAME_MAX
+from quartier.core.errors import FieldError
 
 LevelKey = Annotated[
     str,
@@ -166,7 +167,7 @@ class ImportProblem(msgspec.Struct, kw_only=True, omit_defaults=True):
     title: str
     status: int
     detail: str | None = None
-    errors: list[Any] | None = None
+    errors: list[FieldError] | None = None
     report: ImportReport | None = None
 
 
