@@ -31,6 +31,7 @@ from quartier.core.i18n import language_middleware
 from quartier.core.logging import configure_logging
 from quartier.core.middleware import media_type_middleware, security_headers_hook
 from quartier.core.openapi import document_operations
+from quartier.core.ratelimit import RateLimiter, rate_limit_middleware_factory
 from quartier.core.templating import configure_template_engine
 from quartier.settings import PROJECT_ROOT, Settings, load_settings
 
@@ -67,10 +68,11 @@ def _page_routes() -> list[ControllerRouterHandler]:
     return [*processes, *areas, *accounts]
 
 
-def _middleware(settings: Settings) -> list[Any]:
+def _middleware(settings: Settings, limiter: RateLimiter) -> list[Any]:
     from quartier.accounts.auth import authentication_middleware_factory
 
     return [
+        rate_limit_middleware_factory(limiter),
         language_middleware,
         media_type_middleware(API_PREFIX),
         authentication_middleware_factory(settings),
@@ -117,7 +119,8 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         *_page_routes(),
     ]
     plugins: list[Any] = [SQLAlchemyPlugin(config=db_config)]
-    middleware = _middleware(settings)
+    limiter = RateLimiter(settings)
+    middleware = _middleware(settings, limiter)
     if settings.metrics_enabled:
         route_handlers = [*route_handlers, ops.metrics_controller()]
         middleware.insert(0, ops.metrics_middleware())
@@ -169,8 +172,9 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             ),
             render_plugins=[ops.reference_page_plugin()],
         ),
-        state=State({"settings": settings, "db_config": db_config}),
+        state=State({"settings": settings, "db_config": db_config, "rate_limiter": limiter}),
         on_startup=[ops.on_startup],
+        on_shutdown=[limiter.close],
         before_send=[security_headers_hook(settings)],
         debug=settings.debug,
     )

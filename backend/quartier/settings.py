@@ -6,10 +6,11 @@ process with one message per problem instead of failing later in a request.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -17,6 +18,21 @@ Environment = Literal["development", "test", "production"]
 LogFormat = Literal["text", "json"]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitSetting:
+    requests: int
+    window_seconds: int
+
+
+DEFAULT_RATE_LIMITS = {
+    "submission": RateLimitSetting(30, 60),
+    "login": RateLimitSetting(30, 60),
+    "export": RateLimitSetting(30, 60),
+    "default": RateLimitSetting(600, 60),
+}
+RATE_LIMIT_CLASSES = tuple(DEFAULT_RATE_LIMITS)
 _WEAK_SECRETS = {"changeme", "secret", "password", "development", "quartier"}
 MIN_SECRET_LENGTH = 32
 
@@ -53,6 +69,9 @@ class Settings:
     login_attempts_per_client: int = 20
     login_window_seconds: int = 900
     base_url: str = "http://127.0.0.1:8000"
+    rate_limits: dict[str, RateLimitSetting] = field(
+        default_factory=lambda: dict(DEFAULT_RATE_LIMITS)
+    )
 
     @property
     def is_production(self) -> bool:
@@ -98,6 +117,27 @@ def _development_secret(data_dir: Path) -> str:
     with os.fdopen(fd, "w") as handle:
         handle.write(secret)
     return secret
+
+
+def _rate_limits(raw: str | None, problems: list[str]) -> dict[str, RateLimitSetting]:
+    """`submission=30/60,login=10/60`: requests per window seconds, per client and class."""
+    limits = dict(DEFAULT_RATE_LIMITS)
+    for item in (raw or "").split(","):
+        if not item.strip():
+            continue
+        name, _, spec = item.strip().partition("=")
+        count, _, window = spec.partition("/")
+        if name not in RATE_LIMIT_CLASSES or not count.isdigit() or not window.isdigit():
+            problems.append(
+                f"QUARTIER_RATE_LIMITS item {item.strip()!r} must look like submission=30/60 "
+                f"(classes: {', '.join(RATE_LIMIT_CLASSES)})"
+            )
+            continue
+        if not (1 <= int(count) <= 1_000_000 and 1 <= int(window) <= 86_400):
+            problems.append(f"QUARTIER_RATE_LIMITS item {item.strip()!r} is out of range")
+            continue
+        limits[name] = RateLimitSetting(int(count), int(window))
+    return limits
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -154,6 +194,16 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
     proxies_raw = get("QUARTIER_TRUSTED_PROXIES") or ""
     trusted_proxies = tuple(p.strip() for p in proxies_raw.split(",") if p.strip())
+    for proxy in trusted_proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            problems.append(
+                f"QUARTIER_TRUSTED_PROXIES entry {proxy!r} is not an address or network"
+            )
+    redis_url = get("REDIS_URL")
+    if redis_url is not None and not redis_url.startswith(("redis://", "rediss://", "unix://")):
+        problems.append("REDIS_URL must start with redis://, rediss:// or unix://")
 
     port = _int(
         "QUARTIER_PORT", get("QUARTIER_PORT") or "8000", problems, low=1, high=65535, default=8000
@@ -212,7 +262,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         secure_cookies=_bool(
             "QUARTIER_SECURE_COOKIES", get("QUARTIER_SECURE_COOKIES") or "true", problems
         ),
-        redis_url=get("REDIS_URL"),
+        redis_url=redis_url,
         trusted_proxies=trusted_proxies,
         login_attempts_per_account=_int(
             "QUARTIER_LOGIN_ATTEMPTS_PER_ACCOUNT",
@@ -239,6 +289,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             default=900,
         ),
         base_url=(get("QUARTIER_BASE_URL") or f"http://127.0.0.1:{port}").rstrip("/"),
+        rate_limits=_rate_limits(get("QUARTIER_RATE_LIMITS"), problems),
     )
     if problems:
         raise SettingsError(problems)

@@ -1,0 +1,210 @@
+"""Rate limits: per client and class, 429 with RateLimit headers, shared through Redis."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import httpx
+import pytest
+from litestar.testing import AsyncTestClient
+
+from quartier.app import create_app
+from quartier.core.clients import client_address
+from quartier.settings import RateLimitSetting, Settings, load_settings
+
+
+def _limited(settings: Settings, **limits: tuple[int, int]) -> Settings:
+    rate_limits = dict(settings.rate_limits)
+    for name, (count, window) in limits.items():
+        rate_limits[name] = RateLimitSetting(count, window)
+    return replace(settings, rate_limits=rate_limits)
+
+
+async def test_sign_in_is_limited_per_client_with_headers(
+    settings: Settings, database_url: str
+) -> None:
+    app = create_app(_limited(settings, login=(3, 60)), database_url=database_url)
+    body = {"email": "nobody@example.org", "password": "wrong password"}
+    async with AsyncTestClient(app, base_url="https://testserver.local") as client:
+        for remaining in (2, 1, 0):
+            response = await client.post("/api/v1/auth/login", json=body)
+            assert response.status_code == 401
+            assert response.headers["ratelimit-limit"] == "3"
+            assert response.headers["ratelimit-remaining"] == str(remaining)
+        refused = await client.post("/api/v1/auth/login", json=body)
+        assert refused.status_code == 429
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert 0 < int(refused.headers["retry-after"]) <= 60
+        assert refused.headers["ratelimit-remaining"] == "0"
+        # another class is not affected
+        assert (await client.get("/api/v1/openapi.json")).status_code == 200
+
+
+async def test_health_is_never_limited(settings: Settings, database_url: str) -> None:
+    app = create_app(_limited(settings, default=(2, 60)), database_url=database_url)
+    async with AsyncTestClient(app) as client:
+        statuses = {(await client.get("/health")).status_code for _ in range(10)}
+        assert statuses == {200}
+        assert (await client.get("/api/v1/openapi.json")).status_code == 200
+        assert (await client.get("/api/v1/openapi.json")).status_code == 200
+        assert (await client.get("/api/v1/openapi.json")).status_code == 429
+
+
+async def test_forwarded_for_is_ignored_from_untrusted_peers(
+    settings: Settings, database_url: str
+) -> None:
+    app = create_app(_limited(settings, default=(2, 60)), database_url=database_url)
+    async with AsyncTestClient(app) as client:
+        codes = [
+            (
+                await client.get(
+                    "/api/v1/openapi.json", headers={"X-Forwarded-For": f"198.51.100.{i}"}
+                )
+            ).status_code
+            for i in range(3)
+        ]
+    assert codes == [200, 200, 429]
+
+
+def _scope(peer: str, forwarded: str | None) -> dict[str, object]:
+    headers = [(b"x-forwarded-for", forwarded.encode())] if forwarded else []
+    return {"client": (peer, 1234), "headers": headers}
+
+
+def test_client_address_uses_forwarded_for_only_behind_a_trusted_proxy() -> None:
+    trusted = ("10.0.0.0/8",)
+    assert client_address(_scope("203.0.113.9", "198.51.100.1"), trusted) == "203.0.113.9"  # type: ignore[arg-type]
+    assert client_address(_scope("10.0.0.2", "198.51.100.1"), trusted) == "198.51.100.1"  # type: ignore[arg-type]
+    # a client cannot smuggle an address in front of the proxy's own entry
+    assert (
+        client_address(_scope("10.0.0.2", "192.0.2.66, 198.51.100.1, 10.0.0.3"), trusted)
+        == "198.51.100.1"
+    )  # type: ignore[arg-type]
+    assert client_address(_scope("10.0.0.2", None), trusted) == "10.0.0.2"  # type: ignore[arg-type]
+
+
+def test_bad_rate_limit_settings_are_reported() -> None:
+    with pytest.raises(ValueError, match="QUARTIER_RATE_LIMITS"):
+        load_settings(
+            {
+                "QUARTIER_RATE_LIMITS": "uploads=5/60",
+                "SECRET_KEY": "k" * 40,
+                "QUARTIER_DATA_DIR": tempfile.mkdtemp(),
+            }
+        )
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_for(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{url} did not come up")
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """A real Redis server (Debian's redis-server), private to this test."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("redis-server is not installed (.ci/run installs it)")
+    port = _free_port()
+    workdir = tempfile.mkdtemp(prefix="quartier-redis-")
+    process = subprocess.Popen(
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            workdir,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def test_two_app_processes_share_one_limit_through_redis(
+    redis_url: str, database_url: str, tmp_path: Path
+) -> None:
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "SECRET_KEY": "shared-secret-0123456789-abcdefghijklmnop",
+        "QUARTIER_ENV": "test",
+        "QUARTIER_DATA_DIR": str(tmp_path),
+        "QUARTIER_RATE_LIMITS": "default=10/60",
+    }
+    ports = [_free_port(), _free_port()]
+    processes = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "quartier.app:create_app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for port in ports
+    ]
+    try:
+        for port in ports:
+            _wait_for(f"http://127.0.0.1:{port}/health")
+        statuses = [
+            httpx.get(f"http://127.0.0.1:{ports[i % 2]}/api/v1/openapi.json", timeout=5).status_code
+            for i in range(14)
+        ]
+        assert statuses[:10] == [200] * 10
+        assert statuses[10:] == [429] * 4, "the second process must see the first one's requests"
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=15)
