@@ -28,7 +28,7 @@ from quartier.accounts import services as accounts
 from quartier.app import create_app
 from quartier.core.security import Role, session_cookie_name
 from quartier.db import PrivateCluster, create_engine
-from quartier.settings import Settings, load_settings
+from quartier.settings import RateLimitSetting, Settings, load_settings
 
 TEMPLATE = "quartier_test_template"
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -113,7 +113,9 @@ def settings(tmp_path: Path) -> Settings:
             "SECRET_KEY": "test-secret-key-0123456789-abcdefghijklmnop",
         }
     )
-    return replace(base, login_attempts_per_client=1000)
+    # Generous limits: the rate-limit tests set their own (tests/core/test_ratelimit.py).
+    generous = {name: RateLimitSetting(100_000, 60) for name in base.rate_limits}
+    return replace(base, login_attempts_per_client=1000, rate_limits=generous)
 
 
 @pytest.fixture

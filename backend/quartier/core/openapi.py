@@ -1,7 +1,8 @@
 """Completing the OpenAPI document from what each operation declares.
 
 Every operation documents the problem responses it can give, derived from its shape: input
-(400), access rule (401/403), path parameters (404), a body (413/415), and the database (503).
+(400), access rule (401/403), path parameters (404), a body (413/415), rate limits (429), and
+the database (503).
 Handlers document their own domain-specific problems (409, 422) with `responses=`.
 """
 
@@ -47,7 +48,7 @@ def problems(*statuses: int) -> dict[int, ResponseSpec]:
 
 
 def _statuses_for(handler: HTTPRouteHandler, path: str) -> set[int]:
-    statuses = {500, 503}
+    statuses = {429, 500, 503}  # every operation is rate limited (core.ratelimit)
     fields = handler.parsed_fn_signature.parameters
     has_body = "data" in fields
     if fields or "{" in path:
