@@ -96,7 +96,8 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             max_overflow=settings.db_max_overflow,
             pool_pre_ping=True,
             pool_recycle=1800,
-            connect_args={"server_settings": {"application_name": "quartier"}},
+            # Fail fast while the database is unreachable (503) instead of hanging.
+            connect_args={"server_settings": {"application_name": "quartier"}, "timeout": 5},
         ),
         session_config=AsyncSessionConfig(expire_on_commit=False),
         before_send_handler="autocommit_include_redirects",
