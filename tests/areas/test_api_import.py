@@ -1,0 +1,179 @@
+"""POST /social-areas/import: access, the report, failures as 422 problem+json with the rows,
+and the body limit for large GeoJSON."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from quartier.app import create_app
+from quartier.settings import Settings
+
+from .conftest import SMALL_CITY, SMALL_POPULATION, collection, feature, square
+
+URL = "/api/v1/social-areas/import"
+Client = AsyncTestClient[Litestar]
+TokenFactory = Callable[..., Awaitable[dict[str, str]]]
+
+
+def body(**changes: Any) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "levels": [
+            {
+                "key": "district",
+                "name_de": "Bezirk",
+                "name_en": "District",
+                "features": SMALL_CITY["district"],
+            },
+            {"key": "quarter", "features": SMALL_CITY["quarter"]},
+        ],
+        "population": [{"reference_date": "2020-12-31", "csv": SMALL_POPULATION}],
+    }
+    document.update(changes)
+    return document
+
+
+async def test_anonymous_callers_may_not_import(client: Client) -> None:
+    response = await client.post(URL, json=body())
+    assert response.status_code == 401
+    assert response.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_a_token_without_areas_write_may_not_import(
+    client: Client, make_token: TokenFactory
+) -> None:
+    response = await client.post(URL, json=body(), headers=await make_token({"surveys:read"}))
+    assert response.status_code == 403
+
+
+async def test_planners_may_not_import(client: Client, login_as: TokenFactory) -> None:
+    response = await client.post(URL, json=body(), headers=await login_as("planner"))
+    assert response.status_code == 403
+
+
+async def test_a_token_with_areas_write_imports_and_gets_the_report(
+    client: Client, make_token: TokenFactory
+) -> None:
+    response = await client.post(URL, json=body(), headers=await make_token({"areas:write"}))
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["ok"] is True
+    assert [(lv["key"], lv["created"]) for lv in report["levels"]] == [
+        ("district", 2),
+        ("quarter", 3),
+    ]
+    assert report["population"]["imported"] == 3
+    area = (await client.get("/api/v1/social-areas/by-code/01")).json()
+    assert area["population"]["total"] == 150
+    assert area["level"]["name"] == "Bezirk"
+
+
+async def test_an_admin_session_imports(client: Client, login_as: TokenFactory) -> None:
+    response = await client.post(URL, json=body(), headers=await login_as("admin"))
+    assert response.status_code == 200, response.text
+
+
+async def test_a_failed_import_is_a_422_with_the_report_and_changes_nothing(
+    client: Client, make_token: TokenFactory
+) -> None:
+    headers = await make_token({"areas:write"})
+    assert (await client.post(URL, json=body(), headers=headers)).status_code == 200
+    renamed = collection(
+        feature("01", "Umbenannt", square(13.0, 52.0, 0.1)),
+        feature("02", "Süd", square(13.0, 51.9, 0.1)),
+    )
+    broken = collection(
+        feature("0101", "Nordwest", square(13.0, 52.0, 0.05)),
+        feature("0102", "Punkt", [13.0, 52.0], kind="Point"),
+    )
+    response = await client.post(
+        URL,
+        json=body(
+            levels=[
+                {"key": "district", "features": renamed},
+                {"key": "quarter", "features": broken},
+            ]
+        ),
+        headers=headers,
+    )
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("application/problem+json")
+    problem = response.json()
+    assert problem["type"] == "/problems/import-failed"
+    assert problem["errors"] == [
+        {
+            "field": "levels[1].features.features[1].geometry",
+            "source": "body",
+            "message": "geometry type Point is not a Polygon or MultiPolygon",
+        }
+    ]
+    assert problem["report"]["ok"] is False
+    assert problem["report"]["rows"][0]["code"] == "0102"
+    area = (await client.get("/api/v1/social-areas/by-code/01")).json()
+    assert area["name"] == "Nord"
+
+
+async def test_an_unknown_crs_is_a_422_naming_it(client: Client, make_token: TokenFactory) -> None:
+    districts = collection(feature("01", "Alt", square(4590000, 5820000, 100)), crs="EPSG:31468")
+    response = await client.post(
+        URL,
+        json={"levels": [{"key": "district", "features": districts}]},
+        headers=await make_token({"areas:write"}),
+    )
+    assert response.status_code == 422
+    (error,) = response.json()["errors"]
+    assert error["field"] == "levels[0].crs"
+    assert "EPSG:31468" in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("document", "field"),
+    [
+        ({"levels": [{"key": "Bezirk!", "features": SMALL_CITY["district"]}]}, "levels[0].key"),
+        ({"levels": [], "surprise": 1}, "surprise"),
+        ({"levels": [{"key": "district", "features": {"type": "Feature"}}]}, "features"),
+        ({"population": [{"reference_date": "yesterday", "csv": "id"}]}, "reference_date"),
+    ],
+)
+async def test_malformed_requests_are_400_naming_the_field(
+    client: Client, make_token: TokenFactory, document: dict[str, Any], field: str
+) -> None:
+    response = await client.post(URL, json=document, headers=await make_token({"areas:write"}))
+    assert response.status_code == 400
+    assert any(field in e["field"] for e in response.json()["errors"]), response.text
+
+
+async def test_a_level_file_larger_than_the_general_body_limit_can_be_imported(
+    client: Client, make_token: TokenFactory, berlin_data: Path
+) -> None:
+    districts = json.loads((berlin_data / "districts.geojson").read_text())
+    payload = json.dumps({"levels": [{"key": "district", "features": districts}]})
+    assert len(payload) > 1_048_576  # above the app's default limit for other bodies
+    response = await client.post(
+        URL,
+        content=payload,
+        headers={**await make_token({"areas:write"}), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 200, response.text[:500]
+    assert response.json()["levels"][0]["created"] == 12
+
+
+async def test_the_import_body_limit_comes_from_the_settings(
+    settings: Settings, database_url: str, make_token: TokenFactory
+) -> None:
+    app = create_app(replace(settings, import_max_body_bytes=1_048_576), database_url=database_url)
+    padding = "x" * 1_100_000
+    async with AsyncTestClient(app, base_url="https://testserver.local") as small:
+        response = await small.post(
+            URL,
+            json={"population": [{"reference_date": "2020-12-31", "csv": padding}]},
+            headers=await make_token({"areas:write"}),
+        )
+    assert response.status_code == 413
