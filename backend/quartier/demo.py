@@ -1,9 +1,19 @@
-"""Demo data: loaded once by `make run` / `quartier demo`."""
+"""Demo data for local use, loaded once by `make run` / `quartier demo`: Berlin's social areas,
+example planning processes with welfare organisations, and demo staff accounts."""
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from quartier.settings import Settings, load_settings
 
-async def load_demo(session: AsyncSession) -> str:
-    return "demo data: nothing to load yet"
+
+async def load_demo(session: AsyncSession, settings: Settings | None = None) -> str:
+    from quartier.accounts import demo as accounts
+    from quartier.areas import demo as areas
+    from quartier.processes import demo as processes
+
+    settings = settings or load_settings()
+    lines = [await areas.load(session), await processes.load(session)]
+    lines.append(await accounts.load(session, settings))
+    return "\n".join(lines)
