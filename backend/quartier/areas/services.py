@@ -233,10 +233,11 @@ async def populations(
 async def present(
     session: AsyncSession, areas: Sequence[SocialArea], *, boundaries: bool = False
 ) -> list[SocialAreaOut]:
-    parent_ids = {a.parent_id for a in areas if a.parent_id is not None}
-    parent_codes: dict[UUID, str] = {}
+    # Lookups and breadcrumbs present whole chains: their parents are already at hand.
+    parent_codes = {a.id: a.code for a in areas}
+    parent_ids = {a.parent_id for a in areas if a.parent_id is not None} - parent_codes.keys()
     if parent_ids:
-        parent_codes = dict(
+        parent_codes.update(
             (
                 await session.execute(
                     select(SocialArea.id, SocialArea.code).where(SocialArea.id.in_(parent_ids))
@@ -400,23 +401,26 @@ async def ancestors(session: AsyncSession, area_id: UUID) -> list[SocialAreaOut]
 async def lookup_point(session: AsyncSession, lat: float, lon: float) -> list[SocialAreaOut]:
     """The areas at every level that contain the point (its boundary included): candidates by
     bounding box in SQL (GiST), then an exact test against cached prepared boundaries."""
+    # GiST's box operator class has `box @> box` but no `box @> point`: compare with a
+    # degenerate box so that the index is used.
+    in_bbox = text(f"{BBOX_BOX_SQL} @> box(point(:lon, :lat), point(:lon, :lat))").bindparams(
+        lon=lon, lat=lat
+    )
     candidates = (
-        await session.execute(
-            select(SocialArea.id, SocialArea.updated_at).where(
-                text(f"{BBOX_BOX_SQL} @> point(:lon, :lat)").bindparams(lon=lon, lat=lat)
-            )
+        await session.scalars(
+            _areas()
+            .join(AreaLevel, AreaLevel.id == SocialArea.level_id)
+            .where(in_bbox)
+            .order_by(AreaLevel.depth, SocialArea.code)
         )
     ).all()
     if not candidates:
         return []
     prepared: dict[UUID, Any] = {}
-    missing: list[UUID] = []
-    for area_id, updated_at in candidates:
-        hit = geo.PREPARED.get(area_id, updated_at)
-        if hit is None:
-            missing.append(area_id)
-        else:
-            prepared[area_id] = hit
+    for area in candidates:
+        if (hit := geo.PREPARED.get(area.id, area.updated_at)) is not None:
+            prepared[area.id] = hit
+    missing = [area.id for area in candidates if area.id not in prepared]
     if missing:
         loaded = await session.execute(
             select(SocialArea.id, SocialArea.updated_at, SocialArea.boundary).where(
@@ -426,18 +430,8 @@ async def lookup_point(session: AsyncSession, lat: float, lon: float) -> list[So
         for area_id, updated_at, boundary in loaded:
             prepared[area_id] = geo.PREPARED.put(area_id, updated_at, boundary)
     where = geo.point(lon, lat)
-    inside = [area_id for area_id, geometry in prepared.items() if geometry.covers(where)]
-    if not inside:
-        return []
-    areas = (
-        await session.scalars(
-            _areas()
-            .join(AreaLevel, AreaLevel.id == SocialArea.level_id)
-            .where(SocialArea.id.in_(inside))
-            .order_by(AreaLevel.depth, SocialArea.code)
-        )
-    ).all()
-    return await present(session, areas)
+    inside = [area for area in candidates if prepared[area.id].covers(where)]
+    return await present(session, inside) if inside else []
 
 
 # -- GeoJSON export ----------------------------------------------------------------------------
