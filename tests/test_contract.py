@@ -54,7 +54,11 @@ def _properties(schema: object) -> list[str]:
         for key, value in schema.items():
             if key == "properties" and isinstance(value, dict):
                 found.extend(value)
-            found.extend(_properties(value))
+                # The values are schemas: a property may itself be named `properties` (GeoJSON).
+                for member in value.values():
+                    found.extend(_properties(member))
+            else:
+                found.extend(_properties(value))
     elif isinstance(schema, list):
         for value in schema:
             found.extend(_properties(value))
