@@ -55,6 +55,61 @@ MATRIX: dict[str, frozenset[str]] = {
     "ListApiTokens": ADMINS,
     "CreateApiToken": ADMINS,
     "RevokeApiToken": ADMINS,
+    # social areas
+    **dict.fromkeys(
+        [
+            "ListSocialAreas",
+            "GetSocialArea",
+            "GetSocialAreaByCode",
+            "ListSocialAreaChildren",
+            "ListSocialAreaAncestors",
+            "LookupSocialAreasByPoint",
+            "ExportSocialAreasGeoJSON",
+            "ListAreaLevels",
+        ],
+        EVERYONE,
+    ),
+    "ImportSocialAreas": ADMINS | tokens("areas:write"),
+    # planning processes, phases, organisations, roles, contributions, participation
+    **dict.fromkeys(
+        [
+            "ListProcesses",
+            "GetProcess",
+            "ListPhases",
+            "ListOrganisations",
+            "GetOrganisation",
+            "ListProcessRoles",
+            "GetProcessRole",
+            "ListContributions",
+            "GetContributionsMatrix",
+            "ListParticipationModules",
+            "GetParticipationStatus",
+        ],
+        EVERYONE,
+    ),
+    # the activation history names staff members
+    "ListPhaseActivations": STAFF | tokens("processes:read", "processes:write"),
+    **dict.fromkeys(
+        [
+            "CreateProcess",
+            "UpdateProcess",
+            "PublishProcess",
+            "ArchiveProcess",
+            "StartNextCycle",
+            "UpdatePhase",
+            "ActivatePhase",
+            "CreateOrganisation",
+            "UpdateOrganisation",
+            "DeleteOrganisation",
+            "AddProcessRole",
+            "RemoveProcessRole",
+            "SetContribution",
+            "RemoveContribution",
+            "SetParticipationOverride",
+            "RemoveParticipationOverride",
+        ],
+        PLANNERS | tokens("processes:write"),
+    ),
 }
 
 
