@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import typing
 from pathlib import Path
 
 from litestar import Litestar
@@ -69,3 +70,33 @@ def test_json_properties_are_snake_case() -> None:
     document = json.loads(COMMITTED.read_text())
     for name in _properties(document["components"].get("schemas", {})):
         assert re.fullmatch(r"[a-z][a-z0-9_]*", name), name
+
+
+def test_request_schemas_refuse_unknown_fields(app: Litestar) -> None:
+    """Every Struct a request body can contain forbids unknown fields, as the contract says."""
+    import msgspec
+    from litestar.handlers import HTTPRouteHandler
+    from litestar.routes import HTTPRoute
+
+    def structs(annotation: object, found: set[type]) -> None:
+        for arg in typing.get_args(annotation):
+            structs(arg, found)
+        if isinstance(annotation, type) and issubclass(annotation, msgspec.Struct):
+            if annotation in found:
+                return
+            found.add(annotation)
+            for hint in typing.get_type_hints(annotation, include_extras=True).values():
+                structs(hint, found)
+
+    found: set[type] = set()
+    for route in app.routes:
+        if isinstance(route, HTTPRoute):
+            for handler in route.route_handlers:
+                assert isinstance(handler, HTTPRouteHandler)
+                data = handler.parsed_fn_signature.parameters.get("data")
+                if data is not None and route.path.startswith("/api/"):
+                    structs(data.annotation, found)
+    open_structs = sorted(
+        s.__name__ for s in found if not s.__struct_config__.forbid_unknown_fields
+    )
+    assert open_structs == []

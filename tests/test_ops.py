@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from litestar import Litestar
@@ -133,3 +135,18 @@ def test_json_logs_carry_no_exception_internals_to_clients(
     assert entry["level"] == "warning"
     assert entry["message"] == "database unavailable: OperationalError"
     assert entry["logger"] == "quartier.test"
+
+
+async def test_options_lists_every_method_of_the_path(client: AsyncTestClient[Litestar]) -> None:
+    response = await client.options("/api/v1/api-tokens")
+    assert response.status_code == 204
+    assert response.headers["allow"] == "GET, OPTIONS, POST"
+    document = json.loads((Path(__file__).parents[1] / "openapi" / "openapi.json").read_text())
+    for path, item in document["paths"].items():
+        concrete = path.replace("{", "").replace("}", "")
+        concrete = re.sub(r"[a-z_]+_id", "0190a1b2-0000-7000-8000-000000000000", concrete)
+        answer = await client.options(concrete)
+        if answer.status_code != 204:
+            continue
+        documented = {m.upper() for m in item if m in {"get", "post", "put", "patch", "delete"}}
+        assert set(answer.headers["allow"].split(", ")) == documented | {"OPTIONS"}, path

@@ -29,7 +29,11 @@ from quartier.core.csrf import csrf_middleware_factory
 from quartier.core.errors import EXCEPTION_HANDLERS
 from quartier.core.i18n import language_middleware
 from quartier.core.logging import configure_logging
-from quartier.core.middleware import media_type_middleware, security_headers_hook
+from quartier.core.middleware import (
+    allowed_methods_by_options_handler,
+    media_type_middleware,
+    security_headers_hook,
+)
 from quartier.core.openapi import document_operations
 from quartier.core.ratelimit import RateLimiter, rate_limit_middleware_factory
 from quartier.core.templating import configure_template_engine
@@ -121,6 +125,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     ]
     plugins: list[Any] = [SQLAlchemyPlugin(config=db_config)]
     limiter = RateLimiter(settings)
+    allow_by_handler: dict[int, str] = {}  # filled once the routes exist, see below
     middleware = _middleware(settings, limiter)
     if settings.metrics_enabled:
         route_handlers = [*route_handlers, ops.metrics_controller()]
@@ -176,8 +181,9 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         state=State({"settings": settings, "db_config": db_config, "rate_limiter": limiter}),
         on_startup=[ops.on_startup],
         on_shutdown=[limiter.close],
-        before_send=[security_headers_hook(settings)],
+        before_send=[security_headers_hook(settings, allow_by_handler)],
         debug=settings.debug,
     )
+    allow_by_handler.update(allowed_methods_by_options_handler(app.routes))
     document_operations(app)
     return app

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
+from litestar.routes import HTTPRoute
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from quartier.core.errors import problem_asgi_response
@@ -23,8 +25,12 @@ PERMISSIONS_POLICY = (
 )
 
 
-def security_headers_hook(settings: Settings) -> Any:
-    """A `before_send` hook: unlike route middleware it also covers unmatched routes (404)."""
+def security_headers_hook(settings: Settings, allow_by_handler: dict[int, str]) -> Any:
+    """A `before_send` hook: unlike route middleware it also covers unmatched routes (404).
+
+    It also corrects `Allow` on automatic OPTIONS answers: Litestar computes it from the route
+    as it was before handlers of the same path were merged, so it can miss methods.
+    `allow_by_handler` maps the OPTIONS handler's id to the path's full method list."""
     headers: list[tuple[str, str]] = [
         ("x-content-type-options", "nosniff"),
         ("content-security-policy", CSP),
@@ -43,8 +49,24 @@ def security_headers_hook(settings: Settings) -> Any:
                 mutable[name] = value
             if "content-language" not in mutable:
                 mutable["content-language"] = current_language_of(scope)
+            if scope.get("method") == "OPTIONS":
+                allow = allow_by_handler.get(id(scope.get("route_handler")))
+                if allow is not None and "allow" in mutable:
+                    mutable["allow"] = allow
 
     return before_send
+
+
+def allowed_methods_by_options_handler(routes: Iterable[Any]) -> dict[int, str]:
+    """For each route's OPTIONS handler, the methods the whole path supports."""
+    allow: dict[int, str] = {}
+    for route in routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        for handler in route.route_handlers:
+            if handler.http_methods == {"OPTIONS"}:
+                allow[id(handler)] = ", ".join(sorted(route.methods))
+    return allow
 
 
 _BODY_METHODS = {"POST", "PUT", "PATCH"}

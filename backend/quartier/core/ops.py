@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from quartier.core.errors import problem_response
+from quartier.core.openapi import close_request_schemas
 from quartier.migrations import current_revision, head_revision
 from quartier.settings import Settings
 
@@ -74,6 +75,7 @@ def contract_bytes(app: Litestar) -> bytes:
     cached = app.state.get("openapi_bytes")
     if cached is None:
         document = app.openapi_schema.to_schema()
+        close_request_schemas(document)
         cached = (
             json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
         ).encode()
