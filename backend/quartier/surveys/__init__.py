@@ -1,1 +1,2 @@
-"""(planned: see DESIGN.md)."""
+"""Needs-assessment surveys: definitions (schemas, definition), responses, results (services),
+the JSON API (controllers) and the demo survey (demo)."""

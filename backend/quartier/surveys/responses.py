@@ -1,0 +1,674 @@
+"""Survey responses: answer validation, need derivation, pseudonyms, receipts, and storing a
+response in few round trips.
+
+What is validated: exactly the questions the respondent was shown (see
+`definition.visible_questions`). **Answers to questions hidden by their conditions are dropped**:
+they are neither validated nor stored nor counted — a respondent who goes back and changes an
+earlier answer may still send answers to questions that are now hidden, and that must not fail
+their submission. Answers naming a question the survey does not have are refused (400), so an
+integration's typo never vanishes silently. Messages are in the respondent's language.
+
+What is stored (`survey_responses`): the normalised answers, the social area, the age stratum,
+the channel, the time, a receipt code, the definition version — and for open surveys a keyed
+per-survey pseudonym of the respondent token (HMAC-SHA256 with SECRET_KEY ‖ the survey's salt),
+used only to refuse a second answer. Never an IP address, a user agent, an account, the
+respondent token or an invitation code. Derived rows go to `survey_answer_options` (one per
+chosen option or rating value) and `survey_response_needs` (one per need category expressed).
+
+Round trips for a web submission (the survey itself is loaded by the caller, its parsed
+definition cached in-process): whether the phase is open, the area, [the invitation code], one
+INSERT of the response, one multi-row INSERT each for options and needs.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import hmac
+import math
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import (
+    ARRAY,
+    Select,
+    String,
+    Table,
+    and_,
+    any_,
+    bindparam,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+from uuid_utils.compat import uuid7
+
+from quartier.areas.models import AreaLevel, SocialArea
+from quartier.core import i18n
+from quartier.core.errors import Conflict, FieldError, InvalidInput
+from quartier.processes import participation
+from quartier.processes.models import process_areas
+from quartier.settings import Settings
+from quartier.surveys import definition as d
+from quartier.surveys import schemas as s
+from quartier.surveys.models import (
+    AccessMode,
+    Channel,
+    InvitationCode,
+    NeedCategory,
+    Survey,
+    SurveyResponse,
+    SurveyStatus,
+    survey_answer_options,
+    survey_response_needs,
+)
+
+OTHER_TEXTS_KEY = "_other"  # stored answers: {"q": value, …, "_other": {"q": "text"}}
+RESPONDENT_TOKEN_MIN = 16
+RESPONDENT_TOKEN_MAX = 256
+
+
+def _t(message: str, **variables: Any) -> str:
+    return i18n.gettext(message, **variables)
+
+
+def _nt(singular: str, plural: str, n: int) -> str:
+    return i18n.ngettext(singular, plural, n)
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+# -- validating answers --------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Prepared:
+    """A valid response, ready to store."""
+
+    answers: dict[str, Any]
+    area_code: str
+    age_stratum: str | None
+    options: list[tuple[str, str]] = field(default_factory=list)  # (question, option)
+    needs: set[str] = field(default_factory=set)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _blank(value: Any) -> bool:
+    return value is None or value == "" or value == []
+
+
+def _check_choices(
+    question: s.MultipleChoiceQuestion[s.Text] | s.RankingQuestion[s.Text], value: Any
+) -> str | None:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        return _t("Choose from the options.")
+    if len(set(value)) != len(value):
+        return _t("Each option can be chosen only once.")
+    if any(v not in d.option_keys(question) for v in value):
+        return _t("Choose from the options.")
+    if isinstance(question, s.MultipleChoiceQuestion):
+        low, high = question.min_selections, question.max_selections
+        if len(value) < low:
+            return _nt("Choose at least %(num)s option.", "Choose at least %(num)s options.", low)
+        if high is not None and len(value) > high:
+            return _nt("Choose at most %(num)s option.", "Choose at most %(num)s options.", high)
+        return None
+    most = question.max_ranked if question.max_ranked is not None else len(question.options)
+    if len(value) < question.min_ranked:
+        return _nt(
+            "Rank at least %(num)s option.", "Rank at least %(num)s options.", question.min_ranked
+        )
+    if len(value) > most:
+        return _nt("Rank at most %(num)s option.", "Rank at most %(num)s options.", most)
+    return None
+
+
+def _check_answer(question: s.AnyQuestion, value: Any) -> str | None:
+    """A translated message if `value` is not a valid (non-blank) answer to `question`."""
+    if isinstance(question, s.SingleChoiceQuestion | s.AgeBandQuestion):
+        if not isinstance(value, str) or value not in d.option_keys(question):
+            return _t("Choose one of the options.")
+    elif isinstance(question, s.MultipleChoiceQuestion | s.RankingQuestion):
+        return _check_choices(question, value)
+    elif isinstance(question, s.RatingQuestion):
+        if (
+            not isinstance(value, int)
+            or isinstance(value, bool)
+            or not (question.scale_min <= value <= question.scale_max)
+        ):
+            return _t(
+                "Choose a value from %(min)s to %(max)s.",
+                min=question.scale_min,
+                max=question.scale_max,
+            )
+    elif isinstance(question, s.NumberQuestion):
+        if not _is_number(value) or not question.minimum <= value <= question.maximum:
+            return _t(
+                "Enter a number from %(min)s to %(max)s.",
+                min=_number(question.minimum),
+                max=_number(question.maximum),
+            )
+        if question.integer and not float(value).is_integer():
+            return _t("Enter a whole number.")
+    elif isinstance(question, s.ShortTextQuestion | s.LongTextQuestion):
+        if not isinstance(value, str):
+            return _t("Enter a text.")
+        if len(value) > question.max_length:
+            return _nt(
+                "Enter at most %(num)s character.",
+                "Enter at most %(num)s characters.",
+                question.max_length,
+            )
+    elif isinstance(question, s.SocialAreaQuestion) and not isinstance(value, str):
+        return _t("Choose your area from the list.")
+    return None
+
+
+def _chosen(question: s.AnyQuestion, value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    if isinstance(question, s.RatingQuestion):
+        return [str(value)]
+    if isinstance(question, s.SingleChoiceQuestion | s.AgeBandQuestion):
+        return [value]
+    return []
+
+
+def _normalise(question: s.AnyQuestion, value: Any) -> Any:
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(question, s.NumberQuestion) and question.integer and _is_number(value):
+        return int(value)
+    return value
+
+
+def _needs_of(question: s.AnyQuestion, value: Any, chosen: Sequence[str]) -> set[str]:
+    needs: set[str] = set()
+    if isinstance(question, d.CHOICE_TYPES):
+        tags = {option.key: option.need_categories for option in question.options}
+        if isinstance(question, s.SingleChoiceQuestion | s.MultipleChoiceQuestion) and (
+            question.other is not None
+        ):
+            tags[s.OTHER] = question.other.need_categories
+        for key in chosen:
+            needs.update(tags.get(key, ()))
+    if isinstance(question, s.RatingQuestion) and value in question.need_values:
+        needs.update(question.need_categories)
+    return needs
+
+
+def _field(key: str) -> str:
+    return f"answers.{key}"
+
+
+def _prepare(
+    definition: s.Definition, answers: Mapping[str, Any], other: Mapping[str, str]
+) -> tuple[Prepared | None, list[FieldError]]:
+    errors: list[FieldError] = []
+    known = {question.key for question in d.questions(definition)}
+    for key in answers:
+        if key not in known:
+            errors.append(
+                FieldError(
+                    field=_field(key),
+                    source="body",
+                    message=_t("This question does not exist in this survey."),
+                )
+            )
+    for key in other:
+        if key not in known:
+            errors.append(
+                FieldError(
+                    field=f"other.{key}",
+                    source="body",
+                    message=_t("This question does not exist in this survey."),
+                )
+            )
+    stored: dict[str, Any] = {}
+    other_texts: dict[str, str] = {}
+    result = Prepared(answers=stored, area_code="", age_stratum=None)
+    for question in d.visible_questions(definition, answers):
+        key = question.key
+        value = answers.get(key)
+        if _blank(value):
+            if question.required:
+                errors.append(
+                    FieldError(
+                        field=_field(key),
+                        source="body",
+                        message=_t("Please answer this question."),
+                    )
+                )
+            continue
+        if message := _check_answer(question, value):
+            errors.append(FieldError(field=_field(key), source="body", message=message))
+            continue
+        value = _normalise(question, value)
+        chosen = _chosen(question, value)
+        if s.OTHER in chosen and isinstance(
+            question, s.SingleChoiceQuestion | s.MultipleChoiceQuestion
+        ):
+            text = (other.get(key) or "").strip()
+            assert question.other is not None  # `other` is an option only when offered
+            if not text:
+                errors.append(
+                    FieldError(
+                        field=_field(key),
+                        source="body",
+                        message=_t("Please say what you mean by “other”."),
+                    )
+                )
+                continue
+            if len(text) > question.other.max_length:
+                errors.append(
+                    FieldError(
+                        field=_field(key),
+                        source="body",
+                        message=_nt(
+                            "Enter at most %(num)s character.",
+                            "Enter at most %(num)s characters.",
+                            question.other.max_length,
+                        ),
+                    )
+                )
+                continue
+            other_texts[key] = text
+        stored[key] = value
+        if isinstance(question, s.SocialAreaQuestion):
+            result.area_code = value
+            continue
+        if isinstance(question, s.AgeBandQuestion):
+            bands = next(o.population_bands for o in question.options if o.key == value)
+            result.age_stratum = value if bands else None
+        result.options.extend((key, option) for option in chosen)
+        result.needs |= _needs_of(question, value, chosen)
+    if other_texts:
+        stored[OTHER_TEXTS_KEY] = other_texts
+    return (None if errors else result), errors
+
+
+def validate_answers(
+    definition: s.Definition,
+    answers: Mapping[str, Any],
+    other: Mapping[str, str] | None = None,
+) -> list[FieldError]:
+    """Errors of a response (empty if valid), each naming `answers.<question_key>`, with
+    messages in the current language: required questions answered, options known, counts and
+    bounds kept — for the questions shown only (hidden ones are ignored)."""
+    return _prepare(definition, answers, other or {})[1]
+
+
+def prepare(
+    definition: s.Definition, answers: Mapping[str, Any], other: Mapping[str, str] | None = None
+) -> Prepared:
+    """The response to store, or InvalidInput (400) naming every answer in error."""
+    prepared, errors = _prepare(definition, answers, other or {})
+    if prepared is None:
+        raise InvalidInput(
+            _t("Some answers are missing or not valid."),
+            errors=errors,
+        )
+    return prepared
+
+
+# -- pseudonyms, receipts, invitation codes ------------------------------------------------------
+
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_CONFUSABLE = str.maketrans({"I": "1", "L": "1", "O": "0"})
+RECEIPT_LENGTH = 8  # 40 bits
+INVITATION_LENGTH = 10  # 50 bits
+
+
+def _crockford(length: int) -> str:
+    bits = secrets.randbits(5 * length)
+    return "".join(CROCKFORD[(bits >> (5 * i)) & 31] for i in range(length))
+
+
+def normalise_code(code: str) -> str:
+    """A receipt or invitation code as typed (any case, hyphens, spaces, I/L/O for 1/0) in
+    its canonical form."""
+    return "".join(code.split()).replace("-", "").upper().translate(_CONFUSABLE)
+
+
+def format_code(code: str) -> str:
+    """Codes are shown in groups for reading aloud and typing: `7KQ2-MX9P`."""
+    half = (len(code) + 1) // 2
+    return f"{code[:half]}-{code[half:]}"
+
+
+def new_receipt_code() -> str:
+    return _crockford(RECEIPT_LENGTH)
+
+
+def new_invitation_code() -> str:
+    return _crockford(INVITATION_LENGTH)
+
+
+def pseudonym(secret_key: str, salt: bytes, respondent_token: str) -> bytes:
+    """The keyed per-survey pseudonym of a respondent token: HMAC-SHA256 keyed with
+    SECRET_KEY ‖ the survey's salt. It cannot be reversed, and the same token gives unrelated
+    pseudonyms in different surveys."""
+    key = secret_key.encode() + salt
+    return hmac.new(key, respondent_token.encode(), hashlib.sha256).digest()
+
+
+def invitation_hash(secret_key: str, survey_id: UUID, code: str) -> str:
+    """The keyed hash of an invitation code kept in the database (hex, 64 characters)."""
+    message = survey_id.bytes + normalise_code(code).encode()
+    return hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()
+
+
+def check_respondent_token(token: str) -> None:
+    if not (RESPONDENT_TOKEN_MIN <= len(token) <= RESPONDENT_TOKEN_MAX) or not token.isprintable():
+        raise InvalidInput(
+            f"The respondent token must be {RESPONDENT_TOKEN_MIN} to {RESPONDENT_TOKEN_MAX} "
+            "printable characters (e.g. a random value the page keeps).",
+            errors=[FieldError(field="Respondent-Token", source="header", message="invalid value")],
+        )
+
+
+# -- storing -------------------------------------------------------------------------------------
+
+
+def table_of(model: type[Any]) -> Table:
+    table: Table = model.__table__
+    return table
+
+
+class SurveyNotOpen(Conflict):
+    slug, title = "survey-not-open", "The survey does not take responses"
+
+
+class AlreadyAnswered(Conflict):
+    slug, title = "already-answered", "Already answered"
+
+
+class InvitationUsed(Conflict):
+    slug, title = "invitation-code-used", "Invitation code already used"
+
+
+def _area_candidates(survey: Survey, level: str) -> Select[UUID, str]:
+    """Areas at `level` within the survey's process scope (any area at the level if the process
+    has none): descendants of a scope area, or ancestors of one."""
+    scope = select(process_areas.c.area_id).where(process_areas.c.process_id == survey.process_id)
+    scope_area = aliased(SocialArea)
+    ancestors_of_scope = select(func.unnest(scope_area.path)).where(scope_area.id.in_(scope))
+    in_scope = or_(
+        ~scope.exists(),
+        SocialArea.path.overlap(
+            select(func.array_agg(process_areas.c.area_id))
+            .where(process_areas.c.process_id == survey.process_id)
+            .scalar_subquery()
+        ),
+        SocialArea.id.in_(ancestors_of_scope),
+    )
+    return (
+        select(SocialArea.id, SocialArea.code)
+        .join(AreaLevel, AreaLevel.id == SocialArea.level_id)
+        .where(AreaLevel.key == level, in_scope)
+    )
+
+
+async def resolve_areas(session: AsyncSession, survey: Survey, codes: set[str]) -> dict[str, UUID]:
+    """Area ids by code, for the codes that name an area the survey's social-area question
+    offers (at its level, within the process's scope)."""
+    if not codes:
+        return {}
+    question = d.compiled(survey).social_area
+    rows = await session.execute(
+        _area_candidates(survey, question.level).where(SocialArea.code.in_(codes))
+    )
+    return {code: area_id for area_id, code in rows}
+
+
+async def area_choices(session: AsyncSession, survey: Survey) -> list[tuple[UUID, str, str]]:
+    """(id, code, name) of the areas a respondent can choose, ordered by name."""
+    question = d.compiled(survey).social_area
+    statement = _area_candidates(survey, question.level).add_columns(SocialArea.name)
+    rows = await session.execute(statement.order_by(SocialArea.name, SocialArea.code))
+    return [(row[0], row[1], row[2]) for row in rows]
+
+
+async def _ensure_accepting(session: AsyncSession, survey: Survey, channel: Channel) -> None:
+    if channel is Channel.WEB:
+        if survey.status != SurveyStatus.PUBLISHED:
+            raise SurveyNotOpen(
+                "The survey is not open for responses (it is a draft or closed)."
+                if survey.status != SurveyStatus.DRAFT
+                else "The survey is not published."
+            )
+        if not await participation.is_open(session, survey.process_id, "surveys"):
+            await participation.ensure_open(session, survey.process_id, "surveys")
+            raise SurveyNotOpen("Participation in surveys is not open in this process.")
+    elif survey.status == SurveyStatus.DRAFT:
+        raise SurveyNotOpen("Responses can be entered once the survey is published.")
+
+
+async def _use_invitation(
+    session: AsyncSession, settings: Settings, survey: Survey, code: str | None
+) -> None:
+    if not code:
+        raise InvalidInput(
+            _t("This survey needs the invitation code from your letter."),
+            errors=[
+                FieldError(
+                    field="invitation_code",
+                    source="body",
+                    message=_t("Enter the invitation code from your letter."),
+                )
+            ],
+        )
+    code_hash = invitation_hash(settings.secret_key, survey.id, code)
+    used = await session.scalar(
+        update(InvitationCode)
+        .where(
+            InvitationCode.code_hash == code_hash,
+            InvitationCode.survey_id == survey.id,
+            InvitationCode.used_at.is_(None),
+        )
+        .values(used_at=func.now())
+        .returning(InvitationCode.id)
+    )
+    if used is not None:
+        return
+    exists = await session.scalar(
+        select(InvitationCode.id).where(
+            InvitationCode.code_hash == code_hash, InvitationCode.survey_id == survey.id
+        )
+    )
+    if exists is not None:
+        raise InvitationUsed(_t("This invitation code has already been used."))
+    raise InvalidInput(
+        _t("This invitation code is not valid for this survey."),
+        errors=[
+            FieldError(
+                field="invitation_code",
+                source="body",
+                message=_t("Check the invitation code: it is not valid for this survey."),
+            )
+        ],
+    )
+
+
+_MAX_ROWS_PER_INSERT = 5_000  # asyncpg allows 32 767 parameters per statement
+
+
+async def _insert_many(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:
+    for start in range(0, len(rows), _MAX_ROWS_PER_INSERT):
+        await session.execute(table.insert().values(rows[start : start + _MAX_ROWS_PER_INSERT]))
+
+
+async def _insert_derived(
+    session: AsyncSession, survey_id: UUID, rows: Sequence[tuple[UUID, Prepared]]
+) -> None:
+    """The option and need rows of stored responses: one multi-row INSERT each."""
+    options = [
+        {"response_id": rid, "survey_id": survey_id, "question_key": q, "option_key": o}
+        for rid, prepared in rows
+        for q, o in prepared.options
+    ]
+    if options:
+        await _insert_many(session, survey_answer_options, options)
+    needed = [(rid, key) for rid, prepared in rows for key in sorted(prepared.needs)]
+    if not needed:
+        return
+    if len(rows) == 1:  # one response: resolve the keys inside the INSERT (one round trip)
+        await session.execute(
+            survey_response_needs.insert().from_select(
+                ["response_id", "need_category_id", "survey_id"],
+                select(literal(rows[0][0]), NeedCategory.id, literal(survey_id)).where(
+                    NeedCategory.key == any_(bindparam("keys", type_=ARRAY(String)))
+                ),
+            ),
+            {"keys": [key for _, key in needed]},
+        )
+        return
+    ids = dict(
+        (
+            await session.execute(
+                select(NeedCategory.key, NeedCategory.id).where(
+                    NeedCategory.key.in_({key for _, key in needed})
+                )
+            )
+        ).tuples()
+    )
+    values = [
+        {"response_id": rid, "need_category_id": ids[key], "survey_id": survey_id}
+        for rid, key in needed
+        if key in ids
+    ]
+    await _insert_many(session, survey_response_needs, values)
+
+
+def _response_row(
+    survey: Survey,
+    prepared: Prepared,
+    area_id: UUID,
+    channel: Channel,
+    now: datetime.datetime,
+    pseudonym_value: bytes | None,
+) -> dict[str, Any]:
+    return {
+        "id": uuid7(),
+        "survey_id": survey.id,
+        "area_id": area_id,
+        "age_stratum": prepared.age_stratum,
+        "channel": channel.value,
+        "submitted_at": now,
+        "receipt_code": new_receipt_code(),
+        "pseudonym": pseudonym_value,
+        "definition_version": survey.definition_version,
+        "answers": prepared.answers,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+async def submit_response(
+    session: AsyncSession,
+    settings: Settings,
+    survey: Survey,
+    submission: s.ResponseSubmission | s.PaperResponse,
+    *,
+    channel: Channel,
+    pseudonym_source: str | None,
+    invitation_code: str | None,
+) -> SurveyResponse:
+    """Validate and store one response; return it (not attached to the session) with its
+    `receipt_code`.
+
+    Web responses need a published survey in a process whose active phase opens surveys
+    (409 `survey-not-open` / `phase-closed`); staff channels (paper, phone) need a published
+    or closed survey. Invalid answers: 400 naming `answers.<key>` (nothing stored). Open
+    surveys: `pseudonym_source` (the respondent token) is stored only as its keyed per-survey
+    pseudonym; a second response with it is 409 `already-answered`. Invitation surveys (web):
+    the code is used up atomically in this transaction (409 `invitation-code-used`) and not
+    stored with the response."""
+    await _ensure_accepting(session, survey, channel)
+    compiled = d.compiled(survey)
+    prepared = prepare(compiled.definition, submission.answers, submission.other)
+    areas = await resolve_areas(session, survey, {prepared.area_code})
+    area_id = areas.get(prepared.area_code)
+    if area_id is None:
+        raise InvalidInput(
+            _t("Some answers are missing or not valid."),
+            errors=[
+                FieldError(
+                    field=_field(compiled.social_area.key),
+                    source="body",
+                    message=_t("Choose your area from the list."),
+                )
+            ],
+        )
+    pseudonym_value: bytes | None = None
+    if channel is Channel.WEB:
+        if survey.access_mode == AccessMode.INVITATION:
+            await _use_invitation(session, settings, survey, invitation_code)
+        elif pseudonym_source is not None:
+            check_respondent_token(pseudonym_source)
+            pseudonym_value = pseudonym(
+                settings.secret_key, survey.pseudonym_salt, pseudonym_source
+            )
+    now = datetime.datetime.now(datetime.UTC)
+    table = table_of(SurveyResponse)
+    for _ in range(5):
+        row = _response_row(survey, prepared, area_id, channel, now, pseudonym_value)
+        inserted = await session.scalar(
+            insert(table).values(row).on_conflict_do_nothing().returning(table.c.id)
+        )
+        if inserted is not None:
+            break
+        if pseudonym_value is not None and await session.scalar(
+            select(table.c.id).where(
+                and_(table.c.survey_id == survey.id, table.c.pseudonym == pseudonym_value)
+            )
+        ):
+            raise AlreadyAnswered(_t("You have already taken part in this survey. Thank you!"))
+        # otherwise the receipt code collided (1 in 2^40): draw another one
+    else:  # pragma: no cover - five collisions in a row do not happen
+        raise RuntimeError("could not allocate a receipt code")
+    await _insert_derived(session, survey.id, [(row["id"], prepared)])
+    return SurveyResponse(**{k: v for k, v in row.items() if k not in ("created_at", "updated_at")})
+
+
+async def insert_prepared(
+    session: AsyncSession,
+    survey: Survey,
+    rows: Sequence[tuple[Prepared, UUID]],
+    channel: Channel,
+) -> int:
+    """Store already validated responses (an import) with multi-row INSERTs."""
+    now = datetime.datetime.now(datetime.UTC)
+    values = [
+        _response_row(survey, prepared, area_id, channel, now, None) for prepared, area_id in rows
+    ]
+    await _insert_many(session, table_of(SurveyResponse), values)
+    await _insert_derived(
+        session,
+        survey.id,
+        [(value["id"], prepared) for value, (prepared, _) in zip(values, rows, strict=True)],
+    )
+    return len(values)
+
+
+async def get_receipt(session: AsyncSession, code: str) -> datetime.datetime | None:
+    """When the response with this receipt code arrived (None if there is none)."""
+    canonical = normalise_code(code)
+    if len(canonical) != RECEIPT_LENGTH or any(c not in CROCKFORD for c in canonical):
+        return None
+    return await session.scalar(
+        select(SurveyResponse.submitted_at).where(SurveyResponse.receipt_code == canonical)
+    )
