@@ -52,6 +52,15 @@ OPENAPI_TAGS = [
     ),
     Tag(name="Organisations", description="Welfare organisations, administration, council bodies."),
     Tag(name="Participation", description="Which participation modules are open in which phase."),
+    Tag(
+        name="Surveys",
+        description="Befragungen: definitions and their lifecycle, responses, receipts, "
+        "per-question results.",
+    ),
+    Tag(
+        name="Need categories",
+        description="Bedarfskategorien: the controlled list survey options are tagged with.",
+    ),
     Tag(name="Accounts", description="Staff sign-in, accounts and API tokens."),
 ]
 
@@ -60,8 +69,9 @@ def _api_routes() -> list[ControllerRouterHandler]:
     from quartier.accounts.controllers import API_ROUTES as accounts
     from quartier.areas.controllers import API_ROUTES as areas
     from quartier.processes.controllers import API_ROUTES as processes
+    from quartier.surveys.controllers import API_ROUTES as surveys
 
-    return [*areas, *processes, *accounts]
+    return [*areas, *processes, *surveys, *accounts]
 
 
 def _page_routes() -> list[ControllerRouterHandler]:

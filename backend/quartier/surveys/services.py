@@ -458,7 +458,16 @@ class ImportFailed(Unprocessable):
 
     def __init__(self, result: s.ImportResult) -> None:
         super().__init__(
-            f"The import has {len(result.errors)} error(s) and stored nothing; see `errors`."
+            f"The import has {len(result.errors)} error(s) and stored nothing; see `errors` "
+            "(`csv.lines[<line>].<column>`, the header is line 1).",
+            errors=[
+                FieldError(
+                    field=f"csv.lines[{error.row}].{error.field}",
+                    source="body",
+                    message=error.message,
+                )
+                for error in result.errors
+            ],
         )
         self.result = result
 
