@@ -30,9 +30,9 @@ def body(**changes: Any) -> dict[str, Any]:
                 "key": "district",
                 "name_de": "Bezirk",
                 "name_en": "District",
-                "features": SMALL_CITY["district"],
+                "geojson": SMALL_CITY["district"],
             },
-            {"key": "quarter", "features": SMALL_CITY["quarter"]},
+            {"key": "quarter", "geojson": SMALL_CITY["quarter"]},
         ],
         "population": [{"reference_date": "2020-12-31", "csv": SMALL_POPULATION}],
     }
@@ -97,8 +97,8 @@ async def test_a_failed_import_is_a_422_with_the_report_and_changes_nothing(
         URL,
         json=body(
             levels=[
-                {"key": "district", "features": renamed},
-                {"key": "quarter", "features": broken},
+                {"key": "district", "geojson": renamed},
+                {"key": "quarter", "geojson": broken},
             ]
         ),
         headers=headers,
@@ -109,7 +109,7 @@ async def test_a_failed_import_is_a_422_with_the_report_and_changes_nothing(
     assert problem["type"] == "/problems/import-failed"
     assert problem["errors"] == [
         {
-            "field": "levels[1].features.features[1].geometry",
+            "field": "levels[1].geojson.features[1].geometry",
             "source": "body",
             "message": "geometry type Point is not a Polygon or MultiPolygon",
         }
@@ -124,7 +124,7 @@ async def test_an_unknown_crs_is_a_422_naming_it(client: Client, make_token: Tok
     districts = collection(feature("01", "Alt", square(4590000, 5820000, 100)), crs="EPSG:31468")
     response = await client.post(
         URL,
-        json={"levels": [{"key": "district", "features": districts}]},
+        json={"levels": [{"key": "district", "geojson": districts}]},
         headers=await make_token({"areas:write"}),
     )
     assert response.status_code == 422
@@ -136,9 +136,9 @@ async def test_an_unknown_crs_is_a_422_naming_it(client: Client, make_token: Tok
 @pytest.mark.parametrize(
     ("document", "field"),
     [
-        ({"levels": [{"key": "Bezirk!", "features": SMALL_CITY["district"]}]}, "levels[0].key"),
+        ({"levels": [{"key": "Bezirk!", "geojson": SMALL_CITY["district"]}]}, "levels[0].key"),
         ({"levels": [], "surprise": 1}, "surprise"),
-        ({"levels": [{"key": "district", "features": {"type": "Feature"}}]}, "features"),
+        ({"levels": [{"key": "district", "geojson": {"type": "Feature"}}]}, "geojson"),
         ({"population": [{"reference_date": "yesterday", "csv": "id"}]}, "reference_date"),
     ],
 )
@@ -154,7 +154,7 @@ async def test_a_level_file_larger_than_the_general_body_limit_can_be_imported(
     client: Client, make_token: TokenFactory, berlin_data: Path
 ) -> None:
     districts = json.loads((berlin_data / "districts.geojson").read_text())
-    payload = json.dumps({"levels": [{"key": "district", "features": districts}]})
+    payload = json.dumps({"levels": [{"key": "district", "geojson": districts}]})
     assert len(payload) > 1_048_576  # above the app's default limit for other bodies
     response = await client.post(
         URL,

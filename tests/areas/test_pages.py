@@ -57,10 +57,14 @@ async def test_an_area_page_shows_breadcrumb_population_sub_areas_and_outline(
     _no_inline_script_or_style(page)
 
 
-async def test_a_planning_area_page_has_no_sub_areas(berlin_client: Client) -> None:
-    response = await berlin_client.get("/areas/01011301", headers=HTML)
-    assert response.status_code == 200
-    assert "Teilgebiete" not in response.text
+async def test_only_areas_with_sub_areas_list_them(berlin_client: Client) -> None:
+    german = {**HTML, "Accept-Language": "de"}
+    district = await berlin_client.get("/areas/01", headers=german)
+    assert "<h2>Teilgebiete (Prognoseraum)</h2>" in district.text
+    assert "davon Frauen" in district.text
+    planning_area = await berlin_client.get("/areas/01011301", headers=german)
+    assert planning_area.status_code == 200
+    assert "Teilgebiete" not in planning_area.text
 
 
 async def test_an_unknown_area_is_a_404_page(berlin_client: Client) -> None:

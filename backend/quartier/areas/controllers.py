@@ -212,7 +212,7 @@ class _ImportPost(post):
 
 
 def _field_errors(report: ImportReport) -> list[FieldError]:
-    """The report's errors as paths into the request body (`levels[0].features.features[3]
+    """The report's errors as paths into the request body (`levels[0].geojson.features[3]
     .geometry`, `population[1].csv`)."""
     errors: list[FieldError] = []
     for row in report.rows:
@@ -221,7 +221,7 @@ def _field_errors(report: ImportReport) -> list[FieldError]:
         path = row.source
         if path.startswith("levels["):
             if row.feature is not None:
-                path += f".features.features[{row.feature}]"
+                path += f".geojson.features[{row.feature}]"
             if row.field:
                 path += f".{row.field}"
         elif path.startswith("population["):
@@ -279,7 +279,7 @@ class SocialAreaImportController(Controller):
         levels = [
             importer.LevelSource(
                 key=item.key,
-                collection=item.features,
+                collection=item.geojson,
                 source=f"levels[{index}]",
                 name_de=item.name_de,
                 name_en=item.name_en,

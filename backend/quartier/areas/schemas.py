@@ -71,7 +71,10 @@ class LevelImport(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     key: LevelKey
     name_de: Annotated[str, msgspec.Meta(min_length=1, max_length=LEVEL_NAME_MAX)] | None = None
     name_en: Annotated[str, msgspec.Meta(min_length=1, max_length=LEVEL_NAME_MAX)] | None = None
-    features: FeatureCollectionIn
+    geojson: Annotated[
+        FeatureCollectionIn,
+        msgspec.Meta(description="The level's areas as a GeoJSON FeatureCollection."),
+    ]
     code_property: PropertyName = "id"
     name_property: PropertyName = "name"
     parent_property: PropertyName | None = None
