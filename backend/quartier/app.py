@@ -32,6 +32,7 @@ from quartier.core.logging import configure_logging
 from quartier.core.middleware import (
     allowed_methods_by_options_handler,
     media_type_middleware,
+    nul_guard_middleware,
     security_headers_hook,
 )
 from quartier.core.openapi import document_operations
@@ -78,8 +79,9 @@ def _page_routes() -> list[ControllerRouterHandler]:
     from quartier.accounts.pages import PAGES as accounts
     from quartier.areas.pages import PAGES as areas
     from quartier.processes.pages import PAGES as processes
+    from quartier.surveys.pages import PAGES as surveys
 
-    return [*processes, *areas, *accounts]
+    return [*processes, *areas, *accounts, *surveys]
 
 
 def _middleware(settings: Settings, limiter: RateLimiter) -> list[Any]:
@@ -89,6 +91,7 @@ def _middleware(settings: Settings, limiter: RateLimiter) -> list[Any]:
         rate_limit_middleware_factory(limiter),
         language_middleware,
         media_type_middleware(API_PREFIX),
+        nul_guard_middleware(settings.max_body_bytes),
         authentication_middleware_factory(settings),
         csrf_middleware_factory(settings),
     ]

@@ -20,7 +20,15 @@ ScopeName = Literal[
 ]
 assert set(get_args(ScopeName)) == set(SCOPES), "ScopeName must list core.security.SCOPES"
 
-Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254, examples=["planer@example.org"])]
+Email = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=3,
+        max_length=254,
+        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        examples=["planer@example.org"],
+    ),
+]
 Password = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 NewPassword = Annotated[
     str, msgspec.Meta(min_length=12, max_length=256, description="At least 12 characters.")

@@ -22,6 +22,7 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from quartier.core.errors import problem_asgi_response
+from quartier.core.middleware import read_body, replay
 from quartier.core.security import (
     CSRF_FIELD,
     CSRF_HEADER,
@@ -52,23 +53,6 @@ def _cookie(headers: Iterable[tuple[bytes, bytes]], name: str) -> str | None:
                 if cookie_name == name:
                     return cookie_value
     return None
-
-
-async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool]:
-    chunks: list[bytes] = []
-    size = 0
-    more = True
-    while more:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            return b"", False
-        chunks.append(chunk)
-        more = message.get("more_body", False)
-    return b"".join(chunks), True
 
 
 def _form_token(body: bytes, content_type: bytes) -> str | None:
@@ -116,12 +100,12 @@ def csrf_middleware_factory(settings: Settings) -> Any:
                 if session_token or is_form:
                     given = header_map.get(CSRF_HEADER.encode(), b"").decode("latin-1") or None
                     if given is None and is_form:
-                        body, within_limit = await _read_body(receive, settings.max_body_bytes)
+                        body, within_limit = await read_body(receive, settings.max_body_bytes)
                         if not within_limit:
                             await problem_asgi_response(413)(scope, receive, send)
                             return
                         given = _form_token(body, content_type)
-                        receive = _replay(body)
+                        receive = replay(body)
                     if not given or new_cookie or not hmac.compare_digest(given, expected):
                         await problem_asgi_response(
                             403,
@@ -141,16 +125,3 @@ def csrf_middleware_factory(settings: Settings) -> Any:
         return middleware
 
     return factory
-
-
-def _replay(body: bytes) -> Receive:
-    sent = False
-
-    async def receive() -> Any:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return {"type": "http.disconnect"}
-
-    return receive

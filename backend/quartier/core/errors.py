@@ -90,9 +90,11 @@ class Unprocessable(Problem):
 
 
 class InvalidInput(Problem):
-    """Input that is well-formed but breaks a rule; name the fields in `errors`."""
+    """Input that matches the contract but that the domain refuses (an unknown reference, an
+    invalid cursor, a business rule): 422, naming the fields in `errors`. Input that does not
+    match the contract is refused by Litestar's validation before any service runs (400)."""
 
-    status_code, slug, title = 400, "validation-error", "Invalid input"
+    status_code, slug, title = 422, "invalid-input", "Invalid input"
 
 
 class PhaseClosed(Problem):
@@ -163,11 +165,19 @@ def problem_response(
 
 
 def problem_asgi_response(
-    status: int, *, detail: str | None = None, headers: dict[str, str] | None = None
+    status: int,
+    *,
+    detail: str | None = None,
+    headers: dict[str, str] | None = None,
+    errors: list[FieldError] | None = None,
 ) -> ASGIResponse:
     """A problem response for middleware, which runs before Litestar's exception handling."""
     slug, title = STATUS_SLUGS[status]
-    body = ProblemDetails(type=PROBLEM_BASE + slug, title=title, status=status, detail=detail)
+    if errors:
+        slug, title = "validation-error", "Invalid input"
+    body = ProblemDetails(
+        type=PROBLEM_BASE + slug, title=title, status=status, detail=detail, errors=errors
+    )
     return ASGIResponse(
         body=msgspec.json.encode(body),
         status_code=status,

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import parse_qsl
 
+import msgspec
 from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.routes import HTTPRoute
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from quartier.core.errors import problem_asgi_response
+from quartier.core.errors import FieldError, problem_asgi_response
 from quartier.core.i18n import current_language_of
 from quartier.settings import Settings
 
@@ -102,3 +104,138 @@ def media_type_middleware(api_prefix: str) -> Any:
         return middleware
 
     return factory
+
+
+def _nul_paths(value: Any, path: str = "") -> list[str]:
+    """Paths (`a.b[0]`) of the strings in a decoded JSON value that contain NUL."""
+    found: list[str] = []
+    if isinstance(value, str):
+        if "\x00" in value:
+            found.append(path or "(body)")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if "\x00" in key:
+                found.append(f"{path}.{key!r}" if path else repr(key))
+            found.extend(_nul_paths(item, f"{path}.{key}" if path else str(key)))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found.extend(_nul_paths(item, f"{path}[{index}]"))
+    return found
+
+
+def nul_guard_middleware(max_body_bytes: int) -> Any:
+    """Refuse NUL characters in path, query and body with 400 naming the field.
+
+    PostgreSQL cannot store NUL in text, and no Quartier input needs it; without this guard a
+    NUL would travel to the database and fail there. The contract states it with a pattern on
+    every request string (core.openapi.close_request_schemas)."""
+
+    def factory(app: ASGIApp) -> ASGIApp:
+        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != ScopeType.HTTP:
+                await app(scope, receive, send)
+                return
+            errors: list[FieldError] = []
+            if "\x00" in scope["path"]:  # the server has percent-decoded the path
+                errors.append(
+                    FieldError(
+                        field="(path)", source="path", message="NUL characters are not allowed"
+                    )
+                )
+            query = scope.get("query_string", b"")
+            if b"%00" in query or b"\x00" in query:
+                for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+                    if "\x00" in name or "\x00" in value:
+                        errors.append(
+                            FieldError(
+                                field=name.replace("\x00", "") or "(query)",
+                                source="query",
+                                message="NUL characters are not allowed",
+                            )
+                        )
+            if scope["method"] in _BODY_METHODS and not errors:
+                limit = _body_limit(scope, max_body_bytes)
+                body, complete = await read_body(receive, limit)
+                if not complete:
+                    await problem_asgi_response(413)(scope, receive, send)
+                    return
+                receive = replay(body)
+                errors.extend(_body_nul_errors(body, scope))
+            if errors:
+                await problem_asgi_response(
+                    400,
+                    detail="NUL characters are not allowed in any input.",
+                    errors=errors,
+                )(scope, receive, send)
+                return
+            await app(scope, receive, send)
+
+        return middleware
+
+    return factory
+
+
+def _body_limit(scope: Scope, default: int) -> int:
+    handler = scope.get("route_handler")
+    resolve = getattr(handler, "resolve_request_max_body_size", None)
+    limit = resolve() if callable(resolve) else None
+    return int(limit) if isinstance(limit, int) else default
+
+
+def _body_nul_errors(body: bytes, scope: Scope) -> list[FieldError]:
+    if b"\\u0000" not in body and b"\x00" not in body and b"%00" not in body:
+        return []
+    content_type = dict(scope["headers"]).get(b"content-type", b"").split(b";")[0].strip()
+    if content_type == b"application/json" or content_type.endswith(b"+json"):
+        try:
+            decoded = msgspec.json.decode(body)
+        except msgspec.DecodeError:
+            return []  # malformed JSON is answered by the normal parsing (400)
+        return [
+            FieldError(field=path, source="body", message="NUL characters are not allowed")
+            for path in _nul_paths(decoded)
+        ]
+    if content_type == b"application/x-www-form-urlencoded":
+        return [
+            FieldError(
+                field=name.replace("\x00", ""),
+                source="body",
+                message="NUL characters are not allowed",
+            )
+            for name, value in parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+            if "\x00" in name or "\x00" in value
+        ]
+    if b"\x00" in body:
+        return [FieldError(field="(body)", source="body", message="NUL characters are not allowed")]
+    return []
+
+
+async def read_body(receive: Receive, limit: int) -> tuple[bytes, bool]:
+    """The whole request body, or (b"", False) once it exceeds `limit` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(chunks), True
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return b"", False
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks), True
+
+
+def replay(body: bytes) -> Receive:
+    """A `receive` that hands an already-read body to the next layer."""
+    sent = False
+
+    async def receive() -> Any:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return {"type": "http.disconnect"}
+
+    return receive

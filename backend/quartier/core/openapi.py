@@ -82,11 +82,15 @@ def document_operations(app: Litestar) -> None:
                 handler.security = security
 
 
-def close_request_schemas(document: dict[str, Any]) -> None:
-    """Mark every object schema reachable from a request body `additionalProperties: false`.
+# No NUL characters in any input string (core.middleware.nul_guard_middleware enforces it).
+NO_NUL_PATTERN = "^[^\\u0000]*$"
 
-    Input Structs are declared with `forbid_unknown_fields=True` (a test checks it), so the
-    contract must say that unknown fields are refused; Litestar does not emit it by itself."""
+
+def close_request_schemas(document: dict[str, Any]) -> None:
+    """State in the contract what the server enforces on every input, which Litestar does not
+    emit by itself: object schemas reachable from a request body are `additionalProperties:
+    false` (input Structs forbid unknown fields; a test checks it), and strings without a
+    stricter pattern, format or enumeration carry a pattern excluding NUL characters."""
     components: dict[str, Any] = document.get("components", {}).get("schemas", {})
     seen: set[str] = set()
 
@@ -104,6 +108,14 @@ def close_request_schemas(document: dict[str, Any]) -> None:
                 seen.add(name)
                 close(components[name])
             return
+        if (
+            schema.get("type") == "string"
+            and "pattern" not in schema
+            and "enum" not in schema
+            and "const" not in schema
+            and "format" not in schema
+        ):
+            schema["pattern"] = NO_NUL_PATTERN
         if schema.get("type") == "object" and "properties" in schema:
             schema.setdefault("additionalProperties", False)
             for sub_schema in schema["properties"].values():
@@ -114,6 +126,10 @@ def close_request_schemas(document: dict[str, Any]) -> None:
 
     for item in document.get("paths", {}).values():
         for operation in item.values():
-            if isinstance(operation, dict) and "requestBody" in operation:
+            if not isinstance(operation, dict):
+                continue
+            for parameter in operation.get("parameters", []):
+                close(parameter.get("schema"))
+            if "requestBody" in operation:
                 for media in operation["requestBody"].get("content", {}).values():
                     close(media.get("schema"))
