@@ -1,5 +1,6 @@
 """Demo data for local use, loaded once by `make run` / `quartier demo`: Berlin's social areas,
-example planning processes with welfare organisations, and demo staff accounts."""
+example planning processes with welfare organisations, a needs-assessment survey with synthetic
+responses, and demo staff accounts."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ async def load_demo(session: AsyncSession, settings: Settings | None = None) -> 
     from quartier.accounts import demo as accounts
     from quartier.areas import demo as areas
     from quartier.processes import demo as processes
+    from quartier.surveys import demo as surveys
 
     settings = settings or load_settings()
     lines = [await areas.load(session), await processes.load(session)]
+    lines.append(await surveys.load(session))
     lines.append(await accounts.load(session, settings))
     return "\n".join(lines)

@@ -536,15 +536,14 @@ async def _insert_derived(
             {"keys": [key for _, key in needed]},
         )
         return
-    ids = dict(
-        (
-            await session.execute(
-                select(NeedCategory.key, NeedCategory.id).where(
-                    NeedCategory.key.in_({key for _, key in needed})
-                )
+    ids = {
+        row[0]: row[1]
+        for row in await session.execute(
+            select(NeedCategory.key, NeedCategory.id).where(
+                NeedCategory.key.in_({key for _, key in needed})
             )
-        ).tuples()
-    )
+        )
+    }
     values = [
         {"response_id": rid, "need_category_id": ids[key], "survey_id": survey_id}
         for rid, key in needed

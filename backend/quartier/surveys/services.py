@@ -31,7 +31,7 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import ARRAY, Float, String, and_, cast, func, literal, select, true
+from sqlalchemy import Float, and_, cast, func, literal, select, true
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
@@ -621,14 +621,15 @@ async def results_by_question(
     where = and_(responses.c.survey_id == survey.id, base_filter)
     g = group.label("g")
 
-    respondents: dict[Any, int] = dict(
-        (
-            await session.execute(
-                select(g, func.count()).select_from(joined).where(where).group_by(g)
-            )
-        ).tuples()
+    respondents: dict[Any, int] = {
+        row[0]: row[1]
+        for row in await session.execute(
+            select(g, func.count()).select_from(joined).where(where).group_by(g)
+        )
+    }
+    answered_key = (
+        func.jsonb_object_keys(responses.c.answers).table_valued("value").render_derived(name="k")
     )
-    answered_key = func.jsonb_object_keys(responses.c.answers).table_valued("value").alias("k")
     answered: dict[tuple[Any, str], int] = {
         (row[0], row[1]): row[2]
         for row in await session.execute(
@@ -656,8 +657,7 @@ async def results_by_question(
     summaries: dict[tuple[Any, str], tuple[int, float | None, float | None]] = {}
     if numeric:
         entry = func.jsonb_each(responses.c.answers).table_valued("key", "value").alias("e")
-        # `#>> '{}'` is the text of a JSON scalar; only JSON numbers are selected.
-        xnum = cast(entry.c.value.op("#>>")(literal("{}", type_=ARRAY(String))), Float)
+        xnum = cast(entry.c.value, Float)  # only JSON numbers are selected
         for row in await session.execute(
             select(
                 g,
