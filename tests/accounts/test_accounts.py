@@ -304,3 +304,19 @@ def test_cli_creates_admin_and_token(database_url: str, tmp_path: object) -> Non
     token = runner.invoke(cli, ["create-token", "--name", "GIS", "--scope", "areas:write"], env=env)
     assert token.exit_code == 0, token.output
     assert re.search(r"^qrt_[A-Za-z0-9_-]{40,}$", token.stdout.strip().splitlines()[-1])
+
+
+async def test_an_admin_cannot_lock_themselves_out(
+    client: AsyncTestClient[Litestar], login_as: LoginFactory
+) -> None:
+    admin = await login_as("admin")
+    me = (await client.get("/api/v1/auth/me", headers=admin)).json()
+    for change in ({"is_active": False}, {"role": "planner"}):
+        response = await client.patch(
+            f"/api/v1/staff-accounts/{me['id']}", headers=admin, json=change
+        )
+        assert response.status_code == 409, change
+    renamed = await client.patch(
+        f"/api/v1/staff-accounts/{me['id']}", headers=admin, json={"display_name": "Neuer Name"}
+    )
+    assert renamed.status_code == 200

@@ -27,7 +27,7 @@ from quartier.accounts.schemas import (
 )
 from quartier.core.clients import client_address
 from quartier.core.csrf import session_csrf_token
-from quartier.core.errors import Unauthorized
+from quartier.core.errors import Conflict, Unauthorized
 from quartier.core.openapi import problems
 from quartier.core.pagination import Cursor, Limit, Page, keyset_page
 from quartier.core.security import (
@@ -35,6 +35,7 @@ from quartier.core.security import (
     SCOPES,
     SESSION_TOKEN_SCOPE_KEY,
     STAFF,
+    Role,
     access,
     principal_of,
     session_cookie_name,
@@ -229,13 +230,29 @@ class StaffAccountController(Controller):
         operation_id="UpdateStaffAccount",
         summary="Change a staff account",
         description="Changes name, role, active flag or password. A new password, a new role "
-        "or deactivation ends all sessions of the account.",
+        "or deactivation ends all sessions of the account. Administrators cannot deactivate or "
+        "demote their own account (409), so an installation cannot lose its last administrator "
+        "by accident.",
+        responses=problems(409),
         **access(roles=ADMINS),
     )
     async def update_account(
-        self, db_session: AsyncSession, account_id: UUID, data: StaffAccountUpdate
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        account_id: UUID,
+        data: StaffAccountUpdate,
     ) -> StaffAccountOut:
         account = await services.get_account(db_session, account_id)
+        principal = principal_of(request)
+        if (
+            principal is not None
+            and principal.id == account.id
+            and (data.is_active is False or (data.role is not None and data.role != Role.ADMIN))
+        ):
+            raise Conflict(
+                "You cannot deactivate or demote your own account; ask another administrator."
+            )
         account = await services.update_account(
             db_session,
             account,
