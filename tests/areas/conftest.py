@@ -12,7 +12,7 @@ import asyncio
 import datetime
 import itertools
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,7 @@ from quartier.settings import load_settings
 
 from ..conftest import PgServer
 
-BERLIN_TEMPLATE = "quartier_test_berlin"
+BERLIN_TEMPLATE = f"quartier_test_berlin_{os.getpid()}"
 T2 = "population-2020-12-t2-planning-areas.csv"
 T1 = "population-2020-12-t1-planning-areas.csv"
 _counter = itertools.count()
@@ -55,7 +55,7 @@ class BerlinTemplate:
 @pytest.fixture(scope="session")
 def berlin_template(
     pg_server: PgServer, template_database: str, berlin_data: Path
-) -> BerlinTemplate:
+) -> Iterator[BerlinTemplate]:
     """The full Berlin LOR (4 levels, t2 population) imported through the service, once."""
 
     async def build() -> BerlinTemplate:
@@ -73,7 +73,9 @@ def berlin_template(
             await engine.dispose()
         return BerlinTemplate(BERLIN_TEMPLATE, report, loop.time() - started)
 
-    return asyncio.run(build())
+    template = asyncio.run(build())
+    yield template
+    asyncio.run(pg_server.admin(f'DROP DATABASE IF EXISTS "{BERLIN_TEMPLATE}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,8 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from quartier.core.errors import InvalidInput
+
 pytestmark = pytest.mark.slow
 
 API = "/api/v1"
@@ -161,16 +163,16 @@ async def test_name_search_is_case_and_umlaut_insensitive(berlin_client: Client)
     assert response.json()["items"] == []
 
 
-async def test_unknown_level_filter_is_a_400_naming_it(berlin_client: Client) -> None:
+async def test_unknown_level_filter_is_refused_naming_it(berlin_client: Client) -> None:
     response = await berlin_client.get(f"{API}/social-areas", params={"level": "county"})
-    assert response.status_code == 400
+    assert response.status_code == InvalidInput.status_code
     assert response.json()["errors"][0]["field"] == "level"
 
 
-async def test_a_forged_cursor_is_a_400(berlin_client: Client) -> None:
+async def test_a_forged_cursor_is_refused(berlin_client: Client) -> None:
     for cursor in ("not-base64!", "WzEsMl0"):  # the second decodes to [1, 2]
         response = await berlin_client.get(f"{API}/social-areas", params={"cursor": cursor})
-        assert response.status_code == 400, cursor
+        assert response.status_code == InvalidInput.status_code, cursor
         assert response.json()["errors"][0]["field"] == "cursor"
 
 
@@ -209,7 +211,7 @@ async def test_geojson_export_of_planning_areas_has_every_area(berlin_client: Cl
     assert all(f["properties"]["parent_code"] == f["id"][:6] for f in features)
 
 
-async def test_geojson_export_of_an_unknown_level_is_a_400(berlin_client: Client) -> None:
+async def test_geojson_export_of_an_unknown_level_is_refused(berlin_client: Client) -> None:
     response = await berlin_client.get(f"{API}/social-areas/geojson", params={"level": "x"})
-    assert response.status_code == 400
+    assert response.status_code == InvalidInput.status_code
     assert response.json()["errors"][0]["field"] == "level"
