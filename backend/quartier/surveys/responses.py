@@ -53,7 +53,7 @@ from uuid_utils.compat import uuid7
 
 from quartier.areas.models import AreaLevel, SocialArea
 from quartier.core import i18n
-from quartier.core.errors import Conflict, FieldError, InvalidInput
+from quartier.core.errors import Conflict, FieldError, InvalidInput, Problem
 from quartier.processes import participation
 from quartier.processes.models import process_areas
 from quartier.settings import Settings
@@ -311,13 +311,20 @@ def validate_answers(
     return _prepare(definition, answers, other or {})[1]
 
 
+class InvalidAnswers(Problem):
+    """Answers that do not fit the survey's definition — for a response, the definition is its
+    schema, so this is a 400 like any schema violation, naming `answers.<question_key>`."""
+
+    status_code, slug, title = 400, "invalid-answers", "Invalid answers"
+
+
 def prepare(
     definition: s.Definition, answers: Mapping[str, Any], other: Mapping[str, str] | None = None
 ) -> Prepared:
-    """The response to store, or InvalidInput (400) naming every answer in error."""
+    """The response to store, or InvalidAnswers (400) naming every answer in error."""
     prepared, errors = _prepare(definition, answers, other or {})
     if prepared is None:
-        raise InvalidInput(
+        raise InvalidAnswers(
             _t("Some answers are missing or not valid."),
             errors=errors,
         )
@@ -373,8 +380,11 @@ def invitation_hash(secret_key: str, survey_id: UUID, code: str) -> str:
 
 def check_respondent_token(token: str) -> None:
     if not (RESPONDENT_TOKEN_MIN <= len(token) <= RESPONDENT_TOKEN_MAX) or not token.isprintable():
-        raise InvalidInput(
-            f"The respondent token must be {RESPONDENT_TOKEN_MIN} to {RESPONDENT_TOKEN_MAX} "
+        raise Problem(
+            status_code=400,
+            slug="validation-error",
+            title="Invalid input",
+            detail=f"The respondent token must be {RESPONDENT_TOKEN_MIN} to {RESPONDENT_TOKEN_MAX} "
             "printable characters (e.g. a random value the page keeps).",
             errors=[FieldError(field="Respondent-Token", source="header", message="invalid value")],
         )
@@ -602,7 +612,7 @@ async def submit_response(
     areas = await resolve_areas(session, survey, {prepared.area_code})
     area_id = areas.get(prepared.area_code)
     if area_id is None:
-        raise InvalidInput(
+        raise InvalidAnswers(
             _t("Some answers are missing or not valid."),
             errors=[
                 FieldError(
