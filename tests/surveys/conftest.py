@@ -16,8 +16,8 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from quartier.areas.models import AgeBand, AreaLevel, SocialArea
-from quartier.processes import services as processes
 from quartier.processes import schemas as ps
+from quartier.processes import services as processes
 from quartier.processes.phases import PhaseKey
 from tests.conftest import LoginFactory, TokenFactory
 
