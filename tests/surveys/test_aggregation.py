@@ -1,0 +1,496 @@
+"""Aggregated needs per social area (surveys.aggregation) on the real tables: counts at every
+level, shares and intervals, primary and secondary suppression, population weighting by age
+band, process aggregates, and the errors.
+
+Responses are written straight into the tables (as a bulk import would), so each test states
+exactly which respondent lives where, how old they are and which needs they express. The helpers
+here are shared by the export and the property tests."""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+import os
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from uuid_utils.compat import uuid7
+
+from quartier.areas.models import AgeBand, AreaPopulation, AreaPopulationByAge
+from quartier.core.errors import InvalidInput, NotFound, Unprocessable
+from quartier.stats.intervals import wilson
+from quartier.stats.weighting import Stratum, post_stratify
+from quartier.surveys import aggregation
+from quartier.surveys.aggregation import AggregatedNeeds, NeedFigure, Weighting
+from quartier.surveys.models import NeedCategory, Survey, survey_response_needs
+
+from .conftest import MakeProcess, definition
+
+_receipts = itertools.count()
+START = datetime.datetime(2026, 3, 2, 9, 0, tzinfo=datetime.UTC)
+
+
+@dataclass(frozen=True)
+class Respondent:
+    area: str  # area code
+    needs: tuple[str, ...] = ()
+    age: str | None = None  # the age option key
+
+
+def people(count: int, area: str, *needs: str, age: str | None = None) -> list[Respondent]:
+    return [Respondent(area, tuple(needs), age) for _ in range(count)]
+
+
+async def create_survey(
+    session: AsyncSession,
+    process_id: uuid.UUID,
+    *,
+    body: dict[str, Any] | None = None,
+    k: int = 5,
+    min_respondents: int = 10,
+    title: str = "Familien in Mitte",
+) -> uuid.UUID:
+    survey = Survey(
+        process_id=process_id,
+        title={"de": title},
+        status="published",
+        access_mode="open",
+        definition=body or definition(),
+        definition_version=1,
+        pseudonym_salt=os.urandom(32),
+        k_threshold=k,
+        min_respondents=min_respondents,
+    )
+    session.add(survey)
+    await session.flush()
+    return survey.id
+
+
+async def add_responses(
+    session: AsyncSession,
+    survey_id: uuid.UUID,
+    area_ids: dict[str, uuid.UUID],
+    respondents: Iterable[Respondent],
+) -> None:
+    """Insert responses and their need rows directly, as the derived tables are written."""
+    categories = dict(
+        (await session.execute(select(NeedCategory.key, NeedCategory.id))).tuples().all()
+    )
+    now = datetime.datetime.now(datetime.UTC)
+    responses: list[dict[str, Any]] = []
+    needs: list[dict[str, Any]] = []
+    for i, respondent in enumerate(respondents):
+        response_id = uuid7()
+        responses.append(
+            {
+                "id": response_id,
+                "survey_id": survey_id,
+                "area_id": area_ids[respondent.area],
+                "age_stratum": respondent.age,
+                "channel": "web",
+                "submitted_at": START + datetime.timedelta(hours=i),
+                "receipt_code": f"R{next(_receipts):015d}",
+                "definition_version": 1,
+                "answers": {},
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        needs += [
+            {
+                "response_id": response_id,
+                "need_category_id": categories[key],
+                "survey_id": survey_id,
+            }
+            for key in respondent.needs
+        ]
+    if responses:
+        await session.execute(insert(Survey.metadata.tables["survey_responses"]), responses)
+    if needs:
+        await session.execute(insert(survey_response_needs), needs)
+    await session.flush()
+
+
+async def add_population(session: AsyncSession, area_id: uuid.UUID, bands: dict[str, int]) -> None:
+    band_ids = dict((await session.execute(select(AgeBand.key, AgeBand.id))).tuples().all())
+    population = AreaPopulation(
+        area_id=area_id, reference_date=datetime.date(2025, 12, 31), total=sum(bands.values())
+    )
+    session.add(population)
+    await session.flush()
+    session.add_all(
+        AreaPopulationByAge(population_id=population.id, age_band_id=band_ids[key], count=count)
+        for key, count in bands.items()
+    )
+    await session.flush()
+
+
+def figure(result: AggregatedNeeds, code: str | None, category: str) -> NeedFigure:
+    needs = (
+        result.totals.needs
+        if code is None
+        else next(area for area in result.areas if area.code == code).needs
+    )
+    return next(f for f in needs if f.category == category)
+
+
+def area_row(result: AggregatedNeeds, code: str) -> aggregation.AreaNeeds:
+    return next(area for area in result.areas if area.code == code)
+
+
+CATEGORIES = [
+    "childcare",
+    "everyday_support",
+    "school_success",
+    "medical_care",
+    "youth_work",
+    "safety",
+]
+
+
+@pytest.fixture
+async def survey(
+    session: AsyncSession, make_process: MakeProcess, areas: dict[str, uuid.UUID]
+) -> uuid.UUID:
+    process_id = await make_process(area_codes=("01", "08"))
+    survey_id = await create_survey(session, process_id)
+    await session.commit()
+    return survey_id
+
+
+# -- counts, shares, intervals -------------------------------------------------------------------
+
+
+async def test_counts_at_every_level_with_shares_and_wilson_intervals(
+    session: AsyncSession, survey: uuid.UUID, areas: dict[str, uuid.UUID]
+) -> None:
+    await add_responses(
+        session,
+        survey,
+        areas,
+        [
+            *people(20, "010101", "childcare"),
+            *people(20, "010101"),
+            *people(15, "010102", "childcare", "safety"),
+            *people(15, "010102", "safety"),
+            *people(30, "010201", "safety"),
+            *people(25, "080101", "childcare"),
+        ],
+    )
+    result = await aggregation.aggregated_needs(session, survey, level_key="planning_area")
+    assert [a.code for a in result.areas] == ["010101", "010102", "010201", "080101"]
+    assert [a.respondents for a in result.areas] == [40, 30, 30, 25]
+    assert [c.key for c in result.categories] == CATEGORIES  # the survey's, in catalogue order
+    childcare = figure(result, "010101", "childcare")
+    assert (childcare.expressing, childcare.share) == (20, 0.5)
+    expected = wilson(20, 40)
+    assert childcare.share_ci is not None
+    assert (childcare.share_ci.low, childcare.share_ci.high) == (expected.low, expected.high)
+    assert figure(result, "010201", "childcare").expressing == 0  # zero is shown as 0
+    assert figure(result, "080101", "childcare").share == 1.0
+    assert result.totals.respondents == 125
+    assert figure(result, None, "childcare").expressing == 60
+    assert figure(result, None, "safety").expressing == 60
+
+    districts = await aggregation.aggregated_needs(session, survey, level_key="district")
+    assert [(a.code, a.respondents) for a in districts.areas] == [("01", 100), ("08", 25)]
+    assert figure(districts, "01", "childcare").expressing == 35
+    regions = await aggregation.aggregated_needs(session, survey, level_key="district_region")
+    assert [(a.code, a.respondents) for a in regions.areas] == [
+        ("0101", 70),
+        ("0102", 30),
+        ("0801", 25),
+    ]
+
+    meta = result.metadata
+    assert (meta.k_threshold, meta.min_respondents) == (5, 10)
+    assert meta.level.key == "planning_area"
+    assert meta.first_submission == START.date()
+    assert meta.last_submission == (START + datetime.timedelta(hours=124)).date()
+    assert meta.surveys[0].title == "Familien in Mitte"
+    assert meta.weighting is Weighting.NONE
+    assert (meta.suppressed_primary, meta.suppressed_secondary, meta.withheld_areas) == (0, 0, 0)
+
+
+async def test_areas_of_the_scope_without_responses_are_withheld_like_small_ones(
+    session: AsyncSession, survey: uuid.UUID, areas: dict[str, uuid.UUID]
+) -> None:
+    await add_responses(
+        session,
+        survey,
+        areas,
+        [*people(40, "010101", "childcare"), *people(40, "010102"), *people(40, "010201")],
+    )
+    result = await aggregation.aggregated_needs(session, survey, level_key="planning_area")
+    neukoelln = area_row(result, "080101")  # in scope, no responses
+    assert (neukoelln.respondents, neukoelln.withheld, neukoelln.reason) == (
+        None,
+        True,
+        "min_respondents",
+    )
+    assert all(f.suppressed and f.expressing is None for f in neukoelln.needs)
+    assert {f.reason for f in neukoelln.needs} == {"area_withheld"}
+
+
+# -- disclosure control ----------------------------------------------------------------------
+
+
+async def test_small_cells_are_suppressed_and_protected_and_never_shown_as_zero(
+    session: AsyncSession, survey: uuid.UUID, areas: dict[str, uuid.UUID]
+) -> None:
+    await add_responses(
+        session,
+        survey,
+        areas,
+        [
+            *people(3, "010101", "childcare"),  # 3 of 40: primary
+            *people(37, "010101"),
+            *people(20, "010102", "childcare"),
+            *people(20, "010102"),
+            *people(28, "010201", "childcare"),
+            *people(2, "010201"),  # 28 of 30: 2 do not — primary too
+            *people(40, "080101", "childcare"),
+        ],
+    )
+    result = await aggregation.aggregated_needs(session, survey, level_key="planning_area")
+    small = figure(result, "010101", "childcare")
+    assert (small.expressing, small.share, small.share_ci, small.suppressed, small.reason) == (
+        None,
+        None,
+        None,
+        True,
+        "primary",
+    )
+    assert figure(result, "010201", "childcare").reason == "primary"
+    # Moabit (0101) = 010101 + 010102 would give 010101 away, if both it and 010102 showed.
+    partner = figure(result, "010102", "childcare")
+    regions = await aggregation.aggregated_needs(session, survey, level_key="district_region")
+    moabit = figure(regions, "0101", "childcare")
+    assert partner.suppressed or moabit.suppressed
+    assert result.metadata.suppressed_primary == 2
+    # The pattern spans every level: here the partner is a region (cheaper than a child).
+    assert result.metadata.suppressed_secondary + regions.metadata.suppressed_secondary >= 1
+    # The published numbers never show a suppressed cell as 0.
+    for area in result.areas:
+        for f in area.needs:
+            assert (f.expressing is None) == f.suppressed
+
+
+async def test_an_area_below_min_respondents_is_withheld_and_its_parent_does_not_give_it_away(
+    session: AsyncSession, survey: uuid.UUID, areas: dict[str, uuid.UUID]
+) -> None:
+    await add_responses(
+        session,
+        survey,
+        areas,
+        [
+            *people(6, "010101", "childcare"),
+            *people(40, "010102", "childcare"),
+            *people(40, "010201"),
+            *people(40, "080101"),
+        ],
+    )
+    result = await aggregation.aggregated_needs(session, survey, level_key="planning_area")
+    assert area_row(result, "010101").reason == "min_respondents"
+    regions = await aggregation.aggregated_needs(session, survey, level_key="district_region")
+    moabit = next(a for a in regions.areas if a.code == "0101")
+    # 0101 = 010101 + 010102: one of 010102 and 0101 must be withheld too.
+    assert area_row(result, "010102").withheld or moabit.withheld
+    assert result.metadata.withheld_areas >= 1
+
+
+def test_k_below_3_is_refused() -> None:
+    from quartier.stats.disclosure import protect
+
+    with pytest.raises(ValueError, match="at least 3"):
+        protect({"scope": None}, {"scope": 10}, {}, [], k=2, min_respondents=10)
+
+
+# -- weighting -----------------------------------------------------------------------------------
+
+# Age bands of the test definition: under_27 → 15_18 + 18_27, from_27_to_44 → 27_45,
+# from_45 → 45_55 + 55_65 + above_65, no_answer → none.
+POPULATION = {
+    "below_6": 500,
+    "6_15": 700,
+    "15_18": 200,
+    "18_27": 800,
+    "27_45": 2_000,
+    "45_55": 1_000,
+    "55_65": 1_000,
+    "above_65": 2_000,
+}
+
+
+async def test_the_population_weighted_share_and_effective_sample_size(
+    session: AsyncSession, survey: uuid.UUID, areas: dict[str, uuid.UUID]
+) -> None:
+    for code in ("010101", "010102", "010201", "080101"):
+        await add_population(session, areas[code], POPULATION)
+    young = [
+        *people(12, "010101", "childcare", age="under_27"),
+        *people(8, "010101", age="under_27"),
+    ]
+    middle = [
+        *people(15, "010101", "childcare", age="from_27_to_44"),
+        *people(15, "010101", age="from_27_to_44"),
+    ]
+    old = [*people(5, "010101", "childcare", age="from_45"), *people(35, "010101", age="from_45")]
+    unknown = [*people(5, "010101", "childcare"), *people(5, "010101", age="no_answer")]
+    others = [r for code in ("010102", "010201", "080101") for r in people(40, code)]
+    await add_responses(session, survey, areas, [*young, *middle, *old, *unknown, *others])
+
+    result = await aggregation.aggregated_needs(
+        session, survey, level_key="planning_area", weighting=Weighting.AGE
+    )
+    expected = post_stratify(
+        [
+            Stratum("under_27", 20, 1_000),
+            Stratum("from_27_to_44", 30, 2_000),
+            Stratum("from_45", 40, 4_000),
+        ],
+        10,
+        minimum=5,
+    )
+    assert expected is not None
+    childcare = figure(result, "010101", "childcare")
+    assert childcare.expressing == 37
+    assert childcare.share == pytest.approx(37 / 100)
+    assert childcare.weighted_share == pytest.approx(
+        expected.share({"under_27": 12, "from_27_to_44": 15, "from_45": 5}, 5)
+    )
+    # The over-45s rarely name it and are under-represented (57% of the population aged 15 and
+    # over, 44% of the respondents with an age): weighting lowers the share.
+    assert childcare.weighted_share < childcare.share
+    row = area_row(result, "010101")
+    assert row.effective_sample_size == pytest.approx(expected.effective_sample_size)
+    assert childcare.weighted_share_ci is not None
+    assert (
+        childcare.weighted_share_ci.low
+        < childcare.weighted_share
+        < childcare.weighted_share_ci.high
+    )
+    assert [s.key for s in result.metadata.age_strata] == ["under_27", "from_27_to_44", "from_45"]
+    assert result.metadata.weighting is Weighting.AGE
+    # Where nobody gave an age there is nothing to weight.
+    assert figure(result, "010102", "childcare").weighted_gap == "no_age_given"
+    # Totals are not weighted.
+    assert figure(result, None, "childcare").weighted_gap == "not_for_totals"
+
+
+async def test_a_weighted_share_that_could_reveal_a_small_age_group_is_withheld(
+    session: AsyncSession, survey: uuid.UUID, areas: dict[str, uuid.UUID]
+) -> None:
+    for code in ("010101", "010102", "010201", "080101"):
+        await add_population(session, areas[code], POPULATION)
+    await add_responses(
+        session,
+        survey,
+        areas,
+        [
+            *people(2, "010101", "childcare", age="under_27"),  # 2 young people: a small group
+            *people(18, "010101", age="under_27"),
+            *people(20, "010101", "childcare", age="from_45"),
+            *people(20, "010101", age="from_45"),
+            *(r for code in ("010102", "010201", "080101") for r in people(40, code)),
+        ],
+    )
+    result = await aggregation.aggregated_needs(
+        session, survey, level_key="planning_area", weighting=Weighting.AGE
+    )
+    childcare = figure(result, "010101", "childcare")
+    assert childcare.expressing == 22  # the raw count is fine
+    assert (childcare.weighted_share, childcare.weighted_gap) == (None, "small_strata")
+
+
+async def test_weighting_needs_population_by_age(
+    session: AsyncSession, survey: uuid.UUID, areas: dict[str, uuid.UUID]
+) -> None:
+    await add_responses(
+        session,
+        survey,
+        areas,
+        [
+            *people(20, "010101", "childcare", age="from_45"),
+            *people(20, "010101", age="from_45"),
+            *(r for code in ("010102", "010201", "080101") for r in people(40, code)),
+        ],
+    )
+    result = await aggregation.aggregated_needs(
+        session, survey, level_key="planning_area", weighting=Weighting.AGE
+    )
+    assert figure(result, "010101", "childcare").weighted_gap == "no_population"
+    assert area_row(result, "010101").effective_sample_size is None
+
+
+async def test_weighting_a_survey_without_an_age_question_is_refused(
+    session: AsyncSession, make_process: MakeProcess, areas: dict[str, uuid.UUID]
+) -> None:
+    body = definition()
+    body["pages"][0]["questions"] = [
+        q for q in body["pages"][0]["questions"] if q["type"] != "age_band"
+    ]
+    survey_id = await create_survey(session, await make_process(), body=body)
+    with pytest.raises(Unprocessable, match="age band"):
+        await aggregation.aggregated_needs(
+            session, survey_id, level_key="district", weighting=Weighting.AGE
+        )
+    result = await aggregation.aggregated_needs(session, survey_id, level_key="district")
+    assert result.metadata.weighting is Weighting.NONE
+
+
+# -- processes -----------------------------------------------------------------------------------
+
+
+async def test_a_process_pools_its_surveys_with_the_strictest_thresholds(
+    session: AsyncSession, make_process: MakeProcess, areas: dict[str, uuid.UUID]
+) -> None:
+    process_id = await make_process(area_codes=("01",))
+    first = await create_survey(session, process_id, k=3, min_respondents=5, title="Erste")
+    second = await create_survey(session, process_id, k=6, min_respondents=12, title="Zweite")
+    await add_responses(session, first, areas, people(20, "010101", "childcare"))
+    await add_responses(
+        session, second, areas, [*people(20, "010101", "safety"), *people(30, "010102")]
+    )
+    result = await aggregation.process_aggregated_needs(
+        session, process_id, level_key="planning_area"
+    )
+    assert [s.title for s in result.metadata.surveys] == ["Erste", "Zweite"]
+    assert (result.metadata.k_threshold, result.metadata.min_respondents) == (6, 12)
+    assert area_row(result, "010101").respondents == 40
+    assert figure(result, "010101", "childcare").expressing == 20
+    assert figure(result, "010101", "safety").expressing == 20
+    assert result.totals.respondents == 70
+
+
+# -- errors --------------------------------------------------------------------------------------
+
+
+async def test_errors(session: AsyncSession, survey: uuid.UUID) -> None:
+    with pytest.raises(NotFound):
+        await aggregation.aggregated_needs(session, uuid.uuid4(), level_key="district")
+    with pytest.raises(NotFound):
+        await aggregation.process_aggregated_needs(session, uuid.uuid4(), level_key="district")
+    with pytest.raises(InvalidInput, match="no level 'street'"):
+        await aggregation.aggregated_needs(session, survey, level_key="street")
+
+
+async def test_a_level_finer_than_the_responses_is_refused(
+    session: AsyncSession, make_process: MakeProcess, areas: dict[str, uuid.UUID]
+) -> None:
+    body = definition()
+    body["pages"][0]["questions"][0]["level"] = "district_region"
+    survey_id = await create_survey(session, await make_process(), body=body)
+    with pytest.raises(InvalidInput, match="coarser level"):
+        await aggregation.aggregated_needs(session, survey_id, level_key="planning_area")
+    result = await aggregation.aggregated_needs(session, survey_id, level_key="district_region")
+    assert [a.code for a in result.areas] == ["0101", "0102"]
+
+
+def codes(result: AggregatedNeeds) -> Sequence[str]:
+    return [area.code for area in result.areas]
