@@ -6,7 +6,7 @@ UV_VERSION := 0.13.9
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON := $(abspath $(BIN)/python)
 
-.PHONY: install run test lint typecheck unit browser openapi bench fuzz durability clean-db
+.PHONY: install run test lint typecheck unit openapi bench fuzz fuzz-ci durability durability-ci messages clean-db
 
 install: $(VENV)/.installed
 
@@ -33,6 +33,21 @@ test: lint typecheck unit
 
 openapi: install
 	$(BIN)/quartier openapi --output openapi/openapi.json
+
+# Contract fuzzing (Schemathesis, all checks and phases, anonymous / token / admin).
+fuzz: install
+	$(BIN)/python tests/fuzz/run_fuzz.py --examples 1000
+fuzz-ci: install
+	$(BIN)/python tests/fuzz/run_fuzz.py --examples 50 --seed 20261125
+
+# Crash durability: SIGKILL app and PostgreSQL under submission load, verify nothing is lost.
+durability: install
+	$(BIN)/python tests/durability/run_durability.py --kills 5 --seconds 10 --clients 32
+durability-ci: install
+	$(BIN)/python tests/durability/run_durability.py --kills 3 --seconds 2 --clients 8
+
+bench: install
+	$(BIN)/python bench/run.py
 
 clean-db:
 	rm -rf .quartier/pgdata .quartier/run

@@ -110,6 +110,22 @@ def _reachable_by_others(path: Path) -> bool:
     return True
 
 
+def _process_alive(pid: int) -> bool:
+    """True for a running process; False for a dead one or a zombie awaiting its reaper."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+    state = next((line for line in status.splitlines() if line.startswith("State:")), "")
+    return "Z" not in state.split(":", 1)[-1].split()[0:1]
+
+
 class PrivateCluster:
     """A PostgreSQL cluster owned by the project, on a unix socket, started on demand."""
 
@@ -181,9 +197,27 @@ class PrivateCluster:
     def initialised(self) -> bool:
         return (self.data_dir / "PG_VERSION").exists()
 
+    def _postmaster_pid(self) -> int | None:
+        try:
+            return int((self.data_dir / "postmaster.pid").read_text().splitlines()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def _clear_stale_pidfile(self) -> None:
+        """After a crash the postmaster may linger as a zombie until its new parent reaps it;
+        PostgreSQL (and `pg_ctl status`) would take the zombie for a running server and refuse
+        to start. A pid that is dead or a zombie leaves a stale lock file: remove it."""
+        pid = self._postmaster_pid()
+        if pid is not None and not _process_alive(pid):
+            (self.data_dir / "postmaster.pid").unlink(missing_ok=True)
+            # The socket's lock file names the same dead postmaster.
+            (self.socket_dir / f"{SOCKET_NAME}.lock").unlink(missing_ok=True)
+            (self.socket_dir / SOCKET_NAME).unlink(missing_ok=True)
+
     def is_running(self) -> bool:
         if not self.initialised:
             return False
+        self._clear_stale_pidfile()
         result = self._run([str(self.bindir / "pg_ctl"), "status", "-D", str(self.data_dir)])
         return result.returncode == 0
 

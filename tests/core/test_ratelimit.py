@@ -6,7 +6,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ from litestar.testing import AsyncTestClient
 from quartier.app import create_app
 from quartier.core.clients import client_address
 from quartier.settings import RateLimitSetting, Settings, load_settings
+from tests.support.live import free_port, start_app, wait_until
 
 
 def _limited(settings: Settings, **limits: tuple[int, int]) -> Settings:
@@ -103,31 +103,13 @@ def test_bad_rate_limit_settings_are_reported() -> None:
         )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_for(url: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{url} did not come up")
-
-
 @pytest.fixture
 def redis_url() -> Iterator[str]:
     """A real Redis server (Debian's redis-server), private to this test."""
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.fail("redis-server is not installed (.ci/run installs it)")
-    port = _free_port()
+    port = free_port()
     workdir = tempfile.mkdtemp(prefix="quartier-redis-")
     process = subprocess.Popen(
         [
@@ -172,31 +154,11 @@ def test_two_app_processes_share_one_limit_through_redis(
         "QUARTIER_DATA_DIR": str(tmp_path),
         "QUARTIER_RATE_LIMITS": "default=10/60",
     }
-    ports = [_free_port(), _free_port()]
-    processes = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "quartier.app:create_app",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for port in ports
-    ]
+    ports = [free_port(), free_port()]
+    processes = [start_app(env, port) for port in ports]
     try:
         for port in ports:
-            _wait_for(f"http://127.0.0.1:{port}/health")
+            wait_until(f"http://127.0.0.1:{port}/health")
         statuses = [
             httpx.get(f"http://127.0.0.1:{ports[i % 2]}/api/v1/openapi.json", timeout=5).status_code
             for i in range(14)

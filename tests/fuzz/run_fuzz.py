@@ -19,17 +19,18 @@ import asyncio
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "backend"))
+sys.path.insert(0, str(ROOT))
+
+from tests.support.live import free_port, start_app, wait_until  # noqa: E402
 
 from quartier import migrations  # noqa: E402
 from quartier.accounts import services as accounts  # noqa: E402
@@ -41,12 +42,6 @@ from quartier.settings import load_settings  # noqa: E402
 SECRET = "fuzz-secret-" + secrets.token_urlsafe(32)
 ADMIN_EMAIL = "fuzz-admin@example.org"
 ADMIN_PASSWORD = "fuzz password " + secrets.token_urlsafe(12)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def _prepare(url: str, data_dir: Path) -> str:
@@ -71,18 +66,6 @@ async def _prepare(url: str, data_dir: Path) -> str:
     finally:
         await engine.dispose()
     return token
-
-
-def _wait_ready(base: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/ready", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise SystemExit("the app did not become ready")
 
 
 def _admin_session(base: str) -> tuple[str, str]:
@@ -143,10 +126,9 @@ def main() -> int:
         migrations.upgrade(url)
         token = asyncio.run(_prepare(url, base_dir))
 
-        port = _free_port()
+        port = free_port()
         base = f"http://127.0.0.1:{port}"
         env = {
-            **os.environ,
             "DATABASE_URL": url,
             "SECRET_KEY": SECRET,
             "QUARTIER_ENV": "test",
@@ -156,24 +138,8 @@ def main() -> int:
             ),
             "QUARTIER_LOGIN_ATTEMPTS_PER_CLIENT": "10000",
         }
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "quartier.app:create_app",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
-            env=env,
-            cwd=ROOT,
-        )
-        _wait_ready(base)
+        server = start_app(env, port, quiet=False)
+        wait_until(f"{base}/ready")
 
         session, csrf = _admin_session(base)
         credentials = {"token": token, "session": session, "csrf": csrf}

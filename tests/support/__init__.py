@@ -1,0 +1,1 @@
+"""Helpers shared by tests and test-like runners (fuzzing, durability, benchmarks)."""
