@@ -324,15 +324,12 @@ async def _area_choices(session: AsyncSession, survey: Survey) -> AreaChoices:
     if len(choices) <= RADIOS_UP_TO:
         return AreaChoices(options=options, groups=[], names=names)
     parent = aliased(SocialArea)
-    parents = dict(
-        (
-            await session.execute(
-                select(SocialArea.code, parent.name)
-                .join(parent, parent.id == SocialArea.parent_id)
-                .where(SocialArea.id.in_([area_id for area_id, _code, _name in choices]))
-            )
-        ).tuples()
+    rows = await session.execute(
+        select(SocialArea.code, parent.name)
+        .join(parent, parent.id == SocialArea.parent_id)
+        .where(SocialArea.id.in_([area_id for area_id, _code, _name in choices]))
     )
+    parents = {code: parent_name for code, parent_name in rows.tuples()}
     grouped: dict[str, list[dict[str, Any]]] = {}
     for option in options:
         grouped.setdefault(parents.get(option["value"], ""), []).append(option)
@@ -362,7 +359,7 @@ def _question_view(
         "options": [],
         "groups": [],
         "value": "" if value is None or isinstance(value, list) else str(value),
-        "values": [str(v) for v in value] if isinstance(value, list) else [],
+        "chosen": [str(v) for v in value] if isinstance(value, list) else [],
         "error": errors.get(_field_name(key)),
         "other": None,
     }
@@ -867,13 +864,15 @@ async def submit(request: AnyRequest, db_session: AsyncSession, survey_id: UUID)
         flow.settings.secret_key, survey_id, state, body
     )
     try:
-        receipt = await _store(flow, submission, key)
+        # A savepoint: the pages for a refusal answer 200 (so the request commits), and they
+        # must not commit anything of the refused try.
+        async with db_session.begin_nested():
+            receipt = await _store(flow, submission, key)
     except Problem as problem:
-        await db_session.rollback()  # the pages below answer 200: keep nothing of this try
         return await _refused(flow, state, problem)
     return flow.template(
         "surveys/confirmation.html",
-        receipt=r.format_code(receipt.receipt_code),
+        receipt=receipt.receipt_code,
         submitted_at=receipt.submitted_at,
     )
 
