@@ -52,8 +52,9 @@ from sqlalchemy.orm import aliased
 from uuid_utils.compat import uuid7
 
 from quartier.areas.models import AreaLevel, SocialArea
-from quartier.core import i18n
 from quartier.core.errors import Conflict, FieldError, InvalidInput, Problem
+from quartier.core.i18n import gettext as _
+from quartier.core.i18n import ngettext
 from quartier.processes import participation
 from quartier.processes.models import process_areas
 from quartier.settings import Settings
@@ -74,14 +75,6 @@ from quartier.surveys.models import (
 OTHER_TEXTS_KEY = "_other"  # stored answers: {"q": value, …, "_other": {"q": "text"}}
 RESPONDENT_TOKEN_MIN = 16
 RESPONDENT_TOKEN_MAX = 256
-
-
-def _t(message: str, **variables: Any) -> str:
-    return i18n.gettext(message, **variables)
-
-
-def _nt(singular: str, plural: str, n: int) -> str:
-    return i18n.ngettext(singular, plural, n)
 
 
 def _number(value: float) -> str:
@@ -114,25 +107,29 @@ def _check_choices(
     question: s.MultipleChoiceQuestion[s.Text] | s.RankingQuestion[s.Text], value: Any
 ) -> str | None:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        return _t("Choose from the options.")
+        return _("Choose from the options.")
     if len(set(value)) != len(value):
-        return _t("Each option can be chosen only once.")
+        return _("Each option can be chosen only once.")
     if any(v not in d.option_keys(question) for v in value):
-        return _t("Choose from the options.")
+        return _("Choose from the options.")
     if isinstance(question, s.MultipleChoiceQuestion):
         low, high = question.min_selections, question.max_selections
         if len(value) < low:
-            return _nt("Choose at least %(num)s option.", "Choose at least %(num)s options.", low)
+            return ngettext(
+                "Choose at least %(num)s option.", "Choose at least %(num)s options.", low
+            )
         if high is not None and len(value) > high:
-            return _nt("Choose at most %(num)s option.", "Choose at most %(num)s options.", high)
+            return ngettext(
+                "Choose at most %(num)s option.", "Choose at most %(num)s options.", high
+            )
         return None
     most = question.max_ranked if question.max_ranked is not None else len(question.options)
     if len(value) < question.min_ranked:
-        return _nt(
+        return ngettext(
             "Rank at least %(num)s option.", "Rank at least %(num)s options.", question.min_ranked
         )
     if len(value) > most:
-        return _nt("Rank at most %(num)s option.", "Rank at most %(num)s options.", most)
+        return ngettext("Rank at most %(num)s option.", "Rank at most %(num)s options.", most)
     return None
 
 
@@ -140,7 +137,7 @@ def _check_answer(question: s.AnyQuestion, value: Any) -> str | None:
     """A translated message if `value` is not a valid (non-blank) answer to `question`."""
     if isinstance(question, s.SingleChoiceQuestion | s.AgeBandQuestion):
         if not isinstance(value, str) or value not in d.option_keys(question):
-            return _t("Choose one of the options.")
+            return _("Choose one of the options.")
     elif isinstance(question, s.MultipleChoiceQuestion | s.RankingQuestion):
         return _check_choices(question, value)
     elif isinstance(question, s.RatingQuestion):
@@ -149,31 +146,31 @@ def _check_answer(question: s.AnyQuestion, value: Any) -> str | None:
             or isinstance(value, bool)
             or not (question.scale_min <= value <= question.scale_max)
         ):
-            return _t(
+            return _(
                 "Choose a value from %(min)s to %(max)s.",
                 min=question.scale_min,
                 max=question.scale_max,
             )
     elif isinstance(question, s.NumberQuestion):
         if not _is_number(value) or not question.minimum <= value <= question.maximum:
-            return _t(
+            return _(
                 "Enter a number from %(min)s to %(max)s.",
                 min=_number(question.minimum),
                 max=_number(question.maximum),
             )
         if question.integer and not float(value).is_integer():
-            return _t("Enter a whole number.")
+            return _("Enter a whole number.")
     elif isinstance(question, s.ShortTextQuestion | s.LongTextQuestion):
         if not isinstance(value, str):
-            return _t("Enter a text.")
+            return _("Enter a text.")
         if len(value) > question.max_length:
-            return _nt(
+            return ngettext(
                 "Enter at most %(num)s character.",
                 "Enter at most %(num)s characters.",
                 question.max_length,
             )
     elif isinstance(question, s.SocialAreaQuestion) and not isinstance(value, str):
-        return _t("Choose your area from the list.")
+        return _("Choose your area from the list.")
     return None
 
 
@@ -225,7 +222,7 @@ def _prepare(
                 FieldError(
                     field=_field(key),
                     source="body",
-                    message=_t("This question does not exist in this survey."),
+                    message=_("This question does not exist in this survey."),
                 )
             )
     for key in other:
@@ -234,7 +231,7 @@ def _prepare(
                 FieldError(
                     field=f"other.{key}",
                     source="body",
-                    message=_t("This question does not exist in this survey."),
+                    message=_("This question does not exist in this survey."),
                 )
             )
     stored: dict[str, Any] = {}
@@ -249,7 +246,7 @@ def _prepare(
                     FieldError(
                         field=_field(key),
                         source="body",
-                        message=_t("Please answer this question."),
+                        message=_("Please answer this question."),
                     )
                 )
             continue
@@ -268,7 +265,7 @@ def _prepare(
                     FieldError(
                         field=_field(key),
                         source="body",
-                        message=_t("Please say what you mean by “other”."),
+                        message=_("Please say what you mean by “other”."),
                     )
                 )
                 continue
@@ -277,7 +274,7 @@ def _prepare(
                     FieldError(
                         field=_field(key),
                         source="body",
-                        message=_nt(
+                        message=ngettext(
                             "Enter at most %(num)s character.",
                             "Enter at most %(num)s characters.",
                             question.other.max_length,
@@ -325,7 +322,7 @@ def prepare(
     prepared, errors = _prepare(definition, answers, other or {})
     if prepared is None:
         raise InvalidAnswers(
-            _t("Some answers are missing or not valid."),
+            _("Some answers are missing or not valid."),
             errors=errors,
         )
     return prepared
@@ -472,12 +469,12 @@ async def _use_invitation(
 ) -> None:
     if not code:
         raise InvalidInput(
-            _t("This survey needs the invitation code from your letter."),
+            _("This survey needs the invitation code from your letter."),
             errors=[
                 FieldError(
                     field="invitation_code",
                     source="body",
-                    message=_t("Enter the invitation code from your letter."),
+                    message=_("Enter the invitation code from your letter."),
                 )
             ],
         )
@@ -500,14 +497,14 @@ async def _use_invitation(
         )
     )
     if exists is not None:
-        raise InvitationUsed(_t("This invitation code has already been used."))
+        raise InvitationUsed(_("This invitation code has already been used."))
     raise InvalidInput(
-        _t("This invitation code is not valid for this survey."),
+        _("This invitation code is not valid for this survey."),
         errors=[
             FieldError(
                 field="invitation_code",
                 source="body",
-                message=_t("Check the invitation code: it is not valid for this survey."),
+                message=_("Check the invitation code: it is not valid for this survey."),
             )
         ],
     )
@@ -613,12 +610,12 @@ async def submit_response(
     area_id = areas.get(prepared.area_code)
     if area_id is None:
         raise InvalidAnswers(
-            _t("Some answers are missing or not valid."),
+            _("Some answers are missing or not valid."),
             errors=[
                 FieldError(
                     field=_field(compiled.social_area.key),
                     source="body",
-                    message=_t("Choose your area from the list."),
+                    message=_("Choose your area from the list."),
                 )
             ],
         )
@@ -633,7 +630,7 @@ async def submit_response(
             )
     now = datetime.datetime.now(datetime.UTC)
     table = table_of(SurveyResponse)
-    for _ in range(5):
+    for _attempt in range(5):
         row = _response_row(survey, prepared, area_id, channel, now, pseudonym_value)
         inserted = await session.scalar(
             insert(table).values(row).on_conflict_do_nothing().returning(table.c.id)
@@ -645,7 +642,7 @@ async def submit_response(
                 and_(table.c.survey_id == survey.id, table.c.pseudonym == pseudonym_value)
             )
         ):
-            raise AlreadyAnswered(_t("You have already taken part in this survey. Thank you!"))
+            raise AlreadyAnswered(_("You have already taken part in this survey. Thank you!"))
         # otherwise the receipt code collided (1 in 2^40): draw another one
     else:  # pragma: no cover - five collisions in a row do not happen
         raise RuntimeError("could not allocate a receipt code")

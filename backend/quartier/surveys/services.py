@@ -546,7 +546,7 @@ async def import_responses(session: AsyncSession, survey: Survey, text: str) -> 
         answers = {k: v for k, v in answers.items() if v is not None}
         try:
             parsed.append((line, r.prepare(compiled.definition, answers, other)))
-        except InvalidInput as invalid:
+        except r.InvalidAnswers as invalid:
             for error in invalid.errors or []:
                 errors.append(
                     s.ImportRowError(
