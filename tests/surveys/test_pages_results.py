@@ -1,0 +1,177 @@
+"""The planners' results page (charts, tables, suppression, areas, needs, exports, access) and
+the resident pages' weight budget."""
+
+from __future__ import annotations
+
+import gzip
+import re
+from typing import Any
+
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from quartier.surveys import pages
+from quartier.surveys import schemas as s
+from tests.conftest import LoginFactory
+from tests.surveys.conftest import Surveys, answers
+from tests.surveys.test_pages import FIRST_PAGE, HTML, Resident, main_of, to_check_page
+
+Client = AsyncTestClient[Litestar]
+PAGE_BUDGET = 30 * 1024
+
+
+async def answered_survey(surveys: Surveys, responses: int = 12) -> str:
+    """A published survey with `responses` answers, all in Moabit West; two of them without
+    children (so "no" is a count of 2: suppressed)."""
+    survey = await surveys.create(publish=True)
+    for index in range(responses):
+        extra: dict[str, Any] = {}
+        if index < 2:
+            extra = {"children": "no", "missing": None, "priorities": None}
+        response = await surveys.submit(survey["id"], answers(**extra))
+        assert response.status_code == 201, response.text
+    return str(survey["id"])
+
+
+async def test_results_need_a_staff_session(
+    surveys: Surveys, client: Client, login_as: LoginFactory
+) -> None:
+    survey_id = await answered_survey(surveys, responses=0)
+    path = f"/dashboard/surveys/{survey_id}/results"
+    anonymous = await client.get(path, headers=HTML, follow_redirects=False)
+    assert anonymous.status_code == 303
+    assert anonymous.headers["location"].startswith("/login?next=%2Fdashboard%2Fsurveys%2F")
+    api = await client.get(path, follow_redirects=False)
+    assert api.status_code == 401
+    for role in ("planner", "moderator", "admin"):
+        headers = await login_as(role)
+        response = await client.get(path, headers={**HTML, **headers})
+        assert response.status_code == 200, (role, response.text[:500])
+    listing = await client.get("/dashboard/surveys", headers={**HTML, **headers})
+    assert listing.status_code == 200
+    assert f'href="/dashboard/surveys/{survey_id}/results"' in listing.text
+
+
+async def test_results_show_accessible_charts_with_tables_and_suppressed_cells(
+    surveys: Surveys, client: Client
+) -> None:
+    survey_id = await answered_survey(surveys)
+    response = await client.get(
+        f"/dashboard/surveys/{survey_id}/results", headers={**HTML, **surveys.planner}
+    )
+    assert response.status_code == 200, response.text
+    main = main_of(response.text)
+    assert "<h1>Familien in Mitte</h1>" in main
+    # The children question: "yes" 10 of 12, "no" 2 — suppressed, never shown as 0.
+    chart = re.search(r'<svg class="bar-chart".*?</svg>', main, re.S)
+    assert chart is not None
+    svg = chart.group(0)
+    assert 'role="img"' in svg
+    assert 'aria-labelledby="chart-children-title chart-children-desc"' in main
+    assert '<title id="chart-children-title">Leben Kinder in Ihrem Haushalt?</title>' in main
+    assert "<desc id=" in svg
+    assert "83,3\u202f% (10)" in main  # the share and count, in the chart and the table
+    assert "unterdrückt (weniger als 5)" in main
+    table = re.search(r'<table class="table" id="table-children">.*?</table>', main, re.S)
+    assert table is not None
+    assert ">10<" in table.group(0) and "unterdrückt (weniger als 5)" in table.group(0)
+    assert ">0<" not in table.group(0)
+    # Text answers never appear.
+    assert "Mehr Grün" not in main and "Danke für die Befragung." not in main
+    # Export links.
+    for label in ("CSV", "CSV für deutsches Excel", "XLSX", "GeoJSON", "JSON"):
+        assert f">{label}</a>" in main
+
+
+async def test_results_per_area_at_a_chosen_level(surveys: Surveys, client: Client) -> None:
+    survey_id = await answered_survey(surveys)
+    path = f"/dashboard/surveys/{survey_id}/results"
+    response = await client.get(
+        path, params={"level": "district_region"}, headers={**HTML, **surveys.planner}
+    )
+    assert response.status_code == 200
+    main = main_of(response.text)
+    assert '<option value="district_region" selected>' in main
+    table = re.search(r'<table class="table" id="areas-children">.*?</table>', main, re.S)
+    assert table is not None
+    assert "Moabit" in table.group(0)
+    unknown = await client.get(path, params={"level": "nope"}, headers={**HTML, **surveys.planner})
+    assert unknown.status_code == 400
+    assert '<a href="#level">' in unknown.text
+
+
+def test_bar_chart_geometry_marks_suppressed_options() -> None:
+    options = [
+        s.OptionResult(
+            key="a", label="Ein sehr langer Antworttext, der umbrochen wird", count=30, share=0.75
+        ),
+        s.OptionResult(key="b", label="Kurz", count=None, share=None, suppressed=True),
+    ]
+    chart = pages.bar_chart("c", "Frage", options, 40, 5)
+    first, second = chart.rows
+    assert len(first.label_lines) == 2
+    assert first.bar_percent == 0.75 * pages.BAR_SPAN
+    assert second.suppressed and second.bar_percent == 0
+    assert "5" in second.value_text
+    assert chart.height == second.bar_y + pages.BAR + pages.GAP
+
+
+# -- the weight budget ----------------------------------------------------------------------------
+
+
+async def transferred(client: Client, path: str, **kwargs: Any) -> int:
+    """Bytes on the wire with gzip accepted (the app compresses responses)."""
+    response = await client.request(
+        kwargs.pop("method", "GET"),
+        path,
+        headers={**HTML, "Accept-Encoding": "gzip"},
+        **kwargs,
+    )
+    assert response.status_code in (200, 400), (path, response.status_code)
+    size = int(response.num_bytes_downloaded)
+    if response.headers.get("content-encoding") != "gzip":
+        size = len(response.content)  # sent uncompressed: count it as it is
+    return size
+
+
+async def test_each_survey_page_stays_under_30_kb_compressed(
+    surveys: Surveys, client: Client
+) -> None:
+    survey = await surveys.create(publish=True)
+    resident = Resident(client=client, survey_id=str(survey["id"]))
+    await resident.open()
+    await resident.start()
+    question_page = resident.form()
+    assets = set(re.findall(r'(?:href|src)="(/static/[^"]+\.(?:css|js))"', resident.text))
+    assert {"/static/css/quartier.css", "/static/css/survey.css", "/static/js/survey.js"} <= assets
+    asset_bytes = sum([await transferred(client, asset) for asset in sorted(assets)])
+    html_bytes = await transferred(
+        client,
+        question_page.action,
+        method="POST",
+        data={**question_page.hidden(), "action": "continue", **FIRST_PAGE},
+    )
+    intro_bytes = await transferred(client, f"/surveys/{survey['id']}")
+    await to_check_page(resident)
+    check = resident.form("data-survey-submit")
+    check_page_bytes = await transferred(
+        client,
+        question_page.action,
+        method="POST",
+        data={**check.hidden(), "action": "goto:check"},
+    )
+    check_bytes = await transferred(
+        client, check.action, method="POST", data={**check.hidden(), "action": "submit"}
+    )
+    for name, page_bytes in (
+        ("intro", intro_bytes),
+        ("question page", html_bytes),
+        ("check answers", check_page_bytes),
+        ("confirmation", check_bytes),
+    ):
+        total = page_bytes + asset_bytes
+        print(f"{name}: {page_bytes} + assets {asset_bytes} = {total} bytes")
+        assert total < PAGE_BUDGET, f"{name}: {total} bytes (assets {asset_bytes})"
+    # The static files really are compressed on the wire.
+    raw = await client.get("/static/css/quartier.css")
+    assert len(gzip.compress(raw.content)) < len(raw.content)
