@@ -1,0 +1,592 @@
+"""`make bench`: the submission path against PostgreSQL's own ceiling, on this machine, in one go.
+
+1. R_pg — PostgreSQL's ceiling for exactly the statements one resident submission issues: the
+   statements are captured from a real submission through the app (SQLAlchemy cursor events),
+   turned into a pgbench script (per-transaction unique values — ids, receipt code,
+   Idempotency-Key, advisory-lock id — drawn fresh each time; prepared statements, as asyncpg
+   uses), and run by pgbench with 16 clients.
+2. The app's submission throughput and latency over HTTP with wrk (16 connections, unique
+   Idempotency-Key per request, realistic 20-question answers), warm-up first, median of 3 runs.
+3. Latency at a fixed rate well below saturation (200 submissions/s), open loop: each request
+   is due at its scheduled time and its latency counts from then, so stalls are not hidden.
+4. `GET /health` against a bare Litestar hello-world served the same way.
+
+The app runs as the README recommends for production (uvicorn with uvloop/httptools, one worker
+per core, QUARTIER_ENV=production, fsync and synchronous_commit on). Client, app and database
+share this machine's cores: compare the ratios, not the absolute numbers.
+Writes bench/results/<date>.md (and prints it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime
+import json
+import os
+import platform
+import random
+import re
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgspec
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "backend"))
+sys.path.insert(0, str(ROOT))
+
+from litestar.testing import AsyncTestClient  # noqa: E402
+from sqlalchemy import event, select  # noqa: E402
+from tests.support.live import free_port, start_app, wait_until  # noqa: E402
+
+from bench.realistic_survey import answers, definition  # noqa: E402
+from quartier import migrations  # noqa: E402
+from quartier.app import create_app  # noqa: E402
+from quartier.db import PrivateCluster, create_engine, session_scope  # noqa: E402
+from quartier.demo import load_demo  # noqa: E402
+from quartier.processes.models import PlanningProcess  # noqa: E402
+from quartier.settings import load_settings  # noqa: E402
+from quartier.surveys import responses, services  # noqa: E402
+from quartier.surveys import schemas as s  # noqa: E402
+
+SECRET = "bench-" + secrets.token_urlsafe(32)
+PROCESS_TITLE = "Kinderarmut in Mitte vorbeugen"
+RESULTS = ROOT / "bench" / "results"
+UNLIMITED = ",".join(f"{c}=1000000/60" for c in ("submission", "login", "export", "default"))
+
+
+# -- set-up -----------------------------------------------------------------------------------
+async def prepare(url: str, data_dir: Path) -> tuple[str, list[str]]:
+    settings = load_settings(
+        {"QUARTIER_ENV": "test", "SECRET_KEY": SECRET, "QUARTIER_DATA_DIR": str(data_dir)}
+    )
+    engine = create_engine(url, pool_size=1, max_overflow=0)
+    try:
+        async with session_scope(engine) as session:
+            await load_demo(session, settings)
+        async with session_scope(engine) as session:
+            process_id = await session.scalar(
+                select(PlanningProcess.id).where(PlanningProcess.title == PROCESS_TITLE)
+            )
+            assert process_id is not None
+            survey = await services.create_survey(
+                session,
+                process_id,
+                s.SurveyCreate(definition=msgspec.convert(definition(), s.Definition)),
+            )
+            await services.publish_survey(session, survey.id)
+            codes = [code for _, code, _ in await responses.area_choices(session, survey)]
+            return str(survey.id), codes
+    finally:
+        await engine.dispose()
+
+
+# -- 1. the SQL of one submission, as a pgbench script -----------------------------------------
+def _literal(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, bytes):
+        return f"'\\x{value.hex()}'"
+    if isinstance(value, datetime.datetime | datetime.date):
+        return f"'{value.isoformat()}'"
+    if isinstance(value, list | tuple):
+        return "'{" + ",".join(str(v) for v in value) + "}'"
+    if isinstance(value, dict):
+        value = json.dumps(value)
+    text = str(value).replace("'", "''")
+    return f"'{text}'"
+
+
+def _render(statement: str, params: Sequence[Any]) -> str:
+    def substitute(match: re.Match[str]) -> str:
+        return _literal(params[int(match.group(1)) - 1])
+
+    return re.sub(r"\$(\d+)", substitute, statement)
+
+
+async def capture_submission_sql(
+    url: str, survey_id: str, codes: list[str], data_dir: Path
+) -> tuple[list[str], dict[str, str]]:
+    """Submit one response through the app and record every statement it sends."""
+    settings = load_settings(
+        {
+            "QUARTIER_ENV": "test",
+            "SECRET_KEY": SECRET,
+            "QUARTIER_DATA_DIR": str(data_dir),
+            "QUARTIER_RATE_LIMITS": UNLIMITED,
+        }
+    )
+    app = create_app(settings, database_url=url)
+    captured: list[tuple[str, Any, bool]] = []
+    key = f"capture-{uuid.uuid4()}"
+    async with AsyncTestClient(app, base_url="https://bench.local") as client:
+        # warm the definition cache as a running app would have it
+        await client.get(f"/api/v1/surveys/{survey_id}")
+        engine = app.state["db_config"].get_engine()
+
+        def record(
+            conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+        ) -> None:
+            captured.append((statement, parameters, executemany))
+
+        event.listen(engine.sync_engine, "before_cursor_execute", record)
+        response = await client.post(
+            f"/api/v1/surveys/{survey_id}/responses",
+            json={"answers": answers(codes, random.Random(1))},
+            headers={"Idempotency-Key": key},
+        )
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+        assert response.status_code == 201, response.text
+        receipt = responses.normalise_code(response.json()["receipt_code"])
+    volatile = {
+        key: "'bench-' || :client_id || '-' || :n",
+        receipt: "(upper(substr(md5('rc' || :client_id || '-' || :n), 1, 8)))",
+    }
+    statements: list[str] = []
+    for statement, parameters, executemany in captured:
+        rows = parameters if executemany else [parameters]
+        rendered = [_render(" ".join(statement.split()), row) for row in rows]
+        if executemany and rendered and " VALUES " in rendered[0]:
+            head, _, _ = rendered[0].partition(" VALUES ")
+            values = [r.partition(" VALUES ")[2] for r in rendered]
+            statements.append(f"{head} VALUES {', '.join(values)}")
+        else:
+            statements.extend(rendered)
+    # ids of the rows this submission creates (the `id` column of each INSERT) and the
+    # advisory-lock id are unique per submission too
+    for statement, parameters, executemany in captured:
+        match = re.match(r"\s*INSERT INTO \S+ \(([^)]*)\) VALUES", statement)
+        if match:
+            columns = [c.strip() for c in match.group(1).split(",")]
+            for row in parameters if executemany else [parameters]:
+                if "id" in columns and len(row) >= len(columns):
+                    for start in range(0, len(row), len(columns)):
+                        new_id = str(row[start + columns.index("id")])
+                        volatile.setdefault(
+                            new_id, f"md5('{new_id[:8]}' || :client_id || '-' || :n)::uuid")
+        if "pg_try_advisory_xact_lock" in statement:
+            volatile[str(parameters[0])] = ":n"
+    script = ["\\set n random(1, 9000000000000000000)", "BEGIN;"]
+    for statement in statements:
+        for value, expression in volatile.items():
+            quoted = value if value.lstrip("-").isdigit() else f"'{value}'"
+            statement = statement.replace(quoted, expression)
+        script.append(statement + ";")
+    script.append("COMMIT;")
+    summary = {
+        "statements": str(len(statements)),
+        "kinds": ", ".join(_kind(st) for st in statements),
+    }
+    return script, summary
+
+
+def _kind(statement: str) -> str:
+    words = statement.split()
+    verb = words[0].upper()
+    table = next(
+        (
+            w
+            for w in words[1:]
+            if re.fullmatch(r"[a-z_]+", w) and w not in {"from", "into", "where", "and"}
+        ),
+        "",
+    )
+    if verb == "SELECT" and "FROM" in statement.upper():
+        table = statement.upper().split(" FROM ", 1)[1].split()[0].lower()
+    return f"{verb} {table}".strip()
+
+
+def pgbench(
+    cluster: PrivateCluster, database: str, script: list[str], *, seconds: int, clients: int = 16
+) -> float:
+    binary = cluster.bindir / "pgbench"
+    if not binary.exists():
+        binary = Path(shutil.which("pgbench") or "pgbench")
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as handle:
+        handle.write("\n".join(script) + "\n")
+    os.chmod(handle.name, 0o644)
+    result = cluster._run(
+        [
+            str(binary),
+            *cluster.libpq_args(),
+            "-n",
+            "-M",
+            "prepared",
+            "-c",
+            str(clients),
+            "-j",
+            "2",
+            "-T",
+            str(seconds),
+            "-f",
+            handle.name,
+            database,
+        ]
+    )
+    os.unlink(handle.name)
+    match = re.search(r"tps = ([\d.]+) \(without initial connection time\)", result.stdout)
+    if not match:
+        raise RuntimeError(f"pgbench failed:\n{result.stdout}\n{result.stderr}")
+    return float(match.group(1))
+
+
+# -- 2. wrk --------------------------------------------------------------------------------------
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if os.geteuid() == 0:
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=False, capture_output=True)
+        if shutil.which("wrk") is None:
+            subprocess.run(["apt-get", "update", "-qq"], check=False, capture_output=True)
+            subprocess.run(
+                ["apt-get", "install", "-y", "-qq", "wrk"], check=True, capture_output=True
+            )
+    found = shutil.which("wrk")
+    if not found:
+        raise SystemExit("wrk is needed for the benchmark: apt-get install wrk")
+    return found
+
+
+def wrk_submission_script(directory: Path, survey_id: str, codes: list[str]) -> Path:
+    rng = random.Random(7)
+    bodies = [json.dumps({"answers": answers(codes, rng)}) for _ in range(500)]
+    lua_bodies = ",\n".join("[==[" + b + "]==]" for b in bodies)
+    script = directory / "submit.lua"
+    script.write_text(f"""
+local bodies = {{
+{lua_bodies}
+}}
+local counter = 0
+local prefix = ""
+function setup(thread) thread:set("id", tostring(math.random(1, 2^30))) end
+function init(args) prefix = id .. "-" .. tostring(os.time()) .. "-" end
+function request()
+  counter = counter + 1
+  local body = bodies[(counter % #bodies) + 1]
+  return wrk.format("POST", "/api/v1/surveys/{survey_id}/responses",
+    {{["Content-Type"] = "application/json", ["Idempotency-Key"] = prefix .. counter}}, body)
+end
+""")
+    return script
+
+
+def wrk(
+    binary: str, url: str, *, seconds: int, connections: int = 16, script: Path | None = None
+) -> dict[str, float]:
+    command = [
+        binary,
+        "-t",
+        "2",
+        "-c",
+        str(connections),
+        "-d",
+        f"{seconds}s",
+        "--latency",
+        "--timeout",
+        "10s",
+    ]
+    if script is not None:
+        command += ["-s", str(script)]
+    result = subprocess.run([*command, url], capture_output=True, text=True, check=True)
+    out = result.stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    figures = {"rps": rps}
+    for label, pct in (("p50", "50%"), ("p99", "99%")):
+        match = re.search(rf"\s{re.escape(pct)}\s+([\d.]+)(us|ms|s)", out)
+        if match:
+            factor = {"us": 0.001, "ms": 1.0, "s": 1000.0}[match.group(2)]
+            figures[f"{label}_ms"] = float(match.group(1)) * factor
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    figures["non_2xx"] = float(non2xx.group(1)) if non2xx else 0.0
+    return figures
+
+
+# -- 3. open loop at a fixed rate ----------------------------------------------------------------
+async def fixed_rate(url: str, bodies: list[str], *, rate: int, seconds: int) -> dict[str, float]:
+    latencies: list[float] = []
+    failures = 0
+    limits = httpx.Limits(max_connections=256, max_keepalive_connections=64)
+    async with httpx.AsyncClient(limits=limits, timeout=10) as client:
+        start = time.perf_counter() + 0.2
+        total = rate * seconds
+
+        async def one(index: int) -> None:
+            nonlocal failures
+            due = start + index / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            try:
+                response = await client.post(
+                    url,
+                    content=bodies[index % len(bodies)],
+                    headers={
+                        "Content-Type": "application/json",
+                        "Idempotency-Key": str(uuid.uuid4()),
+                    },
+                )
+                if response.status_code != 201:
+                    failures += 1
+            except httpx.HTTPError:
+                failures += 1
+            latencies.append((time.perf_counter() - due) * 1000)
+
+        await asyncio.gather(*(one(i) for i in range(total)))
+    latencies.sort()
+    return {
+        "p50_ms": latencies[len(latencies) // 2],
+        "p99_ms": latencies[int(len(latencies) * 0.99) - 1],
+        "max_ms": latencies[-1],
+        "failures": float(failures),
+        "requests": float(total),
+    }
+
+
+# -- report ----------------------------------------------------------------------------------------
+def machine() -> dict[str, str]:
+    cpu = "unknown"
+    with open("/proc/cpuinfo") as handle:
+        for line in handle:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    memory = "unknown"
+    with open("/proc/meminfo") as handle:
+        for line in handle:
+            if line.startswith("MemTotal"):
+                memory = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    versions = {
+        name: metadata.version(name)
+        for name in ("litestar", "sqlalchemy", "asyncpg", "uvicorn", "msgspec")
+    }
+    return {
+        "cpu": cpu,
+        "cores": str(os.cpu_count()),
+        "memory": memory,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        **{k: v for k, v in versions.items()},
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10, help="length of each measured run")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--rate", type=int, default=200, help="fixed rate, submissions/s")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument(
+        "--no-surveys",
+        action="store_true",
+        help="skip the aggregated-needs benchmark (bench/surveys_bench.py)",
+    )
+    args = parser.parse_args()
+    wrk_binary = ensure_wrk()
+    base_dir = Path(tempfile.mkdtemp(prefix="quartier-bench-"))
+    base_dir.chmod(0o755)
+    cluster = PrivateCluster(base_dir, fsync=True, database="bench")
+    processes: list[subprocess.Popen[bytes]] = []
+    lines: list[str] = []
+    try:
+        url = cluster.start()
+        migrations.upgrade(url)
+        survey_id, codes = asyncio.run(prepare(url, base_dir))
+        script, summary = asyncio.run(capture_submission_sql(url, survey_id, codes, base_dir))
+        print(f"submission SQL: {summary['statements']} statements: {summary['kinds']}", flush=True)
+
+        pgbench(cluster, "bench", script, seconds=3)  # warm-up
+        r_pg_runs = [
+            pgbench(cluster, "bench", script, seconds=args.seconds) for _ in range(args.runs)
+        ]
+        r_pg = statistics.median(r_pg_runs)
+        print(f"R_pg: {r_pg:.0f} tps (runs {', '.join(f'{r:.0f}' for r in r_pg_runs)})", flush=True)
+
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        env = {
+            "DATABASE_URL": url,
+            "SECRET_KEY": SECRET,
+            "QUARTIER_ENV": "production",
+            "QUARTIER_DATA_DIR": str(base_dir),
+            "QUARTIER_RATE_LIMITS": UNLIMITED,
+            "QUARTIER_LOG_LEVEL": "WARNING",
+            "QUARTIER_DB_POOL_SIZE": "20",
+        }
+        processes.append(start_app(env, port, workers=args.workers))
+        wait_until(f"{base}/ready")
+        submit = wrk_submission_script(base_dir, survey_id, codes)
+        wrk(wrk_binary, base, seconds=5, script=submit)  # warm-up
+        app_runs = [
+            wrk(wrk_binary, base, seconds=args.seconds, script=submit) for _ in range(args.runs)
+        ]
+        app_rps = statistics.median(r["rps"] for r in app_runs)
+        app_p50 = statistics.median(r.get("p50_ms", 0.0) for r in app_runs)
+        app_p99 = statistics.median(r.get("p99_ms", 0.0) for r in app_runs)
+        bad = sum(r["non_2xx"] for r in app_runs)
+        print(
+            f"app submissions: {app_rps:.0f}/s (ratio {app_rps / r_pg:.2f}), "
+            f"p50 {app_p50:.1f} ms, p99 {app_p99:.1f} ms, non-2xx {bad:.0f}",
+            flush=True,
+        )
+
+        rng = random.Random(11)
+        bodies = [json.dumps({"answers": answers(codes, rng)}) for _ in range(500)]
+        fixed_runs = [
+            asyncio.run(
+                fixed_rate(
+                    f"{base}/api/v1/surveys/{survey_id}/responses",
+                    bodies,
+                    rate=args.rate,
+                    seconds=args.seconds,
+                )
+            )
+            for _ in range(args.runs)
+        ]
+        fixed_p50 = statistics.median(r["p50_ms"] for r in fixed_runs)
+        fixed_p99 = statistics.median(r["p99_ms"] for r in fixed_runs)
+        fixed_failures = sum(r["failures"] for r in fixed_runs)
+        print(
+            f"fixed {args.rate}/s: p50 {fixed_p50:.1f} ms, p99 {fixed_p99:.1f} ms, "
+            f"failures {fixed_failures:.0f}",
+            flush=True,
+        )
+
+        wrk(wrk_binary, f"{base}/health", seconds=3)
+        health_runs = [
+            wrk(wrk_binary, f"{base}/health", seconds=args.seconds)["rps"] for _ in range(args.runs)
+        ]
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=30)
+        processes.clear()
+        hello_port = free_port()
+        processes.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "bench.hello_app:app",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(hello_port),
+                    "--workers",
+                    str(args.workers),
+                    "--log-level",
+                    "warning",
+                    "--no-access-log",
+                ],
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+        wait_until(f"http://127.0.0.1:{hello_port}/health")
+        wrk(wrk_binary, f"http://127.0.0.1:{hello_port}/health", seconds=3)
+        hello_runs = [
+            wrk(wrk_binary, f"http://127.0.0.1:{hello_port}/health", seconds=args.seconds)["rps"]
+            for _ in range(args.runs)
+        ]
+        health, hello = statistics.median(health_runs), statistics.median(hello_runs)
+        print(
+            f"/health {health:.0f}/s vs hello-world {hello:.0f}/s (ratio {health / hello:.2f})",
+            flush=True,
+        )
+
+        facts = machine()
+        today = datetime.date.today().isoformat()
+        verdict = {
+            "submissions ≥ 0.35 × R_pg": app_rps / r_pg >= 0.35,
+            f"p99 < 50 ms at {args.rate}/s": fixed_p99 < 50 and fixed_failures == 0,
+            "/health ≥ 0.60 × hello-world": health / hello >= 0.60,
+        }
+        lines = [
+            f"# Benchmark {today}",
+            "",
+            f"Machine: {facts['cpu']}, {facts['cores']} cores, {facts['memory']}, Linux "
+            f"{facts['kernel']}, Python {facts['python']}; client, app and PostgreSQL share "
+            "the cores. Versions: "
+            + ", ".join(
+                f"{k} {facts[k]}"
+                for k in ("litestar", "sqlalchemy", "asyncpg", "uvicorn", "msgspec")
+            )
+            + ".",
+            f"App: uvicorn, {args.workers} workers, QUARTIER_ENV=production; PostgreSQL with "
+            "fsync and synchronous_commit on. Medians of "
+            f"{args.runs} runs of {args.seconds} s after a warm-up.",
+            "",
+            f"Submission SQL ({summary['statements']} statements in one transaction): "
+            f"{summary['kinds']}.",
+            "",
+            "| measure | value | runs |",
+            "| --- | --- | --- |",
+            f"| R_pg: pgbench, same SQL, 16 clients, prepared | {r_pg:.0f} tps | "
+            + ", ".join(f"{r:.0f}" for r in r_pg_runs)
+            + " |",
+            f"| app: submissions over HTTP (wrk, 16 connections) | {app_rps:.0f}/s | "
+            + ", ".join(f"{r['rps']:.0f}" for r in app_runs)
+            + " |",
+            f"| **ratio app / R_pg** | **{app_rps / r_pg:.2f}** | target ≥ 0.35 |",
+            f"| app latency under full load (wrk) | p50 {app_p50:.1f} ms, p99 {app_p99:.1f} ms"
+            f" | non-2xx: {bad:.0f} |",
+            f"| open loop at {args.rate} submissions/s | p50 {fixed_p50:.1f} ms, "
+            f"**p99 {fixed_p99:.1f} ms** | failures: {fixed_failures:.0f}; target p99 < 50 ms |",
+            f"| GET /health | {health:.0f}/s | "
+            + ", ".join(f"{r:.0f}" for r in health_runs)
+            + " |",
+            f"| bare Litestar hello-world | {hello:.0f}/s | "
+            + ", ".join(f"{r:.0f}" for r in hello_runs)
+            + " |",
+            f"| **ratio /health / hello-world** | **{health / hello:.2f}** | target ≥ 0.60 |",
+            "",
+            "Targets: "
+            + "; ".join(f"{k}: {'met' if v else 'MISSED'}" for k, v in verdict.items())
+            + ".",
+        ]
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=30)
+        cluster.destroy()
+        shutil.rmtree(base_dir, ignore_errors=True)
+
+    surveys_bench = ROOT / "bench" / "surveys_bench.py"
+    if not args.no_surveys and surveys_bench.exists():
+        result = subprocess.run(
+            [sys.executable, str(surveys_bench)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        lines += ["", "## Aggregated needs (bench/surveys_bench.py)", "", result.stdout.strip()]
+        if result.returncode != 0:
+            lines.append(f"\nsurveys benchmark failed:\n```\n{result.stderr[-2000:]}\n```")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    report = RESULTS / f"{datetime.date.today().isoformat()}.md"
+    report.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    print(f"\nwritten to {report.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
