@@ -44,6 +44,7 @@ from quartier.core.security import Principal, Role
 from quartier.processes import participation
 from quartier.processes.models import PlanningProcess, ProcessStatus
 from quartier.settings import Settings
+from quartier.stats import disclosure
 from quartier.surveys import definition as d
 from quartier.surveys import responses as r
 from quartier.surveys import schemas as s
@@ -574,16 +575,83 @@ async def import_responses(session: AsyncSession, survey: Survey, text: str) -> 
 
 # -- results -------------------------------------------------------------------------------------
 
-# TODO(stats): secondary suppression and the shared disclosure-control functions belong to
-# quartier.stats (stats-exports); until quartier/stats/disclosure.py exists, results apply
-# primary suppression here.
+ROOT = "all"  # the node of all responses in the disclosure-control tree
 
 
-def suppress(count: int | None, k: int) -> int | None:
-    """Primary suppression: a count from 1 to k−1 is not shown (None)."""
-    if count is None:
-        return None
-    return None if 0 < count < k else count
+@dataclass(slots=True)
+class _Counts:
+    """Counts per node of the area tree (ROOT and every area with responses below it)."""
+
+    respondents: dict[Any, int]
+    answered: dict[tuple[Any, str], int]
+    options: dict[tuple[Any, str, str], int]
+    parent: dict[Any, Any]
+
+
+async def _rows(session: AsyncSession, statement: Any) -> list[Any]:
+    return list((await session.execute(statement)).all())
+
+
+async def _tree_counts(session: AsyncSession, survey_id: UUID) -> _Counts:
+    """Respondents, answers per question and choices per option, for all responses (ROOT) and
+    for every area at every level (each response counts in each area of its `path`)."""
+    responses = r.table_of(SurveyResponse)
+    area = r.table_of(SocialArea)
+    options = survey_answer_options
+    node = func.unnest(area.c.path).table_valued("node").render_derived(name="t")
+    keys = func.jsonb_object_keys(responses.c.answers).table_valued("key").render_derived(name="k")
+    by_area = responses.join(area, area.c.id == responses.c.area_id).join(node, true())
+    mine = responses.c.survey_id == survey_id
+    result = _Counts(respondents={}, answered={}, options={}, parent={})
+
+    for row in await _rows(session, select(func.count()).select_from(responses).where(mine)):
+        result.respondents[ROOT] = row[0]
+    for row in await _rows(
+        session,
+        select(node.c.node, func.count()).select_from(by_area).where(mine).group_by(node.c.node),
+    ):
+        result.respondents[row[0]] = row[1]
+    for row in await _rows(
+        session,
+        select(keys.c.key, func.count())
+        .select_from(responses.join(keys, true()))
+        .where(mine)
+        .group_by(keys.c.key),
+    ):
+        result.answered[(ROOT, row[0])] = row[1]
+    for row in await _rows(
+        session,
+        select(node.c.node, keys.c.key, func.count())
+        .select_from(by_area.join(keys, true()))
+        .where(mine)
+        .group_by(node.c.node, keys.c.key),
+    ):
+        result.answered[(row[0], row[1])] = row[2]
+    chosen = and_(options.c.survey_id == survey_id, mine)
+    for row in await _rows(
+        session,
+        select(options.c.question_key, options.c.option_key, func.count())
+        .select_from(options.join(responses, responses.c.id == options.c.response_id))
+        .where(chosen)
+        .group_by(options.c.question_key, options.c.option_key),
+    ):
+        result.options[(ROOT, row[0], row[1])] = row[2]
+    for row in await _rows(
+        session,
+        select(node.c.node, options.c.question_key, options.c.option_key, func.count())
+        .select_from(by_area.join(options, options.c.response_id == responses.c.id))
+        .where(chosen)
+        .group_by(node.c.node, options.c.question_key, options.c.option_key),
+    ):
+        result.options[(row[0], row[1], row[2])] = row[3]
+    areas = [key for key in result.respondents if key != ROOT]
+    if areas:
+        for area_id, parent_id in await _rows(
+            session, select(SocialArea.id, SocialArea.parent_id).where(SocialArea.id.in_(areas))
+        ):
+            result.parent[area_id] = parent_id if parent_id is not None else ROOT
+    result.parent[ROOT] = None
+    return result
 
 
 async def _level_depth(session: AsyncSession, level: str) -> int:
@@ -597,112 +665,145 @@ async def _level_depth(session: AsyncSession, level: str) -> int:
     return depth
 
 
+async def _number_summaries(
+    session: AsyncSession, survey_id: UUID, keys: list[str], depth: int | None
+) -> dict[tuple[Any, str], tuple[int, float | None, float | None]]:
+    """n, mean and median of numeric answers per group (ROOT, or the areas at `depth`)."""
+    if not keys:
+        return {}
+    responses = r.table_of(SurveyResponse)
+    area = r.table_of(SocialArea)
+    entry = func.jsonb_each(responses.c.answers).table_valued("key", "value").alias("e")
+    number = cast(entry.c.value, Float)  # only JSON numbers are selected
+    group: Any = literal(ROOT) if depth is None else area.c.path[depth + 1]
+    g = group.label("g")
+    statement = (
+        select(
+            g,
+            entry.c.key,
+            func.count(),
+            func.avg(number),
+            func.percentile_cont(0.5).within_group(number),
+        )
+        .select_from(responses.join(area, area.c.id == responses.c.area_id).join(entry, true()))
+        .where(
+            responses.c.survey_id == survey_id,
+            entry.c.key.in_(keys),
+            func.jsonb_typeof(entry.c.value) == "number",
+        )
+        .group_by(g, entry.c.key)
+    )
+    if depth is not None:
+        statement = statement.where(func.cardinality(area.c.path) > depth)
+    return {(row[0], row[1]): (row[2], row[3], row[4]) for row in await session.execute(statement)}
+
+
+# Questions whose options split the answers (each answer is exactly one option): their counts
+# add up to `answered`, a relation the tree protection of quartier.stats does not model.
+PARTITIONS = (s.SingleChoiceQuestion, s.AgeBandQuestion, s.RatingQuestion)
+
+
+def _protect_question(
+    question: s.AnyQuestion, counts: _Counts, option_keys: list[str], k: int
+) -> disclosure.Suppression[Any, str]:
+    """The suppression pattern of one question over the whole area tree: quartier.stats
+    protects each option's counts against recomputation across the hierarchy; a question
+    answered by fewer than k in an area is withheld there. For options that split the answers,
+    a row with exactly one suppressed cell gets a second one (the smallest other count)."""
+    answered = {node: counts.answered.get((node, question.key), 0) for node in counts.parent}
+    chosen = {
+        (node, key): counts.options.get((node, question.key, key), 0)
+        for node in counts.parent
+        for key in option_keys
+    }
+    pattern = disclosure.protect(
+        counts.parent, answered, chosen, option_keys, k=k, min_respondents=k
+    )
+    if isinstance(question, PARTITIONS):
+        # TODO(stats): a joint protection of rows and the hierarchy belongs to quartier.stats.
+        for node in counts.parent:
+            if node in pattern.withheld:
+                continue
+            hidden = [key for key in option_keys if pattern.cell(node, key)]
+            if len(hidden) != 1:
+                continue
+            partners = sorted(
+                (chosen[(node, key)], key)
+                for key in option_keys
+                if key not in hidden and chosen[(node, key)] > 0
+            )
+            if partners:
+                pattern.cells[(node, partners[0][1])] = "secondary"
+    return pattern
+
+
 async def results_by_question(
     session: AsyncSession, survey_id: UUID, *, level: str | None = None
 ) -> s.SurveyResults:
     """Counts and shares per option of every choice, rating, ranking and age-band question;
     n, mean and median of number and rating questions; only the number of answers of text
-    questions (never their text). With `level`, one group per social area at that level
-    (responses grouped by `social_areas.path[depth + 1]`), else one group of all responses.
-    All counting happens in SQL; the survey's k threshold and min_respondents apply."""
+    questions (never their text). With `level`, one group per social area at that level,
+    else one group of all responses. All counting happens in SQL.
+
+    Disclosure control (DESIGN.md §5, with quartier.stats.disclosure): areas with fewer than
+    `min_respondents` responses are withheld; counts from 1 to k−1 (and counts that leave 1 to
+    k−1 answers for the rest) are suppressed, null with `suppressed: true`; further cells are
+    suppressed so that no suppressed count can be recomputed from the other levels — the
+    pattern is computed over the whole area tree, so results at different levels are safe
+    together."""
     survey = await _load(session, survey_id)
     compiled = d.compiled(survey)
     k = survey.k_threshold
-    responses = r.table_of(SurveyResponse)
-    area = r.table_of(SocialArea)
-    if level is None:
-        group: Any = cast(literal(None), SocialArea.id.type)
-        base_filter: Any = true()
-    else:
-        depth = await _level_depth(session, level)
-        group = area.c.path[depth + 1]
-        base_filter = func.cardinality(area.c.path) > depth
-    joined = responses.join(area, area.c.id == responses.c.area_id)
-    where = and_(responses.c.survey_id == survey.id, base_filter)
-    g = group.label("g")
-
-    respondents: dict[Any, int] = {
-        row[0]: row[1]
-        for row in await session.execute(
-            select(g, func.count()).select_from(joined).where(where).group_by(g)
-        )
-    }
-    answered_key = (
-        func.jsonb_object_keys(responses.c.answers).table_valued("value").render_derived(name="k")
+    depth = None if level is None else await _level_depth(session, level)
+    counts = await _tree_counts(session, survey.id)
+    areas: disclosure.Suppression[Any, str] = disclosure.protect(
+        counts.parent, counts.respondents, {}, [], k=k, min_respondents=survey.min_respondents
     )
-    answered: dict[tuple[Any, str], int] = {
-        (row[0], row[1]): row[2]
-        for row in await session.execute(
-            select(g, answered_key.c.value, func.count())
-            .select_from(joined.join(answered_key, true()))
-            .where(where)
-            .group_by(g, answered_key.c.value)
-        )
-    }
-    options = survey_answer_options
-    counts: dict[tuple[Any, str, str], int] = {
-        (row[0], row[1], row[2]): row[3]
-        for row in await session.execute(
-            select(g, options.c.question_key, options.c.option_key, func.count())
-            .select_from(joined.join(options, options.c.response_id == responses.c.id))
-            .where(where, options.c.survey_id == survey.id)
-            .group_by(g, options.c.question_key, options.c.option_key)
-        )
-    }
     numeric = [
         q.key
         for q in compiled.by_key.values()
         if isinstance(q, s.NumberQuestion | s.RatingQuestion)
     ]
-    summaries: dict[tuple[Any, str], tuple[int, float | None, float | None]] = {}
-    if numeric:
-        entry = func.jsonb_each(responses.c.answers).table_valued("key", "value").alias("e")
-        xnum = cast(entry.c.value, Float)  # only JSON numbers are selected
-        for row in await session.execute(
-            select(
-                g,
-                entry.c.key,
-                func.count(),
-                func.avg(xnum),
-                func.percentile_cont(0.5).within_group(xnum),
-            )
-            .select_from(joined.join(entry, true()))
-            .where(
-                where,
-                entry.c.key.in_(numeric),
-                func.jsonb_typeof(entry.c.value) == "number",
-            )
-            .group_by(g, entry.c.key)
-        ):
-            summaries[(row[0], row[1])] = (row[2], row[3], row[4])
-    names: dict[Any, tuple[str, str]] = {}
-    group_ids = [gid for gid in respondents if gid is not None]
-    if group_ids:
-        names = {
-            row.id: (row.code, row.name)
-            for row in await session.execute(
-                select(SocialArea.id, SocialArea.code, SocialArea.name).where(
-                    SocialArea.id.in_(group_ids)
+    summaries = await _number_summaries(session, survey.id, numeric, depth)
+    if depth is None:
+        groups_at: list[Any] = [ROOT]
+        refs: dict[Any, s.AreaRef | None] = {ROOT: None}
+    else:
+        rows = (
+            await session.execute(
+                select(SocialArea.id, SocialArea.code, SocialArea.name)
+                .join(AreaLevel, AreaLevel.id == SocialArea.level_id)
+                .where(
+                    AreaLevel.depth == depth,
+                    SocialArea.id.in_([n for n in counts.parent if n != ROOT]),
                 )
+                .order_by(SocialArea.code)
             )
-        }
-    keys: list[Any] = [None] if level is None else sorted(group_ids, key=lambda i: names[i][0])
+        ).all()
+        groups_at = [row[0] for row in rows]
+        refs = {row[0]: s.AreaRef(id=row[0], code=row[1], name=row[2]) for row in rows}
+    patterns = {
+        question.key: _protect_question(question, counts, [key for key, _ in _labels(question)], k)
+        for question in d.questions(compiled.definition)
+    }
     groups: list[s.ResultGroup] = []
     suppressed_cells = 0
-    for gid in keys:
-        ref = None if gid is None else s.AreaRef(id=gid, code=names[gid][0], name=names[gid][1])
-        n = respondents.get(gid, 0)
-        if n < survey.min_respondents:
-            groups.append(s.ResultGroup(area=ref, respondents=None, withheld=True))
+    for node in groups_at:
+        if node in areas.withheld:
+            groups.append(s.ResultGroup(area=refs[node], respondents=None, withheld=True))
             continue
         results: list[s.QuestionResult] = []
         for question in d.questions(compiled.definition):
             result, hidden = _question_result(
-                question, gid, answered, counts, summaries, compiled, k
+                question, node, counts, patterns[question.key], summaries, k
             )
             suppressed_cells += hidden
             results.append(result)
-        groups.append(s.ResultGroup(area=ref, respondents=n, questions=results))
+        groups.append(
+            s.ResultGroup(
+                area=refs[node], respondents=counts.respondents.get(node, 0), questions=results
+            )
+        )
     return s.SurveyResults(
         survey_id=survey.id,
         definition_version=survey.definition_version,
@@ -718,7 +819,8 @@ async def results_by_question(
 
 def _labels(question: s.AnyQuestion) -> list[tuple[str, str]]:
     if isinstance(question, d.OPTION_TYPES):
-        labels = [(o.key, i18n.pick(o.label.as_dict())) for o in question.options]
+        listed: Sequence[s.Option[s.Text] | s.AgeBandOption[s.Text]] = question.options
+        labels = [(o.key, i18n.pick(o.label.as_dict())) for o in listed]
         if (
             isinstance(question, s.SingleChoiceQuestion | s.MultipleChoiceQuestion)
             and question.other
@@ -732,43 +834,40 @@ def _labels(question: s.AnyQuestion) -> list[tuple[str, str]]:
 
 def _question_result(
     question: s.AnyQuestion,
-    gid: Any,
-    answered: dict[tuple[Any, str], int],
-    counts: dict[tuple[Any, str, str], int],
+    node: Any,
+    counts: _Counts,
+    pattern: disclosure.Suppression[Any, str],
     summaries: dict[tuple[Any, str], tuple[int, float | None, float | None]],
-    compiled: d.Compiled,
     k: int,
 ) -> tuple[s.QuestionResult, int]:
     kind = question.__struct_config__.tag
     assert isinstance(kind, str)
     text = i18n.pick(question.text.as_dict())
-    total = answered.get((gid, question.key), 0)
-    shown_total = suppress(total, k)
-    hidden = 0
-    if shown_total is None:
-        return s.QuestionResult(
-            key=question.key, type=kind, text=text, answered=None, suppressed=True
-        ), 1
+    total = counts.answered.get((node, question.key), 0)
+    if node in pattern.withheld:
+        hidden = s.QuestionResult(key=question.key, type=kind, text=text, answered=None)
+        hidden.suppressed = True
+        return hidden, 1
     result = s.QuestionResult(key=question.key, type=kind, text=text, answered=total)
+    suppressed = 0
     labels = _labels(question)
-    if labels and not isinstance(question, s.SocialAreaQuestion):
+    if labels:
         items: list[s.OptionResult] = []
         for key, label in labels:
-            count = counts.get((gid, question.key, key), 0)
-            shown = suppress(count, k)
-            if shown is None:
-                hidden += 1
+            if pattern.cell(node, key):
+                suppressed += 1
                 items.append(
                     s.OptionResult(key=key, label=label, count=None, share=None, suppressed=True)
                 )
-            else:
-                share = round(shown / total, 4) if total else None
-                items.append(s.OptionResult(key=key, label=label, count=shown, share=share))
+                continue
+            count = counts.options.get((node, question.key, key), 0)
+            share = round(count / total, 4) if total else None
+            items.append(s.OptionResult(key=key, label=label, count=count, share=share))
         result.options = items
     if isinstance(question, s.NumberQuestion | s.RatingQuestion):
-        n, mean, median = summaries.get((gid, question.key), (0, None, None))
-        if suppress(n, k) is None:
-            hidden += 1
+        n, mean, median = summaries.get((node, question.key), (0, None, None))
+        if 0 < n < k:
+            suppressed += 1
             result.summary = s.NumberSummary(n=None, mean=None, median=None, suppressed=True)
         else:
             result.summary = s.NumberSummary(
@@ -776,4 +875,4 @@ def _question_result(
                 mean=None if mean is None else round(float(mean), 4),
                 median=None if median is None else round(float(median), 4),
             )
-    return result, hidden
+    return result, suppressed
