@@ -18,6 +18,8 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -30,11 +32,13 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Playwright, sync_playwright
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from quartier.runtime import run_in_session
-from tests.conftest import TEST_PASSWORD, TestServer
+from quartier.settings import Settings, load_settings
+from tests.conftest import TEST_PASSWORD, PgServer
 
 CHROMIUM = os.environ.get("QUARTIER_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -48,6 +52,28 @@ CHROMIUM_ARGS = [
 PLANNER_EMAIL = "planner@browser-tests.example.org"
 SERVER_START_TIMEOUT = 60.0
 UUID_PATTERN = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+# Every WCAG 2.0, 2.1 and 2.2 rule of levels A and AA that axe-core implements.
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
+
+
+def axe_violations(page: Page) -> list[dict[str, Any]]:
+    """Run axe-core (bundled with axe-playwright-python) on the page: WCAG 2.x A/AA rules."""
+    results = Axe().run(
+        page,
+        options={"runOnly": {"type": "tag", "values": WCAG_TAGS}, "resultTypes": ["violations"]},
+    )
+    violations: list[dict[str, Any]] = results.response["violations"]
+    return violations
+
+
+def describe_violations(violations: list[dict[str, Any]]) -> str:
+    """Rule id, impact and help text of each violation, with up to five offending nodes."""
+    lines = []
+    for violation in violations:
+        lines.append(f"{violation['id']} ({violation['impact']}): {violation['help']}")
+        for node in violation["nodes"][:5]:
+            lines.append(f"    {' '.join(map(str, node['target']))}: {node['html'][:160]}")
+    return "\n".join(lines)
 
 
 @dataclass(frozen=True)
@@ -65,10 +91,10 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-async def _load_demo_and_planner(session: AsyncSession) -> str:
+async def _load_demo_and_planner(session: AsyncSession, settings: Settings) -> str:
     from quartier.demo import load_demo
 
-    message = await load_demo(session)
+    message = await load_demo(session, settings=settings)
     try:
         from quartier.accounts import services as accounts
         from quartier.core.security import Role
@@ -82,6 +108,15 @@ async def _load_demo_and_planner(session: AsyncSession) -> str:
         password=TEST_PASSWORD,
     )
     return message
+
+
+def _die_with_parent() -> None:
+    """Linux: the server gets SIGTERM when pytest dies, so a killed run leaves no server."""
+    if sys.platform == "linux":
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def _wait_until_serving(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
@@ -99,19 +134,16 @@ def _wait_until_serving(process: subprocess.Popen[bytes], url: str, log: Path) -
 
 
 @pytest.fixture(scope="session")
-def live_server(pg_server: TestServer, template_database: str) -> Iterator[LiveServer]:
+def live_server(pg_server: PgServer, template_database: str) -> Iterator[LiveServer]:
     name = f"quartier_browser_{os.getpid()}"
     asyncio.run(pg_server.admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     asyncio.run(pg_server.admin(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"'))
     database_url = pg_server.url_for(name)
-    run_in_session(database_url, _load_demo_and_planner)
-
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     data_dir = Path(tempfile.mkdtemp(prefix="quartier-browser-"))
     log = data_dir / "server.log"
-    env = {
-        **os.environ,
+    app_environment = {
         "DATABASE_URL": database_url,
         "QUARTIER_ENV": "test",
         "QUARTIER_DATA_DIR": str(data_dir),
@@ -119,8 +151,10 @@ def live_server(pg_server: TestServer, template_database: str) -> Iterator[LiveS
         # Plain http on 127.0.0.1: cookies without Secure and without the __Host- prefix.
         "QUARTIER_SECURE_COOKIES": "false",
         "QUARTIER_LOG_LEVEL": "WARNING",
-        "QUARTIER_BASE_URL": url,
     }
+    settings = load_settings(app_environment)
+    run_in_session(database_url, lambda session: _load_demo_and_planner(session, settings))
+    env = {**os.environ, **app_environment}
     command = [
         sys.executable,
         "-m",
@@ -136,7 +170,13 @@ def live_server(pg_server: TestServer, template_database: str) -> Iterator[LiveS
         "warning",
     ]
     with log.open("wb") as output:
-        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            command,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,
+        )
     try:
         _wait_until_serving(process, url, log)
         yield LiveServer(url=url, database_url=database_url)
@@ -148,6 +188,7 @@ def live_server(pg_server: TestServer, template_database: str) -> Iterator[LiveS
             process.kill()
             process.wait()
         asyncio.run(pg_server.admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -16,14 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import BrowserContext, Page
 
-from tests.browser.conftest import LiveServer
+from tests.browser.conftest import LiveServer, axe_violations, describe_violations
 
 pytestmark = pytest.mark.browser
 
-WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
 NARROW = {"width": 320, "height": 640}
 PHONE = {"width": 360, "height": 780}
 DESKTOP = {"width": 1280, "height": 900}
@@ -98,29 +96,13 @@ def open_page(
     return opener
 
 
-def _describe(violations: list[dict[str, Any]]) -> str:
-    lines = []
-    for violation in violations:
-        lines.append(f"{violation['id']} ({violation['impact']}): {violation['help']}")
-        for node in violation["nodes"][:5]:
-            lines.append(f"    {' '.join(map(str, node['target']))}: {node['html'][:160]}")
-    return "\n".join(lines)
-
-
 def test_page_has_no_axe_violations(open_page: Callable[..., Page], path: str) -> None:
     for viewport in (DESKTOP, PHONE):
         page = open_page(viewport=viewport)
-        results = Axe().run(
-            page,
-            options={
-                "runOnly": {"type": "tag", "values": WCAG_TAGS},
-                "resultTypes": ["violations"],
-            },
-        )
-        violations = results.response["violations"]
+        violations = axe_violations(page)
         assert not violations, (
             f"{path} at {viewport['width']} px: {len(violations)} axe violation(s)\n"
-            + _describe(violations)
+            + describe_violations(violations)
         )
         if viewport is PHONE and (shots := os.environ.get("QUARTIER_SCREENSHOTS")):
             name = path.strip("/").replace("/", "_") or "home"
