@@ -110,6 +110,34 @@ MATRIX: dict[str, frozenset[str]] = {
         ],
         PLANNERS | tokens("processes:write"),
     ),
+    # surveys and need categories (surveys.controllers)
+    **dict.fromkeys(
+        [
+            "ListSurveys",
+            "GetSurvey",
+            "SubmitSurveyResponse",
+            "GetResponseReceipt",
+            "ListNeedCategories",
+        ],
+        EVERYONE,
+    ),
+    **dict.fromkeys(
+        [
+            "CreateSurvey",
+            "ImportSurveyDefinition",
+            "UpdateSurvey",
+            "PublishSurvey",
+            "CloseSurvey",
+            "GenerateInvitationCodes",
+        ],
+        PLANNERS | tokens("surveys:write"),
+    ),
+    "ExportSurveyDefinition": PLANNERS | tokens("surveys:read", "surveys:write"),
+    "EnterPaperResponse": STAFF | tokens("surveys:write"),
+    "ImportSurveyResponses": STAFF | tokens("surveys:write"),
+    "GetSurveyResults": PLANNERS | tokens("surveys:read"),
+    "CreateNeedCategory": ADMINS,
+    "UpdateNeedCategory": ADMINS,
 }
 
 
