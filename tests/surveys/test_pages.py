@@ -422,6 +422,14 @@ async def test_errors_are_summarised_and_linked_to_their_fields(resident: Reside
     assert 'href="#o_missing"' in main_of(resident.text)  # "other" without its text
 
 
+async def test_an_area_outside_the_survey_is_refused_on_its_page(resident: Resident) -> None:
+    await resident.open()
+    await resident.start()
+    await resident.next(**{**FIRST_PAGE, "q_area": "080101"})  # Neukölln: not in scope
+    assert resident.status == 400
+    assert '<a href="#q_area">Wählen Sie Ihr Gebiet aus der Liste.</a>' in main_of(resident.text)
+
+
 async def test_errors_in_english(resident: Resident) -> None:
     resident.client.cookies.set("quartier_lang", "en")
     await resident.open()

@@ -818,6 +818,15 @@ async def respond(request: AnyRequest, db_session: AsyncSession, survey_id: UUID
         for name, message in _errors_by_field(definition, state, problems).items()
         if name in names
     }
+    area = d.compiled(flow.survey).social_area
+    code = state.answers.get(area.key)
+    if (
+        not errors
+        and isinstance(code, str)
+        and any(q.key == area.key for q in current)
+        and not await r.resolve_areas(db_session, flow.survey, {code})
+    ):
+        errors[_field_name(area.key)] = _("Choose your area from the list.")
     if errors:
         return await flow.page(state, page, errors)
     if page.key not in state.seen:
@@ -885,7 +894,7 @@ async def _refused(flow: Flow, state: FlowState, problem: Problem) -> Template:
         return flow.intro()
     if isinstance(problem, r.InvitationUsed):
         return flow.intro(errors={"code": problem.detail}, code=state.code or "")
-    if isinstance(problem, InvalidInput):
+    if isinstance(problem, InvalidInput | r.InvalidAnswers):
         errors = problem.errors or []
         code_error = next((e.message for e in errors if e.field == "invitation_code"), None)
         if code_error:
