@@ -339,18 +339,21 @@ _NEEDS = text(
     """
 ).bindparams(_SURVEYS)
 
-# With age weighting: responses and need rows per area at the level and age stratum.
-# (`path[:position]` is element access: `:position` is a bound parameter, depth + 1.)
+# With age weighting, the same statements group by survey and age option as well, then roll up
+# twice from the one grouped pass: over every ancestor (as above), and to the areas at the level
+# by age stratum. (`path[:position]` is element access: `:position` is a bound parameter,
+# depth + 1.) Each statement reads the responses (and need rows) once.
 _STRATUM_BINDS = (
     _SURVEYS,
     bindparam("map_surveys", type_=ARRAY(Uuid)),
     bindparam("map_options", type_=ARRAY(String)),
     bindparam("map_strata", type_=ARRAY(String)),
 )
-_RESPONSES_BY_STRATUM = text(
+_RESPONSES_AGED = text(
     """
-    WITH leaf AS (
-        SELECT area_id, survey_id, age_stratum, count(*) AS n
+    WITH leaf AS MATERIALIZED (
+        SELECT area_id, survey_id, age_stratum, count(*) AS n,
+               min(submitted_at) AS first, max(submitted_at) AS last
         FROM survey_responses
         WHERE survey_id = ANY(:surveys)
         GROUP BY area_id, survey_id, age_stratum
@@ -358,18 +361,25 @@ _RESPONSES_BY_STRATUM = text(
         SELECT * FROM unnest(:map_surveys, :map_options, :map_strata)
             AS m(survey_id, option_key, stratum)
     )
-    SELECT area.path[:position] AS node, m.stratum, sum(leaf.n)::bigint
+    SELECT false AS by_stratum, node, NULL AS stratum, sum(leaf.n)::bigint,
+           min(leaf.first), max(leaf.last)
+    FROM leaf
+    JOIN social_areas area ON area.id = leaf.area_id
+    CROSS JOIN LATERAL unnest(array_prepend(NULL::uuid, area.path)) AS node
+    GROUP BY node
+    UNION ALL
+    SELECT true, area.path[:position], m.stratum, sum(leaf.n)::bigint, NULL, NULL
     FROM leaf
     JOIN social_areas area ON area.id = leaf.area_id
     LEFT JOIN stratum_map m
         ON m.survey_id = leaf.survey_id AND m.option_key = leaf.age_stratum
     WHERE cardinality(area.path) >= :position
-    GROUP BY 1, 2
+    GROUP BY 2, 3
     """
 ).bindparams(*_STRATUM_BINDS)
-_NEEDS_BY_STRATUM = text(
+_NEEDS_AGED = text(
     """
-    WITH leaf AS (
+    WITH leaf AS MATERIALIZED (
         SELECT response.area_id, response.survey_id, response.age_stratum,
                need.need_category_id, count(*) AS x
         FROM survey_response_needs need
@@ -380,13 +390,20 @@ _NEEDS_BY_STRATUM = text(
         SELECT * FROM unnest(:map_surveys, :map_options, :map_strata)
             AS m(survey_id, option_key, stratum)
     )
-    SELECT area.path[:position] AS node, m.stratum, leaf.need_category_id, sum(leaf.x)::bigint
+    SELECT false AS by_stratum, node, NULL AS stratum, leaf.need_category_id,
+           sum(leaf.x)::bigint
+    FROM leaf
+    JOIN social_areas area ON area.id = leaf.area_id
+    CROSS JOIN LATERAL unnest(array_prepend(NULL::uuid, area.path)) AS node
+    GROUP BY node, leaf.need_category_id
+    UNION ALL
+    SELECT true, area.path[:position], m.stratum, leaf.need_category_id, sum(leaf.x)::bigint
     FROM leaf
     JOIN social_areas area ON area.id = leaf.area_id
     LEFT JOIN stratum_map m
         ON m.survey_id = leaf.survey_id AND m.option_key = leaf.age_stratum
     WHERE cardinality(area.path) >= :position
-    GROUP BY 1, 2, 3
+    GROUP BY 2, 3, 4
     """
 ).bindparams(*_STRATUM_BINDS)
 
@@ -415,19 +432,28 @@ class _Counts:
 
 async def _count(session: AsyncSession, source: _Source, depth: int, by_age: bool) -> _Counts:
     counts = _Counts()
-    survey_ids = [survey.id for survey in source.surveys]
-    for node, n, first, last in await session.execute(_RESPONSES, {"surveys": survey_ids}):
+    if not by_age:
+        params: dict[str, Any] = {"surveys": [survey.id for survey in source.surveys]}
+        for node, n, first, last in await session.execute(_RESPONSES, params):
+            counts.n[node if node is not None else SCOPE] = n
+            if node is None:
+                counts.first, counts.last = first, last
+        for node, category, x in await session.execute(_NEEDS, params):
+            counts.x[(node if node is not None else SCOPE, category)] = x
+        return counts
+    params = _stratum_params(source, depth + 1)
+    for by_stratum, node, stratum, n, first, last in await session.execute(_RESPONSES_AGED, params):
+        if by_stratum:
+            counts.n_by_stratum.setdefault(node, {})[stratum] = n
+            continue
         counts.n[node if node is not None else SCOPE] = n
         if node is None:
             counts.first, counts.last = first, last
-    for node, category, x in await session.execute(_NEEDS, {"surveys": survey_ids}):
-        counts.x[(node if node is not None else SCOPE, category)] = x
-    if by_age:
-        params = _stratum_params(source, depth + 1)
-        for node, stratum, n in await session.execute(_RESPONSES_BY_STRATUM, params):
-            counts.n_by_stratum.setdefault(node, {})[stratum] = n
-        for node, stratum, category, x in await session.execute(_NEEDS_BY_STRATUM, params):
+    for by_stratum, node, stratum, category, x in await session.execute(_NEEDS_AGED, params):
+        if by_stratum:
             counts.x_by_stratum.setdefault((node, category), {})[stratum] = x
+        else:
+            counts.x[(node if node is not None else SCOPE, category)] = x
     return counts
 
 

@@ -1,0 +1,186 @@
+"""JSON API and file exports of the aggregated needs (under /api/v1): per survey and per
+planning process, at a chosen level of the area hierarchy, optionally weighted by age.
+Handlers are thin: `surveys.aggregation` computes the disclosure-controlled grid, and
+`surveys.exports` renders it as a streamed file."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from litestar import Controller, get
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import QueryParameter
+from litestar.response import Stream
+from litestar.types import ControllerRouterHandler
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from quartier.core.openapi import problems
+from quartier.core.security import PLANNERS, access
+from quartier.surveys import aggregation, exports
+from quartier.surveys.aggregation import AggregatedNeeds, Weighting
+from quartier.surveys.exports import Format
+
+LevelParam = Annotated[
+    str,
+    QueryParameter(
+        min_length=1,
+        max_length=40,
+        pattern=r"^[a-z][a-z0-9_]*$",
+        description="Key of the area level, e.g. `district` or `planning_area`; not finer than "
+        "the level the survey asks for.",
+    ),
+]
+WeightingParam = Annotated[
+    Weighting,
+    QueryParameter(
+        description="`none`: raw shares; `age`: also shares weighted to each area's population "
+        "by age band (post-stratification), with the effective sample size.",
+    ),
+]
+FormatParam = Annotated[
+    Format,
+    QueryParameter(
+        description="`json`, `csv` (UTF-8, comma, `#` metadata lines before the header), "
+        "`csv-de` (for German Excel: BOM, semicolon, decimal comma), `xlsx` (sheets Bedarfe "
+        "and Metadaten) or `geojson` (areas with boundaries and flat properties).",
+    ),
+]
+
+DISCLOSURE = (
+    " Disclosure control (DESIGN.md §5): areas with fewer than the survey's `min_respondents` "
+    "responses are withheld; counts (and their complements) from 1 to k−1 are suppressed, and "
+    "further cells are suppressed so that no hidden value can be recomputed from the published "
+    "ones — across this result's rows, the scope totals and every other level. Hidden values "
+    "are null with `suppressed: true` and a `reason`, never 0. Shares come with a Wilson 95% "
+    "interval."
+)
+EXPORT_RESPONSE = {
+    200: ResponseSpec(
+        data_container=bytes,
+        media_type="application/octet-stream",
+        description="The file, streamed: `application/json`, `text/csv`, "
+        "`application/vnd.openxmlformats-officedocument.spreadsheetml.sheet` or "
+        "`application/geo+json` by `format`, as an attachment.",
+        generate_examples=False,
+    ),
+    **problems(422),
+}
+READERS = access(roles=PLANNERS, scopes={"surveys:read", "exports:read"})
+EXPORTERS = access(roles=PLANNERS, scopes={"exports:read"})
+
+
+def _stream(
+    result: AggregatedNeeds, fmt: Format, engine: AsyncEngine, *, process: bool = False
+) -> Stream:
+    name = exports.filename(result, fmt, process=process)
+    return Stream(
+        exports.render(result, fmt, engine),
+        media_type=exports.MEDIA_TYPES[fmt],
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+class SurveyNeedsController(Controller):
+    path = "/surveys/{survey_id:uuid}/aggregated-needs"
+
+    @get(
+        operation_id="GetAggregatedNeeds",
+        summary="Aggregated needs of a survey per social area",
+        description="For each social area at `level` within the survey's scope, and for the "
+        "whole scope: respondents, respondents expressing each need category, the share with "
+        "its interval, and with `weighting=age` the population-weighted share and the effective "
+        "sample size." + DISCLOSURE,
+        tags=["Surveys"],
+        responses=problems(422),
+        **READERS,
+    )
+    async def get_needs(
+        self,
+        db_session: AsyncSession,
+        survey_id: UUID,
+        level: LevelParam,
+        weighting: WeightingParam = Weighting.NONE,
+    ) -> AggregatedNeeds:
+        return await aggregation.aggregated_needs(
+            db_session, survey_id, level_key=level, weighting=weighting
+        )
+
+    @get(
+        "/export",
+        operation_id="ExportAggregatedNeeds",
+        summary="Export the aggregated needs of a survey",
+        description="The aggregated needs as a file (`format`), with metadata: survey, period, "
+        "level, k, min_respondents, weighting method, generation time and the numbers of "
+        "suppressed cells." + DISCLOSURE,
+        tags=["Exports"],
+        responses=EXPORT_RESPONSE,
+        **EXPORTERS,
+    )
+    async def export_needs(
+        self,
+        db_session: AsyncSession,
+        db_engine: AsyncEngine,
+        survey_id: UUID,
+        level: LevelParam,
+        format: FormatParam = Format.JSON,
+        weighting: WeightingParam = Weighting.NONE,
+    ) -> Stream:
+        result = await aggregation.aggregated_needs(
+            db_session, survey_id, level_key=level, weighting=weighting
+        )
+        return _stream(result, format, db_engine)
+
+
+class ProcessNeedsController(Controller):
+    path = "/processes/{process_id:uuid}/aggregated-needs"
+
+    @get(
+        operation_id="GetProcessAggregatedNeeds",
+        summary="Aggregated needs of all surveys of a planning process",
+        description="As GetAggregatedNeeds, pooling the respondents of every survey of the "
+        "process, with the strictest k and min_respondents among them." + DISCLOSURE,
+        tags=["Surveys"],
+        responses=problems(422),
+        **READERS,
+    )
+    async def get_needs(
+        self,
+        db_session: AsyncSession,
+        process_id: UUID,
+        level: LevelParam,
+        weighting: WeightingParam = Weighting.NONE,
+    ) -> AggregatedNeeds:
+        return await aggregation.process_aggregated_needs(
+            db_session, process_id, level_key=level, weighting=weighting
+        )
+
+    @get(
+        "/export",
+        operation_id="ExportProcessAggregatedNeeds",
+        summary="Export the aggregated needs of a planning process",
+        description="As ExportAggregatedNeeds, pooling the respondents of every survey of the "
+        "process." + DISCLOSURE,
+        tags=["Exports"],
+        responses=EXPORT_RESPONSE,
+        **EXPORTERS,
+    )
+    async def export_needs(
+        self,
+        db_session: AsyncSession,
+        db_engine: AsyncEngine,
+        process_id: UUID,
+        level: LevelParam,
+        format: FormatParam = Format.JSON,
+        weighting: WeightingParam = Weighting.NONE,
+    ) -> Stream:
+        result = await aggregation.process_aggregated_needs(
+            db_session, process_id, level_key=level, weighting=weighting
+        )
+        return _stream(result, format, db_engine, process=True)
+
+
+EXPORT_ROUTES: list[ControllerRouterHandler] = [SurveyNeedsController, ProcessNeedsController]

@@ -1,0 +1,415 @@
+"""File formats of the aggregated needs: JSON, CSV, German-Excel CSV, XLSX and GeoJSON.
+
+Every format renders one `AggregatedNeeds` (surveys.aggregation) — the disclosure-controlled
+grid — and carries its metadata: survey(s) and process, period of the responses, area level,
+k and min_respondents, weighting method, interval method, generation time, the numbers of
+primary and secondary suppressed cells and of withheld areas.
+
+* **json**: the `AggregatedNeeds` document (`metadata`, `categories`, `areas`, `totals`).
+* **csv**: UTF-8, comma, decimal point, one row per area × need category plus one row per
+  category for the whole scope (`row_type` = `area` | `scope`). The metadata come first as
+  comment lines `# key: value` (one per item, then an empty `#` line); readers skip them with
+  e.g. pandas `read_csv(comment="#")` or R `read.csv(comment.char = "#")`.
+* **csv-de**: the same for German spreadsheet programs: UTF-8 with byte-order mark, semicolon,
+  decimal comma, German column names and metadata labels, `ja`/`nein`.
+* **xlsx**: a sheet `Bedarfe` (the rows of csv-de, numbers as numbers, shares formatted as
+  percentages) and a sheet `Metadaten`; written by xlsxwriter in constant-memory mode to a
+  temporary file that is then streamed.
+* **geojson**: a FeatureCollection of the areas with their boundary (passed through from the
+  database as stored, one area at a time) and flat properties for GIS tools —
+  `<category>_expressing`, `<category>_share`, … per need category — plus the foreign members
+  `metadata`, `categories` and `totals`.
+
+Suppressed values are empty (CSV, XLSX) or null (JSON, GeoJSON) and always flagged
+(`suppressed` and `reason`), never 0. All renderers are async generators of bytes.
+"""
+
+from __future__ import annotations
+
+import csv
+import enum
+import io
+import os
+import tempfile
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+from uuid import UUID
+
+import anyio.to_thread
+import msgspec
+from sqlalchemy import ARRAY, Uuid, bindparam, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from quartier.surveys.aggregation import AggregatedNeeds, AreaNeeds, NeedFigure
+
+
+class Format(enum.StrEnum):
+    JSON = "json"
+    CSV = "csv"
+    CSV_DE = "csv-de"
+    XLSX = "xlsx"
+    GEOJSON = "geojson"
+
+
+MEDIA_TYPES = {
+    Format.JSON: "application/json",
+    Format.CSV: "text/csv; charset=utf-8; header=present",
+    Format.CSV_DE: "text/csv; charset=utf-8; header=present",
+    Format.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    Format.GEOJSON: "application/geo+json",
+}
+EXTENSIONS = {
+    Format.JSON: "json",
+    Format.CSV: "csv",
+    Format.CSV_DE: "csv",
+    Format.XLSX: "xlsx",
+    Format.GEOJSON: "geojson",
+}
+CHUNK = 64 * 1024
+_encoder = msgspec.json.Encoder()
+
+
+def filename(result: AggregatedNeeds, fmt: Format, *, process: bool = False) -> str:
+    """`needs-survey-<id>-<level>.csv`, or `needs-process-<id>-…` for a process's surveys."""
+    scope = (
+        f"process-{result.metadata.process_id}"
+        if process
+        else f"survey-{result.metadata.surveys[0].id}"
+    )
+    suffix = "-de" if fmt is Format.CSV_DE else ""
+    return f"needs-{scope}-{result.metadata.level.key}{suffix}.{EXTENSIONS[fmt]}"
+
+
+# -- metadata --------------------------------------------------------------------------------------
+
+
+def metadata_items(result: AggregatedNeeds) -> list[tuple[str, str, Any]]:
+    """(key, German label, value) of every metadata item, in reading order."""
+    meta = result.metadata
+    return [
+        ("surveys", "Befragung(en)", "; ".join(f"{s.title} ({s.id})" for s in meta.surveys)),
+        ("process", "Planungsprozess", f"{meta.process_title} ({meta.process_id})"),
+        ("first_submission", "Erste Antwort", meta.first_submission),
+        ("last_submission", "Letzte Antwort", meta.last_submission),
+        ("level", "Gebietsebene", f"{meta.level.name} ({meta.level.key})"),
+        ("k_threshold", "Schwelle k (Werte 1 bis k−1 unterdrückt)", meta.k_threshold),
+        ("min_respondents", "Mindestzahl Antwortende je Gebiet", meta.min_respondents),
+        ("weighting", "Gewichtung", meta.weighting.value),
+        ("weighting_method", "Gewichtungsverfahren", meta.weighting_method),
+        (
+            "age_strata",
+            "Altersschichten",
+            "; ".join(f"{s.key}: {', '.join(s.population_bands)}" for s in meta.age_strata),
+        ),
+        ("interval_method", "Konfidenzintervall", meta.interval_method),
+        ("generated_at", "Erstellt am", meta.generated_at.isoformat(timespec="seconds")),
+        ("suppressed_primary", "Primär unterdrückte Zellen", meta.suppressed_primary),
+        ("suppressed_secondary", "Sekundär unterdrückte Zellen", meta.suppressed_secondary),
+        ("withheld_areas", "Zurückgehaltene Gebiete", meta.withheld_areas),
+        ("attribution", "Quellen der Gebietsdaten", meta.attribution or ""),
+    ]
+
+
+# -- rows (CSV and XLSX) ---------------------------------------------------------------------------
+
+COLUMNS = [
+    ("row_type", "Zeilenart"),
+    ("area_id", "Gebiet-ID"),
+    ("area_code", "Gebietsschlüssel"),
+    ("area_name", "Gebiet"),
+    ("parent_code", "Übergeordnetes Gebiet"),
+    ("respondents", "Antwortende"),
+    ("area_withheld", "Gebiet zurückgehalten"),
+    ("area_reason", "Grund (Gebiet)"),
+    ("effective_sample_size", "Effektive Stichprobengröße"),
+    ("category", "Bedarfskategorie"),
+    ("category_label", "Bedarf"),
+    ("expressing", "Davon mit Bedarf"),
+    ("share", "Anteil"),
+    ("share_ci_low", "Anteil 95%-KI unten"),
+    ("share_ci_high", "Anteil 95%-KI oben"),
+    ("weighted_share", "Gewichteter Anteil"),
+    ("weighted_ci_low", "Gewichteter Anteil 95%-KI unten"),
+    ("weighted_ci_high", "Gewichteter Anteil 95%-KI oben"),
+    ("weighted_gap", "Grund ohne gewichteten Anteil"),
+    ("suppressed", "Unterdrückt"),
+    ("reason", "Grund (Zelle)"),
+]
+SHARE_COLUMNS = {
+    "share",
+    "share_ci_low",
+    "share_ci_high",
+    "weighted_share",
+    "weighted_ci_low",
+    "weighted_ci_high",
+}
+
+
+def rows(result: AggregatedNeeds) -> Iterator[list[Any]]:
+    """The long table: one row per area × category, then one per category for the scope.
+    Values are Python values (None for empty); the formats render them."""
+    labels = {c.key: c.label for c in result.categories}
+    for area in result.areas:
+        for figure in area.needs:
+            yield _row("area", area, figure, labels)
+    totals = result.totals
+    for figure in totals.needs:
+        yield [
+            "scope",
+            None,
+            None,
+            None,
+            None,
+            totals.respondents,
+            totals.withheld,
+            totals.reason,
+            None,
+            *_cells(figure, labels),
+        ]
+
+
+def _row(kind: str, area: AreaNeeds, figure: NeedFigure, labels: dict[str, str]) -> list[Any]:
+    return [
+        kind,
+        str(area.id),
+        area.code,
+        area.name,
+        area.parent_code,
+        area.respondents,
+        area.withheld,
+        area.reason,
+        area.effective_sample_size,
+        *_cells(figure, labels),
+    ]
+
+
+def _cells(figure: NeedFigure, labels: dict[str, str]) -> list[Any]:
+    ci = figure.share_ci
+    weighted = figure.weighted_share_ci
+    return [
+        figure.category,
+        labels.get(figure.category, figure.category),
+        figure.expressing,
+        figure.share,
+        ci.low if ci else None,
+        ci.high if ci else None,
+        figure.weighted_share,
+        weighted.low if weighted else None,
+        weighted.high if weighted else None,
+        figure.weighted_gap,
+        figure.suppressed,
+        figure.reason,
+    ]
+
+
+def _plain(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(round(value, 6))
+    return str(value)
+
+
+def _german(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "ja" if value else "nein"
+    if isinstance(value, float):
+        return repr(round(value, 6)).replace(".", ",")
+    return str(value)
+
+
+async def _csv(
+    result: AggregatedNeeds,
+    *,
+    german: bool,
+) -> AsyncIterator[bytes]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";" if german else ",", lineterminator="\r\n")
+    show: Callable[[Any], str] = _german if german else _plain
+    if german:
+        buffer.write("\ufeff")
+    for key, label, value in metadata_items(result):
+        name = label if german else key
+        buffer.write(f"# {name}: {show(value)}".replace("\r", " ").replace("\n", " ") + "\r\n")
+    buffer.write("#\r\n")
+    writer.writerow([german_name if german else key for key, german_name in COLUMNS])
+    for row in rows(result):
+        writer.writerow([show(value) for value in row])
+        if buffer.tell() >= CHUNK:
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode()
+
+
+# -- JSON ----------------------------------------------------------------------------------------
+
+
+async def _json(result: AggregatedNeeds) -> AsyncIterator[bytes]:
+    """The document of `result`, one area at a time."""
+    yield (
+        b'{"metadata":'
+        + _encoder.encode(result.metadata)
+        + b',"categories":'
+        + _encoder.encode(result.categories)
+        + b',"areas":['
+    )
+    separator = b""
+    for area in result.areas:
+        yield separator + _encoder.encode(area)
+        separator = b","
+    yield b'],"totals":' + _encoder.encode(result.totals) + b"}"
+
+
+# -- XLSX ----------------------------------------------------------------------------------------
+
+
+def _write_xlsx(result: AggregatedNeeds, path: str) -> None:
+    import xlsxwriter  # type: ignore[import-untyped]
+
+    workbook = xlsxwriter.Workbook(
+        path, {"constant_memory": True, "default_date_format": "yyyy-mm-dd"}
+    )
+    try:
+        bold = workbook.add_format({"bold": True})
+        percent = workbook.add_format({"num_format": "0.0%"})
+        decimal = workbook.add_format({"num_format": "0.0"})
+        sheet = workbook.add_worksheet("Bedarfe")
+        for column, (_, german_name) in enumerate(COLUMNS):
+            sheet.write_string(0, column, german_name, bold)
+        keys = [key for key, _ in COLUMNS]
+        for number, row in enumerate(rows(result), start=1):
+            for column, value in enumerate(row):
+                if value is None:
+                    continue
+                if isinstance(value, bool):
+                    sheet.write_string(number, column, "ja" if value else "nein")
+                elif isinstance(value, float):
+                    style = percent if keys[column] in SHARE_COLUMNS else decimal
+                    sheet.write_number(number, column, value, style)
+                elif isinstance(value, int):
+                    sheet.write_number(number, column, value)
+                else:
+                    sheet.write_string(number, column, str(value))
+        sheet.freeze_panes(1, 0)
+        meta = workbook.add_worksheet("Metadaten")
+        meta.write_string(0, 0, "Angabe", bold)
+        meta.write_string(0, 1, "Schlüssel", bold)
+        meta.write_string(0, 2, "Wert", bold)
+        for number, (key, label, value) in enumerate(metadata_items(result), start=1):
+            meta.write_string(number, 0, label)
+            meta.write_string(number, 1, key)
+            if isinstance(value, int) and not isinstance(value, bool):
+                meta.write_number(number, 2, value)
+            else:
+                meta.write_string(number, 2, "" if value is None else str(value))
+    finally:
+        workbook.close()
+
+
+async def _xlsx(result: AggregatedNeeds) -> AsyncIterator[bytes]:
+    handle, path = tempfile.mkstemp(prefix="quartier-export-", suffix=".xlsx")
+    os.close(handle)
+    try:
+        await anyio.to_thread.run_sync(_write_xlsx, result, path)
+        with open(path, "rb") as file:  # noqa: ASYNC230 - local temporary file, read in chunks
+            while chunk := file.read(CHUNK):
+                yield chunk
+    finally:
+        os.unlink(path)
+
+
+# -- GeoJSON -------------------------------------------------------------------------------------
+
+_BOUNDARIES = text(
+    """
+    SELECT id, boundary::text FROM social_areas WHERE id = ANY(:ids) ORDER BY code
+    """
+).bindparams(bindparam("ids", type_=ARRAY(Uuid)))
+
+
+def feature_properties(area: AreaNeeds) -> dict[str, Any]:
+    """Flat properties of one area, for GIS tools that cannot read nested values."""
+    properties: dict[str, Any] = {
+        "code": area.code,
+        "name": area.name,
+        "parent_code": area.parent_code,
+        "respondents": area.respondents,
+        "withheld": area.withheld,
+        "withheld_reason": area.reason,
+        "effective_sample_size": area.effective_sample_size,
+    }
+    for figure in area.needs:
+        key = figure.category
+        ci, weighted = figure.share_ci, figure.weighted_share_ci
+        properties |= {
+            f"{key}_expressing": figure.expressing,
+            f"{key}_share": figure.share,
+            f"{key}_ci_low": ci.low if ci else None,
+            f"{key}_ci_high": ci.high if ci else None,
+            f"{key}_weighted_share": figure.weighted_share,
+            f"{key}_weighted_ci_low": weighted.low if weighted else None,
+            f"{key}_weighted_ci_high": weighted.high if weighted else None,
+            f"{key}_suppressed": figure.suppressed,
+            f"{key}_reason": figure.reason,
+        }
+    return properties
+
+
+async def _geojson(result: AggregatedNeeds, engine: AsyncEngine) -> AsyncIterator[bytes]:
+    """Boundaries are read one area at a time on the export's own connection (the request's
+    session is closed once the response starts) and passed through as stored."""
+    yield (
+        b'{"type":"FeatureCollection","metadata":'
+        + _encoder.encode(result.metadata)
+        + b',"categories":'
+        + _encoder.encode(result.categories)
+        + b',"totals":'
+        + _encoder.encode(result.totals)
+        + b',"features":['
+    )
+    by_id: dict[UUID, AreaNeeds] = {area.id: area for area in result.areas}
+    separator = b""
+    async with engine.connect() as connection:
+        stream = await connection.stream(
+            _BOUNDARIES.execution_options(yield_per=50), {"ids": list(by_id)}
+        )
+        async for area_id, boundary in stream:
+            area = by_id[area_id]
+            yield (
+                separator
+                + b'{"type":"Feature","id":'
+                + _encoder.encode(area.code)
+                + b',"properties":'
+                + _encoder.encode(feature_properties(area))
+                + b',"geometry":'
+                + boundary.encode()
+                + b"}"
+            )
+            separator = b","
+    yield b"]}"
+
+
+# -- entry point ---------------------------------------------------------------------------------
+
+
+def render(
+    result: AggregatedNeeds, fmt: Format, engine: AsyncEngine | None = None
+) -> AsyncIterator[bytes]:
+    """The export of `result` in `fmt`, as chunks of bytes. GeoJSON needs `engine` to read
+    the boundaries."""
+    if fmt is Format.JSON:
+        return _json(result)
+    if fmt is Format.CSV:
+        return _csv(result, german=False)
+    if fmt is Format.CSV_DE:
+        return _csv(result, german=True)
+    if fmt is Format.XLSX:
+        return _xlsx(result)
+    if engine is None:
+        raise ValueError("the GeoJSON export reads boundaries and needs an engine")
+    return _geojson(result, engine)
