@@ -280,3 +280,31 @@ async def test_layout_has_landmarks_skip_link_and_language_switch(
     assert "CC BY 4.0" in page
     assert 'href="/api/v1/docs"' in page
     assert 'href="/login" aria-current="page"' in page
+
+
+# ---------------------------------------------------------------- manifest and icon
+
+
+@pytest.mark.parametrize(
+    ("language", "description"),
+    [("de", "Beteiligung in der Sozialplanung"), ("en", "Participation in social planning")],
+)
+async def test_web_manifest_speaks_the_negotiated_language(
+    client: AsyncTestClient[Litestar], language: str, description: str
+) -> None:
+    response = await client.get("/manifest.webmanifest", headers={"Accept-Language": language})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/manifest+json")
+    manifest = response.json()
+    assert manifest["lang"] == language
+    assert manifest["description"] == description
+    assert manifest["icons"][0]["src"] == "/static/icons/favicon.svg"
+
+
+async def test_favicon_points_to_the_svg_icon(client: AsyncTestClient[Litestar]) -> None:
+    response = await client.get("/favicon.ico", follow_redirects=False)
+    assert response.status_code == 301
+    assert response.headers["location"] == "/static/icons/favicon.svg"
+    icon = await client.get("/static/icons/favicon.svg")
+    assert icon.status_code == 200
+    assert icon.headers["content-type"].startswith("image/svg+xml")
