@@ -96,18 +96,28 @@ def open_page(
     return opener
 
 
-def test_page_has_no_axe_violations(open_page: Callable[..., Page], path: str) -> None:
-    for viewport in (DESKTOP, PHONE):
-        page = open_page(viewport=viewport)
-        violations = axe_violations(page)
-        assert not violations, (
-            f"{path} at {viewport['width']} px: {len(violations)} axe violation(s)\n"
-            + describe_violations(violations)
-        )
-        if viewport is PHONE and (shots := os.environ.get("QUARTIER_SCREENSHOTS")):
-            name = path.strip("/").replace("/", "_") or "home"
-            Path(shots).mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(Path(shots) / f"{name}-360.png"), full_page=True)
+@pytest.mark.parametrize(
+    ("viewport", "locale"),
+    [(DESKTOP, "de-DE"), (PHONE, "de-DE"), (PHONE, "en-GB")],
+    ids=["desktop-de", "phone-de", "phone-en"],
+)
+def test_page_has_no_axe_violations(
+    open_page: Callable[..., Page], path: str, viewport: dict[str, int], locale: str
+) -> None:
+    page = open_page(viewport=viewport, locale=locale)
+    violations = axe_violations(page)
+    assert not violations, (
+        f"{path} at {viewport['width']} px in {locale}: {len(violations)} axe violation(s)\n"
+        + describe_violations(violations)
+    )
+    if (
+        viewport is PHONE
+        and locale == "de-DE"
+        and (shots := os.environ.get("QUARTIER_SCREENSHOTS"))
+    ):
+        name = path.strip("/").replace("/", "_") or "home"
+        Path(shots).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(shots) / f"{name}-360.png"), full_page=True)
 
 
 _OVERFLOWING = """
