@@ -138,6 +138,11 @@ MATRIX: dict[str, frozenset[str]] = {
     "GetSurveyResults": PLANNERS | tokens("surveys:read"),
     "CreateNeedCategory": ADMINS,
     "UpdateNeedCategory": ADMINS,
+    # aggregated needs (surveys.export_controllers)
+    "GetAggregatedNeeds": PLANNERS | tokens("surveys:read", "exports:read"),
+    "GetProcessAggregatedNeeds": PLANNERS | tokens("surveys:read", "exports:read"),
+    "ExportAggregatedNeeds": PLANNERS | tokens("exports:read"),
+    "ExportProcessAggregatedNeeds": PLANNERS | tokens("exports:read"),
 }
 
 

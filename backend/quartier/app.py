@@ -63,6 +63,11 @@ OPENAPI_TAGS = [
         description="Bedarfskategorien: the controlled list survey options are tagged with.",
     ),
     Tag(name="Accounts", description="Staff sign-in, accounts and API tokens."),
+    Tag(
+        name="Exports",
+        description="Disclosure-controlled aggregated data as files: JSON, CSV, CSV for German "
+        "Excel, XLSX and GeoJSON, each with its metadata.",
+    ),
 ]
 
 
@@ -71,8 +76,9 @@ def _api_routes() -> list[ControllerRouterHandler]:
     from quartier.areas.controllers import API_ROUTES as areas
     from quartier.processes.controllers import API_ROUTES as processes
     from quartier.surveys.controllers import API_ROUTES as surveys
+    from quartier.surveys.export_controllers import EXPORT_ROUTES as survey_exports
 
-    return [*areas, *processes, *surveys, *accounts]
+    return [*areas, *processes, *surveys, *survey_exports, *accounts]
 
 
 def _page_routes() -> list[ControllerRouterHandler]:
