@@ -38,6 +38,7 @@ from quartier.core.middleware import (
 from quartier.core.openapi import document_operations
 from quartier.core.ratelimit import RateLimiter, rate_limit_middleware_factory
 from quartier.core.templating import configure_template_engine
+from quartier.core.transactions import commit_before_response
 from quartier.settings import PROJECT_ROOT, Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -123,9 +124,11 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             connect_args={"server_settings": {"application_name": "quartier"}, "timeout": 5},
         ),
         session_config=AsyncSessionConfig(expire_on_commit=False),
-        before_send_handler="autocommit_include_redirects",
         set_default_exception_handler=False,
     )
+    # Our own commit handler, bound to the session key this config was given (see
+    # core.transactions: a failed commit must never be answered 2xx).
+    db_config.before_send_handler = commit_before_response(db_config.session_scope_key)
 
     api = Router(path=API_PREFIX, route_handlers=_api_routes())
     static = create_static_files_router(
