@@ -20,13 +20,13 @@ Client = AsyncTestClient[Litestar]
 PAGE_BUDGET = 30 * 1024
 
 
-async def answered_survey(surveys: Surveys, responses: int = 12) -> str:
-    """A published survey with `responses` answers, all in Moabit West; two of them without
-    children (so "no" is a count of 2: suppressed)."""
+async def answered_survey(surveys: Surveys, responses: int = 14) -> str:
+    """A published survey with `responses` answers, all in Moabit West: six without children,
+    eight with children, of whom two lack homework help (a count of 2: suppressed)."""
     survey = await surveys.create(publish=True)
     for index in range(responses):
-        extra: dict[str, Any] = {}
-        if index < 2:
+        extra: dict[str, Any] = {"missing": ["kita", "homework"] if index < 2 else ["kita"]}
+        if index >= 8:
             extra = {"children": "no", "missing": None, "priorities": None}
         response = await surveys.submit(survey["id"], answers(**extra))
         assert response.status_code == 201, response.text
@@ -62,7 +62,7 @@ async def test_results_show_accessible_charts_with_tables_and_suppressed_cells(
     assert response.status_code == 200, response.text
     main = main_of(response.text)
     assert "<h1>Familien in Mitte</h1>" in main
-    # The children question: "yes" 10 of 12, "no" 2 — suppressed, never shown as 0.
+    # Children: "yes" 8 of 14. Homework help: 2 of 8 — suppressed, never shown as 0.
     chart = re.search(r'<svg class="bar-chart".*?</svg>', main, re.S)
     assert chart is not None
     svg = chart.group(0)
@@ -70,17 +70,35 @@ async def test_results_show_accessible_charts_with_tables_and_suppressed_cells(
     assert 'aria-labelledby="chart-children-title chart-children-desc"' in main
     assert '<title id="chart-children-title">Leben Kinder in Ihrem Haushalt?</title>' in main
     assert "<desc id=" in svg
-    assert "83,3\u202f% (10)" in main  # the share and count, in the chart and the table
-    assert "unterdrückt (weniger als 5)" in main
-    table = re.search(r'<table class="table" id="table-children">.*?</table>', main, re.S)
-    assert table is not None
-    assert ">10<" in table.group(0) and "unterdrückt (weniger als 5)" in table.group(0)
-    assert ">0<" not in table.group(0)
+    assert "57,1\u202f% (8)" in main  # the share and count, in the chart and the table
+    table = re.search(r'<table class="table" id="table-children"[^>]*>.*?</table>', main, re.S)
+    assert table is not None and ">8<" in table.group(0) and ">6<" in table.group(0)
+    missing = re.search(r'<table class="table" id="table-missing"[^>]*>.*?</table>', main, re.S)
+    assert missing is not None
+    homework = re.search(r"Hausaufgabenhilfe</th>(.*?)</tr>", missing.group(0), re.S)
+    assert homework is not None
+    assert "unterdrückt (weniger als 5)" in homework.group(1)
+    assert ">0<" not in homework.group(1) and ">2<" not in homework.group(1)
+    chart = re.search(r'<svg class="bar-chart"[^>]*chart-missing-title.*?</svg>', main, re.S)
+    assert chart is not None and "bar-chart__suppressed" in chart.group(0)
     # Text answers never appear.
     assert "Mehr Grün" not in main and "Danke für die Befragung." not in main
-    # Export links.
-    for label in ("CSV", "CSV für deutsches Excel", "XLSX", "GeoJSON", "JSON"):
-        assert f">{label}</a>" in main
+    # The needs per area, with the downloads of ExportAggregatedNeeds.
+    assert re.search(r"<table class=\"table\" id=\"needs\"", main)
+    export = f"/api/v1/surveys/{survey_id}/aggregated-needs/export?level=planning_area"
+    for label, fmt in (
+        ("CSV", "csv"),
+        ("CSV für deutsches Excel", "csv-de"),
+        ("XLSX", "xlsx"),
+        ("GeoJSON", "geojson"),
+        ("JSON", "json"),
+    ):
+        link = re.search(rf'<a href="([^"]+)" download>{label}</a>', main)
+        assert link is not None, label
+        href = link.group(1).replace("&amp;", "&")
+        assert href.startswith(export) and href.endswith(f"&format={fmt}")
+        download = await client.get(href, headers=surveys.planner)
+        assert download.status_code == 200, (label, download.text[:300])
 
 
 async def test_results_per_area_at_a_chosen_level(surveys: Surveys, client: Client) -> None:
@@ -92,7 +110,7 @@ async def test_results_per_area_at_a_chosen_level(surveys: Surveys, client: Clie
     assert response.status_code == 200
     main = main_of(response.text)
     assert '<option value="district_region" selected>' in main
-    table = re.search(r'<table class="table" id="areas-children">.*?</table>', main, re.S)
+    table = re.search(r'<table class="table" id="areas-children"[^>]*>.*?</table>', main, re.S)
     assert table is not None
     assert "Moabit" in table.group(0)
     unknown = await client.get(path, params={"level": "nope"}, headers={**HTML, **surveys.planner})

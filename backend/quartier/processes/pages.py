@@ -18,11 +18,13 @@ from litestar.response import Template
 from litestar.types import ControllerRouterHandler
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from quartier.core.errors import NotFound
 from quartier.core.pagination import DEFAULT_LIMIT, Cursor
 from quartier.core.security import STAFF, access, principal_of
 from quartier.processes import participation, services
 from quartier.processes.models import ProcessStatus, RoleKind
 from quartier.processes.phases import N_, PHASE_INFO, PHASES, PhaseInfo, PhaseKey
+from quartier.surveys import services as survey_services
 
 AnyRequest = Request[Any, Any, Any]
 
@@ -186,6 +188,18 @@ async def process_page(request: AnyRequest, db_session: AsyncSession, process_id
     assert state is not None
     open_now = state.open_now()
     upcoming = None if open_now or process.status != ProcessStatus.ACTIVE else state.next_opening()
+    try:  # the surveys this viewer may see (a draft process may hide them)
+        surveys = (
+            await survey_services.list_surveys(
+                db_session,
+                process_id,
+                survey_services.Viewer.of(principal_of(request)),
+                limit=50,
+                cursor=None,
+            )
+        ).items
+    except NotFound:
+        surveys = []
     return Template(
         template_name="processes/process.html",
         context=_context(
@@ -194,6 +208,7 @@ async def process_page(request: AnyRequest, db_session: AsyncSession, process_id
             cycle=cycle_diagram(process.active_phase),
             open_now=open_now,
             upcoming=(PHASE_INFO[upcoming[0]], upcoming[1]) if upcoming else None,
+            surveys=surveys,
         ),
     )
 

@@ -57,7 +57,7 @@ from quartier.core import i18n
 from quartier.core.errors import Conflict, FieldError, InvalidInput, PhaseClosed, Problem
 from quartier.core.i18n import gettext as _
 from quartier.core.idempotency import fingerprint, run_idempotent
-from quartier.core.security import PUBLIC, STAFF, access
+from quartier.core.security import PLANNERS, PUBLIC, STAFF, access, principal_of
 from quartier.processes import participation
 from quartier.processes.models import PlanningProcess
 from quartier.settings import Settings
@@ -432,7 +432,11 @@ def _number(raw: str) -> int | float | str:
     """A number as typed (German decimal comma, spaces as thousands separators), or the text
     itself when it is none (validation then says what is expected)."""
     text = "".join(raw.split()).replace("\u2009", "")
-    candidate = text.replace(",", ".") if text.count(",") == 1 and "." not in text else text
+    candidate = text
+    if "," in text and "." in text and text.rfind(",") > text.rfind("."):
+        candidate = text.replace(".", "").replace(",", ".")  # 1.234,5
+    elif text.count(",") == 1 and "." not in text:
+        candidate = text.replace(",", ".")  # 37,5
     try:
         return int(candidate)
     except ValueError:
@@ -819,12 +823,12 @@ async def respond(request: AnyRequest, db_session: AsyncSession, survey_id: UUID
         if name in names
     }
     area = d.compiled(flow.survey).social_area
-    code = state.answers.get(area.key)
+    area_code = state.answers.get(area.key)
     if (
         not errors
-        and isinstance(code, str)
+        and isinstance(area_code, str)
         and any(q.key == area.key for q in current)
-        and not await r.resolve_areas(db_session, flow.survey, {code})
+        and not await r.resolve_areas(db_session, flow.survey, {area_code})
     ):
         errors[_field_name(area.key)] = _("Choose your area from the list.")
     if errors:
@@ -1068,16 +1072,18 @@ ResultsLevel = Annotated[str | None, QueryParameter(max_length=40)]
     **access(roles=STAFF),
 )
 async def results_page(
-    db_session: AsyncSession, survey_id: UUID, level: ResultsLevel = None
+    request: AnyRequest, db_session: AsyncSession, survey_id: UUID, level: ResultsLevel = None
 ) -> Template:
     """Per-question results (charts and tables), per area at a chosen level, and the
     aggregated needs per area with links to the exports."""
     survey = await services.get_survey(db_session, survey_id)
     compiled = d.compiled(survey)
-    levels = (await areas.list_levels(db_session)).items
-    level_keys = {item.key for item in levels}
+    # Responses count for areas at the survey's level: coarser levels and that one make sense.
+    all_levels = (await areas.list_levels(db_session)).items
+    finest = next((item.depth for item in all_levels if item.key == compiled.social_area.level), 0)
+    levels = [item for item in all_levels if item.depth <= finest]
     errors: dict[str, str] = {}
-    if level and level not in level_keys:
+    if level and level not in {item.key for item in levels}:
         errors["level"] = _("Choose a level from the list.")
         level = None
     overall = await services.results_by_question(db_session, survey_id)
@@ -1085,16 +1091,8 @@ async def results_page(
         await services.results_by_question(db_session, survey_id, level=level) if level else None
     )
     needs_level = level or compiled.social_area.level
-    weighting = (
-        aggregation.Weighting.AGE if compiled.age_band is not None else aggregation.Weighting.NONE
-    )
-    needs: aggregation.AggregatedNeeds | None
-    try:
-        needs = await aggregation.aggregated_needs(
-            db_session, survey_id, level_key=needs_level, weighting=weighting
-        )
-    except NotImplementedError:
-        needs = None
+    weighting = aggregation.Weighting.AGE if d.age_strata(compiled.definition) else None
+    needs = await _needs(db_session, survey_id, needs_level, weighting)
     respondents = await db_session.scalar(
         select(func.count())
         .select_from(SurveyResponse)
@@ -1103,6 +1101,8 @@ async def results_page(
     process_title = await db_session.scalar(
         select(PlanningProcess.title).where(PlanningProcess.id == survey.process_id)
     )
+    principal = principal_of(request)
+    may_export = principal is not None and principal.has_role(*PLANNERS)
     return Template(
         template_name="surveys/results.html",
         context={
@@ -1119,20 +1119,37 @@ async def results_page(
             "needs": needs,
             "respondents": respondents or 0,
             "percent": percent,
-            "exports": _export_links(survey_id, needs_level),
+            "exports": _export_links(survey_id, needs_level, weighting) if may_export else [],
         },
         status_code=400 if errors else 200,
     )
 
 
-def _export_links(survey_id: UUID, level: str) -> list[tuple[str, str]]:
-    base = f"/api/v1/surveys/{survey_id}/needs"
+async def _needs(
+    session: AsyncSession, survey_id: UUID, level: str, weighting: aggregation.Weighting | None
+) -> aggregation.AggregatedNeeds | None:
+    """The aggregated needs (weighted by age where the survey allows it), None if they cannot
+    be computed at this level."""
+    try:
+        return await aggregation.aggregated_needs(
+            session, survey_id, level_key=level, weighting=weighting or aggregation.Weighting.NONE
+        )
+    except Problem:
+        return None
+
+
+def _export_links(
+    survey_id: UUID, level: str, weighting: aggregation.Weighting | None
+) -> list[tuple[str, str]]:
+    """The downloads of ExportAggregatedNeeds for the level shown."""
+    query = f"level={level}" + (f"&weighting={weighting.value}" if weighting else "")
+    base = f"/api/v1/surveys/{survey_id}/aggregated-needs/export?{query}&format="
     return [
-        ("CSV", f"{base}.csv?level={level}"),
-        (_("CSV for German Excel"), f"{base}.csv?level={level}&dialect=excel-de"),
-        ("XLSX", f"{base}.xlsx?level={level}"),
-        ("GeoJSON", f"{base}.geojson?level={level}"),
-        ("JSON", f"{base}?level={level}"),
+        ("CSV", base + "csv"),
+        (_("CSV for German Excel"), base + "csv-de"),
+        ("XLSX", base + "xlsx"),
+        ("GeoJSON", base + "geojson"),
+        ("JSON", base + "json"),
     ]
 
 
