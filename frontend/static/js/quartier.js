@@ -2,11 +2,12 @@
  * Quartier — progressive enhancement only. Every page works without this file; it is loaded
  * with `defer` from base.html and uses no framework and no inline code (the CSP forbids it).
  *
- * 1. Error summary (GOV.UK pattern): on a page with form errors, focus moves to the summary so
- *    screen readers announce it; its links focus the field and scroll its label or legend
- *    into view (a plain #id jump would hide the question above the field).
- * 2. Copy link: an element `<button class="js-only" data-copy-link>` (or with a URL in
- *    `data-copy-link="…"`) copies the page's address; it is hidden when scripts do not run.
+ * Error summary (GOV.UK pattern): on a page with form errors, focus moves to the summary so
+ * screen readers announce it; its links focus the field and scroll its label or legend into
+ * view (a plain #id jump would hide the question above the field).
+ *
+ * It also marks <html class="js">, so CSS can show controls that only work with scripts
+ * (class "js-only").
  */
 (function () {
   "use strict";
@@ -17,7 +18,12 @@
     var fieldset = field.closest("fieldset");
     if (fieldset) {
       var legend = fieldset.querySelector("legend");
-      if (legend && legend.getBoundingClientRect().top - field.getBoundingClientRect().top < window.innerHeight / 2) {
+      if (!legend) {
+        return field;
+      }
+      // the legend (the question) if it fits on screen together with the field
+      var distance = field.getBoundingClientRect().top - legend.getBoundingClientRect().top;
+      if (distance < window.innerHeight / 2) {
         return legend;
       }
     }
@@ -41,27 +47,8 @@
     });
   }
 
-  function enhanceCopyLink(button) {
-    if (!navigator.clipboard) {
-      return;
-    }
-    var original = button.textContent;
-    button.hidden = false;
-    button.addEventListener("click", function () {
-      var url = button.getAttribute("data-copy-link") || window.location.href;
-      navigator.clipboard.writeText(new URL(url, window.location.href).href).then(function () {
-        button.textContent = button.getAttribute("data-copied-text") || original;
-        window.setTimeout(function () {
-          button.textContent = original;
-        }, 3000);
-      });
-    });
+  var summary = document.querySelector(".error-summary");
+  if (summary) {
+    enhanceErrorSummary(summary);
   }
-
-  document.querySelectorAll("[data-module='error-summary'], .error-summary").forEach(function (summary, index) {
-    if (index === 0) {
-      enhanceErrorSummary(summary);
-    }
-  });
-  document.querySelectorAll("[data-copy-link]").forEach(enhanceCopyLink);
 })();
