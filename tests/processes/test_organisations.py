@@ -133,7 +133,7 @@ async def test_a_role_for_an_unknown_organisation_names_the_field(
         json={"organisation_id": str(uuid.uuid4()), "phase": "guidelines", "role": "planning"},
         headers=planner,
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "organisation_id"
 
 

@@ -267,7 +267,7 @@ async def test_planned_end_before_start_is_refused_naming_the_field(
     response = await client.patch(
         url, json={"planned_start": "2026-05-01", "planned_end": "2026-04-01"}, headers=planner
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "planned_end"
     unknown = await client.patch(url, json={"notes": "x"}, headers=planner)
     assert unknown.status_code == 400

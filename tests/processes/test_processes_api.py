@@ -78,7 +78,7 @@ async def test_unknown_area_codes_are_named_in_the_problem(
         json=process_body(area_codes=["01", "0199", "XX"]),
         headers=writer,
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response.headers["content-type"].startswith("application/problem+json")
     problem = response.json()
     assert "'0199'" in problem["detail"] and "'XX'" in problem["detail"]
@@ -243,7 +243,7 @@ async def test_limit_and_cursor_are_bounded(client: Client) -> None:
     assert (await client.get("/api/v1/processes", params={"limit": "201"})).status_code == 400
     assert (await client.get("/api/v1/processes", params={"limit": "0"})).status_code == 400
     bad = await client.get("/api/v1/processes", params={"cursor": "nonsense"})
-    assert bad.status_code == 400
+    assert bad.status_code == 422
     assert bad.json()["errors"][0]["field"] == "cursor"
 
 
@@ -268,6 +268,6 @@ async def test_list_filters_by_status_phase_and_area(
     assert await ids(area="0102") == [mitte["id"]]
     assert await ids(status="draft") == []
     unknown = await client.get("/api/v1/processes", params={"area": "9999"})
-    assert unknown.status_code == 400
+    assert unknown.status_code == 422
     assert unknown.json()["errors"][0]["field"] == "area"
     assert (await client.get("/api/v1/processes", params={"phase": "nope"})).status_code == 400
