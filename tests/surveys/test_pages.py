@@ -671,3 +671,17 @@ async def test_draft_surveys_are_not_public(surveys: Surveys, client: Client) ->
     draft = await surveys.create()
     response = await client.get(f"/surveys/{draft['id']}", headers=HTML)
     assert response.status_code == 404
+
+
+async def test_the_process_page_links_to_the_open_survey_and_staff_to_its_results(
+    surveys: Surveys, client: Client, survey_id: str
+) -> None:
+    process = f"/processes/{surveys.process_id}"
+    public = await client.get(process, headers=HTML)
+    assert public.status_code == 200
+    assert f'href="/surveys/{survey_id}"' in public.text
+    assert "/results" not in main_of(public.text)
+    staff = await client.get(process, headers={**HTML, **surveys.planner})
+    assert f'href="/dashboard/surveys/{survey_id}/results"' in staff.text
+    dashboard = await client.get("/dashboard", headers={**HTML, **surveys.planner})
+    assert 'href="/dashboard/surveys"' in dashboard.text
