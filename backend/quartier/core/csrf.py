@@ -40,9 +40,36 @@ def session_csrf_token(secret: str, session_token: str) -> str:
     return hmac.new(secret.encode(), f"csrf:{session_token}".encode(), hashlib.sha256).hexdigest()
 
 
+class _Token:
+    """The request's CSRF token, made only when a page asks for it: API calls and `/health`
+    neither pay for a random token nor receive a cookie they will never use."""
+
+    __slots__ = ("_secret", "_session_token", "fresh", "value")
+
+    def __init__(self, secret: str, session_token: str, cookie_value: str | None) -> None:
+        self._secret = secret
+        self._session_token = session_token
+        self.value = cookie_value
+        self.fresh = False
+
+    def expected(self) -> str | None:
+        if self._session_token:
+            return session_csrf_token(self._secret, self._session_token)
+        return self.value
+
+    def get(self) -> str:
+        if self._session_token:
+            return session_csrf_token(self._secret, self._session_token)
+        if self.value is None:
+            self.value = secrets.token_urlsafe(32)
+            self.fresh = True
+        return self.value
+
+
 def csrf_token_for(scope: Scope) -> str:
     """The token a page must embed in its forms (for templates)."""
-    return str(scope.get(CSRF_SCOPE_KEY, ""))
+    token = scope.get(CSRF_SCOPE_KEY)
+    return token.get() if isinstance(token, _Token) else ""
 
 
 def _cookie(headers: Iterable[tuple[bytes, bytes]], name: str) -> str | None:
@@ -83,15 +110,8 @@ def csrf_middleware_factory(settings: Settings) -> Any:
                 return
             headers = scope["headers"]
             session_token = str(scope.get(SESSION_TOKEN_SCOPE_KEY) or "")
-            anonymous_token = _cookie(headers, cookie)
-            new_cookie = None
-            if session_token:
-                expected = session_csrf_token(settings.secret_key, session_token)
-            else:
-                if not anonymous_token:
-                    anonymous_token = new_cookie = secrets.token_urlsafe(32)
-                expected = anonymous_token
-            scope[CSRF_SCOPE_KEY] = expected  # type: ignore[literal-required]
+            token = _Token(settings.secret_key, session_token, _cookie(headers, cookie))
+            scope[CSRF_SCOPE_KEY] = token  # type: ignore[literal-required]
 
             if scope["method"] not in _SAFE:
                 header_map = dict(headers)
@@ -106,7 +126,8 @@ def csrf_middleware_factory(settings: Settings) -> Any:
                             return
                         given = _form_token(body, content_type)
                         receive = replay(body)
-                    if not given or new_cookie or not hmac.compare_digest(given, expected):
+                    expected = token.expected()
+                    if not given or not expected or not hmac.compare_digest(given, expected):
                         await problem_asgi_response(
                             403,
                             detail="The form has expired or the CSRF token is missing. "
@@ -115,9 +136,9 @@ def csrf_middleware_factory(settings: Settings) -> Any:
                         return
 
             async def send_with_cookie(message: Message) -> None:
-                if message["type"] == "http.response.start" and new_cookie:
+                if message["type"] == "http.response.start" and token.fresh:
                     mutable = MutableScopeHeaders.from_message(message)
-                    mutable.add("set-cookie", f"{cookie}={new_cookie}{attributes}")
+                    mutable.add("set-cookie", f"{cookie}={token.value}{attributes}")
                 await send(message)
 
             await app(scope, receive, send_with_cookie)
