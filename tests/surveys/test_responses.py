@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from quartier.core import i18n
 from quartier.core.errors import Problem
+from quartier.processes import participation
 from quartier.processes import services as processes
 from quartier.processes.phases import PhaseKey
 from quartier.settings import Settings
@@ -751,3 +752,25 @@ async def test_csv_import_is_bounded(surveys: Surveys, writer: Headers) -> None:
     response = await _import(surveys, survey, "\n".join(rows), writer)
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "csv"
+
+
+@pytest.mark.parametrize("phase", list(PhaseKey))
+@pytest.mark.parametrize("override", [None, True, False])
+async def test_the_prebuilt_phase_check_agrees_with_the_participation_registry(
+    engine: AsyncEngine, phase: PhaseKey, override: bool | None
+) -> None:
+    from quartier.processes import schemas as ps
+
+    async with async_sessionmaker(engine, expire_on_commit=False)() as db, db.begin():
+        process_id = await processes.create_process(
+            db, ps.ProcessCreate(title="Prüfung", topic="Test"), processes.SYSTEM
+        )
+        if phase is not PhaseKey.GUIDELINES:
+            await processes.activate_phase(db, process_id, phase, processes.SYSTEM)
+        await processes.publish_process(db, process_id)
+        if override is not None:
+            await processes.set_participation_override(db, process_id, "surveys", phase, override)
+    async with async_sessionmaker(engine)() as db:
+        expected = await participation.is_open(db, process_id, "surveys")
+        assert await responses.surveys_open(db, process_id) is expected
+        assert await responses.surveys_open(db, uuid.uuid4()) is False

@@ -37,11 +37,13 @@ from sqlalchemy import (
     Select,
     String,
     Table,
+    Uuid,
     and_,
     any_,
     bindparam,
+    cast,
+    false,
     func,
-    literal,
     or_,
     select,
     update,
@@ -56,7 +58,13 @@ from quartier.core.errors import Conflict, FieldError, InvalidInput, Problem
 from quartier.core.i18n import gettext as _
 from quartier.core.i18n import ngettext
 from quartier.processes import participation
-from quartier.processes.models import process_areas
+from quartier.processes.models import (
+    ParticipationOverride,
+    PlanningProcess,
+    ProcessPhase,
+    ProcessStatus,
+    process_areas,
+)
 from quartier.settings import Settings
 from quartier.surveys import definition as d
 from quartier.surveys import schemas as s
@@ -407,26 +415,34 @@ class InvitationUsed(Conflict):
     slug, title = "invitation-code-used", "Invitation code already used"
 
 
-def _area_candidates(survey: Survey, level: str) -> Select[UUID, str]:
-    """Areas at `level` within the survey's process scope (any area at the level if the process
-    has none): descendants of a scope area, or ancestors of one."""
-    scope = select(process_areas.c.area_id).where(process_areas.c.process_id == survey.process_id)
+def _area_candidates() -> Select[UUID, str, str]:
+    """Areas at the level `:level` within the scope of the process `:process_id` (any area at
+    the level if the process has none): descendants of a scope area, or ancestors of one.
+    Built once with bind parameters, so that each use skips SQL construction and compiling."""
+    process = bindparam("process_id", type_=Uuid)
+    scope = select(process_areas.c.area_id).where(process_areas.c.process_id == process)
     scope_area = aliased(SocialArea)
     ancestors_of_scope = select(func.unnest(scope_area.path)).where(scope_area.id.in_(scope))
     in_scope = or_(
         ~scope.exists(),
         SocialArea.path.overlap(
             select(func.array_agg(process_areas.c.area_id))
-            .where(process_areas.c.process_id == survey.process_id)
+            .where(process_areas.c.process_id == process)
             .scalar_subquery()
         ),
         SocialArea.id.in_(ancestors_of_scope),
     )
     return (
-        select(SocialArea.id, SocialArea.code)
+        select(SocialArea.id, SocialArea.code, SocialArea.name)
         .join(AreaLevel, AreaLevel.id == SocialArea.level_id)
-        .where(AreaLevel.key == level, in_scope)
+        .where(AreaLevel.key == bindparam("level", type_=String), in_scope)
     )
+
+
+_AREA_CHOICES = _area_candidates().order_by(SocialArea.name, SocialArea.code)
+_AREAS_BY_CODE = _area_candidates().where(
+    SocialArea.code == any_(bindparam("codes", type_=ARRAY(String)))
+)
 
 
 async def resolve_areas(session: AsyncSession, survey: Survey, codes: set[str]) -> dict[str, UUID]:
@@ -436,32 +452,90 @@ async def resolve_areas(session: AsyncSession, survey: Survey, codes: set[str]) 
         return {}
     question = d.compiled(survey).social_area
     rows = await session.execute(
-        _area_candidates(survey, question.level).where(SocialArea.code.in_(codes))
+        _AREAS_BY_CODE,
+        {"process_id": survey.process_id, "level": question.level, "codes": sorted(codes)},
     )
-    return {code: area_id for area_id, code in rows}
+    return {row[1]: row[0] for row in rows}
 
 
 async def area_choices(session: AsyncSession, survey: Survey) -> list[tuple[UUID, str, str]]:
     """(id, code, name) of the areas a respondent can choose, ordered by name."""
     question = d.compiled(survey).social_area
-    statement = _area_candidates(survey, question.level).add_columns(SocialArea.name)
-    rows = await session.execute(statement.order_by(SocialArea.name, SocialArea.code))
+    rows = await session.execute(
+        _AREA_CHOICES, {"process_id": survey.process_id, "level": question.level}
+    )
     return [(row[0], row[1], row[2]) for row in rows]
 
 
-async def _ensure_accepting(session: AsyncSession, survey: Survey, channel: Channel) -> None:
-    if channel is Channel.WEB:
-        if survey.status != SurveyStatus.PUBLISHED:
-            raise SurveyNotOpen(
-                "The survey is not open for responses (it is a draft or closed)."
-                if survey.status != SurveyStatus.DRAFT
-                else "The survey is not published."
-            )
-        if not await participation.is_open(session, survey.process_id, "surveys"):
-            await participation.ensure_open(session, survey.process_id, "surveys")
-            raise SurveyNotOpen("Participation in surveys is not open in this process.")
-    elif survey.status == SurveyStatus.DRAFT:
+def _check_status(survey: Survey, channel: Channel) -> None:
+    if channel is Channel.WEB and survey.status != SurveyStatus.PUBLISHED:
+        raise SurveyNotOpen(
+            "The survey is not open for responses (it is closed)."
+            if survey.status == SurveyStatus.CLOSED
+            else "The survey is not published."
+        )
+    if survey.status == SurveyStatus.DRAFT:
         raise SurveyNotOpen("Responses can be entered once the survey is published.")
+
+
+async def _refuse_closed_phase(session: AsyncSession, survey: Survey) -> None:
+    """Raise the precise problem (404, 409 `phase-closed`) when surveys are not open."""
+    if not await participation.is_open(session, survey.process_id, "surveys"):
+        await participation.ensure_open(session, survey.process_id, "surveys")
+        raise SurveyNotOpen("Participation in surveys is not open in this process.")
+
+
+def _surveys_open_now() -> Any:
+    """Whether the surveys module is open in the process `:process_id` right now — the rule of
+    `participation.is_open` (active process; the override of the active phase, else the
+    module's default phases), prebuilt for the submission path. tests/surveys checks that both
+    agree for every phase and override."""
+    module = participation.get_module("surveys")
+    override = (
+        select(ParticipationOverride.is_open)
+        .where(
+            ParticipationOverride.process_id == PlanningProcess.id,
+            ParticipationOverride.module == module.key,
+            ParticipationOverride.phase == ProcessPhase.phase,
+        )
+        .scalar_subquery()
+    )
+    by_default = cast(ProcessPhase.phase, String).in_(
+        sorted(phase.value for phase in module.default_phases)
+    )
+    return (
+        select(
+            and_(
+                PlanningProcess.status == ProcessStatus.ACTIVE, func.coalesce(override, by_default)
+            )
+        )
+        .join(
+            ProcessPhase,
+            and_(ProcessPhase.process_id == PlanningProcess.id, ProcessPhase.is_active),
+        )
+        .where(PlanningProcess.id == bindparam("process_id", type_=Uuid))
+        .scalar_subquery()
+    )
+
+
+# The submission's one read besides the survey: is the module open, and which area is it.
+_OPEN_AND_AREA = select(
+    func.coalesce(_surveys_open_now(), false()).label("open"),
+    _area_candidates()
+    .where(SocialArea.code == bindparam("code", type_=String))
+    .with_only_columns(SocialArea.id)
+    .limit(1)
+    .scalar_subquery()
+    .label("area_id"),
+)
+
+
+async def surveys_open(session: AsyncSession, process_id: UUID) -> bool:
+    """The prebuilt check on its own (for tests and callers without an area)."""
+    row = (
+        await session.execute(_OPEN_AND_AREA, {"process_id": process_id, "level": "", "code": ""})
+    ).one()
+    return bool(row.open)
 
 
 async def _use_invitation(
@@ -518,10 +592,58 @@ async def _insert_many(session: AsyncSession, table: Table, rows: list[dict[str,
         await session.execute(table.insert().values(rows[start : start + _MAX_ROWS_PER_INSERT]))
 
 
+_pairs = (
+    func.unnest(
+        bindparam("questions", type_=ARRAY(String)), bindparam("options", type_=ARRAY(String))
+    )
+    .table_valued("question_key", "option_key")
+    .render_derived(name="chosen")
+)
+# One response's derived rows, each one statement built once: the chosen options from two
+# parallel arrays, the need categories from their keys.
+_OPTIONS_OF_ONE = survey_answer_options.insert().from_select(
+    ["response_id", "survey_id", "question_key", "option_key"],
+    select(
+        bindparam("response_id", type_=Uuid),
+        bindparam("survey_id", type_=Uuid),
+        _pairs.c.question_key,
+        _pairs.c.option_key,
+    ),
+)
+_NEEDS_OF_ONE = survey_response_needs.insert().from_select(
+    ["response_id", "need_category_id", "survey_id"],
+    select(
+        bindparam("response_id", type_=Uuid), NeedCategory.id, bindparam("survey_id", type_=Uuid)
+    ).where(NeedCategory.key == any_(bindparam("keys", type_=ARRAY(String)))),
+)
+
+
 async def _insert_derived(
     session: AsyncSession, survey_id: UUID, rows: Sequence[tuple[UUID, Prepared]]
 ) -> None:
     """The option and need rows of stored responses: one multi-row INSERT each."""
+    if len(rows) == 1:
+        response_id, prepared = rows[0]
+        if prepared.options:
+            await session.execute(
+                _OPTIONS_OF_ONE,
+                {
+                    "response_id": response_id,
+                    "survey_id": survey_id,
+                    "questions": [q for q, _ in prepared.options],
+                    "options": [o for _, o in prepared.options],
+                },
+            )
+        if prepared.needs:
+            await session.execute(
+                _NEEDS_OF_ONE,
+                {
+                    "response_id": response_id,
+                    "survey_id": survey_id,
+                    "keys": sorted(prepared.needs),
+                },
+            )
+        return
     options = [
         {"response_id": rid, "survey_id": survey_id, "question_key": q, "option_key": o}
         for rid, prepared in rows
@@ -531,17 +653,6 @@ async def _insert_derived(
         await _insert_many(session, survey_answer_options, options)
     needed = [(rid, key) for rid, prepared in rows for key in sorted(prepared.needs)]
     if not needed:
-        return
-    if len(rows) == 1:  # one response: resolve the keys inside the INSERT (one round trip)
-        await session.execute(
-            survey_response_needs.insert().from_select(
-                ["response_id", "need_category_id", "survey_id"],
-                select(literal(rows[0][0]), NeedCategory.id, literal(survey_id)).where(
-                    NeedCategory.key == any_(bindparam("keys", type_=ARRAY(String)))
-                ),
-            ),
-            {"keys": [key for _, key in needed]},
-        )
         return
     ids = {
         row[0]: row[1]
@@ -557,6 +668,13 @@ async def _insert_derived(
         if key in ids
     ]
     await _insert_many(session, survey_response_needs, values)
+
+
+_INSERT_RESPONSE = (
+    insert(table_of(SurveyResponse))
+    .on_conflict_do_nothing()
+    .returning(table_of(SurveyResponse).c.id)
+)
 
 
 def _response_row(
@@ -603,11 +721,28 @@ async def submit_response(
     pseudonym; a second response with it is 409 `already-answered`. Invitation surveys (web):
     the code is used up atomically in this transaction (409 `invitation-code-used`) and not
     stored with the response."""
-    await _ensure_accepting(session, survey, channel)
+    _check_status(survey, channel)
     compiled = d.compiled(survey)
-    prepared = prepare(compiled.definition, submission.answers, submission.other)
-    areas = await resolve_areas(session, survey, {prepared.area_code})
-    area_id = areas.get(prepared.area_code)
+    try:
+        prepared = prepare(compiled.definition, submission.answers, submission.other)
+    except InvalidAnswers:
+        if channel is Channel.WEB:  # a closed phase is the first thing to tell
+            await _refuse_closed_phase(session, survey)
+        raise
+    found = (
+        await session.execute(
+            _OPEN_AND_AREA,
+            {
+                "process_id": survey.process_id,
+                "level": compiled.social_area.level,
+                "code": prepared.area_code,
+            },
+        )
+    ).one()
+    if channel is Channel.WEB and not found.open:
+        await _refuse_closed_phase(session, survey)
+        raise SurveyNotOpen("Participation in surveys is not open in this process.")
+    area_id: UUID | None = found.area_id
     if area_id is None:
         raise InvalidAnswers(
             _("Some answers are missing or not valid."),
@@ -632,9 +767,7 @@ async def submit_response(
     table = table_of(SurveyResponse)
     for _attempt in range(5):
         row = _response_row(survey, prepared, area_id, channel, now, pseudonym_value)
-        inserted = await session.scalar(
-            insert(table).values(row).on_conflict_do_nothing().returning(table.c.id)
-        )
+        inserted = await session.scalar(_INSERT_RESPONSE, row)
         if inserted is not None:
             break
         if pseudonym_value is not None and await session.scalar(

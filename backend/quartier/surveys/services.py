@@ -31,7 +31,7 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import Float, and_, cast, func, literal, select, true
+from sqlalchemy import Float, Uuid, and_, bindparam, cast, func, literal, select, true
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
@@ -107,11 +107,12 @@ STAFF_VIEWER = Viewer(privileged=True)
 # -- loading -------------------------------------------------------------------------------------
 
 
+_SURVEY = select(Survey).where(Survey.id == bindparam("survey_id", type_=Uuid))
+_SURVEY_FOR_UPDATE = _SURVEY.with_for_update().execution_options(populate_existing=True)
+
+
 async def _load(session: AsyncSession, survey_id: UUID, *, lock: bool = False) -> Survey:
-    statement = select(Survey).where(Survey.id == survey_id)
-    if lock:
-        statement = statement.with_for_update().execution_options(populate_existing=True)
-    survey = await session.scalar(statement)
+    survey = await session.scalar(_SURVEY_FOR_UPDATE if lock else _SURVEY, {"survey_id": survey_id})
     if survey is None:
         raise NotFound(f"No survey {survey_id}.")
     return survey
