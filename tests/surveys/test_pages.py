@@ -407,7 +407,10 @@ async def test_errors_are_summarised_and_linked_to_their_fields(resident: Reside
     assert resident.status == 400
     main = main_of(resident.text)
     assert 'class="error-summary"' in main and "Es gibt ein Problem" in main
-    assert '<a href="#q_area">Bitte beantworten Sie diese Frage.</a>' in main
+    assert (
+        '<a href="#q_area">In welchem Gebiet wohnen Sie? – Bitte beantworten Sie diese Frage.</a>'
+        in main
+    )
     assert '<a href="#q_children">' in main
     assert 'id="q_area-error"' in main and 'aria-describedby="q_area-error"' in main
     assert "<title>Fehler:" in resident.text
@@ -427,7 +430,7 @@ async def test_an_area_outside_the_survey_is_refused_on_its_page(resident: Resid
     await resident.start()
     await resident.next(**{**FIRST_PAGE, "q_area": "080101"})  # Neukölln: not in scope
     assert resident.status == 400
-    assert '<a href="#q_area">Wählen Sie Ihr Gebiet aus der Liste.</a>' in main_of(resident.text)
+    assert "Wählen Sie Ihr Gebiet aus der Liste.</a>" in main_of(resident.text)
 
 
 async def test_errors_in_english(resident: Resident) -> None:

@@ -635,10 +635,17 @@ class Flow:
         pages = _navigable(self.definition, state)
         keys = [p.key for p in pages]
         position = keys.index(page.key) + 1 if page.key in keys else 1
+        # The summary names the question of each error: several may say "Please answer".
+        texts = {n: v["text"] for v in views for n in (v["name"], _other_name(v["key"]))}
+        summary = {
+            name: f"{texts[name]} – {message}" if name in texts and len(views) > 1 else message
+            for name, message in (errors or {}).items()
+        }
         return self.template(
             "surveys/page.html",
             400 if errors else 200,
             errors=errors or {},
+            summary=summary,
             questions=views,
             page_key=page.key,
             page_title=localized_page.title,
