@@ -624,8 +624,9 @@ async def _insert_derived(
     """The option and need rows of stored responses: one multi-row INSERT each."""
     if len(rows) == 1:
         response_id, prepared = rows[0]
+        connection = await session.connection()  # Core statements: skip the ORM layer
         if prepared.options:
-            await session.execute(
+            await connection.execute(
                 _OPTIONS_OF_ONE,
                 {
                     "response_id": response_id,
@@ -635,7 +636,7 @@ async def _insert_derived(
                 },
             )
         if prepared.needs:
-            await session.execute(
+            await connection.execute(
                 _NEEDS_OF_ONE,
                 {
                     "response_id": response_id,
@@ -729,8 +730,9 @@ async def submit_response(
         if channel is Channel.WEB:  # a closed phase is the first thing to tell
             await _refuse_closed_phase(session, survey)
         raise
+    connection = await session.connection()  # Core statements: skip the ORM layer
     found = (
-        await session.execute(
+        await connection.execute(
             _OPEN_AND_AREA,
             {
                 "process_id": survey.process_id,
@@ -767,7 +769,7 @@ async def submit_response(
     table = table_of(SurveyResponse)
     for _attempt in range(5):
         row = _response_row(survey, prepared, area_id, channel, now, pseudonym_value)
-        inserted = await session.scalar(_INSERT_RESPONSE, row)
+        inserted = await connection.scalar(_INSERT_RESPONSE, row)
         if inserted is not None:
             break
         if pseudonym_value is not None and await session.scalar(
