@@ -315,3 +315,59 @@ def test_a_submission_made_offline_is_sent_once_when_back_online(
     context.set_offline(False)
     page.wait_for_timeout(500)
     assert count_responses(live_server, survey_id) == before + 1
+
+
+def _point_in(live_server: LiveServer, codes: list[str]) -> tuple[float, float, str]:
+    """A point inside one of these areas (found with the point lookup itself)."""
+    for code in codes:
+        found = httpx.get(
+            f"{live_server.url}/api/v1/social-areas", params={"code": code}, timeout=30
+        ).json()["items"]
+        if not found:
+            continue
+        min_lon, min_lat, max_lon, max_lat = found[0]["bbox"]
+        for fx in (0.5, 0.4, 0.6, 0.3, 0.7):
+            for fy in (0.5, 0.4, 0.6, 0.3, 0.7):
+                lat = round(min_lat + (max_lat - min_lat) * fy, 4)
+                lon = round(min_lon + (max_lon - min_lon) * fx, 4)
+                hits = httpx.get(
+                    f"{live_server.url}/api/v1/social-areas/lookup",
+                    params={"lat": lat, "lon": lon},
+                    timeout=30,
+                ).json()["items"]
+                if any(hit["code"] == code for hit in hits):
+                    return lat, lon, code
+    pytest.fail("no point found inside the survey's areas")
+
+
+def test_use_my_location_preselects_the_area_and_keeps_no_position(
+    new_context: ContextFactory, live_server: LiveServer, survey_id: str
+) -> None:
+    page = new_context(viewport=PHONE).new_page()
+    start(page, survey_id)
+    options = page.locator("main [name=q_area] option, main input[name=q_area]")
+    codes = [v for v in (o.get_attribute("value") for o in options.all()) if v]
+    lat, lon, code = _point_in(live_server, codes[:5])
+
+    context = new_context(
+        viewport=PHONE, geolocation={"latitude": lat, "longitude": lon}, permissions=["geolocation"]
+    )
+    page = context.new_page()
+    start(page, survey_id)
+    button = page.locator("main button[data-survey-locate]")
+    expect(button).to_be_visible()  # revealed by survey.js
+    button.click()
+    status = page.locator("#q_area-locate-status")
+    expect(status).to_contain_text("Bitte prüfen Sie")
+    chosen = page.evaluate(
+        "() => (document.querySelector('select[name=q_area]') "
+        "|| document.querySelector('input[name=q_area]:checked') || {}).value"
+    )
+    assert chosen == code
+    stored = page.evaluate("() => JSON.stringify(window.localStorage)")
+    assert str(lat) not in stored and str(lon) not in stored  # the position is not kept
+
+    # Without JavaScript the button stays hidden (the list works on its own).
+    no_js = new_context(viewport=PHONE, java_script_enabled=False).new_page()
+    start(no_js, survey_id)
+    assert not no_js.locator("main button[data-survey-locate]").is_visible()
