@@ -288,7 +288,7 @@ async def test_intro_says_what_for_who_asks_how_long_and_what_is_stored(
     assert start.button("start").type == "submit"
     assert 'name="code"' not in main  # open survey: no invitation code
     # Only looking sets no respondent cookie.
-    assert not any("respondent" in c for c in resident.page.headers.get_list("set-cookie"))
+    assert not any("quartier_rs_" in c for c in resident.page.headers.get_list("set-cookie"))
 
 
 async def test_intro_in_english_and_easy_read_german(resident: Resident) -> None:
@@ -323,11 +323,9 @@ async def test_one_page_per_screen_with_progress_fieldsets_and_hints(resident: R
     assert "Leben Kinder in Ihrem Haushalt?" in main and "Ihre Familie" not in main
     assert resident.page.headers["cache-control"] == "no-store"
     # Open survey: starting sets the respondent cookie (signed, HttpOnly, SameSite=Lax).
-    cookie = next(
-        c for c in resident.page.headers.get_list("set-cookie") if "quartier_respondent_" in c
-    )
+    cookie = next(c for c in resident.page.headers.get_list("set-cookie") if "quartier_rs_" in c)
     assert "HttpOnly" in cookie and "samesite=lax" in cookie.lower() and "Secure" in cookie
-    assert cookie.startswith(f"__Host-quartier_respondent_{uuid.UUID(resident.survey_id).hex}=")
+    assert cookie.startswith(f"__Host-quartier_rs_{uuid.UUID(resident.survey_id).hex}=")
 
     await resident.next(**FIRST_PAGE)
     assert "Seite 2 von 3" in main_of(resident.text)
@@ -583,7 +581,7 @@ async def test_the_same_browser_cannot_answer_twice(
 
 
 async def test_a_forged_respondent_cookie_is_ignored(resident: Resident) -> None:
-    name = f"__Host-quartier_respondent_{uuid.UUID(resident.survey_id).hex}"
+    name = f"__Host-quartier_rs_{uuid.UUID(resident.survey_id).hex}"
     resident.client.cookies.set(name, "a-guessed-token-value.not-the-signature")
     await resident.open()
     await resident.start()
@@ -632,7 +630,7 @@ async def test_invitation_survey_asks_for_the_code_first(
         )
     assert used == 1
     # No respondent cookie on invitation surveys; the used code cannot start again.
-    assert not any("quartier_respondent_" in c for c in client.cookies)
+    assert not any("quartier_rs_" in c for c in client.cookies)
     await resident.open()
     await resident.start(code=code)
     assert "Dieser Einladungscode wurde bereits verwendet." in main_of(resident.text)

@@ -152,7 +152,7 @@ def idempotency_key(secret: str, survey_id: UUID, state: FlowState, body: bytes)
 
 def respondent_cookie_name(settings: Settings, survey_id: UUID) -> str:
     prefix = "__Host-" if settings.secure_cookies else ""
-    return f"{prefix}quartier_respondent_{survey_id.hex}"
+    return f"{prefix}quartier_rs_{survey_id.hex}"
 
 
 def _respondent_signature(settings: Settings, survey_id: UUID, token: str) -> str:
