@@ -644,8 +644,9 @@ async def test_export_and_import_round_trip(
 
 
 async def test_imports_are_validated_like_creation(surveys: Surveys, writer: Headers) -> None:
-    document = {"format": "quartier-survey", "format_version": 1, "definition": definition()}
-    _question(2, 0, document["definition"])["need_categories"] = ["unknown_need"]
+    body = definition()
+    _question(2, 0, body)["need_categories"] = ["unknown_need"]
+    document = {"format": "quartier-survey", "format_version": 1, "definition": body}
     response = await surveys.client.post(
         f"/api/v1/processes/{surveys.process_id}/surveys/import", json=document, headers=writer
     )

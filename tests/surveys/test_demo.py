@@ -31,7 +31,8 @@ async def test_demo_survey_is_published_with_synthetic_responses_once(
     assert areas_used and areas_used >= 3
     strata = set((await session.scalars(select(SurveyResponse.age_stratum).distinct())).all())
     assert {"age_27_44", None} <= strata
-    assert await session.scalar(select(func.count()).select_from(survey_response_needs)) > 100
+    needs = await session.scalar(select(func.count()).select_from(survey_response_needs))
+    assert needs is not None and needs > 100
 
     results = await services.results_by_question(session, survey.id, level="planning_area")
     shown = [group for group in results.groups if not group.withheld]

@@ -64,7 +64,11 @@ class Text(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True)
 
 # -- conditions --------------------------------------------------------------------------------
 
-ConditionValue = Annotated[str, Meta(max_length=64)] | int | float
+ConditionValue = (
+    Annotated[str, Meta(max_length=64)]
+    | Annotated[int, Meta(ge=-1_000_000_000, le=1_000_000_000)]
+    | Annotated[float, Meta(ge=-1_000_000_000, le=1_000_000_000)]
+)
 
 
 class Equals(Struct, kw_only=True, forbid_unknown_fields=True, tag_field="op", tag="equals"):
@@ -398,10 +402,11 @@ class InvitationCodesRequest(Struct, kw_only=True, forbid_unknown_fields=True):
 # -- responses ---------------------------------------------------------------------------------
 
 AnswerText = Annotated[str, Meta(max_length=5_000)]
+AnswerNumber = Annotated[float, Meta(ge=-1e12, le=1e12)]
 AnswerValue = (
     AnswerText
-    | int
-    | float
+    | Annotated[int, Meta(ge=-1_000_000_000_000, le=1_000_000_000_000)]
+    | AnswerNumber
     | bool
     | Annotated[list[Annotated[str, Meta(max_length=64)]], Meta(max_length=50)]
     | None
