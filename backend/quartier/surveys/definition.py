@@ -414,9 +414,9 @@ def condition_holds(condition: s.Condition, answers: Answers) -> bool:
 
 def _walk_visible(
     definition: s.Definition, answers: Answers
-) -> tuple[list[s.Page[s.Text]], list[s.AnyQuestion]]:
+) -> tuple[list[s.SurveyPage[s.Text]], list[s.AnyQuestion]]:
     shown: dict[str, Any] = {}  # answers of the questions shown so far
-    pages: list[s.Page[s.Text]] = []
+    pages: list[s.SurveyPage[s.Text]] = []
     visible: list[s.AnyQuestion] = []
     for page in definition.pages:
         if page.show_if is not None and not condition_holds(page.show_if, shown):
@@ -431,7 +431,7 @@ def _walk_visible(
     return pages, visible
 
 
-def visible_pages(definition: s.Definition, answers: Answers) -> list[s.Page[s.Text]]:
+def visible_pages(definition: s.Definition, answers: Answers) -> list[s.SurveyPage[s.Text]]:
     """The pages shown for these answers (a page's own condition holds). A page may still have
     questions hidden by their own conditions; see :func:`visible_questions`."""
     return _walk_visible(definition, answers)[0]

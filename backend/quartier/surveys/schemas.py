@@ -257,7 +257,7 @@ QUESTION_TYPES = (
 OTHER = "other"  # the option key of "other, please specify"
 
 
-class Page(Struct, Generic[T], kw_only=True, forbid_unknown_fields=True):
+class SurveyPage(Struct, Generic[T], kw_only=True, forbid_unknown_fields=True):
     """A group of questions shown together (one step of the form)."""
 
     key: Key
@@ -276,8 +276,11 @@ class SurveyDefinition(Struct, Generic[T], kw_only=True, forbid_unknown_fields=T
     estimated_minutes: Annotated[int, Meta(ge=1, le=180)]
     privacy_note: T
     thank_you: T | None = None
-    pages: Annotated[list[Page[T]], Meta(min_length=1, max_length=50)]
+    pages: Annotated[list[SurveyPage[T]], Meta(min_length=1, max_length=50)]
 
+
+# The old name of SurveyPage (not to be confused with core.pagination.Page); kept for callers.
+Page = SurveyPage
 
 # The two renderings of a definition.
 Definition = SurveyDefinition[Text]
