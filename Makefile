@@ -49,5 +49,12 @@ durability-ci: install
 bench: install
 	$(BIN)/python bench/run.py
 
+# Re-extract UI strings and merge them into the de/en catalogues (then translate the new
+# German entries; tests/test_i18n.py fails while one is missing).
+messages: install
+	$(BIN)/pybabel extract --no-wrap --sort-by-file -F babel.cfg -o frontend/locales/messages.pot .
+	$(BIN)/pybabel update --no-wrap -i frontend/locales/messages.pot -d frontend/locales -D messages
+	rm -f frontend/locales/messages.pot
+
 clean-db:
 	rm -rf .quartier/pgdata .quartier/run
