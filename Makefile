@@ -52,9 +52,11 @@ bench: install
 # Re-extract UI strings and merge them into the de/en catalogues (then translate the new
 # German entries; tests/test_i18n.py fails while one is missing).
 messages: install
-	$(BIN)/pybabel extract --no-wrap --sort-by-file -F babel.cfg -o frontend/locales/messages.pot .
-	$(BIN)/pybabel update --no-wrap -i frontend/locales/messages.pot -d frontend/locales -D messages
-	rm -f frontend/locales/messages.pot
+	mkdir -p .quartier
+	$(BIN)/pybabel extract -F babel.cfg -o .quartier/messages.pot --project=Quartier \
+	  --copyright-holder="Quartier contributors" --sort-output --no-wrap --add-location=file .
+	$(BIN)/pybabel update -i .quartier/messages.pot -d frontend/locales -D messages --no-wrap \
+	  --no-fuzzy-matching --ignore-obsolete --ignore-pot-creation-date
 
 clean-db:
 	rm -rf .quartier/pgdata .quartier/run
