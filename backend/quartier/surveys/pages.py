@@ -743,7 +743,9 @@ def _answer_lines(
 async def _flow(request: AnyRequest, session: AsyncSession, survey_id: UUID) -> Flow:
     settings: Settings = request.app.state["settings"]
     survey = await services.get_published_survey(session, survey_id)
-    query = f"?lang={request.query_params['lang']}" if request.query_params.get("lang") else ""
+    # A language chosen with ?lang= (easy-read German has no switch of its own) travels along.
+    lang = request.query_params.get("lang")
+    query = f"?lang={lang}" if lang in i18n.LANGUAGES else ""
     return Flow(
         request=request,
         session=session,
