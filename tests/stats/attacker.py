@@ -22,7 +22,7 @@ the attacker determines, with its value.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -58,7 +58,7 @@ class Findings:
         """What counts as a disclosure: anything recomputed by the equations alone, and any
         non-zero value pinned with the help of bounds (zero is not a sensitive count)."""
         pinned = {v: value for v, value in self.bounded.items() if value != 0}
-        return {**self.linear, **pinned}
+        return {v: c for v, c in {**self.linear, **pinned}.items() if v[0] in ("n", "x", "y")}
 
 
 Row = dict[Var, Fraction]
@@ -121,47 +121,84 @@ class _Echelon:
         return {pivot: constant for pivot, (row, constant) in self.rows.items() if len(row) == 1}
 
 
+def _integral(value: Fraction) -> Fraction | int:
+    return int(value) if value.denominator == 1 else value
+
+
 def _propagate(
     relations: list[tuple[Row, Fraction]],
-    low: dict[Var, Fraction | float],
-    high: dict[Var, Fraction | float],
+    low: dict[Var, Any],
+    high: dict[Var, Any],
 ) -> None:
-    """Integer interval propagation to a fixed point (bounded number of sweeps)."""
-    for _ in range(200):
-        changed = False
-        for row, constant in relations:
-            for v, a in row.items():
-                rest_low: Fraction | float = Fraction(0)
-                rest_high: Fraction | float = Fraction(0)
-                for u, b in row.items():
-                    if u == v:
-                        continue
-                    lo, hi = (b * low[u], b * high[u]) if b > 0 else (b * high[u], b * low[u])
-                    rest_low += lo
-                    rest_high += hi
-                # a·v = constant − rest
-                term_low, term_high = constant - rest_high, constant - rest_low
-                lo, hi = (term_low / a, term_high / a) if a > 0 else (term_high / a, term_low / a)
-                if isinstance(lo, Fraction):
-                    lo = Fraction(math.ceil(lo))
-                if isinstance(hi, Fraction):
-                    hi = Fraction(math.floor(hi))
-                if lo > low[v]:
-                    low[v] = lo
-                    changed = True
-                if hi < high[v]:
-                    high[v] = hi
-                    changed = True
-                assert low[v] <= high[v], f"infeasible bounds for {v}: the attacker model is wrong"
-        if not changed:
-            return
+    """Integer interval propagation to a fixed point: each relation Σ a·v = c bounds every v by
+    the bounds of the others; a relation is looked at again when a bound of its variables
+    changes (with a generous budget, as unbounded variables can creep)."""
+    prepared = [
+        ([(v, _integral(a)) for v, a in row.items()], _integral(constant))
+        for row, constant in relations
+    ]
+    of_variable: dict[Var, list[int]] = defaultdict(list)
+    for index, (terms, _) in enumerate(prepared):
+        for v, _ in terms:
+            of_variable[v].append(index)
+    pending = deque(range(len(prepared)))
+    queued = set(pending)
+    budget = 200 * max(1, len(prepared))
+    while pending and budget > 0:
+        budget -= 1
+        index = pending.popleft()
+        queued.discard(index)
+        terms, constant = prepared[index]
+        bounds = [
+            (a * low[v], a * high[v]) if a > 0 else (a * high[v], a * low[v]) for v, a in terms
+        ]
+        low_finite = sum(lo for lo, _ in bounds if lo != -math.inf)
+        low_infinite = sum(1 for lo, _ in bounds if lo == -math.inf)
+        high_finite = sum(hi for _, hi in bounds if hi != math.inf)
+        high_infinite = sum(1 for _, hi in bounds if hi == math.inf)
+        for (v, a), (own_low, own_high) in zip(terms, bounds, strict=True):
+            if own_low == -math.inf:
+                rest_low = -math.inf if low_infinite > 1 else low_finite
+            else:
+                rest_low = -math.inf if low_infinite else low_finite - own_low
+            if own_high == math.inf:
+                rest_high = math.inf if high_infinite > 1 else high_finite
+            else:
+                rest_high = math.inf if high_infinite else high_finite - own_high
+            # a·v = constant − rest
+            term_low, term_high = constant - rest_high, constant - rest_low
+            lo, hi = (term_low / a, term_high / a) if a > 0 else (term_high / a, term_low / a)
+            lo = math.ceil(lo) if lo != -math.inf else lo
+            hi = math.floor(hi) if hi != math.inf else hi
+            changed = False
+            if lo > low[v]:
+                low[v] = lo
+                changed = True
+            if hi < high[v]:
+                high[v] = hi
+                changed = True
+            assert low[v] <= high[v], f"infeasible bounds for {v}: the attacker model is wrong"
+            if changed:
+                for other in of_variable[v]:
+                    if other != index and other not in queued:
+                        queued.add(other)
+                        pending.append(other)
 
 
-def attack(publication: Publication, direct: Mapping[Var, int] | None = None) -> Findings:
-    """Everything the attacker can determine. `direct[("n", p)]` etc. are the counts made at
-    a parent itself (responses given for the parent area), known to the attacker."""
+def attack(
+    publication: Publication,
+    direct: Mapping[Var, int] | None = None,
+    hidden_direct: Mapping[Var, int] | None = None,
+) -> Findings:
+    """Everything the attacker can determine. Counts made at a parent area itself (responses
+    given for the parent, e.g. by a survey asking at a coarser level) enter the parent's sum
+    relations: `direct[("n", p)]`, `direct[("x", p, c)]`, `direct[("y", p, c)]` are known to
+    the attacker; `hidden_direct` (same keys) are not published, so the attacker knows only
+    that such counts may exist there (non-negative unknowns, n = x + (n − x) among them too);
+    their true values serve only the final self-check."""
     p = publication
     direct = direct or {}
+    hidden_direct = hidden_direct or {}
     children: dict[Hashable, list[Hashable]] = defaultdict(list)
     for node, up in p.parent.items():
         if up is not None:
@@ -169,8 +206,8 @@ def attack(publication: Publication, direct: Mapping[Var, int] | None = None) ->
 
     value: dict[Var, Fraction] = {}
     unknown: set[Var] = set()
-    low: dict[Var, Fraction | float] = {}
-    high: dict[Var, Fraction | float] = {}
+    low: dict[Var, Any] = {}
+    high: dict[Var, Any] = {}
     truth: dict[Var, int] = {}
 
     for node in p.parent:
@@ -180,9 +217,9 @@ def attack(publication: Publication, direct: Mapping[Var, int] | None = None) ->
         if published_n is None:
             unknown.add(n_var)
             if p.area_reason[node] == "min_respondents":
-                low[n_var], high[n_var] = Fraction(0), Fraction(p.min_respondents - 1)
+                low[n_var], high[n_var] = 0, p.min_respondents - 1
             else:
-                low[n_var], high[n_var] = Fraction(p.min_respondents), math.inf
+                low[n_var], high[n_var] = p.min_respondents, math.inf
         else:
             value[n_var] = Fraction(published_n)
         for c in p.categories:
@@ -198,13 +235,23 @@ def attack(publication: Publication, direct: Mapping[Var, int] | None = None) ->
                 continue
             unknown.update((x_var, y_var))
             if published_n is None:
-                bounds: tuple[Fraction | float, Fraction | float] = (Fraction(0), math.inf)
+                bounds: tuple[Any, Any] = (0, math.inf)
             elif p.cell_reason[(node, c)] == "primary":
-                bounds = (Fraction(1), Fraction(published_n - 1))
+                bounds = (1, published_n - 1)
             else:
-                bounds = (Fraction(0), Fraction(published_n))
+                bounds = (0, published_n)
             low[x_var], high[x_var] = bounds
             low[y_var], high[y_var] = bounds
+
+    hidden_nodes = {var[1] for var in hidden_direct}
+    for node in hidden_nodes:
+        d_vars: list[Var] = [("dn", node)]
+        for c in p.categories:
+            d_vars += [("dx", node, c), ("dy", node, c)]
+        for var in d_vars:
+            unknown.add(var)
+            low[var], high[var] = 0, math.inf
+            truth[var] = hidden_direct.get((var[0][1:], *var[1:]), 0)
 
     relations: list[tuple[Row, Fraction]] = []
 
@@ -225,15 +272,20 @@ def attack(publication: Publication, direct: Mapping[Var, int] | None = None) ->
     for node in p.parent:
         for c in p.categories:
             relate([(("n", node), 1), (("x", node, c), -1), (("y", node, c), -1)])
+            if node in hidden_nodes:
+                relate([(("dn", node), 1), (("dx", node, c), -1), (("dy", node, c), -1)])
         if children[node]:
             kids = children[node]
+            hidden: list[tuple[Var, int]] = [(("dn", node), -1)] if node in hidden_nodes else []
             relate(
-                [(("n", node), 1)] + [(("n", kid), -1) for kid in kids], direct.get(("n", node), 0)
+                [(("n", node), 1)] + [(("n", kid), -1) for kid in kids] + hidden,
+                direct.get(("n", node), 0),
             )
             for c in p.categories:
                 for kind in ("x", "y"):
+                    hidden = [((f"d{kind}", node, c), -1)] if node in hidden_nodes else []
                     relate(
-                        [((kind, node, c), 1)] + [((kind, kid, c), -1) for kid in kids],
+                        [((kind, node, c), 1)] + [((kind, kid, c), -1) for kid in kids] + hidden,
                         direct.get((kind, node, c), 0),
                     )
 
@@ -251,11 +303,11 @@ def attack(publication: Publication, direct: Mapping[Var, int] | None = None) ->
         pinned = {v: low[v] for v in unknown if low[v] == high[v] and v not in known}
         if not pinned:
             break
-        for v, c in pinned.items():
-            assert isinstance(c, Fraction)
-            known[v] = c
-            findings.bounded[v] = c
-            echelon.add({v: Fraction(1)}, c)
+        for v, bound in pinned.items():
+            value = Fraction(bound)
+            known[v] = value
+            findings.bounded[v] = value
+            echelon.add({v: Fraction(1)}, value)
         for v, c in echelon.determined().items():
             if v not in known:
                 known[v] = c

@@ -103,3 +103,20 @@ def test_primary_suppression_alone_usually_leaks(table: tuple, data: st.DataObje
         lonely = [kid for kid in kids if kid in withheld]
         if len(lonely) == 1 and all(kid not in withheld for kid in kids if kid != lonely[0]):
             assert ("n", lonely[0]) in findings.disclosures()
+
+
+def test_counts_made_at_a_parent_help_only_when_published() -> None:
+    # 9 responses were given for "north" itself (a survey asking at district level); its
+    # quarters have none. North (9 < 10), n1 and n2 are withheld, south and s1 too, so that
+    # scope − south does not give north away.
+    n = dict.fromkeys(PARENT, 0) | {"north": 9, "south": 90, "scope": 99}
+    n |= {"s1": 30, "s2": 30, "s3": 30}
+    withheld = dict.fromkeys(["north", "n1", "n2"], "min_respondents")
+    withheld |= dict.fromkeys(["south", "s1"], "secondary")
+    published = publication(PARENT, [], n, {}, pattern(withheld=withheld), K, MIN)
+    # Told that 9 were counted at north itself, the attacker pins north: 9 ≤ n ≤ 9 (marker).
+    told = attack(published, direct={("n", "north"): 9}).disclosures()
+    assert told[("n", "north")] == 9
+    assert told[("n", "south")] == 90  # and then the rest follows
+    # Not told, it cannot: north = n1 + n2 + (unknown counts at north itself).
+    assert attack(published, hidden_direct={("n", "north"): 9}).disclosures() == {}

@@ -29,6 +29,13 @@ How:
 * **Process aggregates** pool the responses of all the process's surveys with the strictest
   thresholds among them (largest k and min_respondents); their age strata are the finest
   grouping of population bands that every survey's options are unions of.
+
+Known limit: the pattern of a process aggregate and the patterns of its surveys are computed
+separately. When a process has several surveys, subtracting one survey's export from the
+process export could reveal a cell of another survey; protecting that needs the suppression
+of the whole survey × area table at once (not a tree any more: stats.disclosure would need its
+general linear audit there). Until then, hand process aggregates of multi-survey processes
+only to those who may see the single surveys anyway (both need the same roles and scopes).
 """
 
 from __future__ import annotations
