@@ -271,13 +271,13 @@ async def test_an_unmapped_age_option_leaves_the_stratum_empty(
     assert needs == 3  # childcare, school_success, everyday_support; safety 4 expresses none
 
 
-async def test_invalid_answers_are_a_400_in_the_respondents_language_and_store_nothing(
+async def test_invalid_answers_are_a_422_in_the_respondents_language_and_store_nothing(
     surveys: Surveys, session: AsyncSession
 ) -> None:
     survey = await surveys.create(publish=True)
     bad = answers(children="maybe", household=99)
     german = await surveys.submit(survey["id"], bad)
-    assert german.status_code == 400
+    assert german.status_code == 422
     assert german.headers["content-type"].startswith("application/problem+json")
     problem = german.json()
     assert problem["type"] == "/problems/invalid-answers"
@@ -305,7 +305,7 @@ async def test_areas_outside_the_process_scope_are_refused(
     survey = await surveys.create(publish=True)
     for code in ("080101", "0101", "nowhere"):  # another district; not a planning area; unknown
         response = await surveys.submit(survey["id"], answers(area=code))
-        assert response.status_code == 400, code
+        assert response.status_code == 422, code
         assert response.json()["errors"] == [
             {
                 "field": "answers.area",
@@ -655,7 +655,7 @@ async def test_staff_enter_paper_and_phone_responses(
     assert (await _row(session, paper.json()["receipt_code"])).channel == "paper"
     assert (await _row(session, phone.json()["receipt_code"])).channel == "phone"
     invalid = await surveys.client.post(url, json={"answers": answers(safety=0)}, headers=writer)
-    assert invalid.status_code == 400
+    assert invalid.status_code == 422
     web = await surveys.client.post(
         url, json={"channel": "web", "answers": answers()}, headers=writer
     )

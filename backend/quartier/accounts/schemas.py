@@ -25,7 +25,8 @@ Email = Annotated[
     msgspec.Meta(
         min_length=3,
         max_length=254,
-        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        # explicit ranges rather than \s: ECMAScript and Python disagree on what \s covers
+        pattern=r"^[^@\x00-\x20\x7f]+@[^@\x00-\x20\x7f]+\.[^@\x00-\x20\x7f]+$",
         examples=["planer@example.org"],
     ),
 ]
@@ -84,7 +85,7 @@ class StaffAccountUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=Tru
 class ApiTokenCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
     scopes: Annotated[list[ScopeName], msgspec.Meta(min_length=1, max_length=len(SCOPES))]
-    expires_at: datetime.datetime | None = None
+    expires_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)] | None = None
 
 
 class ApiTokenOut(msgspec.Struct, kw_only=True):

@@ -8,8 +8,11 @@ Handlers document their own domain-specific problems (409, 422) with `responses=
 
 from __future__ import annotations
 
+import re
+import typing
 from typing import Any
 
+import msgspec
 from litestar import Litestar
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
@@ -52,7 +55,7 @@ def _statuses_for(handler: HTTPRouteHandler, path: str) -> set[int]:
     fields = handler.parsed_fn_signature.parameters
     has_body = "data" in fields
     if fields or "{" in path:
-        statuses.add(400)
+        statuses |= {400, 422}  # 422: schema-valid but refused by the domain
     if "{" in path:
         statuses.add(404)
     if has_body:
@@ -75,15 +78,41 @@ def document_operations(app: Litestar) -> None:
                 responses.setdefault(status, problem_spec(status))
             handler.responses = responses
             rule = handler.opt.get("access")
-            if isinstance(rule, Access) and not rule.public and handler.security is None:
-                security: list[dict[str, list[str]]] = [{"session": []}]
-                if rule.scopes:
-                    security.insert(0, {"bearerToken": sorted(rule.scopes)})
-                handler.security = security
+            if isinstance(rule, Access) and handler.security is None:
+                if rule.public:
+                    # Anyone may call it; a credential is optional and may show more (drafts).
+                    handler.security = [{}, {"bearerToken": []}, {"session": []}]
+                else:
+                    security: list[dict[str, list[str]]] = [{"session": []}]
+                    if rule.scopes:
+                        security.insert(0, {"bearerToken": sorted(rule.scopes)})
+                    handler.security = security
 
 
 # No NUL characters in any input string (core.middleware.nul_guard_middleware enforces it).
 NO_NUL_PATTERN = "^[^\\u0000]*$"
+
+
+JSON_VALUE = "JsonValue"
+
+
+def _json_value_schema() -> dict[str, Any]:
+    ref = {"$ref": "#/components/schemas/" + JSON_VALUE}
+    return {
+        "description": "Any JSON value; no string or key contains a NUL character.",
+        "anyOf": [
+            {"type": "string", "pattern": NO_NUL_PATTERN},
+            {"type": "number"},
+            {"type": "boolean"},
+            {"type": "null"},
+            {"type": "array", "items": ref},
+            {
+                "type": "object",
+                "propertyNames": {"pattern": NO_NUL_PATTERN},
+                "additionalProperties": ref,
+            },
+        ],
+    }
 
 
 def close_request_schemas(document: dict[str, Any]) -> None:
@@ -120,6 +149,15 @@ def close_request_schemas(document: dict[str, Any]) -> None:
             schema.setdefault("additionalProperties", False)
             for sub_schema in schema["properties"].values():
                 close(sub_schema)
+        for key in ("additionalProperties", "items"):
+            if schema.get(key) == {}:  # any JSON value: still no NUL in strings and keys
+                schema[key] = {"$ref": "#/components/schemas/" + JSON_VALUE}
+                components.setdefault(JSON_VALUE, _json_value_schema())
+        extra = schema.get("additionalProperties")
+        if schema.get("type") == "object" and isinstance(extra, dict):
+            # free-form maps (answers by question key, GeoJSON properties): keys and values
+            schema.setdefault("propertyNames", {"pattern": NO_NUL_PATTERN})
+            close(extra)
         for key in ("items", "oneOf", "anyOf", "allOf", "prefixItems"):
             if key in schema:
                 close(schema[key])
@@ -133,3 +171,86 @@ def close_request_schemas(document: dict[str, Any]) -> None:
             if "requestBody" in operation:
                 for media in operation["requestBody"].get("content", {}).values():
                     close(media.get("schema"))
+
+
+_CONSTRAINTS = (
+    "minLength",
+    "maxLength",
+    "pattern",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "minItems",
+    "maxItems",
+    "enum",
+)
+
+
+def request_structs(app: Litestar) -> list[type[msgspec.Struct]]:
+    """Every msgspec Struct a request body of the API can contain."""
+    found: list[type[msgspec.Struct]] = []
+
+    def visit(annotation: Any) -> None:
+        for argument in typing.get_args(annotation):
+            visit(argument)
+        if isinstance(annotation, type) and issubclass(annotation, msgspec.Struct):
+            if annotation in found:
+                return
+            found.append(annotation)
+            for hint in typing.get_type_hints(annotation, include_extras=True).values():
+                visit(hint)
+
+    for route in app.routes:
+        if isinstance(route, HTTPRoute) and route.path.startswith("/api/"):
+            for handler in route.route_handlers:
+                data = handler.parsed_fn_signature.parameters.get("data")
+                if data is not None:
+                    visit(data.annotation)
+    return found
+
+
+def restore_nested_constraints(
+    document: dict[str, Any], structs: list[type[msgspec.Struct]]
+) -> None:
+    """Litestar drops the constraints of list items and map values (`list[Annotated[str,
+    Meta(min_length=1)]]` becomes `items: {type: string}`), so the contract would admit what
+    the server refuses. Copy them from msgspec's own schema of the same Structs."""
+    if not structs:
+        return
+    _, definitions = msgspec.json.schema_components(structs)
+    components: dict[str, Any] = document.get("components", {}).get("schemas", {})
+
+    def branches(schema: dict[str, Any]) -> list[Any]:
+        return list(schema.get("oneOf") or schema.get("anyOf") or [schema])
+
+    def merge(ours: Any, theirs: Any) -> None:
+        if not isinstance(ours, dict) or not isinstance(theirs, dict):
+            return
+        for our_branch in branches(ours):
+            for their_branch in branches(theirs):
+                if not isinstance(our_branch, dict) or not isinstance(their_branch, dict):
+                    continue
+                if our_branch.get("type") != their_branch.get("type"):
+                    continue
+                for key in ("items", "additionalProperties"):
+                    target, source = our_branch.get(key), their_branch.get(key)
+                    if not isinstance(target, dict) or not isinstance(source, dict):
+                        continue
+                    if target.get("type") == source.get("type") and "$ref" not in target:
+                        for constraint in _CONSTRAINTS:
+                            if constraint in source and constraint not in target:
+                                target[constraint] = source[constraint]
+                    merge(target, source)
+
+    # Litestar names generic Structs after the full type path (Option_quartier.x.Text_),
+    # msgspec after the short name (Option_Text_).
+    by_short_name = {
+        re.sub(r"(?<=_)(?:[a-z][a-z0-9_]*\.)+(?=[A-Z])", "", name): name for name in components
+    }
+    for name, theirs in definitions.items():
+        ours = components.get(by_short_name.get(name, name))
+        if not isinstance(ours, dict):
+            continue
+        for field, their_field in theirs.get("properties", {}).items():
+            merge(ours.get("properties", {}).get(field), their_field)

@@ -14,7 +14,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from quartier.core.errors import problem_response
-from quartier.core.openapi import close_request_schemas
+from quartier.core.openapi import (
+    close_request_schemas,
+    request_structs,
+    restore_nested_constraints,
+)
 from quartier.migrations import current_revision, head_revision
 from quartier.settings import Settings
 
@@ -75,6 +79,7 @@ def contract_bytes(app: Litestar) -> bytes:
     cached = app.state.get("openapi_bytes")
     if cached is None:
         document = app.openapi_schema.to_schema()
+        restore_nested_constraints(document, request_structs(app))
         close_request_schemas(document)
         cached = (
             json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

@@ -27,7 +27,8 @@ AreaCode = Annotated[
 AreaCodes = Annotated[list[AreaCode], Meta(max_length=500, description="Social areas in scope")]
 OrganisationName = Annotated[str, Meta(min_length=1, max_length=200)]
 ShortName = Annotated[str, Meta(max_length=50)]
-Website = Annotated[str, Meta(max_length=500, pattern=r"^(https?://\S+)?$")]
+# Explicit ranges rather than \S: ECMAScript and Python disagree on what \s covers.
+Website = Annotated[str, Meta(max_length=500, pattern=r"^(https?://[^\x00-\x20\x7f]+)?$")]
 ContributionText = Annotated[str, Meta(min_length=1, max_length=2_000)]
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-import msgspec
 from litestar import Controller, Litestar, Request, Response, get, patch, post
 from litestar.datastructures import ResponseHeader
 from litestar.params import HeaderParameter, QueryParameter
@@ -16,14 +15,14 @@ from litestar.types import ControllerRouterHandler
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from quartier.core.errors import NotFound
-from quartier.core.idempotency import IdempotencyKeyHeader, as_response, fingerprint, run_idempotent
+from quartier.core.idempotency import IdempotencyKeyHeader, as_response
 from quartier.core.openapi import problems
 from quartier.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from quartier.core.security import ADMINS, PLANNERS, STAFF, access, principal_of
 from quartier.settings import Settings
 from quartier.surveys import responses, services
 from quartier.surveys import schemas as s
-from quartier.surveys.models import Channel, SurveyResponse
+from quartier.surveys.models import Channel
 
 SURVEYS = ["Surveys"]
 NEEDS = ["Need categories"]
@@ -91,12 +90,7 @@ def _created(request: AnyRequest, body: Any, route: str, **params: Any) -> Respo
     return Response(body, status_code=HTTP_201_CREATED, headers={"Location": location})
 
 
-def _receipt(response: SurveyResponse) -> s.ResponseReceipt:
-    return s.ResponseReceipt(
-        survey_id=response.survey_id,
-        receipt_code=responses.format_code(response.receipt_code),
-        submitted_at=response.submitted_at,
-    )
+_receipt = responses.receipt_of
 
 
 class _ImportPost(post):
@@ -311,9 +305,10 @@ class SurveyController(Controller):
         description="Stores one resident's answers (channel `web`) and answers 201 with a "
         "receipt code (`Location`: the receipt). Needs a published survey in a process whose "
         "active phase opens surveys (409 `survey-not-open` / `phase-closed`). Invalid answers "
-        "are a 400 whose `errors` name each question (`answers.<question_key>`) in the "
-        "respondent's language (`lang`, `Accept-Language`); nothing is stored. Answers to "
-        "questions hidden by their conditions are ignored and not stored.\n\n"
+        "are a 422 `invalid-answers` whose `errors` name each question "
+        "(`answers.<question_key>`) in the respondent's language (`lang`, "
+        "`Accept-Language`); nothing is stored. Answers to questions hidden by their "
+        "conditions are ignored and not stored.\n\n"
         "Anonymous: the response stores no IP address, user agent, account or code. "
         "Invitation-only surveys need `invitation_code`; each code answers once (409 "
         "`invitation-code-used`). Open surveys: send `Respondent-Token` to be protected "
@@ -338,29 +333,16 @@ class SurveyController(Controller):
         respondent_token: RespondentToken = None,
     ) -> Response[s.ResponseReceipt]:
         survey = await services.get_published_survey(db_session, survey_id)
-        settings = _settings(request)
-
-        async def produce() -> tuple[int, Any, dict[str, str]]:
-            stored = await services.submit_response(
-                db_session,
-                settings,
-                survey,
-                data,
-                channel=Channel.WEB,
-                pseudonym_source=respondent_token,
-                invitation_code=data.invitation_code,
-            )
-            location = request.app.route_reverse(
-                "surveys:receipt", receipt_code=responses.format_code(stored.receipt_code)
-            )
-            return HTTP_201_CREATED, _receipt(stored), {"Location": location}
-
-        result = await run_idempotent(
+        result = await responses.submit_web_response(
             db_session,
-            operation=f"SubmitSurveyResponse:{survey_id}",
-            key=idempotency_key,
-            request_fingerprint=fingerprint(msgspec.json.encode(data, order="sorted")),
-            produce=produce,
+            _settings(request),
+            survey,
+            data,
+            idempotency_key=idempotency_key,
+            respondent_token=respondent_token,
+            receipt_location=lambda code: request.app.route_reverse(
+                "surveys:receipt", receipt_code=code
+            ),
         )
         response: Response[s.ResponseReceipt] = as_response(result)
         return response
@@ -372,10 +354,10 @@ class SurveyController(Controller):
         description="Staff enter one response from a paper questionnaire (`channel: paper`) "
         "or a telephone interview (`phone`), validated like SubmitSurveyResponse. Allowed "
         "while the survey is published and after it is closed (questionnaires arrive late), "
-        "not for drafts (409). Answers 201 with the receipt.",
+        "not for drafts (409). Answers 201 with the receipt; invalid answers are 422.",
         status_code=HTTP_201_CREATED,
         response_headers=LOCATION,
-        responses=problems(409),
+        responses=problems(409, 422),
         **_enter(),
     )
     async def enter_paper(

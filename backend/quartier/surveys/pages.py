@@ -56,7 +56,6 @@ from quartier.areas.models import SocialArea
 from quartier.core import i18n
 from quartier.core.errors import Conflict, FieldError, InvalidInput, PhaseClosed, Problem
 from quartier.core.i18n import gettext as _
-from quartier.core.idempotency import fingerprint, run_idempotent
 from quartier.core.security import PLANNERS, PUBLIC, STAFF, access, principal_of
 from quartier.processes import participation
 from quartier.processes.models import PlanningProcess
@@ -67,7 +66,6 @@ from quartier.surveys import responses as r
 from quartier.surveys import schemas as s
 from quartier.surveys.models import (
     AccessMode,
-    Channel,
     InvitationCode,
     Survey,
     SurveyResponse,
@@ -917,39 +915,22 @@ async def _refused(flow: Flow, state: FlowState, problem: Problem) -> Template:
 
 
 async def _store(flow: Flow, submission: s.ResponseSubmission, key: str) -> s.ResponseReceipt:
-    """Store the submission exactly as SubmitSurveyResponse does — the same operation, key
-    and body fingerprint in `run_idempotent`, the same `submit_response` — so a form post and
-    survey.js's offline send of the same answers share one stored response. A double click
-    waits for the first request to finish and then gets its receipt."""
-
-    async def produce() -> tuple[int, Any, dict[str, str]]:
-        stored = await services.submit_response(
-            flow.session,
-            flow.settings,
-            flow.survey,
-            submission,
-            channel=Channel.WEB,
-            pseudonym_source=flow.respondent.token,
-            invitation_code=submission.invitation_code,
-        )
-        receipt = s.ResponseReceipt(
-            survey_id=stored.survey_id,
-            receipt_code=r.format_code(stored.receipt_code),
-            submitted_at=stored.submitted_at,
-        )
-        location = flow.request.app.route_reverse(
-            "surveys:receipt", receipt_code=receipt.receipt_code
-        )
-        return 201, receipt, {"Location": location}
+    """Store the submission through the same `submit_web_response` as SubmitSurveyResponse, so
+    a form post and survey.js's offline send of the same answers share one stored response. A
+    double click waits for the first request to finish and then gets its receipt."""
 
     for _attempt in range(IN_FLIGHT_RETRIES):
         try:
-            result = await run_idempotent(
+            result = await r.submit_web_response(
                 flow.session,
-                operation=f"SubmitSurveyResponse:{flow.survey.id}",
-                key=key,
-                request_fingerprint=fingerprint(msgspec.json.encode(submission, order="sorted")),
-                produce=produce,
+                flow.settings,
+                flow.survey,
+                submission,
+                idempotency_key=key,
+                respondent_token=flow.respondent.token,
+                receipt_location=lambda code: flow.request.app.route_reverse(
+                    "surveys:receipt", receipt_code=code
+                ),
             )
         except Conflict as conflict:
             if conflict.slug != "idempotency-in-flight":

@@ -27,11 +27,12 @@ import hashlib
 import hmac
 import math
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+import msgspec
 from sqlalchemy import (
     ARRAY,
     Select,
@@ -57,6 +58,7 @@ from quartier.areas.models import AreaLevel, SocialArea
 from quartier.core.errors import Conflict, FieldError, InvalidInput, Problem
 from quartier.core.i18n import gettext as _
 from quartier.core.i18n import ngettext
+from quartier.core.idempotency import StoredResponse, fingerprint, run_idempotent
 from quartier.processes import participation
 from quartier.processes.models import (
     ParticipationOverride,
@@ -317,16 +319,17 @@ def validate_answers(
 
 
 class InvalidAnswers(Problem):
-    """Answers that do not fit the survey's definition — for a response, the definition is its
-    schema, so this is a 400 like any schema violation, naming `answers.<question_key>`."""
+    """Answers that do not fit the survey's definition, naming `answers.<question_key>`. The
+    published contract cannot express one survey's rules, so this is a 422 like every refusal
+    of schema-valid input (docs/DEVELOPING.md, "400 or 422")."""
 
-    status_code, slug, title = 400, "invalid-answers", "Invalid answers"
+    status_code, slug, title = 422, "invalid-answers", "Invalid answers"
 
 
 def prepare(
     definition: s.Definition, answers: Mapping[str, Any], other: Mapping[str, str] | None = None
 ) -> Prepared:
-    """The response to store, or InvalidAnswers (400) naming every answer in error."""
+    """The response to store, or InvalidAnswers (422) naming every answer in error."""
     prepared, errors = _prepare(definition, answers, other or {})
     if prepared is None:
         raise InvalidAnswers(
@@ -783,6 +786,51 @@ async def submit_response(
         raise RuntimeError("could not allocate a receipt code")
     await _insert_derived(session, survey.id, [(row["id"], prepared)])
     return SurveyResponse(**{k: v for k, v in row.items() if k not in ("created_at", "updated_at")})
+
+
+def receipt_of(response: SurveyResponse) -> s.ResponseReceipt:
+    return s.ResponseReceipt(
+        survey_id=response.survey_id,
+        receipt_code=format_code(response.receipt_code),
+        submitted_at=response.submitted_at,
+    )
+
+
+async def submit_web_response(
+    session: AsyncSession,
+    settings: Settings,
+    survey: Survey,
+    submission: s.ResponseSubmission,
+    *,
+    idempotency_key: str | None,
+    respondent_token: str | None,
+    receipt_location: Callable[[str], str],
+) -> StoredResponse:
+    """A resident's web submission, stored at most once per `Idempotency-Key`. The API
+    (SubmitSurveyResponse) and the HTML form both come through here — same operation, key and
+    body fingerprint — so a form post and survey.js's offline send of the same answers share one
+    stored response."""
+
+    async def produce() -> tuple[int, Any, dict[str, str]]:
+        stored = await submit_response(
+            session,
+            settings,
+            survey,
+            submission,
+            channel=Channel.WEB,
+            pseudonym_source=respondent_token,
+            invitation_code=submission.invitation_code,
+        )
+        receipt = receipt_of(stored)
+        return 201, receipt, {"Location": receipt_location(receipt.receipt_code)}
+
+    return await run_idempotent(
+        session,
+        operation=f"SubmitSurveyResponse:{survey.id}",
+        key=idempotency_key,
+        request_fingerprint=fingerprint(msgspec.json.encode(submission, order="sorted")),
+        produce=produce,
+    )
 
 
 async def insert_prepared(
