@@ -120,3 +120,24 @@ async def test_datetimes_without_offset_are_refused(
         json={"name": "GIS", "scopes": ["areas:write"], "expires_at": "2030-01-01T00:00:00+01:00"},
     )
     assert aware.status_code == 201
+
+
+async def test_json_bodies_are_decoded_strictly(
+    client: AsyncTestClient[Litestar], login_as: LoginFactory
+) -> None:
+    """Litestar converts arguments leniently; bodies must not accept 0 as a date or "no"
+    as a boolean (Schemathesis found both)."""
+    admin = await login_as("admin")
+    epoch = await client.post(
+        "/api/v1/api-tokens",
+        headers=admin,
+        json={"name": "GIS", "scopes": ["areas:write"], "expires_at": 0},
+    )
+    assert epoch.status_code == 400
+    assert epoch.json()["errors"][0]["field"] == "expires_at"
+    me = (await client.get("/api/v1/auth/me", headers=admin)).json()
+    text_bool = await client.patch(
+        f"/api/v1/staff-accounts/{me['id']}", headers=admin, json={"is_active": "true"}
+    )
+    assert text_bool.status_code == 400
+    assert text_bool.json()["errors"][0]["field"] == "is_active"

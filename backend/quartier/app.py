@@ -37,6 +37,7 @@ from quartier.core.middleware import (
 )
 from quartier.core.openapi import document_operations
 from quartier.core.ratelimit import RateLimiter, rate_limit_middleware_factory
+from quartier.core.strict import strict_json_body
 from quartier.core.templating import configure_template_engine
 from quartier.core.transactions import commit_before_response
 from quartier.settings import PROJECT_ROOT, Settings, load_settings
@@ -204,6 +205,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         on_startup=[ops.on_startup],
         on_shutdown=[limiter.close],
         before_send=[security_headers_hook(settings, allow_by_handler)],
+        before_request=strict_json_body,
         debug=settings.debug,
     )
     allow_by_handler.update(allowed_methods_by_options_handler(app.routes))
