@@ -10,7 +10,7 @@ from typing import Any
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from tests.conftest import LoginFactory
+from tests.conftest import LoginFactory, TokenFactory
 
 DOCUMENT = json.loads(
     (Path(__file__).resolve().parents[1] / "openapi" / "openapi.json").read_text()
@@ -141,3 +141,37 @@ async def test_json_bodies_are_decoded_strictly(
     )
     assert text_bool.status_code == 400
     assert text_bool.json()["errors"][0]["field"] == "is_active"
+
+
+async def test_integral_floats_are_integers_as_in_json_schema(
+    client: AsyncTestClient[Litestar], login_as: LoginFactory
+) -> None:
+    admin = await login_as("admin")
+    response = await client.post(
+        "/api/v1/organisations",
+        headers=admin,
+        json={"name": "AWO Kreisverband", "type": "welfare_organisation"},
+    )
+    assert response.status_code == 201
+    listed = await client.get("/api/v1/organisations", params={"limit": "5"})
+    assert listed.status_code == 200
+    bad_float = await client.post(
+        "/api/v1/api-tokens", headers=admin, json={"name": 4.5, "scopes": ["areas:write"]}
+    )
+    assert bad_float.status_code == 400
+
+
+async def test_an_unreadable_population_csv_is_reported_not_a_500(
+    client: AsyncTestClient[Litestar], make_token: TokenFactory
+) -> None:
+    headers = await make_token({"areas:write"})
+    response = await client.post(
+        "/api/v1/social-areas/import",
+        headers=headers,
+        json={
+            "levels": [],
+            "population": [{"csv": "id,inhabitants\n01,\r5\n", "reference_date": "2020-12-31"}],
+        },
+    )
+    assert response.status_code == 422
+    assert "cannot be read" in response.text

@@ -511,86 +511,91 @@ def read_population(
     merged: dict[tuple[str, datetime.date], PopulationRecord] = {}
     bands: dict[str, BandDefinition] = {}
     for source in sources:
-        src = source.source
-        text = source.text.lstrip("\ufeff")
-        reader = csv.DictReader(io.StringIO(text), delimiter=_dialect(text))
-        columns = [c.strip() for c in reader.fieldnames or []]
-        reader.fieldnames = columns
-        missing = [c for c in (source.code_column, TOTAL_COLUMN) if c not in columns]
-        if missing:
-            report.error(src, "missing column(s) " + ", ".join(missing), line=1)
-            continue
-        band_columns: dict[str, str] = {}
-        for column in columns:
-            match = _BAND_COLUMN.match(column)
-            if not match or column.endswith(_IGNORED_SUFFIXES):
+        try:
+            src = source.source
+            text = source.text.lstrip("\ufeff")
+            reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=_dialect(text))
+            columns = [c.strip() for c in reader.fieldnames or []]
+            reader.fieldnames = columns
+            missing = [c for c in (source.code_column, TOTAL_COLUMN) if c not in columns]
+            if missing:
+                report.error(src, "missing column(s) " + ", ".join(missing), line=1)
                 continue
-            definition = band_definition(match.group(1))
-            if definition is None:
-                report.error(
-                    src, f"cannot read column {column} as an age band", line=1, field=column
-                )
-                continue
-            bands.setdefault(definition.key, definition)
-            band_columns[column] = definition.key
-        seen_here: set[str] = set()
-        for row in reader:
-            line = reader.line_num
-            code = (row.get(source.code_column) or "").strip()
-            if not code:
-                report.error(
-                    src,
-                    f"no code in column {source.code_column}",
-                    line=line,
-                    field=source.code_column,
-                )
-                continue
-            summary.rows += 1
-            if code in seen_here:
-                report.error(src, f"code {code} appears twice in this table", line=line, code=code)
-                continue
-            seen_here.add(code)
-            try:
-                total = _count(row.get(TOTAL_COLUMN))
-                female = _count(row.get(FEMALE_COLUMN))
-                counts = {band_columns[c]: _count(row.get(c)) for c in band_columns}
-            except ValueError as error:
-                report.error(src, f"not a whole number ≥ 0: {error}", line=line, code=code)
-                continue
-            if total is None:
-                report.error(
-                    src,
-                    f"no value in column {TOTAL_COLUMN}",
-                    line=line,
+            band_columns: dict[str, str] = {}
+            for column in columns:
+                match = _BAND_COLUMN.match(column)
+                if not match or column.endswith(_IGNORED_SUFFIXES):
+                    continue
+                definition = band_definition(match.group(1))
+                if definition is None:
+                    report.error(
+                        src, f"cannot read column {column} as an age band", line=1, field=column
+                    )
+                    continue
+                bands.setdefault(definition.key, definition)
+                band_columns[column] = definition.key
+            seen_here: set[str] = set()
+            for row in reader:
+                line = reader.line_num
+                code = (row.get(source.code_column) or "").strip()
+                if not code:
+                    report.error(
+                        src,
+                        f"no code in column {source.code_column}",
+                        line=line,
+                        field=source.code_column,
+                    )
+                    continue
+                summary.rows += 1
+                if code in seen_here:
+                    report.error(
+                        src, f"code {code} appears twice in this table", line=line, code=code
+                    )
+                    continue
+                seen_here.add(code)
+                try:
+                    total = _count(row.get(TOTAL_COLUMN))
+                    female = _count(row.get(FEMALE_COLUMN))
+                    counts = {band_columns[c]: _count(row.get(c)) for c in band_columns}
+                except ValueError as error:
+                    report.error(src, f"not a whole number ≥ 0: {error}", line=line, code=code)
+                    continue
+                if total is None:
+                    report.error(
+                        src,
+                        f"no value in column {TOTAL_COLUMN}",
+                        line=line,
+                        code=code,
+                        field=TOTAL_COLUMN,
+                    )
+                    continue
+                summary.inhabitants_read += total
+                if female is not None and female > total:
+                    report.error(
+                        src,
+                        f"{female} women but {total} inhabitants",
+                        line=line,
+                        code=code,
+                        field=FEMALE_COLUMN,
+                    )
+                    continue
+                record = PopulationRecord(
                     code=code,
-                    field=TOTAL_COLUMN,
-                )
-                continue
-            summary.inhabitants_read += total
-            if female is not None and female > total:
-                report.error(
-                    src,
-                    f"{female} women but {total} inhabitants",
+                    reference_date=source.reference_date,
+                    source=src,
                     line=line,
-                    code=code,
-                    field=FEMALE_COLUMN,
+                    total=total,
+                    female=female,
+                    bands={k: v for k, v in counts.items() if v is not None},
                 )
-                continue
-            record = PopulationRecord(
-                code=code,
-                reference_date=source.reference_date,
-                source=src,
-                line=line,
-                total=total,
-                female=female,
-                bands={k: v for k, v in counts.items() if v is not None},
-            )
-            key = (code, source.reference_date)
-            existing = merged.get(key)
-            if existing is None:
-                merged[key] = record
-            elif _merge(existing, record, report):
-                summary.inhabitants_read -= total  # counted once per area and date
+                key = (code, source.reference_date)
+                existing = merged.get(key)
+                if existing is None:
+                    merged[key] = record
+                elif _merge(existing, record, report):
+                    summary.inhabitants_read -= total  # counted once per area and date
+        except csv.Error as error:  # e.g. a line break inside an unquoted field
+            report.error(source.source, f"the CSV cannot be read: {error}")
     ordered = sorted(bands.values(), key=lambda b: (b.min_age, b.max_age or 999))
     return list(merged.values()), ordered
 
