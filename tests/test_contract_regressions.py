@@ -165,12 +165,21 @@ async def test_an_unreadable_population_csv_is_reported_not_a_500(
     client: AsyncTestClient[Litestar], make_token: TokenFactory
 ) -> None:
     headers = await make_token({"areas:write"})
+    url = "/api/v1/social-areas/import"
+    stray_return = "id,inhabitants\n01,\r5\n"
+    answered = await client.post(
+        url,
+        headers=headers,
+        json={"levels": [], "population": [{"csv": stray_return, "reference_date": "2020-12-31"}]},
+    )
+    assert answered.status_code == 422
+    oversized_field = "id,inhabitants\n" + "1" * 200_000 + ",5\n"  # beyond csv's field limit
     response = await client.post(
-        "/api/v1/social-areas/import",
+        url,
         headers=headers,
         json={
             "levels": [],
-            "population": [{"csv": "id,inhabitants\n01,\r5\n", "reference_date": "2020-12-31"}],
+            "population": [{"csv": oversized_field, "reference_date": "2020-12-31"}],
         },
     )
     assert response.status_code == 422
