@@ -179,7 +179,8 @@ async def capture_submission_sql(
                     for start in range(0, len(row), len(columns)):
                         new_id = str(row[start + columns.index("id")])
                         volatile.setdefault(
-                            new_id, f"md5('{new_id[:8]}' || :client_id || '-' || :n)::uuid")
+                            new_id, f"md5('{new_id[:8]}' || :client_id || '-' || :n)::uuid"
+                        )
         if "pg_try_advisory_xact_lock" in statement:
             volatile[str(parameters[0])] = ":n"
     script = ["\\set n random(1, 9000000000000000000)", "BEGIN;"]

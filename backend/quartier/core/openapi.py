@@ -147,8 +147,15 @@ def close_request_schemas(document: dict[str, Any]) -> None:
             schema["pattern"] = NO_NUL_PATTERN
         if schema.get("type") == "object" and "properties" in schema:
             schema.setdefault("additionalProperties", False)
-            for sub_schema in schema["properties"].values():
-                close(sub_schema)
+            for name, sub_schema in schema["properties"].items():
+                if sub_schema == {} or set(sub_schema) <= {"description", "title"}:
+                    # any JSON value (e.g. GeoJSON coordinates): still no NUL
+                    schema["properties"][name] = {
+                        **sub_schema,
+                        "$ref": "#/components/schemas/" + JSON_VALUE,
+                    }
+                    components.setdefault(JSON_VALUE, _json_value_schema())
+                close(schema["properties"][name])
         for key in ("additionalProperties", "items"):
             if schema.get(key) == {}:  # any JSON value: still no NUL in strings and keys
                 schema[key] = {"$ref": "#/components/schemas/" + JSON_VALUE}
