@@ -240,6 +240,11 @@ def restore_nested_constraints(
                     continue
                 if our_branch.get("type") != their_branch.get("type"):
                     continue
+                if "$ref" not in our_branch and len(branches(ours)) > 1:
+                    # a branch of a union (string | number …) keeps its own bounds
+                    for constraint in _CONSTRAINTS:
+                        if constraint in their_branch and constraint not in our_branch:
+                            our_branch[constraint] = their_branch[constraint]
                 for key in ("items", "additionalProperties"):
                     target, source = our_branch.get(key), their_branch.get(key)
                     if not isinstance(target, dict) or not isinstance(source, dict):
