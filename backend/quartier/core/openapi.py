@@ -240,8 +240,8 @@ def restore_nested_constraints(
                     continue
                 if our_branch.get("type") != their_branch.get("type"):
                     continue
-                if "$ref" not in our_branch and len(branches(ours)) > 1:
-                    # a branch of a union (string | number …) keeps its own bounds
+                if "$ref" not in our_branch:
+                    # the schema itself, or each branch of a union, keeps its own bounds
                     for constraint in _CONSTRAINTS:
                         if constraint in their_branch and constraint not in our_branch:
                             our_branch[constraint] = their_branch[constraint]

@@ -39,12 +39,15 @@ def _integers(value: Any) -> Any:
     return value
 
 
-def _decodes_with_integral_floats(decoder: msgspec.json.Decoder[Any], body: bytes) -> bool:
+def _retry_with_integers(
+    decoder: msgspec.json.Decoder[Any], body: bytes
+) -> msgspec.ValidationError | None:
+    """Decode again with integral floats as integers: None if that is valid, else its error."""
     try:
         decoder.decode(msgspec.json.encode(_integers(msgspec.json.decode(body))))
-    except (msgspec.ValidationError, msgspec.DecodeError):
-        return False
-    return True
+    except msgspec.ValidationError as error:
+        return error
+    return None
 
 
 async def strict_json_body(request: Request[Any, Any, Any]) -> None:
@@ -64,8 +67,12 @@ async def strict_json_body(request: Request[Any, Any, Any]) -> None:
     try:
         decoder.decode(body)
     except msgspec.ValidationError as error:
-        if "got `float`" in str(error) and _decodes_with_integral_floats(decoder, body):
-            return  # JSON Schema counts 4.0 as an integer; msgspec's strict mode does not
+        if "got `float`" in str(error):
+            # JSON Schema counts 4.0 as an integer; msgspec's strict mode does not
+            retried = _retry_with_integers(decoder, body)
+            if retried is None:
+                return
+            error = retried
         message = str(error)
         match = _PATH.search(message)
         key = match.group(1).lstrip(".") if match else ""
