@@ -9,7 +9,6 @@ from typing import Any
 
 from advanced_alchemy.extensions.litestar import (
     AsyncSessionConfig,
-    EngineConfig,
     SQLAlchemyAsyncConfig,
     SQLAlchemyPlugin,
 )
@@ -40,6 +39,7 @@ from quartier.core.ratelimit import RateLimiter, rate_limit_middleware_factory
 from quartier.core.strict import strict_json_body
 from quartier.core.templating import configure_template_engine
 from quartier.core.transactions import commit_before_response
+from quartier.db import create_engine
 from quartier.settings import PROJECT_ROOT, Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -115,14 +115,12 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         raise RuntimeError("no database: set DATABASE_URL or start through `quartier serve`")
 
     db_config = SQLAlchemyAsyncConfig(
-        connection_string=url,
-        engine_config=EngineConfig(
+        engine_instance=create_engine(
+            url,
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
-            pool_pre_ping=True,
-            pool_recycle=1800,
             # Fail fast while the database is unreachable (503) instead of hanging.
-            connect_args={"server_settings": {"application_name": "quartier"}, "timeout": 5},
+            connect_timeout=5,
         ),
         session_config=AsyncSessionConfig(expire_on_commit=False),
         set_default_exception_handler=False,

@@ -25,10 +25,26 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar.params import HeaderParameter
-from sqlalchemy import DateTime, Index, Integer, LargeBinary, String, delete, func, select, text
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
+from uuid_utils.compat import uuid7
 
 from quartier.core.errors import Conflict, FieldError, InvalidInput, Unprocessable
 from quartier.db import Base
@@ -95,6 +111,26 @@ def _check_key(key: str) -> None:
         )
 
 
+_RECORDS: Table = IdempotencyRecord.__table__  # type: ignore[assignment]
+_OPERATION = bindparam("operation", type_=String)
+_KEY = bindparam("key", type_=String)
+_SAME_KEY = and_(_RECORDS.c.operation == _OPERATION, _RECORDS.c.idempotency_key == _KEY)
+# Statements built once (compiled once, prepared once per connection).
+_LOCK = select(func.pg_try_advisory_xact_lock(bindparam("lock_id", type_=BigInteger)))
+# The live record for the key, if any; an expired one (which would still hold the unique
+# index) is deleted by the same statement.
+_LIVE = select(
+    _RECORDS.c.fingerprint,
+    _RECORDS.c.response_status,
+    _RECORDS.c.response_body,
+    _RECORDS.c.response_headers,
+).where(_SAME_KEY, _RECORDS.c.expires_at > func.now())
+_LIVE = _LIVE.add_cte(
+    delete(_RECORDS).where(_SAME_KEY, _RECORDS.c.expires_at <= func.now()).cte("expired")
+)
+_RECORD = insert(_RECORDS)
+
+
 async def run_idempotent(
     session: AsyncSession,
     *,
@@ -104,26 +140,24 @@ async def run_idempotent(
     produce: Callable[[], Awaitable[tuple[int, Any, dict[str, str]]]],
 ) -> StoredResponse:
     """Run `produce` (which creates the record and returns status, body, headers) at most once
-    per (operation, key). Must run inside the request's transaction, which the caller commits."""
+    per (operation, key). Must run inside the request's transaction, which the caller commits.
+    Three round trips besides `produce`'s: take the lock, read the live record (clearing an
+    expired one), store the new record."""
     if key is None:
         status, body, headers = await produce()
         return StoredResponse(status, msgspec.json.encode(body), headers, replayed=False)
     _check_key(key)
-    locked = await session.scalar(select(func.pg_try_advisory_xact_lock(_lock_id(operation, key))))
-    if not locked:
+    connection = await session.connection()
+    if not await connection.scalar(_LOCK, {"lock_id": _lock_id(operation, key)}):
         raise Conflict(
             "A request with this Idempotency-Key is still being processed; retry shortly.",
             slug="idempotency-in-flight",
             title="Request in flight",
             headers={"Retry-After": "1"},
         )
-    stored = await session.scalar(
-        select(IdempotencyRecord).where(
-            IdempotencyRecord.operation == operation,
-            IdempotencyRecord.idempotency_key == key,
-            IdempotencyRecord.expires_at > func.now(),
-        )
-    )
+    # A separate statement after the lock: its snapshot sees a record committed by a request
+    # that held the lock before us.
+    stored = (await connection.execute(_LIVE, {"operation": operation, "key": key})).first()
     if stored is not None:
         if stored.fingerprint != request_fingerprint:
             raise Unprocessable(
@@ -137,26 +171,24 @@ async def run_idempotent(
             dict(stored.response_headers),
             replayed=True,
         )
-    # An expired record with the same key may still hold the unique index: clear it first.
-    await session.execute(
-        delete(IdempotencyRecord).where(
-            IdempotencyRecord.operation == operation, IdempotencyRecord.idempotency_key == key
-        )
-    )
     status, body, headers = await produce()
     encoded = msgspec.json.encode(body)
-    session.add(
-        IdempotencyRecord(
-            operation=operation,
-            idempotency_key=key,
-            fingerprint=request_fingerprint,
-            response_status=status,
-            response_body=encoded,
-            response_headers=headers,
-            expires_at=datetime.datetime.now(datetime.UTC) + RETENTION,
-        )
+    now = datetime.datetime.now(datetime.UTC)
+    await connection.execute(
+        _RECORD,
+        {
+            "id": uuid7(),
+            "operation": operation,
+            "idempotency_key": key,
+            "fingerprint": request_fingerprint,
+            "response_status": status,
+            "response_body": encoded,
+            "response_headers": headers,
+            "expires_at": now + RETENTION,
+            "created_at": now,
+            "updated_at": now,
+        },
     )
-    await session.flush()
     return StoredResponse(status, encoded, headers, replayed=False)
 
 

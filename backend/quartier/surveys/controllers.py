@@ -332,7 +332,7 @@ class SurveyController(Controller):
         idempotency_key: IdempotencyKeyHeader = None,
         respondent_token: RespondentToken = None,
     ) -> Response[s.ResponseReceipt]:
-        survey = await services.get_published_survey(db_session, survey_id)
+        survey = await responses.load_for_submission(db_session, survey_id)
         result = await responses.submit_web_response(
             db_session,
             _settings(request),

@@ -661,6 +661,7 @@ class Compiled:
 _CACHE_SIZE = 512
 _cache: OrderedDict[tuple[UUID, int], Compiled] = OrderedDict()
 _cache_lock = threading.Lock()
+_latest: dict[UUID, int] = {}  # survey id -> newest cached version
 
 
 def parse_definition(raw: Mapping[str, Any]) -> s.Definition:
@@ -671,17 +672,40 @@ def parse_definition(raw: Mapping[str, Any]) -> s.Definition:
 def compiled(survey: Survey) -> Compiled:
     """The parsed definition of a survey, from an in-process cache keyed by (id, version):
     a definition never changes without a new version."""
-    key = (survey.id, survey.definition_version)
+    return cached(survey.id, survey.definition_version) or remember(
+        survey.id, survey.definition_version, survey.definition
+    )
+
+
+def cached(survey_id: UUID, version: int) -> Compiled | None:
+    """The cached parse of this version of a survey's definition, if there is one."""
+    key = (survey_id, version)
     with _cache_lock:
         hit = _cache.get(key)
         if hit is not None:
             _cache.move_to_end(key)
-            return hit
-    result = Compiled.of(parse_definition(survey.definition))
+        return hit
+
+
+def cached_version(survey_id: UUID) -> int | None:
+    """The newest version of the survey's definition in the cache (None if none is): a caller
+    that loads a survey can skip reading and decoding the definition document when the stored
+    version is still this one."""
     with _cache_lock:
-        _cache[key] = result
+        return _latest.get(survey_id)
+
+
+def remember(survey_id: UUID, version: int, raw: Mapping[str, Any]) -> Compiled:
+    """Parse a stored definition document and cache it under (id, version)."""
+    result = Compiled.of(parse_definition(raw))
+    with _cache_lock:
+        _cache[(survey_id, version)] = result
+        if version >= _latest.get(survey_id, version):
+            _latest[survey_id] = version
         while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
+            (evicted_id, evicted_version), _ = _cache.popitem(last=False)
+            if _latest.get(evicted_id) == evicted_version:
+                del _latest[evicted_id]
     return result
 
 

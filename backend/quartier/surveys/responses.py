@@ -29,12 +29,13 @@ import math
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 import msgspec
 from sqlalchemy import (
     ARRAY,
+    Integer,
     Select,
     String,
     Table,
@@ -42,20 +43,24 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
+    case,
     cast,
     false,
     func,
+    null,
     or_,
     select,
+    true,
+    type_coerce,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from uuid_utils.compat import uuid7
 
 from quartier.areas.models import AreaLevel, SocialArea
-from quartier.core.errors import Conflict, FieldError, InvalidInput, Problem
+from quartier.core.errors import Conflict, FieldError, InvalidInput, NotFound, Problem
 from quartier.core.i18n import gettext as _
 from quartier.core.i18n import ngettext
 from quartier.core.idempotency import StoredResponse, fingerprint, run_idempotent
@@ -470,7 +475,99 @@ async def area_choices(session: AsyncSession, survey: Survey) -> list[tuple[UUID
     return [(row[0], row[1], row[2]) for row in rows]
 
 
-def _check_status(survey: Survey, channel: Channel) -> None:
+class SurveyFacts(Protocol):
+    """What storing a response reads of its survey: a `Survey`, or the `SubmissionSurvey` the
+    submission path loads without the definition document."""
+
+    @property
+    def id(self) -> UUID: ...
+    @property
+    def process_id(self) -> UUID: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def access_mode(self) -> str: ...
+    @property
+    def definition_version(self) -> int: ...
+    @property
+    def pseudonym_salt(self) -> bytes: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SubmissionSurvey:
+    """A survey as a resident's submission needs it, with its parsed definition."""
+
+    id: UUID
+    process_id: UUID
+    status: str
+    access_mode: str
+    definition_version: int
+    pseudonym_salt: bytes
+    compiled: d.Compiled
+
+
+def _compiled(survey: SurveyFacts) -> d.Compiled:
+    if isinstance(survey, SubmissionSurvey):
+        return survey.compiled
+    assert isinstance(survey, Survey)
+    return d.compiled(survey)
+
+
+_SURVEYS = table_of(Survey)
+_SURVEY_ID = bindparam("survey_id", type_=Uuid)
+# The survey's columns; its definition document only if the cached parse is not of the stored
+# version (decoding a large JSONB document on every submission would cost more than the rest).
+_SUBMISSION_SURVEY = select(
+    _SURVEYS.c.id,
+    _SURVEYS.c.process_id,
+    _SURVEYS.c.status,
+    _SURVEYS.c.access_mode,
+    _SURVEYS.c.definition_version,
+    _SURVEYS.c.pseudonym_salt,
+    type_coerce(
+        case(
+            (
+                _SURVEYS.c.definition_version == bindparam("cached_version", type_=Integer),
+                null(),
+            ),
+            else_=_SURVEYS.c.definition,
+        ),
+        JSONB,
+    ).label("definition"),
+).where(_SURVEYS.c.id == _SURVEY_ID)
+_DEFINITION = select(_SURVEYS.c.definition).where(_SURVEYS.c.id == _SURVEY_ID)
+
+
+async def load_for_submission(session: AsyncSession, survey_id: UUID) -> SubmissionSurvey:
+    """The survey a resident answers: published or closed (404 for drafts and unknown ids, as
+    `services.get_published_survey`); one round trip when its definition's parse is cached."""
+    connection = await session.connection()  # Core statements: skip the ORM layer
+    row = (
+        await connection.execute(
+            _SUBMISSION_SURVEY,
+            {"survey_id": survey_id, "cached_version": d.cached_version(survey_id)},
+        )
+    ).first()
+    if row is None or row.status == SurveyStatus.DRAFT:
+        raise NotFound(f"No survey {survey_id}.")
+    compiled = d.cached(survey_id, row.definition_version)
+    if compiled is None:  # not cached, or evicted meanwhile
+        raw = row.definition
+        if raw is None:
+            raw = await connection.scalar(_DEFINITION, {"survey_id": survey_id})
+        compiled = d.remember(survey_id, row.definition_version, raw)
+    return SubmissionSurvey(
+        id=row.id,
+        process_id=row.process_id,
+        status=row.status,
+        access_mode=row.access_mode,
+        definition_version=row.definition_version,
+        pseudonym_salt=row.pseudonym_salt,
+        compiled=compiled,
+    )
+
+
+def _check_status(survey: SurveyFacts, channel: Channel) -> None:
     if channel is Channel.WEB and survey.status != SurveyStatus.PUBLISHED:
         raise SurveyNotOpen(
             "The survey is not open for responses (it is closed)."
@@ -481,7 +578,7 @@ def _check_status(survey: Survey, channel: Channel) -> None:
         raise SurveyNotOpen("Responses can be entered once the survey is published.")
 
 
-async def _refuse_closed_phase(session: AsyncSession, survey: Survey) -> None:
+async def _refuse_closed_phase(session: AsyncSession, survey: SurveyFacts) -> None:
     """Raise the precise problem (404, 409 `phase-closed`) when surveys are not open."""
     if not await participation.is_open(session, survey.process_id, "surveys"):
         await participation.ensure_open(session, survey.process_id, "surveys")
@@ -542,7 +639,7 @@ async def surveys_open(session: AsyncSession, process_id: UUID) -> bool:
 
 
 async def _use_invitation(
-    session: AsyncSession, settings: Settings, survey: Survey, code: str | None
+    session: AsyncSession, settings: Settings, survey: SurveyFacts, code: str | None
 ) -> None:
     if not code:
         raise InvalidInput(
@@ -602,52 +699,12 @@ _pairs = (
     .table_valued("question_key", "option_key")
     .render_derived(name="chosen")
 )
-# One response's derived rows, each one statement built once: the chosen options from two
-# parallel arrays, the need categories from their keys.
-_OPTIONS_OF_ONE = survey_answer_options.insert().from_select(
-    ["response_id", "survey_id", "question_key", "option_key"],
-    select(
-        bindparam("response_id", type_=Uuid),
-        bindparam("survey_id", type_=Uuid),
-        _pairs.c.question_key,
-        _pairs.c.option_key,
-    ),
-)
-_NEEDS_OF_ONE = survey_response_needs.insert().from_select(
-    ["response_id", "need_category_id", "survey_id"],
-    select(
-        bindparam("response_id", type_=Uuid), NeedCategory.id, bindparam("survey_id", type_=Uuid)
-    ).where(NeedCategory.key == any_(bindparam("keys", type_=ARRAY(String)))),
-)
 
 
 async def _insert_derived(
     session: AsyncSession, survey_id: UUID, rows: Sequence[tuple[UUID, Prepared]]
 ) -> None:
-    """The option and need rows of stored responses: one multi-row INSERT each."""
-    if len(rows) == 1:
-        response_id, prepared = rows[0]
-        connection = await session.connection()  # Core statements: skip the ORM layer
-        if prepared.options:
-            await connection.execute(
-                _OPTIONS_OF_ONE,
-                {
-                    "response_id": response_id,
-                    "survey_id": survey_id,
-                    "questions": [q for q, _ in prepared.options],
-                    "options": [o for _, o in prepared.options],
-                },
-            )
-        if prepared.needs:
-            await connection.execute(
-                _NEEDS_OF_ONE,
-                {
-                    "response_id": response_id,
-                    "survey_id": survey_id,
-                    "keys": sorted(prepared.needs),
-                },
-            )
-        return
+    """The option and need rows of stored responses (an import): one multi-row INSERT each."""
     options = [
         {"response_id": rid, "survey_id": survey_id, "question_key": q, "option_key": o}
         for rid, prepared in rows
@@ -674,15 +731,41 @@ async def _insert_derived(
     await _insert_many(session, survey_response_needs, values)
 
 
-_INSERT_RESPONSE = (
-    insert(table_of(SurveyResponse))
-    .on_conflict_do_nothing()
-    .returning(table_of(SurveyResponse).c.id)
-)
+def _store_one() -> Select[UUID]:
+    """One response with its option and need rows in one statement: an INSERT of the response
+    (nothing if its pseudonym or receipt code is taken) whose RETURNING feeds the INSERTs of the
+    derived rows, so they exist exactly when the response does. Bind parameters: the response's
+    columns prefixed `r_`; `questions`/`options`, parallel arrays of the chosen options; `keys`,
+    the need categories expressed. Returns the response's id (no row: nothing stored)."""
+    table = table_of(SurveyResponse)
+    columns = [c for c in table.c if c.name != "sa_orm_sentinel"]
+    response = (
+        insert(table)
+        .values({c.name: bindparam(f"r_{c.name}", type_=c.type) for c in columns})
+        .on_conflict_do_nothing()
+        .returning(table.c.id, table.c.survey_id)
+        .cte("response")
+    )
+    options = survey_answer_options.insert().from_select(
+        ["response_id", "survey_id", "question_key", "option_key"],
+        select(response.c.id, response.c.survey_id, _pairs.c.question_key, _pairs.c.option_key)
+        .select_from(response)
+        .join(_pairs, true()),
+    )
+    needs = survey_response_needs.insert().from_select(
+        ["response_id", "need_category_id", "survey_id"],
+        select(response.c.id, NeedCategory.id, response.c.survey_id)
+        .select_from(response)
+        .join(NeedCategory, NeedCategory.key == any_(bindparam("keys", type_=ARRAY(String)))),
+    )
+    return select(response.c.id).add_cte(options.cte("options"), needs.cte("needs"))
+
+
+_STORE_ONE = _store_one()
 
 
 def _response_row(
-    survey: Survey,
+    survey: SurveyFacts,
     prepared: Prepared,
     area_id: UUID,
     channel: Channel,
@@ -708,7 +791,7 @@ def _response_row(
 async def submit_response(
     session: AsyncSession,
     settings: Settings,
-    survey: Survey,
+    survey: SurveyFacts,
     submission: s.ResponseSubmission | s.PaperResponse,
     *,
     channel: Channel,
@@ -726,7 +809,7 @@ async def submit_response(
     the code is used up atomically in this transaction (409 `invitation-code-used`) and not
     stored with the response."""
     _check_status(survey, channel)
-    compiled = d.compiled(survey)
+    compiled = _compiled(survey)
     try:
         prepared = prepare(compiled.definition, submission.answers, submission.other)
     except InvalidAnswers:
@@ -770,9 +853,15 @@ async def submit_response(
             )
     now = datetime.datetime.now(datetime.UTC)
     table = table_of(SurveyResponse)
+    chosen = {
+        "questions": [q for q, _ in prepared.options],
+        "options": [o for _, o in prepared.options],
+        "keys": sorted(prepared.needs),
+    }
     for _attempt in range(5):
         row = _response_row(survey, prepared, area_id, channel, now, pseudonym_value)
-        inserted = await connection.scalar(_INSERT_RESPONSE, row)
+        params = {f"r_{name}": value for name, value in row.items()}
+        inserted = await connection.scalar(_STORE_ONE, params | chosen)
         if inserted is not None:
             break
         if pseudonym_value is not None and await session.scalar(
@@ -784,7 +873,6 @@ async def submit_response(
         # otherwise the receipt code collided (1 in 2^40): draw another one
     else:  # pragma: no cover - five collisions in a row do not happen
         raise RuntimeError("could not allocate a receipt code")
-    await _insert_derived(session, survey.id, [(row["id"], prepared)])
     return SurveyResponse(**{k: v for k, v in row.items() if k not in ("created_at", "updated_at")})
 
 
@@ -799,7 +887,7 @@ def receipt_of(response: SurveyResponse) -> s.ResponseReceipt:
 async def submit_web_response(
     session: AsyncSession,
     settings: Settings,
-    survey: Survey,
+    survey: SurveyFacts,
     submission: s.ResponseSubmission,
     *,
     idempotency_key: str | None,
