@@ -197,6 +197,20 @@ def test_required_questions_on_hidden_pages_need_no_answer(parsed: s.Definition)
 # -- submitting over HTTP --------------------------------------------------------------------
 
 
+@pytest.fixture(params=["driver", "session"])
+def submission_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Web submissions take the driver path when they can (`responses._submit_on_driver`);
+    the session path stores them otherwise. Tests using this fixture run on both and expect
+    the same stored rows and answers."""
+    if request.param == "session":
+
+        async def decline(*args: Any, **kwargs: Any) -> None:
+            return None
+
+        monkeypatch.setattr(responses, "_submit_on_driver", decline)
+    return str(request.param)
+
+
 async def _row(session: AsyncSession, receipt: str) -> SurveyResponse:
     row = await session.scalar(
         select(SurveyResponse).where(
@@ -208,7 +222,7 @@ async def _row(session: AsyncSession, receipt: str) -> SurveyResponse:
 
 
 async def test_a_submission_stores_answers_area_stratum_and_derived_rows(
-    surveys: Surveys, session: AsyncSession, areas: dict[str, uuid.UUID]
+    surveys: Surveys, session: AsyncSession, areas: dict[str, uuid.UUID], submission_path: str
 ) -> None:
     survey = await surveys.create(publish=True)
     response = await surveys.submit(
@@ -365,7 +379,7 @@ async def test_responses_are_refused_when_the_phase_closes_surveys(
 
 
 async def test_the_same_respondent_token_answers_once(
-    surveys: Surveys, session: AsyncSession, settings: Settings
+    surveys: Surveys, session: AsyncSession, settings: Settings, submission_path: str
 ) -> None:
     survey = await surveys.create(publish=True)
     first = await surveys.submit(survey["id"], headers={"Respondent-Token": TOKEN})
@@ -462,7 +476,7 @@ async def test_nothing_about_the_person_is_stored(surveys: Surveys, session: Asy
 
 
 async def test_a_retried_submission_returns_the_original_receipt(
-    surveys: Surveys, session: AsyncSession
+    surveys: Surveys, session: AsyncSession, submission_path: str
 ) -> None:
     survey = await surveys.create(publish=True)
     headers = {"Idempotency-Key": str(uuid.uuid4()), "Respondent-Token": TOKEN}

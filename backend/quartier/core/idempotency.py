@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -98,12 +98,13 @@ def fingerprint(*parts: bytes) -> bytes:
     return digest.digest()
 
 
-def _lock_id(operation: str, key: str) -> int:
+def lock_id(operation: str, key: str) -> int:
+    """The transaction-scoped advisory lock that marks (operation, key) as in flight."""
     raw = hashlib.blake2b(f"{operation}\x00{key}".encode(), digest_size=8).digest()
     return int.from_bytes(raw, "big", signed=True)
 
 
-def _check_key(key: str) -> None:
+def check_key(key: str) -> None:
     if not key.strip() or any(ord(c) < 0x20 for c in key):
         raise InvalidInput(
             "The Idempotency-Key header must be a printable, non-empty value.",
@@ -111,24 +112,24 @@ def _check_key(key: str) -> None:
         )
 
 
-_RECORDS: Table = IdempotencyRecord.__table__  # type: ignore[assignment]
+RECORDS: Table = IdempotencyRecord.__table__  # type: ignore[assignment]
 _OPERATION = bindparam("operation", type_=String)
 _KEY = bindparam("key", type_=String)
-_SAME_KEY = and_(_RECORDS.c.operation == _OPERATION, _RECORDS.c.idempotency_key == _KEY)
+_SAME_KEY = and_(RECORDS.c.operation == _OPERATION, RECORDS.c.idempotency_key == _KEY)
 # Statements built once (compiled once, prepared once per connection).
 _LOCK = select(func.pg_try_advisory_xact_lock(bindparam("lock_id", type_=BigInteger)))
-# The live record for the key, if any; an expired one (which would still hold the unique
-# index) is deleted by the same statement.
-_LIVE = select(
-    _RECORDS.c.fingerprint,
-    _RECORDS.c.response_status,
-    _RECORDS.c.response_body,
-    _RECORDS.c.response_headers,
-).where(_SAME_KEY, _RECORDS.c.expires_at > func.now())
-_LIVE = _LIVE.add_cte(
-    delete(_RECORDS).where(_SAME_KEY, _RECORDS.c.expires_at <= func.now()).cte("expired")
+# The live record for (:operation, :key), if any; an expired one (which would still hold the
+# unique index) is deleted by the same statement (EXPIRED, a CTE to add to it).
+EXPIRED = delete(RECORDS).where(_SAME_KEY, RECORDS.c.expires_at <= func.now()).cte("expired")
+LIVE_COLUMNS = (
+    RECORDS.c.fingerprint,
+    RECORDS.c.response_status,
+    RECORDS.c.response_body,
+    RECORDS.c.response_headers,
 )
-_RECORD = insert(_RECORDS)
+LIVE_CONDITION = and_(_SAME_KEY, RECORDS.c.expires_at > func.now())
+_LIVE = select(*LIVE_COLUMNS).where(LIVE_CONDITION).add_cte(EXPIRED)
+_RECORD = insert(RECORDS)
 
 
 async def run_idempotent(
@@ -146,50 +147,69 @@ async def run_idempotent(
     if key is None:
         status, body, headers = await produce()
         return StoredResponse(status, msgspec.json.encode(body), headers, replayed=False)
-    _check_key(key)
+    check_key(key)
     connection = await session.connection()
-    if not await connection.scalar(_LOCK, {"lock_id": _lock_id(operation, key)}):
-        raise Conflict(
-            "A request with this Idempotency-Key is still being processed; retry shortly.",
-            slug="idempotency-in-flight",
-            title="Request in flight",
-            headers={"Retry-After": "1"},
-        )
+    if not await connection.scalar(_LOCK, {"lock_id": lock_id(operation, key)}):
+        raise in_flight()
     # A separate statement after the lock: its snapshot sees a record committed by a request
     # that held the lock before us.
     stored = (await connection.execute(_LIVE, {"operation": operation, "key": key})).first()
     if stored is not None:
         if stored.fingerprint != request_fingerprint:
-            raise Unprocessable(
-                "This Idempotency-Key was used for a different request body.",
-                slug="idempotency-key-reused",
-                title="Idempotency-Key reused",
-            )
-        return StoredResponse(
-            stored.response_status,
-            stored.response_body,
-            dict(stored.response_headers),
-            replayed=True,
-        )
+            raise key_reused()
+        return replay(stored._mapping)
     status, body, headers = await produce()
     encoded = msgspec.json.encode(body)
-    now = datetime.datetime.now(datetime.UTC)
     await connection.execute(
-        _RECORD,
-        {
-            "id": uuid7(),
-            "operation": operation,
-            "idempotency_key": key,
-            "fingerprint": request_fingerprint,
-            "response_status": status,
-            "response_body": encoded,
-            "response_headers": headers,
-            "expires_at": now + RETENTION,
-            "created_at": now,
-            "updated_at": now,
-        },
+        _RECORD, record_values(operation, key, request_fingerprint, status, encoded, headers)
     )
     return StoredResponse(status, encoded, headers, replayed=False)
+
+
+def in_flight() -> Conflict:
+    return Conflict(
+        "A request with this Idempotency-Key is still being processed; retry shortly.",
+        slug="idempotency-in-flight",
+        title="Request in flight",
+        headers={"Retry-After": "1"},
+    )
+
+
+def key_reused() -> Unprocessable:
+    return Unprocessable(
+        "This Idempotency-Key was used for a different request body.",
+        slug="idempotency-key-reused",
+        title="Idempotency-Key reused",
+    )
+
+
+def replay(stored: Mapping[Any, Any]) -> StoredResponse:
+    """The stored answer of a live record (the `LIVE_COLUMNS` of its row)."""
+    return StoredResponse(
+        stored["response_status"],
+        stored["response_body"],
+        dict(stored["response_headers"]),
+        replayed=True,
+    )
+
+
+def record_values(
+    operation: str, key: str, fingerprint: bytes, status: int, body: bytes, headers: dict[str, str]
+) -> dict[str, Any]:
+    """The columns of a new `idempotency_keys` record."""
+    now = datetime.datetime.now(datetime.UTC)
+    return {
+        "id": uuid7(),
+        "operation": operation,
+        "idempotency_key": key,
+        "fingerprint": fingerprint,
+        "response_status": status,
+        "response_body": body,
+        "response_headers": headers,
+        "expires_at": now + RETENTION,
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 async def purge_expired(session: AsyncSession) -> int:

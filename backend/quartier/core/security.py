@@ -88,9 +88,7 @@ def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | 
     return principal if isinstance(principal, Principal) else None
 
 
-async def _guard(
-    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
-) -> None:
+async def _guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     """Async although it never awaits: Litestar runs a sync guard in a worker thread."""
     rule = handler.opt.get("access")
     if not isinstance(rule, Access):

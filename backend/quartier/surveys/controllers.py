@@ -332,11 +332,10 @@ class SurveyController(Controller):
         idempotency_key: IdempotencyKeyHeader = None,
         respondent_token: RespondentToken = None,
     ) -> Response[s.ResponseReceipt]:
-        survey = await responses.load_for_submission(db_session, survey_id)
         result = await responses.submit_web_response(
             db_session,
             _settings(request),
-            survey,
+            survey_id,
             data,
             idempotency_key=idempotency_key,
             respondent_token=respondent_token,

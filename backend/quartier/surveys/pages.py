@@ -924,7 +924,7 @@ async def _store(flow: Flow, submission: s.ResponseSubmission, key: str) -> s.Re
             result = await r.submit_web_response(
                 flow.session,
                 flow.settings,
-                flow.survey,
+                flow.survey.id,
                 submission,
                 idempotency_key=key,
                 respondent_token=flow.respondent.token,

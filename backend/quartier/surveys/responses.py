@@ -35,6 +35,7 @@ from uuid import UUID
 import msgspec
 from sqlalchemy import (
     ARRAY,
+    BigInteger,
     Integer,
     Select,
     String,
@@ -47,6 +48,7 @@ from sqlalchemy import (
     cast,
     false,
     func,
+    literal,
     null,
     or_,
     select,
@@ -55,11 +57,13 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB, insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import aliased
 from uuid_utils.compat import uuid7
 
 from quartier.areas.models import AreaLevel, SocialArea
+from quartier.core import idempotency
+from quartier.core.driver import DriverStatement, driver_transaction
 from quartier.core.errors import Conflict, FieldError, InvalidInput, NotFound, Problem
 from quartier.core.i18n import gettext as _
 from quartier.core.i18n import ngettext
@@ -600,8 +604,8 @@ def _surveys_open_now() -> Any:
         )
         .scalar_subquery()
     )
-    by_default = cast(ProcessPhase.phase, String).in_(
-        sorted(phase.value for phase in module.default_phases)
+    by_default = cast(ProcessPhase.phase, String) == any_(
+        literal(sorted(phase.value for phase in module.default_phases), ARRAY(String))
     )
     return (
         select(
@@ -731,17 +735,18 @@ async def _insert_derived(
     await _insert_many(session, survey_response_needs, values)
 
 
-def _store_one() -> Select[UUID]:
+def _store_one(*, with_record: bool) -> Select[UUID]:
     """One response with its option and need rows in one statement: an INSERT of the response
     (nothing if its pseudonym or receipt code is taken) whose RETURNING feeds the INSERTs of the
     derived rows, so they exist exactly when the response does. Bind parameters: the response's
     columns prefixed `r_`; `questions`/`options`, parallel arrays of the chosen options; `keys`,
-    the need categories expressed. Returns the response's id (no row: nothing stored)."""
+    the need categories expressed. `with_record`: the Idempotency-Key record too (its columns
+    prefixed `i_`; none is stored when `i_idempotency_key` is NULL). Returns the response's id
+    (no row: nothing stored)."""
     table = table_of(SurveyResponse)
-    columns = [c for c in table.c if c.name != "sa_orm_sentinel"]
     response = (
         insert(table)
-        .values({c.name: bindparam(f"r_{c.name}", type_=c.type) for c in columns})
+        .values({c.name: bindparam(f"r_{c.name}", type_=c.type) for c in _columns(table)})
         .on_conflict_do_nothing()
         .returning(table.c.id, table.c.survey_id)
         .cte("response")
@@ -758,10 +763,25 @@ def _store_one() -> Select[UUID]:
         .select_from(response)
         .join(NeedCategory, NeedCategory.key == any_(bindparam("keys", type_=ARRAY(String)))),
     )
-    return select(response.c.id).add_cte(options.cte("options"), needs.cte("needs"))
+    statement = select(response.c.id).add_cte(options.cte("options"), needs.cte("needs"))
+    if with_record:
+        records = idempotency.RECORDS
+        columns = _columns(records)
+        record = records.insert().from_select(
+            [c.name for c in columns],
+            select(*(bindparam(f"i_{c.name}", type_=c.type) for c in columns))
+            .select_from(response)
+            .where(bindparam("i_idempotency_key", type_=String).is_not(None)),
+        )
+        statement = statement.add_cte(record.cte("record"))
+    return statement
 
 
-_STORE_ONE = _store_one()
+def _columns(table: Table) -> list[Any]:
+    return [c for c in table.c if c.name != "sa_orm_sentinel"]  # advanced-alchemy's, unused
+
+
+_STORE_ONE = _store_one(with_record=False)
 
 
 def _response_row(
@@ -887,7 +907,7 @@ def receipt_of(response: SurveyResponse) -> s.ResponseReceipt:
 async def submit_web_response(
     session: AsyncSession,
     settings: Settings,
-    survey: SurveyFacts,
+    survey_id: UUID,
     submission: s.ResponseSubmission,
     *,
     idempotency_key: str | None,
@@ -897,7 +917,32 @@ async def submit_web_response(
     """A resident's web submission, stored at most once per `Idempotency-Key`. The API
     (SubmitSurveyResponse) and the HTML form both come through here — same operation, key and
     body fingerprint — so a form post and survey.js's offline send of the same answers share one
-    stored response."""
+    stored response.
+
+    The common cases (a valid response to an open survey, a replay) take the driver path
+    (`_submit_on_driver`, three statements in a transaction of its own); everything else — and
+    every refusal, so that its problem is exactly the general path's — runs through the
+    session."""
+    operation = f"SubmitSurveyResponse:{survey_id}"
+    request_fingerprint = fingerprint(msgspec.json.encode(submission, order="sorted"))
+    if idempotency_key is not None:
+        idempotency.check_key(idempotency_key)
+    engine = session.bind
+    if isinstance(engine, AsyncEngine):
+        fast = await _submit_on_driver(
+            engine,
+            settings,
+            survey_id,
+            submission,
+            operation=operation,
+            key=idempotency_key,
+            request_fingerprint=request_fingerprint,
+            respondent_token=respondent_token,
+            receipt_location=receipt_location,
+        )
+        if fast is not None:
+            return fast
+    survey = await load_for_submission(session, survey_id)
 
     async def produce() -> tuple[int, Any, dict[str, str]]:
         stored = await submit_response(
@@ -914,11 +959,151 @@ async def submit_web_response(
 
     return await run_idempotent(
         session,
-        operation=f"SubmitSurveyResponse:{survey.id}",
+        operation=operation,
         key=idempotency_key,
-        request_fingerprint=fingerprint(msgspec.json.encode(submission, order="sorted")),
+        request_fingerprint=request_fingerprint,
         produce=produce,
     )
+
+
+# -- the driver path -----------------------------------------------------------------------------
+# 1. The survey (its definition only if the cached parse is stale) and, with a key, the key's
+#    in-flight lock.
+_FAST_SURVEY = DriverStatement(
+    _SUBMISSION_SURVEY.add_columns(
+        case(
+            (bindparam("lock_id", type_=BigInteger).is_(None), true()),
+            else_=func.pg_try_advisory_xact_lock(bindparam("lock_id", type_=BigInteger)),
+        ).label("locked")
+    )
+)
+# 2. After the lock (a statement of its own, so that its snapshot sees a record committed by the
+#    lock's previous holder): the key's live record, whether surveys are open, the area.
+_FAST_CHECK = DriverStatement(
+    select(*_OPEN_AND_AREA.selected_columns, *idempotency.LIVE_COLUMNS)
+    .select_from(
+        select(literal(1).label("one"))
+        .subquery("one")
+        .outerjoin(idempotency.RECORDS, idempotency.LIVE_CONDITION)
+    )
+    .add_cte(idempotency.EXPIRED)
+)
+# 3. The response, its derived rows and the key's record.
+_FAST_STORE = DriverStatement(_store_one(with_record=True))
+
+
+async def _submit_on_driver(
+    engine: AsyncEngine,
+    settings: Settings,
+    survey_id: UUID,
+    submission: s.ResponseSubmission,
+    *,
+    operation: str,
+    key: str | None,
+    request_fingerprint: bytes,
+    respondent_token: str | None,
+    receipt_location: Callable[[str], str],
+) -> StoredResponse | None:
+    """Store an open survey's valid web response, or replay its key's stored answer; None for
+    anything else (the caller then takes the general path, whose problems are the reference)."""
+    if respondent_token is not None and not _valid_token(respondent_token):
+        return None
+    async with driver_transaction(engine) as db:
+        facts = await db.row(
+            _FAST_SURVEY,
+            {
+                "survey_id": survey_id,
+                "cached_version": d.cached_version(survey_id),
+                "lock_id": None if key is None else idempotency.lock_id(operation, key),
+            },
+        )
+        if facts is None or facts["status"] != SurveyStatus.PUBLISHED:
+            return None
+        if not facts["locked"]:
+            raise idempotency.in_flight()
+        compiled = d.cached(survey_id, facts["definition_version"])
+        if compiled is None:
+            if facts["definition"] is None:
+                return None  # evicted meanwhile
+            compiled = d.remember(survey_id, facts["definition_version"], facts["definition"])
+        try:
+            prepared = prepare(compiled.definition, submission.answers, submission.other)
+        except InvalidAnswers:
+            return None
+        check = await db.row(
+            _FAST_CHECK,
+            {
+                "process_id": facts["process_id"],
+                "level": compiled.social_area.level,
+                "code": prepared.area_code,
+                "operation": operation,
+                "key": key,
+            },
+        )
+        assert check is not None  # one row, always
+        if check["fingerprint"] is not None:
+            if check["fingerprint"] != request_fingerprint:
+                raise idempotency.key_reused()
+            return idempotency.replay(check)
+        if not check["open"] or check["area_id"] is None or facts["access_mode"] != AccessMode.OPEN:
+            return None
+        pseudonym_value = (
+            None
+            if respondent_token is None
+            else pseudonym(settings.secret_key, facts["pseudonym_salt"], respondent_token)
+        )
+        survey = SubmissionSurvey(
+            id=survey_id,
+            process_id=facts["process_id"],
+            status=facts["status"],
+            access_mode=facts["access_mode"],
+            definition_version=facts["definition_version"],
+            pseudonym_salt=facts["pseudonym_salt"],
+            compiled=compiled,
+        )
+        now = datetime.datetime.now(datetime.UTC)
+        chosen = {
+            "questions": [q for q, _ in prepared.options],
+            "options": [o for _, o in prepared.options],
+            "keys": sorted(prepared.needs),
+        }
+        for _attempt in range(5):
+            row = _response_row(
+                survey, prepared, check["area_id"], Channel.WEB, now, pseudonym_value
+            )
+            receipt = s.ResponseReceipt(
+                survey_id=survey_id,
+                receipt_code=format_code(row["receipt_code"]),
+                submitted_at=now,
+            )
+            body = msgspec.json.encode(receipt)
+            headers = {"Location": receipt_location(receipt.receipt_code)}
+            record = (
+                idempotency.record_values(operation, key, request_fingerprint, 201, body, headers)
+                if key is not None
+                else dict.fromkeys(_RECORD_COLUMNS)
+            )
+            values = (
+                {f"r_{name}": value for name, value in row.items()}
+                | {f"i_{name}": value for name, value in record.items()}
+                | chosen
+            )
+            if await db.value(_FAST_STORE, values) is not None:
+                return StoredResponse(201, body, headers, replayed=False)
+            if pseudonym_value is not None:
+                return None  # answered before, or a receipt collision: the general path says
+        raise RuntimeError("could not allocate a receipt code")  # pragma: no cover
+
+
+_RECORD_COLUMNS = [c.name for c in _columns(idempotency.RECORDS)]
+
+
+def _valid_token(token: str) -> bool:
+    try:
+        check_respondent_token(token)
+    except Problem:
+        return False
+    return True
 
 
 async def insert_prepared(
