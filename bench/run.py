@@ -1,7 +1,8 @@
 """`make bench`: the submission path against PostgreSQL's own ceiling, on this machine, in one go.
 
 1. R_pg — PostgreSQL's ceiling for exactly the statements one resident submission issues: the
-   statements are captured from a real submission through the app (SQLAlchemy cursor events),
+   statements are captured from a real submission through the app (on the asyncpg driver and
+   through SQLAlchemy),
    turned into a pgbench script (per-transaction unique values — ids, receipt code,
    Idempotency-Key, advisory-lock id — drawn fresh each time; prepared statements, as asyncpg
    uses), and run by pgbench with 16 clients.
@@ -54,6 +55,7 @@ from tests.support.live import free_port, start_app, wait_until  # noqa: E402
 from bench.realistic_survey import answers, definition  # noqa: E402
 from quartier import migrations  # noqa: E402
 from quartier.app import create_app  # noqa: E402
+from quartier.core import driver  # noqa: E402
 from quartier.db import PrivateCluster, create_engine, session_scope  # noqa: E402
 from quartier.demo import load_demo  # noqa: E402
 from quartier.processes.models import PlanningProcess  # noqa: E402
@@ -120,10 +122,23 @@ def _render(statement: str, params: Sequence[Any]) -> str:
     return re.sub(r"\$(\d+)", substitute, statement)
 
 
+# Parameters of the driver statements that must differ per submission, and the pgbench
+# expression that draws them (fresh per transaction, consistent within one).
+_VOLATILE = {
+    "r_id": "md5('r' || :client_id || '-' || :n)::uuid",
+    "i_id": "md5('i' || :client_id || '-' || :n)::uuid",
+    "r_receipt_code": "upper(substr(md5('rc' || :client_id || '-' || :n), 1, 8))",
+    "key": "'bench-' || :client_id || '-' || :n",
+    "i_idempotency_key": "'bench-' || :client_id || '-' || :n",
+    "lock_id": ":n",
+}
+
+
 async def capture_submission_sql(
     url: str, survey_id: str, codes: list[str], data_dir: Path
 ) -> tuple[list[str], dict[str, str]]:
-    """Submit one response through the app and record every statement it sends."""
+    """Submit one response through the app and record every statement it sends: on the asyncpg
+    driver (the submission path, `core.driver.Driver`) and through SQLAlchemy (anything else)."""
     settings = load_settings(
         {
             "QUARTIER_ENV": "test",
@@ -133,62 +148,51 @@ async def capture_submission_sql(
         }
     )
     app = create_app(settings, database_url=url)
-    captured: list[tuple[str, Any, bool]] = []
+    statements: list[str] = []
     key = f"capture-{uuid.uuid4()}"
     async with AsyncTestClient(app, base_url="https://bench.local") as client:
         # warm the definition cache as a running app would have it
         await client.get(f"/api/v1/surveys/{survey_id}")
         engine = app.state["db_config"].get_engine()
 
-        def record(
+        def record_sa(
             conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
         ) -> None:
-            captured.append((statement, parameters, executemany))
+            rows = parameters if executemany else [parameters]
+            statements.extend(_render(" ".join(statement.split()), row) for row in rows)
 
-        event.listen(engine.sync_engine, "before_cursor_execute", record)
-        response = await client.post(
-            f"/api/v1/surveys/{survey_id}/responses",
-            json={"answers": answers(codes, random.Random(1))},
-            headers={"Idempotency-Key": key},
-        )
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
+        original = {name: getattr(driver.Driver, name) for name in ("row", "value")}
+
+        def recording(name: str) -> Any:
+            async def method(self: driver.Driver, statement: Any, values: Any) -> Any:
+                sql, arguments = statement.arguments(self.dialect, values)
+                names = [entry[0] for entry in statement.compile(self.dialect)[1]]
+                rendered = [
+                    _VOLATILE.get(param) or _literal(argument)
+                    for param, argument in zip(names, arguments, strict=True)
+                ]
+                flat = " ".join(sql.split())
+                statements.append(re.sub(r"\$(\d+)", lambda m: rendered[int(m.group(1)) - 1], flat))
+                return await original[name](self, statement, values)
+
+            return method
+
+        event.listen(engine.sync_engine, "before_cursor_execute", record_sa)
+        for name in original:
+            setattr(driver.Driver, name, recording(name))
+        try:
+            response = await client.post(
+                f"/api/v1/surveys/{survey_id}/responses",
+                json={"answers": answers(codes, random.Random(1))},
+                headers={"Idempotency-Key": key},
+            )
+        finally:
+            event.remove(engine.sync_engine, "before_cursor_execute", record_sa)
+            for name, method in original.items():
+                setattr(driver.Driver, name, method)
         assert response.status_code == 201, response.text
-        receipt = responses.normalise_code(response.json()["receipt_code"])
-    volatile = {
-        key: "'bench-' || :client_id || '-' || :n",
-        receipt: "(upper(substr(md5('rc' || :client_id || '-' || :n), 1, 8)))",
-    }
-    statements: list[str] = []
-    for statement, parameters, executemany in captured:
-        rows = parameters if executemany else [parameters]
-        rendered = [_render(" ".join(statement.split()), row) for row in rows]
-        if executemany and rendered and " VALUES " in rendered[0]:
-            head, _, _ = rendered[0].partition(" VALUES ")
-            values = [r.partition(" VALUES ")[2] for r in rendered]
-            statements.append(f"{head} VALUES {', '.join(values)}")
-        else:
-            statements.extend(rendered)
-    # ids of the rows this submission creates (the `id` column of each INSERT) and the
-    # advisory-lock id are unique per submission too
-    for statement, parameters, executemany in captured:
-        match = re.match(r"\s*INSERT INTO \S+ \(([^)]*)\) VALUES", statement)
-        if match:
-            columns = [c.strip() for c in match.group(1).split(",")]
-            for row in parameters if executemany else [parameters]:
-                if "id" in columns and len(row) >= len(columns):
-                    for start in range(0, len(row), len(columns)):
-                        new_id = str(row[start + columns.index("id")])
-                        volatile.setdefault(
-                            new_id, f"md5('{new_id[:8]}' || :client_id || '-' || :n)::uuid"
-                        )
-        if "pg_try_advisory_xact_lock" in statement:
-            volatile[str(parameters[0])] = ":n"
     script = ["\\set n random(1, 9000000000000000000)", "BEGIN;"]
-    for statement in statements:
-        for value, expression in volatile.items():
-            quoted = value if value.lstrip("-").isdigit() else f"'{value}'"
-            statement = statement.replace(quoted, expression)
-        script.append(statement + ";")
+    script += [statement + ";" for statement in statements]
     script.append("COMMIT;")
     summary = {
         "statements": str(len(statements)),
@@ -198,19 +202,13 @@ async def capture_submission_sql(
 
 
 def _kind(statement: str) -> str:
-    words = statement.split()
-    verb = words[0].upper()
-    table = next(
-        (
-            w
-            for w in words[1:]
-            if re.fullmatch(r"[a-z_]+", w) and w not in {"from", "into", "where", "and"}
-        ),
-        "",
-    )
-    if verb == "SELECT" and "FROM" in statement.upper():
-        table = statement.upper().split(" FROM ", 1)[1].split()[0].lower()
-    return f"{verb} {table}".strip()
+    """What a statement does, e.g. `SELECT surveys` or `INSERT survey_responses + INSERT …`."""
+    writes = re.findall(r"\b(INSERT INTO|DELETE FROM|UPDATE) (\w+)", statement)
+    reads = re.findall(r"\bFROM (\w+)", statement)
+    parts = [f"{verb.split()[0]} {table}" for verb, table in writes]
+    if statement.lstrip().upper().startswith(("SELECT", "WITH")) and reads:
+        parts.append(f"SELECT {reads[0]}")
+    return " + ".join(dict.fromkeys(parts)) or statement.split()[0]
 
 
 def pgbench(
@@ -242,7 +240,13 @@ def pgbench(
     )
     os.unlink(handle.name)
     match = re.search(r"tps = ([\d.]+) \(without initial connection time\)", result.stdout)
-    if not match:
+    failed = re.search(r"number of failed transactions: (\d+)", result.stdout)
+    if (
+        not match
+        or "aborted" in result.stdout
+        or "ERROR" in result.stderr
+        or (failed and int(failed.group(1)) > 0)
+    ):
         raise RuntimeError(f"pgbench failed:\n{result.stdout}\n{result.stderr}")
     return float(match.group(1))
 
@@ -430,7 +434,7 @@ def main() -> int:
             "QUARTIER_LOG_LEVEL": "WARNING",
             "QUARTIER_DB_POOL_SIZE": "20",
         }
-        processes.append(start_app(env, port, workers=args.workers))
+        processes.append(start_app(env, port, workers=args.workers, quiet=False))
         wait_until(f"{base}/ready")
         submit = wrk_submission_script(base_dir, survey_id, codes)
         wrk(wrk_binary, base, seconds=5, script=submit)  # warm-up
