@@ -326,14 +326,16 @@ class SurveyController(Controller):
     async def submit(
         self,
         request: AnyRequest,
-        db_session: AsyncSession,
         survey_id: UUID,
         data: s.ResponseSubmission,
         idempotency_key: IdempotencyKeyHeader = None,
         respondent_token: RespondentToken = None,
     ) -> Response[s.ResponseReceipt]:
+        # No session unless the submission needs one (see responses.submit_web_response).
+        database = request.app.state["db_config"]
         result = await responses.submit_web_response(
-            db_session,
+            database.get_engine(),
+            lambda: database.provide_session(request.app.state, request.scope),
             _settings(request),
             survey_id,
             data,

@@ -48,7 +48,7 @@ from litestar.params import QueryParameter
 from litestar.response import Template
 from litestar.types import ControllerRouterHandler
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import aliased
 
 from quartier.areas import services as areas
@@ -571,6 +571,11 @@ class Flow:
     submit_action: str = ""
 
     @property
+    def engine(self) -> AsyncEngine:
+        engine: AsyncEngine = self.request.app.state["db_config"].get_engine()
+        return engine
+
+    @property
     def definition(self) -> s.Definition:
         return d.compiled(self.survey).definition
 
@@ -922,7 +927,8 @@ async def _store(flow: Flow, submission: s.ResponseSubmission, key: str) -> s.Re
     for _attempt in range(IN_FLIGHT_RETRIES):
         try:
             result = await r.submit_web_response(
-                flow.session,
+                flow.engine,
+                lambda: flow.session,
                 flow.settings,
                 flow.survey.id,
                 submission,

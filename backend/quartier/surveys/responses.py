@@ -905,7 +905,8 @@ def receipt_of(response: SurveyResponse) -> s.ResponseReceipt:
 
 
 async def submit_web_response(
-    session: AsyncSession,
+    engine: AsyncEngine,
+    request_session: Callable[[], AsyncSession],
     settings: Settings,
     survey_id: UUID,
     submission: s.ResponseSubmission,
@@ -921,27 +922,25 @@ async def submit_web_response(
 
     The common cases (a valid response to an open survey, a replay) take the driver path
     (`_submit_on_driver`, three statements in a transaction of its own); everything else — and
-    every refusal, so that its problem is exactly the general path's — runs through the
-    session."""
+    request's session, created by `request_session` only then (the request commits it)."""
     operation = f"SubmitSurveyResponse:{survey_id}"
     request_fingerprint = fingerprint(msgspec.json.encode(submission, order="sorted"))
     if idempotency_key is not None:
         idempotency.check_key(idempotency_key)
-    engine = session.bind
-    if isinstance(engine, AsyncEngine):
-        fast = await _submit_on_driver(
-            engine,
-            settings,
-            survey_id,
-            submission,
-            operation=operation,
-            key=idempotency_key,
-            request_fingerprint=request_fingerprint,
-            respondent_token=respondent_token,
-            receipt_location=receipt_location,
-        )
-        if fast is not None:
-            return fast
+    fast = await _submit_on_driver(
+        engine,
+        settings,
+        survey_id,
+        submission,
+        operation=operation,
+        key=idempotency_key,
+        request_fingerprint=request_fingerprint,
+        respondent_token=respondent_token,
+        receipt_location=receipt_location,
+    )
+    if fast is not None:
+        return fast
+    session = request_session()
     survey = await load_for_submission(session, survey_id)
 
     async def produce() -> tuple[int, Any, dict[str, str]]:
