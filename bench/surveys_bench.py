@@ -291,7 +291,7 @@ def _records(
                 )
             )
             expressed = [key for key in NEEDS if rng.random() < level[(area, key)]]
-            needs += [(response_id, categories[key], survey_id) for key in expressed]
+            needs += [(response_id, categories[key], survey_id, area, age) for key in expressed]
             options.append((response_id, survey_id, "age", age or "no_answer"))
             options.append((response_id, survey_id, "children", rng.choice(("yes", "no"))))
             options += [
@@ -345,7 +345,7 @@ async def _seed(url: str, survey_id: uuid.UUID, count: int, first: int = 0) -> d
             await connection.copy_records_to_table(
                 "survey_response_needs",
                 records=needs,
-                columns=["response_id", "need_category_id", "survey_id"],
+                columns=["response_id", "need_category_id", "survey_id", "area_id", "age_stratum"],
             )
             await connection.copy_records_to_table(
                 "survey_answer_options",

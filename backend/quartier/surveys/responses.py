@@ -614,19 +614,24 @@ _OPTIONS_OF_ONE = survey_answer_options.insert().from_select(
     ),
 )
 _NEEDS_OF_ONE = survey_response_needs.insert().from_select(
-    ["response_id", "need_category_id", "survey_id"],
+    ["response_id", "need_category_id", "survey_id", "area_id", "age_stratum"],
     select(
-        bindparam("response_id", type_=Uuid), NeedCategory.id, bindparam("survey_id", type_=Uuid)
+        bindparam("response_id", type_=Uuid),
+        NeedCategory.id,
+        bindparam("survey_id", type_=Uuid),
+        bindparam("area_id", type_=Uuid),
+        bindparam("age_stratum", type_=String),
     ).where(NeedCategory.key == any_(bindparam("keys", type_=ARRAY(String)))),
 )
 
 
 async def _insert_derived(
-    session: AsyncSession, survey_id: UUID, rows: Sequence[tuple[UUID, Prepared]]
+    session: AsyncSession, survey_id: UUID, rows: Sequence[tuple[UUID, UUID, Prepared]]
 ) -> None:
-    """The option and need rows of stored responses: one multi-row INSERT each."""
+    """The option and need rows of stored responses, given as (response id, area id, prepared):
+    one multi-row INSERT each. Need rows carry the response's area and age stratum."""
     if len(rows) == 1:
-        response_id, prepared = rows[0]
+        response_id, area_id, prepared = rows[0]
         connection = await session.connection()  # Core statements: skip the ORM layer
         if prepared.options:
             await connection.execute(
@@ -644,31 +649,43 @@ async def _insert_derived(
                 {
                     "response_id": response_id,
                     "survey_id": survey_id,
+                    "area_id": area_id,
+                    "age_stratum": prepared.age_stratum,
                     "keys": sorted(prepared.needs),
                 },
             )
         return
     options = [
         {"response_id": rid, "survey_id": survey_id, "question_key": q, "option_key": o}
-        for rid, prepared in rows
+        for rid, _, prepared in rows
         for q, o in prepared.options
     ]
     if options:
         await _insert_many(session, survey_answer_options, options)
-    needed = [(rid, key) for rid, prepared in rows for key in sorted(prepared.needs)]
+    needed = [
+        (rid, area_id, prepared.age_stratum, key)
+        for rid, area_id, prepared in rows
+        for key in sorted(prepared.needs)
+    ]
     if not needed:
         return
     ids = {
         row[0]: row[1]
         for row in await session.execute(
             select(NeedCategory.key, NeedCategory.id).where(
-                NeedCategory.key.in_({key for _, key in needed})
+                NeedCategory.key.in_({key for *_, key in needed})
             )
         )
     }
     values = [
-        {"response_id": rid, "need_category_id": ids[key], "survey_id": survey_id}
-        for rid, key in needed
+        {
+            "response_id": rid,
+            "need_category_id": ids[key],
+            "survey_id": survey_id,
+            "area_id": area_id,
+            "age_stratum": age_stratum,
+        }
+        for rid, area_id, age_stratum, key in needed
         if key in ids
     ]
     await _insert_many(session, survey_response_needs, values)
@@ -784,7 +801,7 @@ async def submit_response(
         # otherwise the receipt code collided (1 in 2^40): draw another one
     else:  # pragma: no cover - five collisions in a row do not happen
         raise RuntimeError("could not allocate a receipt code")
-    await _insert_derived(session, survey.id, [(row["id"], prepared)])
+    await _insert_derived(session, survey.id, [(row["id"], area_id, prepared)])
     return SurveyResponse(**{k: v for k, v in row.items() if k not in ("created_at", "updated_at")})
 
 
@@ -848,7 +865,10 @@ async def insert_prepared(
     await _insert_derived(
         session,
         survey.id,
-        [(value["id"], prepared) for value, (prepared, _) in zip(values, rows, strict=True)],
+        [
+            (value["id"], area_id, prepared)
+            for value, (prepared, area_id) in zip(values, rows, strict=True)
+        ],
     )
     return len(values)
 
