@@ -6,11 +6,15 @@ Starts a private PostgreSQL cluster in a temporary directory (or uses BENCH_DATA
 server where it may create and drop the database `quartier_bench_surveys`), builds the schema by
 the migrations, imports the full Berlin LOR through the import service, creates a process and a
 survey of 20 questions (one an age-band question mapped to the population bands) through the
-survey service, and seeds the responses with COPY — the response rows, ~2.5 need rows and
-~5 option rows each — spread over the planning areas by population. Then, after ANALYZE:
+survey service, and seeds the responses with COPY — the response rows with their answers as
+JSON (~0.45 kB, as the survey's answers would be), ~2.5 need rows (with the response's area and
+age stratum, as submissions write them) and ~5 option rows each — spread over the planning
+areas by population. Then, after VACUUM ANALYZE:
 
 * the aggregated needs through the service (planning-area and district level, without and with
-  age weighting) against the bare SQL GROUP BYs that produce the same counts, median of --runs;
+  age weighting) against the bare SQL GROUP BYs that produce the same counts at that level
+  (responses per area and need rows per area and category; with age weighting also per age
+  stratum), median of --runs;
 * the same over HTTP through the assembled app (in-process ASGI client);
 * the peak memory of a full CSV export, in a child process that imports only the export code
   (max RSS, and the peak of Python allocations during the export).
@@ -247,17 +251,63 @@ async def _setup(engine: AsyncEngine, data: Path) -> tuple[uuid.UUID, uuid.UUID,
     return process_id, survey_id, secret
 
 
+WISHES = [
+    "Mehr Kitaplätze in der Nähe",
+    "Ein Jugendclub, der auch am Wochenende offen hat",
+    "Bänke und Schatten auf dem Platz",
+    "Sichere Radwege zur Schule",
+    "Eine Beratung zu Miete und Schulden im Kiez",
+    "",
+]
+COMMENTS = [
+    "",
+    "",
+    "Wir wohnen seit vielen Jahren hier und wünschen uns mehr Begegnung zwischen den "
+    "Generationen, zum Beispiel ein Nachbarschaftscafé.",
+    "Der Weg zur Ärztin dauert mit dem Bus fast eine Stunde; ein Gesundheitszentrum im "
+    "Quartier würde vielen helfen.",
+]
+
+
+def _answers(
+    rng: random.Random,
+    area_code: str,
+    age: str | None,
+    expressed: list[str],
+    children: str,
+    rating: int,
+) -> str:
+    """A response's answers as the survey stores them (JSON), consistent with its need rows."""
+    answers: dict[str, Any] = {"area": area_code, "age": age or "no_answer"}
+    for i in range(8):
+        chosen = [f"need_{key}" for key in NEEDS[i::8] if key in expressed]
+        answers[f"topic_{i}"] = chosen or ["nothing"]
+    answers["rating_0"] = rating
+    for i in range(1, 4):
+        answers[f"rating_{i}"] = rng.randint(1, 5)
+    answers["household"] = rng.randint(1, 6)
+    answers["years"] = rng.randint(0, 60)
+    answers["children"] = children
+    answers["priorities"] = rng.sample(["housing", "childcare", "safety", "health"], 2)
+    if wish := rng.choice(WISHES):
+        answers["wish"] = wish
+    if comments := rng.choice(COMMENTS):
+        answers["comments"] = comments
+    return msgspec.json.encode(answers).decode()
+
+
 def _records(
     rng: random.Random,
     survey_id: uuid.UUID,
-    areas: list[tuple[uuid.UUID, float]],
+    areas: list[tuple[uuid.UUID, str, float]],
     categories: dict[str, uuid.UUID],
     count: int,
     first: int,
 ) -> Iterator[tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]]:
     """Batches of (responses, needs, options) rows, numbered from `first`."""
-    area_ids = [area for area, _ in areas]
-    weights = [weight for _, weight in areas]
+    area_ids = [area for area, _, _ in areas]
+    codes = {area: code for area, code, _ in areas}
+    weights = [weight for _, _, weight in areas]
     # Each area has its own level of need per category, so the map shows something.
     level = {(area, key): rng.uniform(0.02, 0.34) for area in area_ids for key in NEEDS}
     start = datetime.datetime(2026, 3, 2, 8, tzinfo=datetime.UTC)
@@ -275,6 +325,10 @@ def _records(
             number = first + done + i
             response_id = uuid.UUID(str(uuid7()))
             age = None if rng.random() < NO_AGE else rng.choices(ages, age_weights)[0]
+            expressed = [key for key in NEEDS if rng.random() < level[(area, key)]]
+            children = rng.choice(("yes", "no"))
+            rating = rng.randint(1, 5)
+            answers = _answers(rng, codes[area], age, expressed, children, rating)
             responses.append(
                 (
                     response_id,
@@ -285,20 +339,19 @@ def _records(
                     start + datetime.timedelta(seconds=number * 2),
                     f"B{number:015d}",
                     1,
-                    "{}",
+                    answers,
                     now,
                     now,
                 )
             )
-            expressed = [key for key in NEEDS if rng.random() < level[(area, key)]]
-            needs += [(response_id, categories[key], survey_id) for key in expressed]
+            needs += [(response_id, categories[key], survey_id, area, age) for key in expressed]
             options.append((response_id, survey_id, "age", age or "no_answer"))
-            options.append((response_id, survey_id, "children", rng.choice(("yes", "no"))))
+            options.append((response_id, survey_id, "children", children))
             options += [
                 (response_id, survey_id, f"topic_{NEEDS.index(key) % 8}", f"need_{key}")
                 for key in expressed
             ]
-            options.append((response_id, survey_id, "rating_0", str(rng.randint(1, 5))))
+            options.append((response_id, survey_id, "rating_0", str(rating)))
         done += size
         yield responses, needs, options
 
@@ -307,10 +360,10 @@ async def _seed(url: str, survey_id: uuid.UUID, count: int, first: int = 0) -> d
     connection = await asyncpg.connect(**_connect_kwargs(url, DATABASE))
     try:
         areas = [
-            (row["id"], float(row["total"]))
+            (row["id"], row["code"], float(row["total"]))
             for row in await connection.fetch(
                 """
-                SELECT area.id, population.total
+                SELECT area.id, area.code, population.total
                 FROM social_areas area
                 JOIN area_levels level ON level.id = area.level_id
                 JOIN area_populations population ON population.area_id = area.id
@@ -345,7 +398,7 @@ async def _seed(url: str, survey_id: uuid.UUID, count: int, first: int = 0) -> d
             await connection.copy_records_to_table(
                 "survey_response_needs",
                 records=needs,
-                columns=["response_id", "need_category_id", "survey_id"],
+                columns=["response_id", "need_category_id", "survey_id", "area_id", "age_stratum"],
             )
             await connection.copy_records_to_table(
                 "survey_answer_options",
@@ -355,6 +408,8 @@ async def _seed(url: str, survey_id: uuid.UUID, count: int, first: int = 0) -> d
             totals["responses"] += len(responses)
             totals["needs"] += len(needs)
             totals["options"] += len(options)
+        # As autovacuum leaves a table that only grows: statistics, and a visibility map that
+        # lets the index-only scans skip the heap.
         await connection.execute("ANALYZE")
         await connection.execute("VACUUM (ANALYZE) survey_responses, survey_response_needs")
         return totals
@@ -362,41 +417,8 @@ async def _seed(url: str, survey_id: uuid.UUID, count: int, first: int = 0) -> d
         await connection.close()
 
 
-# The proposal to surveys-core: need rows carrying the response's area and age stratum
-# (written at submission; a response's area never changes), indexed for aggregation. Measured
-# on a copy, with the service's own roll-up statement rewritten to read only the need rows.
-PROPOSED_SETUP = [
-    """
-    CREATE TABLE proposed_response_needs AS
-    SELECT need.response_id, need.need_category_id, need.survey_id,
-           response.area_id, response.age_stratum
-    FROM survey_response_needs need JOIN survey_responses response ON response.id = need.response_id
-    """,
-    """
-    CREATE INDEX ix_proposed_response_needs ON proposed_response_needs
-        (survey_id, area_id, age_stratum, need_category_id)
-    """,
-    "VACUUM (ANALYZE) proposed_response_needs",
-]
-PROPOSED_BARE = """
-    SELECT area.path[$2], need.need_category_id, count(*)
-    FROM proposed_response_needs need JOIN social_areas area ON area.id = need.area_id
-    WHERE need.survey_id = $1 AND cardinality(area.path) >= $2
-    GROUP BY 1, 2
-"""
-PROPOSED_ROLL_UP = """
-    WITH leaf AS (
-        SELECT area_id, age_stratum, need_category_id, count(*) AS x
-        FROM proposed_response_needs WHERE survey_id = $1
-        GROUP BY area_id, age_stratum, need_category_id
-    )
-    SELECT node, leaf.need_category_id, sum(leaf.x)::bigint
-    FROM leaf
-    JOIN social_areas area ON area.id = leaf.area_id
-    CROSS JOIN LATERAL unnest(array_prepend(NULL::uuid, area.path)) AS node
-    GROUP BY node, leaf.need_category_id
-"""
-
+# The bare SQL: the counts at one level (`path[$2]`, depth + 1) and nothing else — no roll-up
+# to the other levels and the scope, no dates, no disclosure control or weighting.
 BARE_RESPONSES = """
     SELECT area.path[$2], count(*)
     FROM survey_responses response JOIN social_areas area ON area.id = response.area_id
@@ -405,11 +427,32 @@ BARE_RESPONSES = """
 """
 BARE_NEEDS = """
     SELECT area.path[$2], need.need_category_id, count(*)
-    FROM survey_response_needs need
-    JOIN survey_responses response ON response.id = need.response_id
-    JOIN social_areas area ON area.id = response.area_id
+    FROM survey_response_needs need JOIN social_areas area ON area.id = need.area_id
     WHERE need.survey_id = $1 AND cardinality(area.path) >= $2
     GROUP BY 1, 2
+"""
+BARE_RESPONSES_AGED = """
+    SELECT area.path[$2], response.age_stratum, count(*)
+    FROM survey_responses response JOIN social_areas area ON area.id = response.area_id
+    WHERE response.survey_id = $1 AND cardinality(area.path) >= $2
+    GROUP BY 1, 2
+"""
+BARE_NEEDS_AGED = """
+    SELECT area.path[$2], need.age_stratum, need.need_category_id, count(*)
+    FROM survey_response_needs need JOIN social_areas area ON area.id = need.area_id
+    WHERE need.survey_id = $1 AND cardinality(area.path) >= $2
+    GROUP BY 1, 2, 3
+"""
+BARE = {
+    aggregation.Weighting.NONE: (BARE_RESPONSES, BARE_NEEDS),
+    aggregation.Weighting.AGE: (BARE_RESPONSES_AGED, BARE_NEEDS_AGED),
+}
+SIZES = """
+    SELECT relname, pg_relation_size(oid) FROM pg_class
+    WHERE relname IN (
+        'survey_responses', 'survey_response_needs',
+        'ix_survey_responses_survey_area', 'ix_survey_response_needs_survey_area'
+    )
 """
 
 
@@ -506,9 +549,9 @@ async def run(data: Path, count: int, runs: int, server_url: str) -> None:
             totals[key] += rest[key]
         lines.append(f"Berlin import + process + survey: {setup_seconds:.1f} s")
         lines.append(
-            f"seed (COPY + ANALYZE): {totals['responses']:,} responses over {totals['areas']} "
-            f"planning areas, {totals['needs']:,} need rows, {totals['options']:,} option rows "
-            f"in {seed_seconds:.1f} s"
+            f"seed (COPY + VACUUM ANALYZE): {totals['responses']:,} responses over "
+            f"{totals['areas']} planning areas, {totals['needs']:,} need rows, "
+            f"{totals['options']:,} option rows in {seed_seconds:.1f} s"
         )
 
         connection = await asyncpg.connect(**_connect_kwargs(url, DATABASE))
@@ -517,14 +560,23 @@ async def run(data: Path, count: int, runs: int, server_url: str) -> None:
             "|---|---|---|---|---|---|",
         ]
         try:
+            # The bare SQL runs with the settings the service sets for its statements.
+            await connection.execute("SET work_mem = '64MB'; SET jit = off")
+            sizes = dict(await connection.fetch(SIZES))
+            lines.append(
+                "sizes: "
+                + ", ".join(
+                    f"{name} {size / 2**20:.0f} MiB" for name, size in sorted(sizes.items())
+                )
+            )
             for level_key, position in (("planning_area", 4), ("district", 1)):
-
-                async def bare(position: int = position) -> None:
-                    await connection.fetch(BARE_RESPONSES, survey_id, position)
-                    await connection.fetch(BARE_NEEDS, survey_id, position)
-
-                bare_ms = _ms(await _timed(runs, bare))
                 for weighting in (aggregation.Weighting.NONE, aggregation.Weighting.AGE):
+
+                    async def bare(
+                        position: int = position, statements: tuple[str, str] = BARE[weighting]
+                    ) -> None:
+                        for statement in statements:
+                            await connection.fetch(statement, survey_id, position)
 
                     async def service(
                         level_key: str = level_key, weighting: aggregation.Weighting = weighting
@@ -534,32 +586,12 @@ async def run(data: Path, count: int, runs: int, server_url: str) -> None:
                                 session, survey_id, level_key=level_key, weighting=weighting
                             )
 
+                    bare_ms = _ms(await _timed(runs, bare))
                     service_ms = _ms(await _timed(runs, service))
                     table.append(
                         f"| service | {level_key} | {weighting} | {service_ms:.0f} | "
                         f"{bare_ms:.0f} | {service_ms / bare_ms:.2f} |"
                     )
-            started = time.perf_counter()
-            for statement in PROPOSED_SETUP:
-                await connection.execute(statement)
-            proposed_setup = time.perf_counter() - started
-            for level_key, position in (("planning_area", 4), ("district", 1)):
-
-                async def proposed_bare(position: int = position) -> None:
-                    await connection.fetch(BARE_RESPONSES, survey_id, position)
-                    await connection.fetch(PROPOSED_BARE, survey_id, position)
-
-                async def proposed_roll_up() -> None:
-                    await connection.fetch(PROPOSED_ROLL_UP, survey_id)
-
-                bare_ms = _ms(await _timed(runs, proposed_bare))
-                roll_up_ms = _ms(await _timed(runs, proposed_roll_up))
-                table.append(
-                    f"| proposed need rows: service's needs statement (all levels, by age) | "
-                    f"{level_key} | age | {roll_up_ms:.0f} | {bare_ms:.0f} | "
-                    f"{roll_up_ms / bare_ms:.2f} |"
-                )
-            lines.append(f"copy of the need rows with area and age stratum: {proposed_setup:.1f} s")
         finally:
             await connection.close()
     finally:

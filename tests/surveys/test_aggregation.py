@@ -106,6 +106,8 @@ async def add_responses(
                 "response_id": response_id,
                 "need_category_id": categories[key],
                 "survey_id": survey_id,
+                "area_id": area_ids[respondent.area],
+                "age_stratum": respondent.age,
             }
             for key in respondent.needs
         ]

@@ -768,6 +768,71 @@ async def test_csv_import_is_bounded(surveys: Surveys, writer: Headers) -> None:
     assert response.json()["errors"][0]["field"] == "csv"
 
 
+# -- need rows carry the response's area and age stratum --------------------------------------
+
+_NEED_ROWS = text(
+    """
+    SELECT response.channel, need.area_id, need.age_stratum
+    FROM survey_response_needs need
+    JOIN survey_responses response ON response.id = need.response_id
+    """
+)
+
+
+async def test_need_rows_carry_the_area_and_age_stratum_of_every_channel(
+    surveys: Surveys, session: AsyncSession, writer: Headers, areas: dict[str, uuid.UUID]
+) -> None:
+    """Aggregation counts need rows per area and stratum without the responses: each channel
+    writes both onto the need rows."""
+    survey = await surveys.create(publish=True)
+    web = await surveys.submit(survey["id"], answers(missing=["kita"]))
+    assert web.status_code == 201, web.text
+    paper = await surveys.client.post(
+        f"/api/v1/surveys/{survey['id']}/paper-responses",
+        json={"answers": answers(area="010102", age="no_answer", missing=["homework"])},
+        headers=writer,
+    )
+    assert paper.status_code == 201, paper.text
+    rows = [HEADER, "010201,from_45,yes,kita,,,1,,,", "010101,under_27,yes,homework,,,5,,,"]
+    imported = await _import(surveys, survey, "\n".join(rows), writer)
+    assert imported.json() == {"imported": 2, "errors": []}
+
+    found = {tuple(row) for row in await session.execute(_NEED_ROWS)}
+    assert found == {
+        ("web", areas["010101"], "from_27_to_44"),
+        ("paper", areas["010102"], None),
+        ("import", areas["010201"], "from_45"),
+        ("import", areas["010101"], "under_27"),
+    }
+    mismatched = await session.scalar(
+        text(
+            """
+            SELECT count(*) FROM survey_response_needs need
+            JOIN survey_responses response ON response.id = need.response_id
+            WHERE need.area_id <> response.area_id
+               OR need.age_stratum IS DISTINCT FROM response.age_stratum
+            """
+        )
+    )
+    assert mismatched == 0
+
+
+async def test_a_corrected_area_or_age_stratum_follows_onto_the_need_rows(
+    surveys: Surveys, session: AsyncSession, areas: dict[str, uuid.UUID]
+) -> None:
+    """No code changes a stored response; should one be corrected in the database, a trigger
+    keeps the copies on its need rows equal."""
+    survey = await surveys.create(publish=True)
+    response = await surveys.submit(survey["id"], answers(missing=["kita", "homework"]))
+    row = await _row(session, response.json()["receipt_code"])
+    await session.execute(
+        text("UPDATE survey_responses SET area_id = :area, age_stratum = NULL WHERE id = :id"),
+        {"area": areas["010201"], "id": row.id},
+    )
+    found = {tuple(r) for r in await session.execute(_NEED_ROWS)}
+    assert found == {("web", areas["010201"], None)}
+
+
 @pytest.mark.parametrize("phase", list(PhaseKey))
 @pytest.mark.parametrize("override", [None, True, False])
 async def test_the_prebuilt_phase_check_agrees_with_the_participation_registry(

@@ -10,7 +10,8 @@ whole. What aggregation needs is kept relationally, written once at submission:
   account, no invitation code. `pseudonym` is a keyed per-survey hash used only to refuse a
   second answer from the same browser on open surveys.
 * `survey_response_needs`: one row per need category a response expresses (derived from the
-  tagged options and rating values), so "respondents expressing need X per area" is a GROUP BY.
+  tagged options and rating values), with the response's area and age stratum copied onto it,
+  so "respondents expressing need X per area (and stratum)" is a GROUP BY of this table alone.
 * `survey_answer_options`: one row per chosen option (choice, ranking, rating value), so
   per-question results are GROUP BYs too.
 
@@ -120,7 +121,15 @@ class SurveyResponse(Base):
     __tablename__ = "survey_responses"
     __table_args__ = (
         CheckConstraint("channel IN ('web', 'paper', 'phone', 'import')", name="channel_known"),
-        Index("ix_survey_responses_survey_area", "survey_id", "area_id"),
+        # Covers what aggregation counts per area and stratum: an index-only scan that does not
+        # read the answers.
+        Index(
+            "ix_survey_responses_survey_area",
+            "survey_id",
+            "area_id",
+            "age_stratum",
+            postgresql_include=["submitted_at"],
+        ),
         Index(
             "uq_survey_responses_pseudonym",
             "survey_id",
@@ -154,8 +163,19 @@ survey_response_needs = Table(
         nullable=False,
     ),
     Column("survey_id", Uuid, nullable=False),
+    # Copies of the response's area and age stratum, so that aggregation reads only need rows
+    # (a trigger keeps them equal should a response's area or stratum be corrected).
+    Column("area_id", Uuid, ForeignKey("social_areas.id", ondelete="RESTRICT"), nullable=False),
+    Column("age_stratum", String(KEY_MAX)),
     PrimaryKeyConstraint("response_id", "need_category_id", name="pk_survey_response_needs"),
-    Index("ix_survey_response_needs_survey_need", "survey_id", "need_category_id"),
+    # Every column the aggregation reads: an index-only scan.
+    Index(
+        "ix_survey_response_needs_survey_area",
+        "survey_id",
+        "area_id",
+        "age_stratum",
+        "need_category_id",
+    ),
 )
 
 survey_answer_options = Table(

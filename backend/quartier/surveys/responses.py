@@ -706,30 +706,42 @@ _pairs = (
 
 
 async def _insert_derived(
-    session: AsyncSession, survey_id: UUID, rows: Sequence[tuple[UUID, Prepared]]
+    session: AsyncSession, survey_id: UUID, rows: Sequence[tuple[UUID, UUID, Prepared]]
 ) -> None:
-    """The option and need rows of stored responses (an import): one multi-row INSERT each."""
+    """The option and need rows of stored responses (an import), given as (response id, area
+    id, prepared): one multi-row INSERT each. Need rows carry the response's area and age
+    stratum."""
     options = [
         {"response_id": rid, "survey_id": survey_id, "question_key": q, "option_key": o}
-        for rid, prepared in rows
+        for rid, _, prepared in rows
         for q, o in prepared.options
     ]
     if options:
         await _insert_many(session, survey_answer_options, options)
-    needed = [(rid, key) for rid, prepared in rows for key in sorted(prepared.needs)]
+    needed = [
+        (rid, area_id, prepared.age_stratum, key)
+        for rid, area_id, prepared in rows
+        for key in sorted(prepared.needs)
+    ]
     if not needed:
         return
     ids = {
         row[0]: row[1]
         for row in await session.execute(
             select(NeedCategory.key, NeedCategory.id).where(
-                NeedCategory.key.in_({key for _, key in needed})
+                NeedCategory.key.in_({key for *_, key in needed})
             )
         )
     }
     values = [
-        {"response_id": rid, "need_category_id": ids[key], "survey_id": survey_id}
-        for rid, key in needed
+        {
+            "response_id": rid,
+            "need_category_id": ids[key],
+            "survey_id": survey_id,
+            "area_id": area_id,
+            "age_stratum": age_stratum,
+        }
+        for rid, area_id, age_stratum, key in needed
         if key in ids
     ]
     await _insert_many(session, survey_response_needs, values)
@@ -748,7 +760,7 @@ def _store_one(*, with_record: bool) -> Select[UUID]:
         insert(table)
         .values({c.name: bindparam(f"r_{c.name}", type_=c.type) for c in _columns(table)})
         .on_conflict_do_nothing()
-        .returning(table.c.id, table.c.survey_id)
+        .returning(table.c.id, table.c.survey_id, table.c.area_id, table.c.age_stratum)
         .cte("response")
     )
     options = survey_answer_options.insert().from_select(
@@ -758,8 +770,14 @@ def _store_one(*, with_record: bool) -> Select[UUID]:
         .join(_pairs, true()),
     )
     needs = survey_response_needs.insert().from_select(
-        ["response_id", "need_category_id", "survey_id"],
-        select(response.c.id, NeedCategory.id, response.c.survey_id)
+        ["response_id", "need_category_id", "survey_id", "area_id", "age_stratum"],
+        select(
+            response.c.id,
+            NeedCategory.id,
+            response.c.survey_id,
+            response.c.area_id,
+            response.c.age_stratum,
+        )
         .select_from(response)
         .join(NeedCategory, NeedCategory.key == any_(bindparam("keys", type_=ARRAY(String)))),
     )
@@ -1120,7 +1138,10 @@ async def insert_prepared(
     await _insert_derived(
         session,
         survey.id,
-        [(value["id"], prepared) for value, (prepared, _) in zip(values, rows, strict=True)],
+        [
+            (value["id"], area_id, prepared)
+            for value, (prepared, area_id) in zip(values, rows, strict=True)
+        ],
     )
     return len(values)
 
