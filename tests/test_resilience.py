@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from quartier import migrations
 from quartier.app import create_app
@@ -63,3 +67,23 @@ async def test_database_restart_gives_fast_503_and_the_app_recovers(
             "/api/v1/auth/login", json={"email": "a@example.org", "password": "whatever"}
         )
         assert recovered.status_code == 401  # a real answer again: wrong credentials
+
+
+async def test_pooled_connections_closed_by_the_server_are_replaced_without_an_error(
+    client: AsyncTestClient[Any], engine: AsyncEngine
+) -> None:
+    """The engine does not pre-ping (a round trip per request); a pooled connection whose
+    backend went away is found closed at checkout and replaced (`db._refuse_closed`)."""
+    for _ in range(3):  # connections into the app's pool
+        assert (await client.get("/ready")).status_code == 200
+    async with engine.connect() as connection:
+        terminated = await connection.scalar(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    assert terminated >= 1
+    await asyncio.sleep(0.5)  # the app reads the end of each stream
+    for _ in range(3):
+        assert (await client.get("/ready")).status_code == 200

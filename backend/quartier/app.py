@@ -201,7 +201,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         ),
         state=State({"settings": settings, "db_config": db_config, "rate_limiter": limiter}),
         on_startup=[ops.on_startup],
-        on_shutdown=[limiter.close],
+        on_shutdown=[limiter.close, ops.on_shutdown],
         before_send=[security_headers_hook(settings, allow_by_handler)],
         before_request=strict_json_body,
         debug=settings.debug,
