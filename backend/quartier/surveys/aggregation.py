@@ -311,82 +311,57 @@ async def _source(
 
 _SURVEYS = bindparam("surveys", type_=ARRAY(Uuid))
 
-# Responses per area, rolled up to every ancestor and (node NULL, prepended to each path) to
-# the whole scope.
-_RESPONSES = text(
+# Respondents and need rows per area, rolled up to every ancestor and (node NULL, prepended to
+# each path) to the whole scope — in one statement, so that both counts come from one snapshot
+# (two statements in the request's READ COMMITTED transaction could count the need rows of a
+# response committed between them without the response). Rows with category NULL are the
+# respondents (n, first, last); the others are need rows (x).
+_COUNTS = text(
     """
-    WITH leaf AS (
+    WITH responses AS (
         SELECT area_id, count(*) AS n, min(submitted_at) AS first, max(submitted_at) AS last
         FROM survey_responses
         WHERE survey_id = ANY(:surveys)
         GROUP BY area_id
-    )
-    SELECT node, sum(leaf.n)::bigint, min(leaf.first), max(leaf.last)
-    FROM leaf
-    JOIN social_areas area ON area.id = leaf.area_id
-    CROSS JOIN LATERAL unnest(array_prepend(NULL::uuid, area.path)) AS node
-    GROUP BY node
-    """
-).bindparams(_SURVEYS)
-
-# Need rows per area and category, the same way.
-_NEEDS = text(
-    """
-    WITH leaf AS (
+    ), needs AS (
         SELECT area_id, need_category_id, count(*) AS x
         FROM survey_response_needs
         WHERE survey_id = ANY(:surveys)
         GROUP BY area_id, need_category_id
     )
-    SELECT node, leaf.need_category_id, sum(leaf.x)::bigint
-    FROM leaf
-    JOIN social_areas area ON area.id = leaf.area_id
+    SELECT node, NULL::uuid AS category, sum(r.n)::bigint, min(r.first), max(r.last)
+    FROM responses r
+    JOIN social_areas area ON area.id = r.area_id
     CROSS JOIN LATERAL unnest(array_prepend(NULL::uuid, area.path)) AS node
-    GROUP BY node, leaf.need_category_id
+    GROUP BY node
+    UNION ALL
+    SELECT node, x.need_category_id, sum(x.x)::bigint, NULL, NULL
+    FROM needs x
+    JOIN social_areas area ON area.id = x.area_id
+    CROSS JOIN LATERAL unnest(array_prepend(NULL::uuid, area.path)) AS node
+    GROUP BY node, x.need_category_id
     """
 ).bindparams(_SURVEYS)
 
-# With age weighting, the same statements group by survey and age option as well, then roll up
-# twice from the one grouped pass: over every ancestor (as above), and to the areas at the level
-# by age stratum. (`path[:position]` is element access: `:position` is a bound parameter,
-# depth + 1.) Each statement reads the responses (and need rows) once.
+# With age weighting, the same grouped by survey and age option as well, then rolled up twice
+# from the one grouped pass: over every ancestor (as above), and to the areas at the level by
+# age stratum. (`path[:position]` is element access: `:position` is a bound parameter,
+# depth + 1.) One statement again; each table is read once.
 _STRATUM_BINDS = (
     _SURVEYS,
     bindparam("map_surveys", type_=ARRAY(Uuid)),
     bindparam("map_options", type_=ARRAY(String)),
     bindparam("map_strata", type_=ARRAY(String)),
 )
-_RESPONSES_AGED = text(
+_COUNTS_AGED = text(
     """
-    WITH leaf AS MATERIALIZED (
+    WITH responses AS MATERIALIZED (
         SELECT area_id, survey_id, age_stratum, count(*) AS n,
                min(submitted_at) AS first, max(submitted_at) AS last
         FROM survey_responses
         WHERE survey_id = ANY(:surveys)
         GROUP BY area_id, survey_id, age_stratum
-    ), stratum_map AS (
-        SELECT * FROM unnest(:map_surveys, :map_options, :map_strata)
-            AS m(survey_id, option_key, stratum)
-    )
-    SELECT false AS by_stratum, node, NULL AS stratum, sum(leaf.n)::bigint,
-           min(leaf.first), max(leaf.last)
-    FROM leaf
-    JOIN social_areas area ON area.id = leaf.area_id
-    CROSS JOIN LATERAL unnest(array_prepend(NULL::uuid, area.path)) AS node
-    GROUP BY node
-    UNION ALL
-    SELECT true, area.path[:position], m.stratum, sum(leaf.n)::bigint, NULL, NULL
-    FROM leaf
-    JOIN social_areas area ON area.id = leaf.area_id
-    LEFT JOIN stratum_map m
-        ON m.survey_id = leaf.survey_id AND m.option_key = leaf.age_stratum
-    WHERE cardinality(area.path) >= :position
-    GROUP BY 2, 3
-    """
-).bindparams(*_STRATUM_BINDS)
-_NEEDS_AGED = text(
-    """
-    WITH leaf AS MATERIALIZED (
+    ), needs AS MATERIALIZED (
         SELECT area_id, survey_id, age_stratum, need_category_id, count(*) AS x
         FROM survey_response_needs
         WHERE survey_id = ANY(:surveys)
@@ -395,18 +370,31 @@ _NEEDS_AGED = text(
         SELECT * FROM unnest(:map_surveys, :map_options, :map_strata)
             AS m(survey_id, option_key, stratum)
     )
-    SELECT false AS by_stratum, node, NULL AS stratum, leaf.need_category_id,
-           sum(leaf.x)::bigint
-    FROM leaf
-    JOIN social_areas area ON area.id = leaf.area_id
+    SELECT false AS by_stratum, node, NULL AS stratum, NULL::uuid AS category,
+           sum(r.n)::bigint, min(r.first), max(r.last)
+    FROM responses r
+    JOIN social_areas area ON area.id = r.area_id
     CROSS JOIN LATERAL unnest(array_prepend(NULL::uuid, area.path)) AS node
-    GROUP BY node, leaf.need_category_id
+    GROUP BY node
     UNION ALL
-    SELECT true, area.path[:position], m.stratum, leaf.need_category_id, sum(leaf.x)::bigint
-    FROM leaf
-    JOIN social_areas area ON area.id = leaf.area_id
-    LEFT JOIN stratum_map m
-        ON m.survey_id = leaf.survey_id AND m.option_key = leaf.age_stratum
+    SELECT true, area.path[:position], m.stratum, NULL::uuid, sum(r.n)::bigint, NULL, NULL
+    FROM responses r
+    JOIN social_areas area ON area.id = r.area_id
+    LEFT JOIN stratum_map m ON m.survey_id = r.survey_id AND m.option_key = r.age_stratum
+    WHERE cardinality(area.path) >= :position
+    GROUP BY 2, 3
+    UNION ALL
+    SELECT false, node, NULL, x.need_category_id, sum(x.x)::bigint, NULL, NULL
+    FROM needs x
+    JOIN social_areas area ON area.id = x.area_id
+    CROSS JOIN LATERAL unnest(array_prepend(NULL::uuid, area.path)) AS node
+    GROUP BY node, x.need_category_id
+    UNION ALL
+    SELECT true, area.path[:position], m.stratum, x.need_category_id, sum(x.x)::bigint,
+           NULL, NULL
+    FROM needs x
+    JOIN social_areas area ON area.id = x.area_id
+    LEFT JOIN stratum_map m ON m.survey_id = x.survey_id AND m.option_key = x.age_stratum
     WHERE cardinality(area.path) >= :position
     GROUP BY 2, 3, 4
     """
@@ -448,26 +436,29 @@ async def _count(session: AsyncSession, source: _Source, depth: int, by_age: boo
         await session.execute(setting)
     if not by_age:
         params: dict[str, Any] = {"surveys": [survey.id for survey in source.surveys]}
-        for node, n, first, last in await session.execute(_RESPONSES, params):
-            counts.n[node if node is not None else SCOPE] = n
+        for node, category, count, first, last in await session.execute(_COUNTS, params):
+            key = node if node is not None else SCOPE
+            if category is not None:
+                counts.x[(key, category)] = count
+                continue
+            counts.n[key] = count
             if node is None:
                 counts.first, counts.last = first, last
-        for node, category, x in await session.execute(_NEEDS, params):
-            counts.x[(node if node is not None else SCOPE, category)] = x
         return counts
     params = _stratum_params(source, depth + 1)
-    for by_stratum, node, stratum, n, first, last in await session.execute(_RESPONSES_AGED, params):
-        if by_stratum:
-            counts.n_by_stratum.setdefault(node, {})[stratum] = n
-            continue
-        counts.n[node if node is not None else SCOPE] = n
-        if node is None:
-            counts.first, counts.last = first, last
-    for by_stratum, node, stratum, category, x in await session.execute(_NEEDS_AGED, params):
-        if by_stratum:
-            counts.x_by_stratum.setdefault((node, category), {})[stratum] = x
+    rows = await session.execute(_COUNTS_AGED, params)
+    for by_stratum, node, stratum, category, count, first, last in rows:
+        if category is not None:
+            if by_stratum:
+                counts.x_by_stratum.setdefault((node, category), {})[stratum] = count
+            else:
+                counts.x[(node if node is not None else SCOPE, category)] = count
+        elif by_stratum:
+            counts.n_by_stratum.setdefault(node, {})[stratum] = count
         else:
-            counts.x[(node if node is not None else SCOPE, category)] = x
+            counts.n[node if node is not None else SCOPE] = count
+            if node is None:
+                counts.first, counts.last = first, last
     return counts
 
 
