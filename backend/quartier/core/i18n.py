@@ -18,7 +18,6 @@ from typing import Any
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
-from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -120,7 +119,10 @@ def _cookie(headers: dict[bytes, bytes], name: str) -> str | None:
 def _query(scope: Scope, name: str) -> str | None:
     from urllib.parse import parse_qs
 
-    values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get(name)
+    query: bytes = scope.get("query_string", b"")
+    if name.encode() not in query:
+        return None
+    values = parse_qs(query.decode("latin-1")).get(name)
     return values[0] if values else None
 
 
@@ -142,14 +144,24 @@ def language_middleware(app: ASGIApp) -> ASGIApp:
             await app(scope, receive, send)
             return
         language = current_language_of(scope)
+        encoded = language.encode()
         token = set_language(language)
 
         async def send_with_language(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                mutable = MutableScopeHeaders.from_message(message)
-                mutable["Content-Language"] = language
-                vary = mutable.get("Vary")
-                mutable["Vary"] = f"{vary}, Accept-Language" if vary else "Accept-Language"
+            if message["type"] == "http.response.start":  # on the raw list: every response
+                result: list[tuple[bytes, bytes]] = []
+                vary: bytes | None = None
+                for name, value in message.get("headers") or ():
+                    lowered = name.lower()
+                    if lowered == b"vary":
+                        vary = value if vary is None else vary + b", " + value
+                    elif lowered != b"content-language":
+                        result.append((name, value))
+                result.append((b"content-language", encoded))
+                result.append(
+                    (b"vary", vary + b", Accept-Language" if vary else b"Accept-Language")
+                )
+                message["headers"] = result
             await send(message)
 
         try:

@@ -7,7 +7,6 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import msgspec
-from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.routes import HTTPRoute
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -44,17 +43,29 @@ def security_headers_hook(settings: Settings, allow_by_handler: dict[int, str]) 
     if settings.is_production:
         headers.append(("strict-transport-security", "max-age=63072000; includeSubDomains"))
 
+    raw = [(name.encode(), value.encode()) for name, value in headers]
+    ours = {name for name, _ in raw}
+
     async def before_send(message: Message, scope: Scope) -> None:
-        if message["type"] == "http.response.start":
-            mutable = MutableScopeHeaders.from_message(message)
-            for name, value in headers:
-                mutable[name] = value
-            if "content-language" not in mutable:
-                mutable["content-language"] = current_language_of(scope)
-            if scope.get("method") == "OPTIONS":
-                allow = allow_by_handler.get(id(scope.get("route_handler")))
-                if allow is not None and "allow" in mutable:
-                    mutable["allow"] = allow
+        # On the raw header list: this runs for every response.
+        if message["type"] != "http.response.start":
+            return
+        result = [
+            (name, value)
+            for name, value in message.get("headers") or ()
+            if name.lower() not in ours
+        ]
+        result.extend(raw)
+        if not any(name.lower() == b"content-language" for name, _ in result):
+            result.append((b"content-language", current_language_of(scope).encode()))
+        if scope.get("method") == "OPTIONS":
+            allow = allow_by_handler.get(id(scope.get("route_handler")))
+            if allow is not None:
+                result = [
+                    (name, allow.encode() if name.lower() == b"allow" else value)
+                    for name, value in result
+                ]
+        message["headers"] = result
 
     return before_send
 

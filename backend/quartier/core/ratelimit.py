@@ -21,7 +21,6 @@ import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -33,6 +32,7 @@ from quartier.settings import Settings
 log = logging.getLogger(__name__)
 
 EXEMPT_PREFIXES = ("/health", "/ready", "/metrics", "/static/", "/favicon")
+_OURS = {b"ratelimit-limit", b"ratelimit-remaining", b"ratelimit-reset"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +171,7 @@ def rate_limit_middleware_factory(limiter: RateLimiter) -> Any:
                 "RateLimit-Remaining": str(decision.remaining),
                 "RateLimit-Reset": str(decision.reset_seconds),
             }
+            raw = [(name.lower().encode(), value.encode()) for name, value in headers.items()]
             if not decision.allowed:
                 await problem_asgi_response(
                     429,
@@ -181,9 +182,10 @@ def rate_limit_middleware_factory(limiter: RateLimiter) -> Any:
 
             async def send_with_headers(message: Message) -> None:
                 if message["type"] == "http.response.start":
-                    mutable = MutableScopeHeaders.from_message(message)
-                    for name, value in headers.items():
-                        mutable[name] = value
+                    message["headers"] = [
+                        *(h for h in message.get("headers") or () if h[0].lower() not in _OURS),
+                        *raw,
+                    ]
                 await send(message)
 
             await app(scope, receive, send_with_headers)
