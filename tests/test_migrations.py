@@ -16,7 +16,6 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from quartier import migrations
-from quartier.areas.models import AreaLevel, SocialArea
 from quartier.db import create_engine, session_scope
 from quartier.models import metadata
 from quartier.processes import schemas as ps
@@ -24,7 +23,8 @@ from quartier.processes import services as processes
 from quartier.surveys.models import Survey, SurveyResponse
 
 from .conftest import PgServer
-from .surveys.conftest import SQUARE, definition
+from .support.areas import add_area_tree
+from .surveys.conftest import definition
 
 SCHEMA_QUERY = """
 SELECT table_name, column_name, data_type, is_nullable
@@ -111,30 +111,11 @@ async def _responses_at_0005(url: str) -> None:
     engine = create_engine(url, pool_size=1, max_overflow=0)
     try:
         async with session_scope(engine) as session:
-            level = AreaLevel(key="planning_area", depth=0, name_de="PLR", name_en="PLR")
-            session.add(level)
-            await session.flush()
-            areas = {}
-            for code in ("010101", "010102"):
-                area_id = uuid.uuid4()
-                areas[code] = area_id
-                session.add(
-                    SocialArea(
-                        id=area_id,
-                        code=code,
-                        name=code,
-                        search_name=code,
-                        level_id=level.id,
-                        path=[area_id],
-                        boundary=SQUARE,
-                        min_lon=13.3,
-                        min_lat=52.5,
-                        max_lon=13.4,
-                        max_lat=52.6,
-                        area_m2=1_000_000.0,
-                    )
-                )
-            await session.flush()
+            areas = await add_area_tree(
+                session,
+                {"010101": ("010101", None), "010102": ("010102", None)},
+                ["planning_area"],
+            )
             process_id = await processes.create_process(
                 session, ps.ProcessCreate(title="Bedarfe", topic="Familien"), processes.SYSTEM
             )

@@ -12,8 +12,8 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from quartier.areas.models import AreaLevel, SocialArea
 from tests.conftest import LoginFactory, TokenFactory
+from tests.support.areas import add_area_tree
 
 Client = AsyncTestClient[Litestar]
 Headers = dict[str, str]
@@ -27,47 +27,13 @@ AREAS: dict[str, tuple[str, str | None]] = {
     "010222": ("Moabit Ost", "0102"),
     "08": ("Neukölln", None),
 }
-SQUARE = {
-    "type": "MultiPolygon",
-    "coordinates": [[[[13.3, 52.5], [13.4, 52.5], [13.4, 52.6], [13.3, 52.6], [13.3, 52.5]]]],
-}
 
 
 @pytest.fixture
 async def areas(engine: AsyncEngine) -> dict[str, uuid.UUID]:
     """Social areas by code (ids), inserted through the areas models."""
-    ids = {code: uuid.uuid4() for code in AREAS}
     async with async_sessionmaker(engine)() as db, db.begin():
-        levels = {
-            depth: AreaLevel(key=key, depth=depth, name_de=key, name_en=key)
-            for depth, key in enumerate(["district", "forecast_area", "district_region"])
-        }
-        db.add_all(levels.values())
-        await db.flush()
-        for code, (name, parent) in AREAS.items():
-            path = [ids[code]]
-            ancestor = parent
-            while ancestor is not None:
-                path.insert(0, ids[ancestor])
-                ancestor = AREAS[ancestor][1]
-            db.add(
-                SocialArea(
-                    id=ids[code],
-                    code=code,
-                    name=name,
-                    search_name=name.lower(),
-                    level_id=levels[len(path) - 1].id,
-                    parent_id=ids[parent] if parent else None,
-                    path=path,
-                    boundary=SQUARE,
-                    min_lon=13.3,
-                    min_lat=52.5,
-                    max_lon=13.4,
-                    max_lat=52.6,
-                    area_m2=1_000_000.0,
-                )
-            )
-            await db.flush()
+        ids = await add_area_tree(db, AREAS, ["district", "forecast_area", "district_region"])
     return ids
 
 

@@ -509,6 +509,19 @@ class SubmissionSurvey:
     pseudonym_salt: bytes
     compiled: d.Compiled
 
+    @classmethod
+    def of(cls, row: Mapping[Any, Any], compiled: d.Compiled) -> SubmissionSurvey:
+        """From a row with the columns of `_SUBMISSION_SURVEY`."""
+        return cls(
+            id=row["id"],
+            process_id=row["process_id"],
+            status=row["status"],
+            access_mode=row["access_mode"],
+            definition_version=row["definition_version"],
+            pseudonym_salt=row["pseudonym_salt"],
+            compiled=compiled,
+        )
+
 
 def _compiled(survey: SurveyFacts) -> d.Compiled:
     if isinstance(survey, SubmissionSurvey):
@@ -560,15 +573,7 @@ async def load_for_submission(session: AsyncSession, survey_id: UUID) -> Submiss
         if raw is None:
             raw = await connection.scalar(_DEFINITION, {"survey_id": survey_id})
         compiled = d.remember(survey_id, row.definition_version, raw)
-    return SubmissionSurvey(
-        id=row.id,
-        process_id=row.process_id,
-        status=row.status,
-        access_mode=row.access_mode,
-        definition_version=row.definition_version,
-        pseudonym_salt=row.pseudonym_salt,
-        compiled=compiled,
-    )
+    return SubmissionSurvey.of(row._mapping, compiled)
 
 
 def _check_status(survey: SurveyFacts, channel: Channel) -> None:
@@ -1069,15 +1074,7 @@ async def _submit_on_driver(
             if respondent_token is None
             else pseudonym(settings.secret_key, facts["pseudonym_salt"], respondent_token)
         )
-        survey = SubmissionSurvey(
-            id=survey_id,
-            process_id=facts["process_id"],
-            status=facts["status"],
-            access_mode=facts["access_mode"],
-            definition_version=facts["definition_version"],
-            pseudonym_salt=facts["pseudonym_salt"],
-            compiled=compiled,
-        )
+        survey = SubmissionSurvey.of(facts, compiled)
         now = datetime.datetime.now(datetime.UTC)
         chosen = {
             "questions": [q for q, _ in prepared.options],

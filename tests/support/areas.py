@@ -1,0 +1,54 @@
+"""A small social-area hierarchy for tests, inserted through the areas models."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from quartier.areas.models import AreaLevel, SocialArea
+
+SQUARE = {
+    "type": "MultiPolygon",
+    "coordinates": [[[[13.3, 52.5], [13.4, 52.5], [13.4, 52.6], [13.3, 52.6], [13.3, 52.5]]]],
+}
+
+
+async def add_area_tree(
+    db: AsyncSession, areas: Mapping[str, tuple[str, str | None]], levels: Sequence[str]
+) -> dict[str, uuid.UUID]:
+    """Insert `levels` (keys, top first) and `areas` (code → (name, parent code), parents
+    first), each area at the level of its depth with a 0.01° square as boundary; their ids."""
+    ids = {code: uuid.uuid4() for code in areas}
+    level_rows = {
+        depth: AreaLevel(key=key, depth=depth, name_de=key, name_en=key)
+        for depth, key in enumerate(levels)
+    }
+    db.add_all(level_rows.values())
+    await db.flush()
+    for code, (name, parent) in areas.items():
+        path = [ids[code]]
+        ancestor = parent
+        while ancestor is not None:
+            path.insert(0, ids[ancestor])
+            ancestor = areas[ancestor][1]
+        db.add(
+            SocialArea(
+                id=ids[code],
+                code=code,
+                name=name,
+                search_name=name.lower(),
+                level_id=level_rows[len(path) - 1].id,
+                parent_id=ids[parent] if parent else None,
+                path=path,
+                boundary=SQUARE,
+                min_lon=13.3,
+                min_lat=52.5,
+                max_lon=13.4,
+                max_lat=52.6,
+                area_m2=1_000_000.0,
+            )
+        )
+        await db.flush()
+    return ids
