@@ -15,9 +15,12 @@ used only to refuse a second answer. Never an IP address, a user agent, an accou
 respondent token or an invitation code. Derived rows go to `survey_answer_options` (one per
 chosen option or rating value) and `survey_response_needs` (one per need category expressed).
 
-Round trips for a web submission (the survey itself is loaded by the caller, its parsed
-definition cached in-process): whether the phase is open, the area, [the invitation code], one
-INSERT of the response, one multi-row INSERT each for options and needs.
+Round trips for a resident's web submission (`submit_web_response`; the parsed definition is
+cached in-process per survey version): on the driver path three statements in one transaction
+— the survey with the Idempotency-Key's lock; the key's stored answer, whether the phase is
+open and the area; the response with its option and need rows and the key's record. Anything
+but a success or a replay (a refusal, an invitation survey) takes the session path, whose
+problems are the reference.
 """
 
 from __future__ import annotations
