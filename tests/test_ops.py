@@ -9,6 +9,7 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
+import httpx
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -19,11 +20,21 @@ from quartier.settings import Settings, load_settings
 
 
 async def test_health_answers_without_touching_the_database(
-    client: AsyncTestClient[Litestar],
+    client: AsyncTestClient[Litestar], settings: Settings
 ) -> None:
     response = await client.get("/health")
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
+    # Not even with credentials (which other routes look up), and with no database at all.
+    unreachable = create_app(
+        settings, database_url="postgresql+asyncpg://nobody@/nowhere?host=/nonexistent"
+    )
+    transport = httpx.ASGITransport(app=unreachable)
+    async with httpx.AsyncClient(transport=transport, base_url="https://probe.local") as probe:
+        for headers in ({"Authorization": "Bearer qt_x"}, {"Cookie": "__Host-session=abc"}):
+            answer = await probe.get("/health", headers=headers)
+            assert answer.status_code == 200, answer.text
+            assert answer.headers["x-content-type-options"] == "nosniff"
 
 
 async def test_ready_reports_the_current_migration(client: AsyncTestClient[Litestar]) -> None:

@@ -15,12 +15,13 @@ from advanced_alchemy.extensions.litestar import (
 from litestar import Litestar, Router
 from litestar.config.compression import CompressionConfig
 from litestar.datastructures import State
+from litestar.enums import ScopeType
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme, Server, Tag
 from litestar.plugins.jinja import JinjaTemplateEngine as Jinja
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
-from litestar.types import ControllerRouterHandler
+from litestar.types import ASGIApp, ControllerRouterHandler, Receive, Scope, Send
 
 from quartier import __version__
 from quartier.core import ops, web
@@ -92,10 +93,16 @@ def _page_routes() -> list[ControllerRouterHandler]:
     return [*processes, *areas, *accounts, *surveys]
 
 
+# Probes answer without the request machinery: no rate limit, language, credentials or CSRF
+# token (a probe that happens to send a session cookie must not make /health query the
+# database). Security headers still come from the `before_send` hook.
+_PROBES = frozenset({"/health", "/ready"})
+
+
 def _middleware(settings: Settings, limiter: RateLimiter) -> list[Any]:
     from quartier.accounts.auth import authentication_middleware_factory
 
-    return [
+    layers = [
         rate_limit_middleware_factory(limiter),
         language_middleware,
         media_type_middleware(API_PREFIX),
@@ -103,6 +110,21 @@ def _middleware(settings: Settings, limiter: RateLimiter) -> list[Any]:
         authentication_middleware_factory(settings),
         csrf_middleware_factory(settings),
     ]
+
+    def factory(app: ASGIApp) -> ASGIApp:
+        wrapped = app
+        for layer in reversed(layers):
+            wrapped = layer(wrapped)
+
+        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == ScopeType.HTTP and scope["path"] in _PROBES:
+                await app(scope, receive, send)
+            else:
+                await wrapped(scope, receive, send)
+
+        return middleware
+
+    return [factory]
 
 
 def create_app(settings: Settings | None = None, *, database_url: str | None = None) -> Litestar:
