@@ -57,7 +57,12 @@ def security_headers_hook(settings: Settings, allow_by_handler: dict[int, str]) 
         ]
         result.extend(raw)
         if not any(name.lower() == b"content-language" for name, _ in result):
+            # No language middleware ran (an unmatched route, a probe): the language comes
+            # from the request here, so caches must know it varies.
             result.append((b"content-language", current_language_of(scope).encode()))
+            vary = [value for name, value in result if name.lower() == b"vary"]
+            result = [(name, value) for name, value in result if name.lower() != b"vary"]
+            result.append((b"vary", b", ".join([*vary, b"Accept-Language"])))
         if scope.get("method") == "OPTIONS":
             allow = allow_by_handler.get(id(scope.get("route_handler")))
             if allow is not None:
