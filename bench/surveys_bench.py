@@ -61,6 +61,9 @@ from quartier.surveys import aggregation
 from quartier.surveys import schemas as survey_schemas
 from quartier.surveys import services as surveys
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.realistic_survey import NEEDS
+
 DATABASE = "quartier_bench_surveys"
 SEED = 20260302
 BATCH = 50_000
@@ -75,22 +78,6 @@ AGES = {
 # Who answers: older residents over-represented, some give no age.
 AGE_MIX = [("age_18_26", 0.10), ("age_27_44", 0.25), ("age_45_64", 0.30), ("age_65_plus", 0.27)]
 NO_AGE = 0.08
-NEEDS = [
-    "childcare",
-    "money_and_debt",
-    "everyday_support",
-    "belonging",
-    "neighbourhood_services",
-    "school_success",
-    "health",
-    "medical_care",
-    "housing",
-    "mobility",
-    "elderly_care",
-    "youth_work",
-    "safety",
-    "barrier_free",
-]
 
 
 def _text(de: str) -> dict[str, str]:
