@@ -24,7 +24,8 @@ from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, ControllerRouterHandler, Receive, Scope, Send
 
 from quartier import __version__
-from quartier.core import ops, web
+from quartier.core import i18n, ops, problem_types, web
+from quartier.core.conditional import ConditionalCompressionMiddleware
 from quartier.core.csrf import csrf_middleware_factory
 from quartier.core.errors import EXCEPTION_HANDLERS
 from quartier.core.i18n import language_middleware
@@ -65,7 +66,47 @@ OPENAPI_TAGS = [
         name="Need categories",
         description="Bedarfskategorien: the controlled list survey options are tagged with.",
     ),
+    Tag(name="Goals", description="Ziele set on the assessed needs, versioned, with evidence."),
+    Tag(
+        name="Measures",
+        description="Maßnahmen: drafts in versions, their lifecycle from draft to evaluation, "
+        "and the chain from needs to measures.",
+    ),
+    Tag(
+        name="Measure feedback",
+        description="Rückmeldungen: consultations on a measure version, structured feedback, "
+        "disclosure-controlled summaries.",
+    ),
+    Tag(
+        name="Ideas",
+        description="Ideen: residents' ideas per social area, supports, comments, reports, "
+        "the private follow link, official answers, lists and a GeoJSON feed.",
+    ),
+    Tag(
+        name="Idea moderation",
+        description="The moderation queue, publishing, hiding with a public reason, merging "
+        "duplicates, comment moderation and the moderation log.",
+    ),
+    Tag(
+        name="Inventory",
+        description="Angebotsbestand: the services of organisations, inventory rounds and "
+        "supply beside need per social area.",
+    ),
+    Tag(
+        name="Social reports",
+        description="Sozialberichte: per cycle of a process, assembled from what is recorded "
+        "with the planners' editorial sections; public once released; as JSON and PDF.",
+    ),
     Tag(name="Accounts", description="Staff sign-in, accounts and API tokens."),
+    Tag(
+        name="Webhooks",
+        description="Signed event deliveries to other municipal systems (Standard Webhooks).",
+    ),
+    Tag(
+        name="Open data",
+        description="The DCAT-AP.de catalogue (JSON-LD) of the published datasets and the "
+        "public downloads it lists; public reads answer conditional requests (ETag, 304).",
+    ),
     Tag(
         name="Exports",
         description="Disclosure-controlled aggregated data as files: JSON, CSV, CSV for German "
@@ -77,20 +118,80 @@ OPENAPI_TAGS = [
 def _api_routes() -> list[ControllerRouterHandler]:
     from quartier.accounts.controllers import API_ROUTES as accounts
     from quartier.areas.controllers import API_ROUTES as areas
+    from quartier.ideas.controllers import API_ROUTES as ideas
+    from quartier.indicators.controllers import API_ROUTES as indicators
+    from quartier.inventory.controllers import API_ROUTES as inventory
+    from quartier.measures.controllers import API_ROUTES as measures
+    from quartier.opendata.controllers import API_ROUTES as opendata
     from quartier.processes.controllers import API_ROUTES as processes
+    from quartier.reports.controllers import API_ROUTES as reports
     from quartier.surveys.controllers import API_ROUTES as surveys
     from quartier.surveys.export_controllers import EXPORT_ROUTES as survey_exports
+    from quartier.surveys.file_controllers import FILE_ROUTES as survey_files
+    from quartier.webhooks.controllers import API_ROUTES as webhooks
 
-    return [*areas, *processes, *surveys, *survey_exports, *accounts]
+    return [
+        *areas,
+        *processes,
+        *surveys,
+        *survey_exports,
+        *accounts,
+        *webhooks,
+        *indicators,
+        *survey_files,
+        *measures,
+        *ideas,
+        *inventory,
+        *reports,
+        *opendata,
+    ]
+
+
+def _register_sections() -> None:
+    """Participation modules contribute sections to the pages of processes."""
+    from quartier.ideas.sections import SECTIONS as ideas
+    from quartier.processes.participation import contribute_sections, provide_sections
+    from quartier.reports.sections import SECTIONS as reports
+    from quartier.surveys.sections import SECTIONS as surveys
+
+    for module, provider in [*surveys, *ideas]:
+        provide_sections(module, provider)
+    for key, provider in reports:
+        contribute_sections(key, provider)
 
 
 def _page_routes() -> list[ControllerRouterHandler]:
     from quartier.accounts.pages import PAGES as accounts
     from quartier.areas.pages import PAGES as areas
+    from quartier.ideas.pages import PAGES as ideas
+    from quartier.indicators.pages import PAGES as indicators
+    from quartier.inventory.pages import PAGES as inventory
+    from quartier.jobs.pages import PAGES as outbox
+    from quartier.measures.pages import PAGES as measures
+    from quartier.measures.report_pages import PAGES as measure_reports
     from quartier.processes.pages import PAGES as processes
+    from quartier.reports.pages import PAGES as reports
+    from quartier.surveys.builder_pages import PAGES as survey_builder
     from quartier.surveys.pages import PAGES as surveys
+    from quartier.surveys.staff_entry_pages import PAGES as survey_entry
+    from quartier.webhooks.pages import PAGES as webhooks
 
-    return [*processes, *areas, *accounts, *surveys]
+    return [
+        *processes,
+        *areas,
+        *accounts,
+        *surveys,
+        *webhooks,
+        *outbox,
+        *indicators,
+        *survey_builder,
+        *survey_entry,
+        *measures,
+        *measure_reports,
+        *ideas,
+        *inventory,
+        *reports,
+    ]
 
 
 # Probes answer without the request machinery: no rate limit, language, credentials or CSRF
@@ -108,6 +209,7 @@ def _middleware(settings: Settings, limiter: RateLimiter) -> list[Any]:
         media_type_middleware(API_PREFIX),
         nul_guard_middleware(settings.max_body_bytes),
         authentication_middleware_factory(settings),
+        rate_limit_middleware_factory(limiter, stage="token"),
         csrf_middleware_factory(settings),
     ]
 
@@ -132,6 +234,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     which may have just started the private cluster)."""
     settings = settings or load_settings()
     configure_logging(settings)
+    i18n.configure_languages(settings.languages)
     url = database_url or settings.database_url
     if url is None:
         raise RuntimeError("no database: set DATABASE_URL or start through `quartier serve`")
@@ -158,11 +261,13 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         include_in_schema=False,
         send_as_attachment=False,
     )
+    _register_sections()
     route_handlers: Sequence[ControllerRouterHandler] = [
         api,
         static,
         *ops.ROUTES,
         *web.ROUTES,
+        *problem_types.ROUTES,
         ops.openapi_document,
         *_page_routes(),
     ]
@@ -180,8 +285,13 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         middleware=middleware,
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
+        # Conditional requests (ETag, 304) are answered directly inside the compression, on
+        # the identity body (core.conditional).
         compression_config=CompressionConfig(
-            backend="gzip", minimum_size=500, gzip_compress_level=6
+            backend="gzip",
+            minimum_size=500,
+            gzip_compress_level=6,
+            middleware_class=ConditionalCompressionMiddleware,
         ),
         template_config=TemplateConfig(
             directory=Path(FRONTEND / "templates"),

@@ -1,9 +1,12 @@
-"""The `quartier` command: serve, migrate, demo, create-admin, create-token, import-areas."""
+"""The `quartier` command: serve, migrate, demo, create-admin, create-token, import-areas,
+purge."""
 
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
+from typing import Any
 
 import click
 
@@ -36,8 +39,18 @@ def main() -> None:
     help="Apply pending migrations before serving.",
 )
 @click.option("--demo/--no-demo", default=False, help="Load the demo data if not loaded yet.")
+@click.option(
+    "--with-worker/--without-worker",
+    default=False,
+    help="Also run `quartier worker` beside the app (stopped with it).",
+)
 def serve(
-    host: str | None, port: int | None, workers: int, apply_migrations: bool, demo: bool
+    host: str | None,
+    port: int | None,
+    workers: int,
+    apply_migrations: bool,
+    demo: bool,
+    with_worker: bool,
 ) -> None:
     """Serve the application (starting the private PostgreSQL when DATABASE_URL is unset)."""
     import uvicorn
@@ -52,18 +65,35 @@ def serve(
             click.echo(run_in_session(url, load_demo))
         os.environ["DATABASE_URL"] = url
         click.echo(f"Quartier on http://{host or settings.host}:{port or settings.port}")
-        uvicorn.run(
-            "quartier.app:create_app",
-            factory=True,
-            host=host or settings.host,
-            port=port or settings.port,
-            workers=workers,
-            proxy_headers=False,
-            server_header=False,
-            date_header=True,
-            log_config=None,
-            access_log=False,
-        )
+        background = _start_worker() if with_worker else None
+        try:
+            _serve(uvicorn, settings, host, port, workers)
+        finally:
+            if background is not None:
+                background.terminate()
+                background.wait(timeout=70)
+
+
+def _start_worker() -> subprocess.Popen[bytes]:
+    """The job worker as a child process, on the database the app uses (DATABASE_URL)."""
+    return subprocess.Popen([sys.executable, "-m", "quartier.cli", "worker"])
+
+
+def _serve(
+    uvicorn: Any, settings: Settings, host: str | None, port: int | None, workers: int
+) -> None:
+    uvicorn.run(
+        "quartier.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        proxy_headers=False,
+        server_header=False,
+        date_header=True,
+        log_config=None,
+        access_log=False,
+    )
 
 
 @main.command()
@@ -104,11 +134,60 @@ def openapi(output: str) -> None:
         click.echo(f"wrote {output}", err=True)
 
 
+def load_job_handlers() -> None:
+    """Import every module that registers job handlers (`@job`) or periodic jobs: the one
+    place the worker learns what it can run. Add a module here when it defines jobs."""
+    import quartier.jobs.mail
+    import quartier.jobs.purge
+    import quartier.surveys.retention
+    import quartier.webhooks.delivery  # noqa: F401
+
+
+@main.command()
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 100),
+    default=None,
+    help="Jobs run at once (default QUARTIER_WORKER_CONCURRENCY).",
+)
+def worker(concurrency: int | None) -> None:
+    """Run background jobs (mail, webhooks, periodic purges) until SIGTERM or SIGINT."""
+    import asyncio
+    import signal
+
+    from quartier.core.logging import configure_logging
+    from quartier.db import create_engine
+    from quartier.jobs.worker import Worker
+
+    settings = _settings()
+    configure_logging(settings)
+    load_job_handlers()
+    with database(settings, keep_running=True) as url:
+
+        async def run() -> None:
+            engine = create_engine(url, pool_size=(concurrency or settings.worker_concurrency) + 2)
+            runner = Worker(
+                engine, settings, concurrency=concurrency or settings.worker_concurrency
+            )
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, runner.stop)
+            try:
+                await runner.run()
+            finally:
+                await engine.dispose()
+
+        click.echo("Quartier worker running (SIGTERM to stop after the jobs in flight)")
+        asyncio.run(run())
+
+
 def _register_domain_commands() -> None:
     from quartier.accounts.cli import COMMANDS as accounts
     from quartier.areas.cli import COMMANDS as areas
+    from quartier.indicators.cli import COMMANDS as indicators
+    from quartier.surveys.retention import COMMANDS as retention
 
-    for command in [*accounts, *areas]:
+    for command in [*accounts, *areas, *retention, *indicators]:
         main.add_command(command)
 
 

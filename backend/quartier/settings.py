@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import secrets
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 Environment = Literal["development", "test", "production"]
 LogFormat = Literal["text", "json"]
+SmtpSecurity = Literal["starttls", "tls", "none"]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,8 +33,21 @@ DEFAULT_RATE_LIMITS = {
     "login": RateLimitSetting(30, 60),
     "export": RateLimitSetting(30, 60),
     "default": RateLimitSetting(600, 60),
+    # per token with the scope submissions:relay (core.ratelimit)
+    "relay": RateLimitSetting(600, 60),
 }
 RATE_LIMIT_CLASSES = tuple(DEFAULT_RATE_LIMITS)
+# Languages Quartier knows (core.i18n): German, English, easy-read German, Turkish, Arabic.
+KNOWN_LANGUAGES: tuple[str, ...] = ("de", "en", "de-x-simple", "tr", "ar")
+# Open data (quartier.opendata): DCAT-AP.de licence keys (http://dcat-ap.de/def/licenses/<key>).
+DEFAULT_OPEN_DATA_LICENCE = "dl-by-de/2.0"
+DEFAULT_AREA_DATA_LICENCE = "cc-by/4.0"
+DEFAULT_AREA_DATA_ATTRIBUTION = (
+    "Geoportal Berlin (Senatsverwaltung für Stadtentwicklung), Amt für Statistik "
+    "Berlin-Brandenburg; aufbereitet von open-data-product / open-lifeworlds „Berlin LOR“ "
+    "(CC BY 4.0)"
+)
+_LICENCE_KEY = re.compile(r"[a-z0-9][a-z0-9.-]{0,40}(/[0-9][0-9.]{0,10})?")
 _WEAK_SECRETS = {"changeme", "secret", "password", "development", "quartier"}
 MIN_SECRET_LENGTH = 32
 
@@ -69,9 +84,34 @@ class Settings:
     login_attempts_per_client: int = 20
     login_window_seconds: int = 900
     base_url: str = "http://127.0.0.1:8000"
+    languages: tuple[str, ...] = KNOWN_LANGUAGES
+    # Retention by purpose (docs/PRIVACY.md): days after a survey closes.
+    retention_free_text_days: int = 180
+    retention_pseudonym_days: int = 0
+    retention_invitation_code_days: int = 30
     rate_limits: dict[str, RateLimitSetting] = field(
         default_factory=lambda: dict(DEFAULT_RATE_LIMITS)
     )
+    # Outgoing mail (quartier.jobs.mail): with no SMTP host, mails go to the local outbox.
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_security: SmtpSecurity = "starttls"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    mail_from: str = "Quartier <noreply@localhost>"
+    # The job worker (quartier.jobs.worker).
+    worker_concurrency: int = 4
+    job_retention_days: int = 7
+    # Open data (quartier.opendata): the publisher, and the licences of what it publishes.
+    municipality_name: str = "Musterstadt"
+    open_data_licence: str = DEFAULT_OPEN_DATA_LICENCE
+    open_data_attribution: str | None = None  # None: the municipality's name
+    area_data_licence: str = DEFAULT_AREA_DATA_LICENCE
+    area_data_attribution: str = DEFAULT_AREA_DATA_ATTRIBUTION
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
 
     @property
     def is_production(self) -> bool:
@@ -205,6 +245,18 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if redis_url is not None and not redis_url.startswith(("redis://", "rediss://", "unix://")):
         problems.append("REDIS_URL must start with redis://, rediss:// or unix://")
 
+    languages_raw = get("QUARTIER_LANGUAGES")
+    languages: tuple[str, ...] = KNOWN_LANGUAGES
+    if languages_raw is not None:
+        chosen = [code.strip().lower() for code in languages_raw.split(",") if code.strip()]
+        unknown = [code for code in chosen if code not in KNOWN_LANGUAGES]
+        if unknown:
+            problems.append(
+                f"QUARTIER_LANGUAGES: unknown language(s) {', '.join(unknown)}; "
+                f"choose from {', '.join(KNOWN_LANGUAGES)}"
+            )
+        languages = tuple(code for code in KNOWN_LANGUAGES if code == "de" or code in chosen)
+
     port = _int(
         "QUARTIER_PORT", get("QUARTIER_PORT") or "8000", problems, low=1, high=65535, default=8000
     )
@@ -216,6 +268,31 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         data_dir=data_dir,
         host=get("QUARTIER_HOST") or "127.0.0.1",
         port=port,
+        languages=languages,
+        retention_free_text_days=_int(
+            "QUARTIER_RETENTION_FREE_TEXT_DAYS",
+            get("QUARTIER_RETENTION_FREE_TEXT_DAYS") or "180",
+            problems,
+            low=0,
+            high=3650,
+            default=180,
+        ),
+        retention_pseudonym_days=_int(
+            "QUARTIER_RETENTION_PSEUDONYM_DAYS",
+            get("QUARTIER_RETENTION_PSEUDONYM_DAYS") or "0",
+            problems,
+            low=0,
+            high=3650,
+            default=0,
+        ),
+        retention_invitation_code_days=_int(
+            "QUARTIER_RETENTION_INVITATION_CODE_DAYS",
+            get("QUARTIER_RETENTION_INVITATION_CODE_DAYS") or "30",
+            problems,
+            low=0,
+            high=3650,
+            default=30,
+        ),
         log_format=log_format,  # type: ignore[arg-type]
         log_level=log_level,
         metrics_enabled=_bool("QUARTIER_METRICS", get("QUARTIER_METRICS") or "false", problems),
@@ -291,6 +368,82 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         base_url=(get("QUARTIER_BASE_URL") or f"http://127.0.0.1:{port}").rstrip("/"),
         rate_limits=_rate_limits(get("QUARTIER_RATE_LIMITS"), problems),
     )
+    settings = replace(settings, **_mail_and_worker(get, problems), **_open_data(get, problems))
     if problems:
         raise SettingsError(problems)
     return settings
+
+
+def _mail_and_worker(get: Callable[[str], str | None], problems: list[str]) -> dict[str, Any]:
+    """QUARTIER_SMTP_* (outgoing mail) and QUARTIER_WORKER_* / QUARTIER_JOB_* settings."""
+    security = get("QUARTIER_SMTP_SECURITY") or "starttls"
+    if security not in ("starttls", "tls", "none"):
+        problems.append(f"QUARTIER_SMTP_SECURITY={security!r} must be starttls, tls or none")
+        security = "starttls"
+    default_port = {"starttls": 587, "tls": 465, "none": 25}[security]
+    mail_from = get("QUARTIER_MAIL_FROM") or "Quartier <noreply@localhost>"
+    if "@" not in mail_from or any(c in mail_from for c in "\r\n"):
+        problems.append(
+            "QUARTIER_MAIL_FROM must be an address such as Quartier <noreply@example.org>"
+        )
+    return {
+        "smtp_host": get("QUARTIER_SMTP_HOST"),
+        "smtp_port": _int(
+            "QUARTIER_SMTP_PORT",
+            get("QUARTIER_SMTP_PORT") or str(default_port),
+            problems,
+            low=1,
+            high=65535,
+            default=default_port,
+        ),
+        "smtp_security": security,
+        "smtp_username": get("QUARTIER_SMTP_USERNAME"),
+        "smtp_password": get("QUARTIER_SMTP_PASSWORD"),
+        "mail_from": mail_from,
+        "worker_concurrency": _int(
+            "QUARTIER_WORKER_CONCURRENCY",
+            get("QUARTIER_WORKER_CONCURRENCY") or "4",
+            problems,
+            low=1,
+            high=100,
+            default=4,
+        ),
+        "job_retention_days": _int(
+            "QUARTIER_JOB_RETENTION_DAYS",
+            get("QUARTIER_JOB_RETENTION_DAYS") or "7",
+            problems,
+            low=1,
+            high=3650,
+            default=7,
+        ),
+    }
+
+
+def _open_data(get: Callable[[str], str | None], problems: list[str]) -> dict[str, Any]:
+    """QUARTIER_MUNICIPALITY_NAME and the licences of the open-data catalogue."""
+    found: dict[str, Any] = {}
+    for name, key, default in (
+        ("QUARTIER_MUNICIPALITY_NAME", "municipality_name", "Musterstadt"),
+        ("QUARTIER_OPEN_DATA_ATTRIBUTION", "open_data_attribution", None),
+        ("QUARTIER_AREA_DATA_ATTRIBUTION", "area_data_attribution", DEFAULT_AREA_DATA_ATTRIBUTION),
+    ):
+        value = get(name)
+        if value is not None and (
+            not value.strip() or len(value) > 500 or any(ord(c) < 0x20 for c in value)
+        ):
+            problems.append(f"{name} must be 1 to 500 characters on one line")
+            value = None
+        found[key] = value.strip() if value is not None else default
+    for name, key, default in (
+        ("QUARTIER_OPEN_DATA_LICENCE", "open_data_licence", DEFAULT_OPEN_DATA_LICENCE),
+        ("QUARTIER_AREA_DATA_LICENCE", "area_data_licence", DEFAULT_AREA_DATA_LICENCE),
+    ):
+        value = get(name) or default
+        if not _LICENCE_KEY.fullmatch(value):
+            problems.append(
+                f"{name}={value!r} must be a key of the DCAT-AP.de licence vocabulary, "
+                "e.g. dl-by-de/2.0, dl-zero-de/2.0, cc-by/4.0 or cc-zero"
+            )
+            value = default
+        found[key] = value
+    return found

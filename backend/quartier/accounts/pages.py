@@ -11,7 +11,7 @@ from litestar.response import Redirect, Response, Template
 from litestar.types import ControllerRouterHandler
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from quartier.accounts import services
+from quartier.accounts import services, staff_pages
 from quartier.accounts.controllers import open_session, session_cookie
 from quartier.core.i18n import gettext as _
 from quartier.core.security import PUBLIC, SESSION_TOKEN_SCOPE_KEY, STAFF, access, principal_of
@@ -84,4 +84,9 @@ async def logout_submit(request: Request[Any, Any, Any], db_session: AsyncSessio
     return Redirect("/", status_code=303, cookies=[session_cookie(settings, "", 0)])
 
 
-PAGES: list[ControllerRouterHandler] = [login_page, login_submit, logout_submit]
+PAGES: list[ControllerRouterHandler] = [
+    login_page,
+    login_submit,
+    logout_submit,
+    *staff_pages.PAGES,
+]

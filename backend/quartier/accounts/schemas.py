@@ -17,6 +17,18 @@ ScopeName = Literal[
     "surveys:read",
     "surveys:write",
     "exports:read",
+    "submissions:relay",
+    "indicators:write",
+    "measures:read",
+    "measures:write",
+    "delivery:write",
+    "ideas:read",
+    "ideas:write",
+    "ideas:moderate",
+    "inventory:read",
+    "inventory:write",
+    "reports:read",
+    "reports:write",
 ]
 assert set(get_args(ScopeName)) == set(SCOPES), "ScopeName must list core.security.SCOPES"
 

@@ -16,6 +16,7 @@ import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Literal, Protocol
 from uuid import UUID
 
 from argon2 import PasswordHasher
@@ -321,3 +322,113 @@ async def principal_for_token(session: AsyncSession, plain: str) -> Principal | 
     if token.last_used_at is None or now() - token.last_used_at > _TOUCH_INTERVAL:
         token.last_used_at = now()
     return Principal(kind="token", id=token.id, name=token.name, scopes=frozenset(token.scopes))
+
+
+# -- invitations and sign-in links --------------------------------------------------------------
+# A sign-in link lets one person set a password: it carries the account id and an expiry, signed
+# with SECRET_KEY over the account's current password hash. Setting a password changes the hash,
+# so a link works once; a newer link or a reset makes every older link void the same way.
+SIGN_IN_LINK_LIFETIME = datetime.timedelta(days=3)
+
+
+class InvalidSignInLink(Problem):
+    status_code, slug, title = 404, "invalid-sign-in-link", "Sign-in link not valid"
+
+
+class SignInLinkSender(Protocol):
+    """The seam for mail: when the app state holds a sender under ``SIGN_IN_LINK_SENDER``,
+    invitations and resets are sent to the account's address instead of shown to the admin."""
+
+    async def __call__(
+        self, *, email: str, display_name: str, url: str, purpose: Literal["invite", "reset"]
+    ) -> None: ...
+
+
+SIGN_IN_LINK_SENDER = "sign_in_link_sender"
+
+
+def _link_signature(settings: Settings, payload: str, password_hash: str) -> str:
+    return keyed_hash(settings, "sign-in-link", f"{payload}:{password_hash}")
+
+
+def sign_in_link_token(
+    settings: Settings, account: StaffAccount, *, lifetime: datetime.timedelta | None = None
+) -> str:
+    expires = int((now() + (lifetime or SIGN_IN_LINK_LIFETIME)).timestamp())
+    payload = f"{account.id.hex}.{expires}"
+    return f"{payload}.{_link_signature(settings, payload, account.password_hash)}"
+
+
+async def account_for_link(session: AsyncSession, settings: Settings, token: str) -> StaffAccount:
+    """The account a sign-in link belongs to, if the link is genuine, unused and not expired."""
+    invalid = InvalidSignInLink(
+        "This sign-in link is not valid: it was used already, replaced by a newer one, or it "
+        "has expired. Ask an administrator for a new link."
+    )
+    parts = token.split(".")
+    if len(parts) != 3 or not parts[1].isdigit() or len(token) > 200:
+        raise invalid
+    try:
+        account_id = UUID(hex=parts[0])
+    except ValueError:
+        raise invalid from None
+    if int(parts[1]) < now().timestamp():
+        raise invalid
+    account = await session.get(StaffAccount, account_id)
+    if account is None or not account.is_active:
+        raise invalid
+    expected = _link_signature(settings, f"{parts[0]}.{parts[1]}", account.password_hash)
+    if not hmac.compare_digest(expected, parts[2]):
+        raise invalid
+    return account
+
+
+async def invite_account(
+    session: AsyncSession, settings: Settings, *, email: str, display_name: str, role: Role
+) -> tuple[StaffAccount, str]:
+    """A new staff account without a usable password, and the token of its sign-in link."""
+    account = await create_account(
+        session,
+        email=email,
+        display_name=display_name,
+        role=role,
+        password=secrets.token_urlsafe(32),
+    )
+    return account, sign_in_link_token(settings, account)
+
+
+async def reset_sign_in(session: AsyncSession, settings: Settings, account: StaffAccount) -> str:
+    """Replace the password by an unknown one (ending every session and older link) and
+    return the token of a new sign-in link."""
+    await update_account(session, account, password=secrets.token_urlsafe(32))
+    return sign_in_link_token(settings, account)
+
+
+async def set_password_by_link(
+    session: AsyncSession, settings: Settings, token: str, password: str
+) -> StaffAccount:
+    account = await account_for_link(session, settings, token)
+    await update_account(session, account, password=password)
+    return account
+
+
+async def change_own_password(
+    session: AsyncSession, account_id: UUID, *, current: str, new: str
+) -> StaffAccount:
+    """A staff member's own change: the current password must be right. Every session of the
+    account ends (the caller signs in again)."""
+    account = await get_account(session, account_id)
+    if not await _verify(account.password_hash, current):
+        raise InvalidInput(
+            "The current password is wrong.",
+            errors=[FieldError(field="current_password", source="body", message="wrong")],
+        )
+    await update_account(session, account, password=new)
+    return account
+
+
+async def get_token(session: AsyncSession, token_id: UUID) -> ApiToken:
+    token = await session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound("No API token with this id.")
+    return token

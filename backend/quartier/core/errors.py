@@ -193,9 +193,13 @@ def _field_errors(extra: Any) -> list[FieldError]:
             continue
         message = str(item.get("message", "invalid value"))
         key = str(item.get("key") or "")
-        source = str(item.get("source") or "body")
+        source = item.get("source") or "body"
+        # Litestar gives a ParamType enum: the contract says `query`, not `ParamType.QUERY`
+        source = str(getattr(source, "value", source))
         if key == "data":  # Litestar names the whole body `data`
             key = ""
+        if source == "header":  # the header, not the Python parameter (idempotency_key)
+            key = key.replace("_", "-").title()
         for pattern in (_UNKNOWN_FIELD, _MISSING_FIELD):
             if match := pattern.search(message):
                 key = f"{key}.{match.group(1)}" if key else match.group(1)

@@ -1,8 +1,12 @@
 """Languages: negotiation per request, UI translations (gettext), multilingual content.
 
 Order of negotiation: the `lang` query parameter, the `quartier_lang` cookie, then
-`Accept-Language`; German is the default. `de-x-simple` (easy-read German) is a content language:
-UI strings fall back to German for it, content texts that have an easy-read version use it.
+`Accept-Language` (its first *enabled* language by quality); German is the default. A deployment
+enables languages with `QUARTIER_LANGUAGES` (German is always on). `de-x-simple` (easy-read
+German, Leichte Sprache) has its own small catalogue of the resident pages' interface texts
+(frontend/locales/de_x_simple) and falls back to German for every other UI string; content
+texts that have an easy-read version use it. Arabic is written right to left (`RTL_LANGUAGES`):
+the layout sets `dir="rtl"` and the stylesheets use logical properties only.
 Responses state the negotiated language in `Content-Language`.
 """
 
@@ -11,6 +15,7 @@ from __future__ import annotations
 import contextvars
 import io
 from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -21,23 +26,67 @@ from babel.support import NullTranslations, Translations
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from quartier.settings import PROJECT_ROOT
+from quartier.settings import KNOWN_LANGUAGES, PROJECT_ROOT
 
 DEFAULT_LANGUAGE = "de"
-LANGUAGES = ("de", "en", "de-x-simple")
-UI_LANGUAGES = ("de", "en")
+# Every language Quartier knows; a deployment enables a subset (`configure_languages`).
+KNOWN_UI_LANGUAGES = ("de", "en", "tr", "ar")
+LANGUAGES: tuple[str, ...] = KNOWN_LANGUAGES
+UI_LANGUAGES: tuple[str, ...] = KNOWN_UI_LANGUAGES
+RTL_LANGUAGES = frozenset({"ar"})
+# Each language named in itself, for the language switch.
+ENDONYMS = {
+    "de": "Deutsch",
+    "en": "English",
+    "de-x-simple": "Leichte Sprache",
+    "tr": "Türkçe",
+    "ar": "العربية",
+}
 LANGUAGE_COOKIE = "quartier_lang"
 LOCALES_DIR = PROJECT_ROOT / "frontend" / "locales"
 
 _current: contextvars.ContextVar[str] = contextvars.ContextVar("language", default=DEFAULT_LANGUAGE)
 
 
+def configure_languages(enabled: tuple[str, ...]) -> None:
+    """Enable a subset of the known languages (German always stays on)."""
+    global LANGUAGES, UI_LANGUAGES
+    chosen = {"de", *enabled}
+    LANGUAGES = tuple(code for code in KNOWN_LANGUAGES if code in chosen)
+    UI_LANGUAGES = tuple(code for code in KNOWN_UI_LANGUAGES if code in chosen)
+
+
+def ui_languages() -> tuple[str, ...]:
+    """The enabled interface languages, in the order of the language switch."""
+    return UI_LANGUAGES
+
+
+def switch_languages() -> tuple[str, ...]:
+    """The choices of the language switch: the interface languages, with easy-read German
+    after German where it is enabled (its interface falls back to German text by text)."""
+    if "de-x-simple" not in LANGUAGES:
+        return UI_LANGUAGES
+    return tuple(
+        code for ui in UI_LANGUAGES for code in ((ui, "de-x-simple") if ui == "de" else (ui,))
+    )
+
+
 def current_language() -> str:
     return _current.get()
 
 
+def text_direction(language: str | None = None) -> str:
+    """`rtl` for right-to-left languages, else `ltr` (for the `dir` attribute)."""
+    return "rtl" if (language or current_language()) in RTL_LANGUAGES else "ltr"
+
+
 def set_language(language: str) -> contextvars.Token[str]:
     return _current.set(language if language in LANGUAGES else DEFAULT_LANGUAGE)
+
+
+def reset_language(token: contextvars.Token[str]) -> None:
+    """Undo a `set_language` (for work done in one language inside a request)."""
+    _current.reset(token)
 
 
 def _normalise(tag: str) -> str | None:
@@ -71,19 +120,32 @@ def negotiate(query_lang: str | None, cookie_lang: str | None, accept_language: 
     return DEFAULT_LANGUAGE
 
 
-@cache
-def translations(language: str) -> NullTranslations:
-    """UI translations for a language, compiled in memory from its .po catalogue."""
-    ui_language = "de" if language == "de-x-simple" else language
-    po_file = LOCALES_DIR / ui_language / "LC_MESSAGES" / "messages.po"
+# The catalogue directory of each language whose name is no valid gettext locale.
+CATALOGUE_DIRS = {"de-x-simple": "de_x_simple"}
+
+
+def _catalogue(directory: str, locale: str) -> NullTranslations:
+    po_file = LOCALES_DIR / directory / "LC_MESSAGES" / "messages.po"
     if not po_file.exists():
         return NullTranslations()
     with po_file.open("rb") as handle:
-        catalog = read_po(handle, locale=ui_language)
+        catalog = read_po(handle, locale=locale)
     buffer = io.BytesIO()
     write_mo(buffer, catalog)
     buffer.seek(0)
     return Translations(buffer)
+
+
+@cache
+def translations(language: str) -> NullTranslations:
+    """UI translations for a language, compiled in memory from its .po catalogue. Easy-read
+    German carries only the texts it makes easier (the resident pages' own) and falls back to
+    German for every other one."""
+    if language == "de-x-simple":
+        easy = _catalogue(CATALOGUE_DIRS[language], DEFAULT_LANGUAGE)
+        easy.add_fallback(translations(DEFAULT_LANGUAGE))
+        return easy
+    return _catalogue(language, language)
 
 
 def gettext(message: str, **variables: Any) -> str:
@@ -96,15 +158,61 @@ def ngettext(singular: str, plural: str, n: int, **variables: Any) -> str:
     return text % {"num": n, **variables}
 
 
+def language_names() -> dict[str, str]:
+    """Every known language named in the interface's language (labels of staff forms)."""
+    return {
+        "de": gettext("German"),
+        "en": gettext("English"),
+        "de-x-simple": gettext("Easy-read German"),
+        "tr": gettext("Turkish"),
+        "ar": gettext("Arabic"),
+    }
+
+
+def picked_language(texts: Mapping[str, str] | None, language: str | None = None) -> str:
+    """The language `pick` shows of a multilingual value: the requested one if the text has
+    it, else German (easy-read German falls back to plain German), else English."""
+    language = language or current_language()
+    for candidate in (language, "de", "en"):
+        if texts and texts.get(candidate):
+            return candidate
+    return next(iter(texts), DEFAULT_LANGUAGE) if texts else DEFAULT_LANGUAGE
+
+
+def falls_back(texts: Mapping[str, str] | None, language: str | None = None) -> bool:
+    """True when a resident reading `language` is shown another language of this text
+    (plain German for easy-read German does not count: it is the same language)."""
+    language = language or current_language()
+    shown = picked_language(texts, language)
+    return shown != language and not (language == "de-x-simple" and shown == "de")
+
+
 def pick(texts: Mapping[str, str] | None, language: str | None = None) -> str:
-    """The best text of a multilingual value {"de": …, "en": …, "de-x-simple": …}."""
+    """The best text of a multilingual value {"de": …, "en": …, "de-x-simple": …, …}."""
     if not texts:
         return ""
+    return texts.get(picked_language(texts, language)) or next(iter(texts.values()), "")
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """A multilingual text as one reader sees it: the text, the language it is in (for the
+    element's `lang`), and whether that is a fallback the page must say so about."""
+
+    text: str
+    language: str
+    falls_back: bool
+
+
+def show(texts: Mapping[str, str] | None, language: str | None = None) -> Shown:
+    """`pick`, `picked_language` and `falls_back` at once; an empty text never falls back."""
     language = language or current_language()
-    for candidate in (language, "de" if language == "de-x-simple" else None, "de", "en"):
-        if candidate and texts.get(candidate):
-            return texts[candidate]
-    return next(iter(texts.values()), "")
+    text = pick(texts, language)
+    return Shown(
+        text=text,
+        language=picked_language(texts, language),
+        falls_back=bool(text) and falls_back(texts, language),
+    )
 
 
 def _cookie(headers: dict[bytes, bytes], name: str) -> str | None:

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import hmac
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -51,6 +53,10 @@ from quartier.db import Base
 
 RETENTION = datetime.timedelta(hours=24)
 MAX_KEY_LENGTH = 255
+# Printable: no control character, and at least one character other than a space. The contract
+# states it as this pattern, and check_key applies the same one.
+KEY_PATTERN = "^[^\\u0000-\\u001f]*[^\\u0000-\\u0020][^\\u0000-\\u001f]*$"
+_KEY_RE = re.compile(KEY_PATTERN)
 
 IdempotencyKeyHeader = Annotated[
     str | None,
@@ -58,6 +64,7 @@ IdempotencyKeyHeader = Annotated[
         header="Idempotency-Key",
         max_length=MAX_KEY_LENGTH,
         min_length=1,
+        pattern=KEY_PATTERN,
         required=False,
         description="A unique value per submission (e.g. a UUID). Retrying with the same key "
         "and body returns the original result and creates nothing; the same key "
@@ -90,8 +97,12 @@ class StoredResponse:
     replayed: bool
 
 
-def fingerprint(*parts: bytes) -> bytes:
-    digest = hashlib.sha256()
+def fingerprint(secret_key: str, *parts: bytes) -> bytes:
+    """The request's fingerprint: HMAC-SHA256 keyed with the app's secret over the
+    length-prefixed parts. Keyed, so that a stored fingerprint cannot be tested against guessed
+    bodies without the secret; callers leave out of `parts` anything identifying a person (an
+    invitation code), so that even with the secret nothing about a person can be tested."""
+    digest = hmac.new(secret_key.encode(), digestmod=hashlib.sha256)
     for part in parts:
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)
@@ -105,7 +116,7 @@ def lock_id(operation: str, key: str) -> int:
 
 
 def check_key(key: str) -> None:
-    if not key.strip() or any(ord(c) < 0x20 for c in key):
+    if not _KEY_RE.fullmatch(key):
         raise InvalidInput(
             "The Idempotency-Key header must be a printable, non-empty value.",
             errors=[FieldError(field="Idempotency-Key", source="header", message="invalid value")],

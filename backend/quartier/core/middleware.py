@@ -17,8 +17,8 @@ from quartier.settings import Settings
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
-    "object-src 'none'; base-uri 'none'"
+    "font-src 'self'; connect-src 'self'; worker-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; object-src 'none'; base-uri 'none'"
 )
 PERMISSIONS_POLICY = (
     "accelerometer=(), camera=(), geolocation=(self), gyroscope=(), magnetometer=(), "
@@ -139,8 +139,43 @@ def _nul_paths(value: Any, path: str = "") -> list[str]:
     return found
 
 
+# Bounds of the language inputs every operation takes (core.openapi declares them).
+LANG_MAX = 35  # a BCP 47 tag such as `de-x-simple` with room to spare
+ACCEPT_LANGUAGE_MAX = 500
+
+
+def _language_errors(scope: Scope) -> list[FieldError]:
+    """`lang` and `Accept-Language` beyond their bounds (an unknown value is only ignored)."""
+    errors: list[FieldError] = []
+    query = scope.get("query_string", b"")
+    if b"lang=" in query:
+        for name, value in parse_qsl(query.decode("utf-8", "replace"), keep_blank_values=True):
+            if name == "lang" and len(value) > LANG_MAX:
+                errors.append(
+                    FieldError(
+                        field="lang", source="query", message=f"at most {LANG_MAX} characters"
+                    )
+                )
+                break
+    for header, raw in scope["headers"]:
+        if (
+            header == b"accept-language"
+            and len(raw.decode("utf-8", "replace")) > ACCEPT_LANGUAGE_MAX
+        ):
+            errors.append(
+                FieldError(
+                    field="Accept-Language",
+                    source="header",
+                    message=f"at most {ACCEPT_LANGUAGE_MAX} characters",
+                )
+            )
+            break
+    return errors
+
+
 def nul_guard_middleware(max_body_bytes: int) -> Any:
-    """Refuse NUL characters in path, query and body with 400 naming the field.
+    """Refuse NUL characters in path, query and body with 400 naming the field, and language
+    inputs beyond their bounds (`lang`, `Accept-Language`).
 
     PostgreSQL cannot store NUL in text, and no Quartier input needs it; without this guard a
     NUL would travel to the database and fail there. The contract states it with a pattern on
@@ -184,6 +219,12 @@ def nul_guard_middleware(max_body_bytes: int) -> Any:
                     errors=errors,
                 )(scope, receive, send)
                 return
+            too_long = _language_errors(scope)
+            if too_long:
+                await problem_asgi_response(
+                    400, detail="The language input is too long.", errors=too_long
+                )(scope, receive, send)
+                return
             await app(scope, receive, send)
 
         return middleware
@@ -221,6 +262,15 @@ def _body_nul_errors(body: bytes, scope: Scope) -> list[FieldError]:
             for name, value in parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
             if "\x00" in name or "\x00" in value
         ]
+    if content_type == b"multipart/form-data":
+        # Uploaded files are binary (an .xlsx holds NUL bytes); only the text fields are checked.
+        text_parts = [
+            part
+            for part in body.split(b"\r\n--")
+            if b'filename="' not in part.split(b"\r\n\r\n", 1)[0]
+        ]
+        if not any(b"\x00" in part for part in text_parts):
+            return []
     if b"\x00" in body:
         return [FieldError(field="(body)", source="body", message="NUL characters are not allowed")]
     return []

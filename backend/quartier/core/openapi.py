@@ -18,7 +18,14 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.routes import HTTPRoute
 
+from quartier.core.conditional import (
+    IF_MODIFIED_SINCE_MAX,
+    IF_NONE_MATCH_MAX,
+    Cacheable,
+    cacheable_of,
+)
 from quartier.core.errors import PROBLEM_MEDIA_TYPE, STATUS_SLUGS, ProblemDetails
+from quartier.core.middleware import ACCEPT_LANGUAGE_MAX, LANG_MAX
 from quartier.core.security import Access
 
 _DESCRIPTIONS = {
@@ -51,7 +58,9 @@ def problems(*statuses: int) -> dict[int, ResponseSpec]:
 
 
 def _statuses_for(handler: HTTPRouteHandler, path: str) -> set[int]:
-    statuses = {429, 500, 503}  # every operation is rate limited (core.ratelimit)
+    # every operation is rate limited (core.ratelimit) and takes `lang` / `Accept-Language`
+    # (a NUL character in them is a 400, core.middleware)
+    statuses = {400, 429, 500, 503}
     fields = handler.parsed_fn_signature.parameters
     has_body = "data" in fields
     if fields or "{" in path:
@@ -83,9 +92,12 @@ def document_operations(app: Litestar) -> None:
                     # Anyone may call it; a credential is optional and may show more (drafts).
                     handler.security = [{}, {"bearerToken": []}, {"session": []}]
                 else:
-                    security: list[dict[str, list[str]]] = [{"session": []}]
-                    if rule.scopes:
-                        security.insert(0, {"bearerToken": sorted(rule.scopes)})
+                    # One requirement per scope: the server accepts a token with any one of
+                    # them (several scopes in one requirement would mean all of them).
+                    security: list[dict[str, list[str]]] = [
+                        {"bearerToken": [scope]} for scope in sorted(rule.scopes)
+                    ]
+                    security.append({"session": []})
                     handler.security = security
 
 
@@ -163,7 +175,7 @@ def close_request_schemas(document: dict[str, Any]) -> None:
         extra = schema.get("additionalProperties")
         if schema.get("type") == "object" and isinstance(extra, dict):
             # free-form maps (answers by question key, GeoJSON properties): keys and values
-            schema.setdefault("propertyNames", {"pattern": NO_NUL_PATTERN})
+            schema.setdefault("propertyNames", {}).setdefault("pattern", NO_NUL_PATTERN)
             close(extra)
         for key in ("items", "oneOf", "anyOf", "allOf", "prefixItems"):
             if key in schema:
@@ -190,6 +202,8 @@ _CONSTRAINTS = (
     "exclusiveMaximum",
     "minItems",
     "maxItems",
+    "minProperties",
+    "maxProperties",
     "enum",
 )
 
@@ -245,6 +259,12 @@ def restore_nested_constraints(
                     for constraint in _CONSTRAINTS:
                         if constraint in their_branch and constraint not in our_branch:
                             our_branch[constraint] = their_branch[constraint]
+                    if isinstance(their_branch.get("propertyNames"), dict):
+                        # map keys (`dict[Key, …]`): msgspec's bounds on them are the server's
+                        our_branch["propertyNames"] = {
+                            **our_branch.get("propertyNames", {}),
+                            **their_branch["propertyNames"],
+                        }
                 for key in ("items", "additionalProperties"):
                     target, source = our_branch.get(key), their_branch.get(key)
                     if not isinstance(target, dict) or not isinstance(source, dict):
@@ -266,3 +286,308 @@ def restore_nested_constraints(
             continue
         for field, their_field in theirs.get("properties", {}).items():
             merge(ours.get("properties", {}).get(field), their_field)
+
+
+# -- what the server sends and accepts on every operation (issue 13) ------------------------------
+
+LANGUAGE_DESCRIPTION = (
+    "Content language: `de` (default), `en`, or `de-x-simple` (easy-read German where a text "
+    "has one). `lang` wins over the `quartier_lang` cookie, which wins over `Accept-Language`; "
+    "an unknown value is ignored. The response states the language in `Content-Language`."
+)
+HEADERS: dict[str, dict[str, Any]] = {
+    "Content-Language": {
+        "description": "The negotiated content language (`de`, `en` or `de-x-simple`).",
+        "schema": {"type": "string", "enum": ["de", "en", "de-x-simple"]},
+    },
+    "RateLimit-Limit": {
+        "description": "Requests allowed per window for this caller and class of operation.",
+        "schema": {"type": "integer", "minimum": 0},
+    },
+    "RateLimit-Remaining": {
+        "description": "Requests left in the current window.",
+        "schema": {"type": "integer", "minimum": 0},
+    },
+    "RateLimit-Reset": {
+        "description": "Seconds until the window resets.",
+        "schema": {"type": "integer", "minimum": 0},
+    },
+    "Retry-After": {
+        "description": "Seconds to wait before retrying.",
+        "schema": {"type": "integer", "minimum": 0},
+    },
+    "Idempotent-Replayed": {
+        "description": "`true` when this is the stored response of an earlier request with the "
+        "same `Idempotency-Key` and body (nothing was created).",
+        "schema": {"type": "string", "enum": ["true"]},
+    },
+}
+CONDITIONAL_HEADERS: dict[str, dict[str, Any]] = {
+    "ETag": {
+        "description": 'Validator of the representation: strong (`"…"`) for the identity '
+        'body, weak (`W/"…"`) where it is sent compressed. Send it back in `If-None-Match`.',
+        "schema": {"type": "string", "pattern": '^(W/)?"[A-Za-z0-9_-]+"$'},
+    },
+    "Last-Modified": {
+        "description": "When the data of this representation last changed (IMF-fixdate).",
+        "schema": {"type": "string", "maxLength": 40},
+    },
+    "Cache-Control": {
+        "description": "`public, max-age=N` for requests without credentials or cookies, "
+        "`private, max-age=N` with cookies, `private, no-store` for staff and API tokens.",
+        "schema": {
+            "type": "string",
+            "pattern": "^(public, max-age=[0-9]+|private, max-age=[0-9]+|private, no-store)$",
+        },
+    },
+}
+HEADERS.update(CONDITIONAL_HEADERS)
+CONDITIONAL_PARAMETERS: dict[str, dict[str, Any]] = {
+    "IfNoneMatch": {
+        "name": "If-None-Match",
+        "in": "header",
+        "required": False,
+        "description": "ETags of copies the caller holds (or `*`): 304 without a body when one "
+        "matches the current representation (weak comparison).",
+        "schema": {"type": "string", "maxLength": IF_NONE_MATCH_MAX, "pattern": NO_NUL_PATTERN},
+    },
+    "IfModifiedSince": {
+        "name": "If-Modified-Since",
+        "in": "header",
+        "required": False,
+        "description": "Without `If-None-Match`: 304 when the data has not changed since this "
+        "time (IMF-fixdate), for operations that send `Last-Modified`; ignored when unreadable.",
+        "schema": {
+            "type": "string",
+            "maxLength": IF_MODIFIED_SINCE_MAX,
+            "pattern": NO_NUL_PATTERN,
+        },
+    },
+}
+_HEADER_REF = "#/components/headers/"
+# Statuses answered before the language is negotiated or the rate limit is counted (the
+# middleware refuses them early) carry these headers only sometimes: they stay optional.
+_RATE_LIMITED_HEADERS = ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
+
+
+def _header_refs(*names: str) -> dict[str, Any]:
+    return {name: {"$ref": _HEADER_REF + name} for name in names}
+
+
+def _int_or_number(schema: dict[str, Any]) -> None:
+    """`oneOf: [integer, number]` makes every whole number invalid ("valid under each"): the
+    number branch covers integers, so the integer branch goes."""
+    branches = schema.get("oneOf")
+    if not isinstance(branches, list):
+        return
+    types = [b.get("type") if isinstance(b, dict) else None for b in branches]
+    if "integer" in types and "number" in types:
+        schema["oneOf"] = [b for b, t in zip(branches, types, strict=True) if t != "integer"]
+
+
+def _walk(node: Any, visit: Any) -> None:
+    if isinstance(node, dict):
+        visit(node)
+        for value in node.values():
+            _walk(value, visit)
+    elif isinstance(node, list):
+        for value in node:
+            _walk(value, visit)
+
+
+# GeoJSON coordinates nest four deep (MultiPolygon); free-form property values as deep.
+JSON_VALUE_DEPTH = 4
+
+
+def _bounded_json_value(depth: int) -> dict[str, Any]:
+    """Any JSON value nested at most `depth` deep, without recursion: a recursive schema keeps
+    the operations using it out of generated clients (openapi-python-client)."""
+    branches: list[dict[str, Any]] = [
+        {"type": "string", "pattern": NO_NUL_PATTERN},
+        {"type": "number"},
+        {"type": "boolean"},
+        {"type": "null"},
+    ]
+    if depth > 0:
+        inner = _bounded_json_value(depth - 1)
+        branches.append({"type": "array", "items": inner})
+    return {"anyOf": branches}
+
+
+def _unique_titles(components: dict[str, Any]) -> None:
+    """Two schemas with one title become one model in a generated client: a schema whose
+    component name differs from its clashing title is titled after its component name
+    (`surveys_aggregation_LevelRef` → `SurveysAggregationLevelRef`)."""
+    by_title: dict[str, list[str]] = {}
+    for name, schema in components.items():
+        if isinstance(schema, dict) and isinstance(schema.get("title"), str):
+            by_title.setdefault(schema["title"], []).append(name)
+    for title, names in by_title.items():
+        if len(names) < 2:
+            continue
+        for name in names:
+            if name != title:
+                parts = re.split(r"[_.]", name)
+                components[name]["title"] = "".join(p[:1].upper() + p[1:] for p in parts if p)
+
+
+_STRING_CONSTRAINTS = ("pattern", "minLength", "maxLength")
+
+
+def _string_constraints_into_branch(schema: Any) -> None:
+    """Litestar states an optional parameter's string constraints beside `oneOf: [string,
+    null]`; put them on the string branch, where tools look (a stricter pattern replaces the
+    NUL-excluding one)."""
+    if not isinstance(schema, dict) or not isinstance(schema.get("oneOf"), list):
+        return
+    strings = [b for b in schema["oneOf"] if isinstance(b, dict) and b.get("type") == "string"]
+    if len(strings) != 1:
+        return
+    for constraint in _STRING_CONSTRAINTS:
+        if constraint in schema:
+            strings[0][constraint] = schema.pop(constraint)
+
+
+# A GeoJSON FeatureCollection as a response schema (RFC 7946; features are left open).
+FEATURE_COLLECTION: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "features"],
+    "properties": {
+        "type": {"const": "FeatureCollection"},
+        "features": {"type": "array", "items": {"type": "object"}},
+    },
+}
+
+
+def with_content(
+    handler_kwargs: dict[str, Any], content: dict[int, dict[str, Any]]
+) -> dict[str, Any]:
+    """`handler_kwargs` (e.g. of `access`) with response content by status and media type for
+    `declared_content`: for streamed files, whose schema Litestar cannot infer."""
+    return {**handler_kwargs, "opt": {**handler_kwargs.get("opt", {}), "content": content}}
+
+
+def declared_content(app: Litestar) -> dict[str, dict[str, dict[str, Any]]]:
+    """Response content declared by handlers as ``opt={"content": {status: {media type:
+    schema}}}`` (a file whose media type depends on a parameter), by operationId."""
+    found: dict[str, dict[str, dict[str, Any]]] = {}
+    for route in app.routes:
+        if isinstance(route, HTTPRoute):
+            for handler in route.route_handlers:
+                content = handler.opt.get("content")
+                if content and isinstance(handler.operation_id, str):
+                    found[handler.operation_id] = {
+                        str(status): {
+                            media_type: {"schema": schema} for media_type, schema in media.items()
+                        }
+                        for status, media in content.items()
+                    }
+    return found
+
+
+def declared_cacheable(app: Litestar) -> dict[str, Cacheable]:
+    """The operations that answer conditional requests (core.conditional), by operationId."""
+    found: dict[str, Cacheable] = {}
+    for route in app.routes:
+        if isinstance(route, HTTPRoute):
+            for handler in route.route_handlers:
+                rule = cacheable_of(handler)
+                if rule is not None and isinstance(handler.operation_id, str):
+                    found[handler.operation_id] = rule
+    return found
+
+
+def declare_conditional(operation: dict[str, Any], rule: Cacheable) -> None:
+    """`If-None-Match` / `If-Modified-Since`, the validators and caching headers of the 200 and
+    the 304 answer of an operation that opted in to conditional requests."""
+    parameters = operation.setdefault("parameters", [])
+    parameters.append({"$ref": "#/components/parameters/IfNoneMatch"})
+    validators = ["ETag", "Cache-Control"]
+    if rule.last_modified:
+        parameters.append({"$ref": "#/components/parameters/IfModifiedSince"})
+        validators.append("Last-Modified")
+    responses = operation.setdefault("responses", {})
+    responses.setdefault("200", {"description": "OK"}).setdefault("headers", {}).update(
+        _header_refs(*validators)
+    )
+    responses["304"] = {
+        "description": "Not modified: the caller's copy (named by `If-None-Match`"
+        + (" or `If-Modified-Since`" if rule.last_modified else "")
+        + ") is current. No body.",
+        "headers": _header_refs(*validators),
+    }
+
+
+def finalize_contract(
+    document: dict[str, Any],
+    content: dict[str, dict[str, dict[str, Any]]] | None = None,
+    cacheable: dict[str, Cacheable] | None = None,
+) -> None:
+    """Make the contract say what the server does, in forms that independent tools accept
+    (openapi-spec-validator, openapi-python-client, validating gateways)."""
+    content = content or {}
+    cacheable = cacheable or {}
+    components = document.setdefault("components", {})
+    schemas: dict[str, Any] = components.setdefault("schemas", {})
+    components["headers"] = {name: dict(spec) for name, spec in HEADERS.items()}
+    components.setdefault("parameters", {}).update(
+        {
+            "lang": {
+                "name": "lang",
+                "in": "query",
+                "required": False,
+                "description": LANGUAGE_DESCRIPTION,
+                "schema": {"type": "string", "maxLength": LANG_MAX, "pattern": NO_NUL_PATTERN},
+            },
+            "AcceptLanguage": {
+                "name": "Accept-Language",
+                "in": "header",
+                "required": False,
+                "description": LANGUAGE_DESCRIPTION,
+                "schema": {
+                    "type": "string",
+                    "maxLength": ACCEPT_LANGUAGE_MAX,
+                    "pattern": NO_NUL_PATTERN,
+                },
+            },
+            **CONDITIONAL_PARAMETERS,
+        }
+    )
+    if JSON_VALUE in schemas:
+        schemas[JSON_VALUE] = {
+            "description": "Any JSON value nested at most "
+            f"{JSON_VALUE_DEPTH} levels deep; no string or key contains a NUL character.",
+            **_bounded_json_value(JSON_VALUE_DEPTH),
+        }
+    _unique_titles(schemas)
+    _walk(document, _int_or_number)
+
+    for item in document.get("paths", {}).values():
+        for method, operation in item.items():
+            if method not in {"get", "post", "put", "patch", "delete"}:
+                continue
+            for status, media in content.get(operation.get("operationId", ""), {}).items():
+                operation["responses"][status]["content"] = media
+            rule = cacheable.get(operation.get("operationId", ""))
+            if rule is not None:
+                declare_conditional(operation, rule)
+            parameters = operation.setdefault("parameters", [])
+            for parameter in parameters:
+                _string_constraints_into_branch(parameter.get("schema"))
+            names = {(p.get("in"), p.get("name", "").lower()) for p in parameters}
+            if ("query", "lang") not in names:
+                parameters.append({"$ref": "#/components/parameters/lang"})
+            if ("header", "accept-language") not in names:
+                parameters.append({"$ref": "#/components/parameters/AcceptLanguage"})
+            idempotent = ("header", "idempotency-key") in names
+            for status, response in operation.get("responses", {}).items():
+                headers = response.setdefault("headers", {})
+                for header in headers.values():
+                    # a Header Object needs `schema` (or `content`)
+                    if "$ref" not in header and "schema" not in header and "content" not in header:
+                        header["schema"] = {"type": "string"}
+                headers.update(_header_refs("Content-Language", *_RATE_LIMITED_HEADERS))
+                if status in {"429", "503"}:
+                    headers.update(_header_refs("Retry-After"))
+                if idempotent and status.startswith("2"):
+                    headers.update(_header_refs("Idempotent-Replayed"))

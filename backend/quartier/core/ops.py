@@ -17,6 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from quartier.core.errors import problem_response
 from quartier.core.openapi import (
     close_request_schemas,
+    declared_cacheable,
+    declared_content,
+    finalize_contract,
     request_structs,
     restore_nested_constraints,
 )
@@ -82,6 +85,7 @@ def contract_bytes(app: Litestar) -> bytes:
         document = app.openapi_schema.to_schema()
         restore_nested_constraints(document, request_structs(app))
         close_request_schemas(document)
+        finalize_contract(document, declared_content(app), declared_cacheable(app))
         cached = (
             json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
         ).encode()
@@ -128,7 +132,10 @@ async def on_startup(app: Litestar) -> None:
             revision,
             app.state["migration_head"],
         )
-    settle_heap(app)
+    if settings.env != "test":
+        # A server process lives long; the test suite builds hundreds of apps and would spend
+        # a second on each building an OpenAPI document it rarely asks for.
+        settle_heap(app)
 
 
 def settle_heap(app: Litestar) -> None:

@@ -28,10 +28,13 @@ Limit = Annotated[
         ge=1, le=MAX_LIMIT, description=f"Page size (1 to {MAX_LIMIT}, default {DEFAULT_LIMIT})."
     ),
 ]
+CURSOR_PATTERN = "^[A-Za-z0-9_-]*$"
 Cursor = Annotated[
     str | None,
     QueryParameter(
-        max_length=512, description="Opaque cursor from a previous page's `next_cursor`."
+        max_length=512,
+        pattern=CURSOR_PATTERN,
+        description="Opaque cursor from a previous page's `next_cursor` (base64url, unpadded).",
     ),
 ]
 

@@ -5,6 +5,14 @@ flow's final POST), `login` (SignIn and the sign-in form), `export` (Export… o
 `default` for everything else; `/health`, `/ready`, `/metrics` and static files are exempt. A
 handler may name its class explicitly with ``opt={"rate_limit": "export"}``.
 
+Integrations that relay residents' submissions (a municipal portal sending many residents'
+answers from one address) authenticate with a token carrying the scope `submissions:relay`:
+their submissions count in the class `relay`, per token, instead of `submission` per client.
+A submission carrying a bearer token is therefore counted after authentication (the second
+stage, `rate_limit_middleware_factory(limiter, stage="token")`); before it, it counts in the
+client's `default` class, so that guessing tokens is limited too. Anonymous residents stay
+limited per client.
+
 Counting is a fixed window per (class, client). The client is the peer address, or the
 `X-Forwarded-For` client when the peer is a trusted proxy (core.clients), and it is only ever
 kept as a keyed hash. State lives in process memory by default; with `REDIS_URL` it lives in
@@ -26,6 +34,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from quartier.core.clients import client_address
 from quartier.core.errors import problem_asgi_response
+from quartier.core.security import PRINCIPAL_SCOPE_KEY, Principal
 from quartier.settings import RateLimitSetting as Limit
 from quartier.settings import Settings
 
@@ -33,6 +42,16 @@ log = logging.getLogger(__name__)
 
 EXEMPT_PREFIXES = ("/health", "/ready", "/metrics", "/static/", "/favicon")
 _OURS = {b"ratelimit-limit", b"ratelimit-remaining", b"ratelimit-reset"}
+RELAY_SCOPE = "submissions:relay"
+RELAY_CLASS = "relay"
+_DEFERRED = "quartier_rate_limit_deferred"
+
+
+def _has_bearer(scope: Scope) -> bool:
+    for name, value in scope.get("headers", ()):
+        if name == b"authorization":
+            return bytes(value[:7]).lower() == b"bearer "
+    return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,16 +158,29 @@ class RateLimiter:
             self.settings.secret_key.encode(), f"rate:{address}".encode(), hashlib.sha256
         ).hexdigest()[:32]
 
-    async def check(self, scope: Scope) -> Decision | None:
+    async def check(self, scope: Scope, stage: str = "client") -> Decision | None:
+        """Count the request: stage `client` before authentication, stage `token` after it
+        (only for submissions deferred by the first stage)."""
         path: str = scope["path"]
         if path.startswith(EXEMPT_PREFIXES):
             return None
         category = classify(scope.get("route_handler"), str(scope.get("method", "GET")), path)
+        counter = self.client_key(scope)
+        if stage == "client":
+            if category == "submission" and _has_bearer(scope):
+                scope[_DEFERRED] = True  # type: ignore[literal-required]
+                category = "default"
+        elif not scope.get(_DEFERRED):
+            return None
+        else:
+            principal = scope.get(PRINCIPAL_SCOPE_KEY)
+            if isinstance(principal, Principal) and RELAY_SCOPE in principal.scopes:
+                category, counter = RELAY_CLASS, f"token:{principal.id}"
         limit = self.limits.get(category) or self.limits.get("default")
         if limit is None:
             return None
         try:
-            return await self.backend.hit(f"{category}:{self.client_key(scope)}", limit)
+            return await self.backend.hit(f"{category}:{counter}", limit)
         except Exception as error:  # fail open, see the module docstring
             log.warning(
                 "rate-limit backend unavailable (%s); request let through", type(error).__name__
@@ -156,14 +188,17 @@ class RateLimiter:
             return None
 
 
-def rate_limit_middleware_factory(limiter: RateLimiter) -> Any:
+def rate_limit_middleware_factory(limiter: RateLimiter, stage: str = "client") -> Any:
     def factory(app: ASGIApp) -> ASGIApp:
         async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
             if scope["type"] != ScopeType.HTTP:
                 await app(scope, receive, send)
                 return
-            decision = await limiter.check(scope)
-            if decision is None:
+            decision = await limiter.check(scope, stage)
+            if decision is None or (
+                decision.allowed and stage == "client" and scope.get(_DEFERRED)
+            ):
+                # deferred: the token stage counts it and states its headers
                 await app(scope, receive, send)
                 return
             headers = {

@@ -48,6 +48,18 @@ SCOPES: dict[str, str] = {
     "surveys:read": "Read survey definitions and results",
     "surveys:write": "Create and change surveys, enter and import responses",
     "exports:read": "Download aggregated exports",
+    "submissions:relay": "Relay residents' submissions under the token's own rate limit",
+    "indicators:write": "Import area indicators and link them to need categories",
+    "measures:read": "Read goals, draft measures and full feedback summaries",
+    "measures:write": "Create and change goals and measures, run consultations",
+    "delivery:write": "Enter delivery reports of measures (outputs, reach, spend, criteria)",
+    "ideas:read": "Read ideas awaiting moderation and the ideas aggregates",
+    "ideas:write": "Give ideas an official status and answer, set ideas settings of processes",
+    "ideas:moderate": "Moderate ideas and comments, read the moderation queue and log",
+    "inventory:read": "Read inventory rounds and supply beside need",
+    "inventory:write": "Record and change organisations' services, run inventory rounds",
+    "reports:read": "Read social reports before their release",
+    "reports:write": "Write the editorial sections of social reports and release them",
 }
 
 

@@ -18,6 +18,8 @@ import msgspec
 from litestar import Request
 from litestar.exceptions import ValidationException
 
+from quartier.core.errors import Problem
+
 _PATH = re.compile(r" - at `\$(.*)`$")
 
 
@@ -58,11 +60,20 @@ async def strict_json_body(request: Request[Any, Any, Any]) -> None:
         "application/json"
     ):
         return
-    decoder = _decoder(parameter.annotation)
-    if decoder is None:
-        return
     body = await request.body()
     if not body:
+        return
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        # msgspec lets UnicodeDecodeError escape for an invalid byte inside a string (a 500)
+        raise Problem(
+            "The request body is not valid UTF-8.",
+            slug="malformed-json",
+            title="Malformed JSON",
+        ) from error
+    decoder = _decoder(parameter.annotation)
+    if decoder is None:
         return
     try:
         decoder.decode(body)

@@ -36,7 +36,10 @@ def configure_template_engine(engine: Any) -> None:
         gettext=i18n.gettext, ngettext=i18n.ngettext, newstyle=True
     )
     environment.globals["current_language"] = i18n.current_language
-    environment.globals["UI_LANGUAGES"] = i18n.UI_LANGUAGES
+    environment.globals["ui_languages"] = i18n.ui_languages
+    environment.globals["switch_languages"] = i18n.switch_languages
+    environment.globals["text_direction"] = i18n.text_direction
+    environment.globals["ENDONYMS"] = i18n.ENDONYMS
     # `principal_of(request)`: the signed-in caller or None (the header shows staff links).
     environment.globals["principal_of"] = principal_of
     # `csrf_token(request)`: the token every form posts back as the `csrf_token` field.

@@ -55,25 +55,29 @@ def switch_language(
 ) -> Redirect:
     """Remember the chosen UI language in a cookie and go back to the page."""
     language = lang.strip().lower()
-    if language not in i18n.UI_LANGUAGES:
+    if language not in i18n.switch_languages():
         raise InvalidInput(
-            f"Unknown language {lang!r}; choose one of {', '.join(i18n.UI_LANGUAGES)}.",
+            f"Unknown language {lang!r}; choose one of {', '.join(i18n.switch_languages())}.",
             errors=[FieldError(field="lang", source="query", message="unknown language")],
         )
     return Redirect(
         safe_next(next_path),
         status_code=303,
         headers={"Cache-Control": "no-store"},
-        cookies=[
-            Cookie(
-                key=i18n.LANGUAGE_COOKIE,
-                value=language,
-                max_age=LANGUAGE_COOKIE_MAX_AGE,
-                path="/",
-                httponly=True,
-                samesite="lax",
-            )
-        ],
+        cookies=[language_cookie(language)],
+    )
+
+
+def language_cookie(language: str) -> Cookie:
+    """The cookie that remembers a resident's chosen language (also set by the survey pages'
+    language switch, which posts the page instead of leaving it)."""
+    return Cookie(
+        key=i18n.LANGUAGE_COOKIE,
+        value=language,
+        max_age=LANGUAGE_COOKIE_MAX_AGE,
+        path="/",
+        httponly=True,
+        samesite="lax",
     )
 
 
