@@ -21,28 +21,24 @@ How:
   plus every area that has responses. Areas without responses take part as zeros: they are
   withheld like any area below `min_respondents`, so an empty area is indistinguishable from
   a small one.
-* **Disclosure control** (stats.disclosure) runs once over the whole tree — scope total and
-  every level — so that the exports of different levels are safe together; a result shows one
-  level of that pattern. A weighted share is shown only when the raw count is, and when no
-  weighting group (collapsed age strata, and the group without an age) of the area has a count
-  of 1 … k − 1 expressing or not expressing the need — otherwise the weighted share, together
-  with n_eff, could give away counts of a small age group.
+* **Disclosure control** (stats.cellkey, docs/PRIVACY.md): SQL sums the responses' record keys
+  next to every count, and every published count is the perturbation of its cell (count, key
+  sum) — the same value for the same set of responses here, in the per-question results and in
+  every export. Shares, intervals, weighted shares and n_eff are computed from perturbed
+  counts only (the weighted share from perturbed counts per age stratum, strata collapsed until
+  each group has k); an area whose perturbed n is below `min_respondents` is not shown.
 * **Process aggregates** pool the responses of all the process's surveys with the strictest
   thresholds among them (largest k and min_respondents); their age strata are the finest
-  grouping of population bands that every survey's options are unions of.
-
-Known limit: the pattern of a process aggregate and the patterns of its surveys are computed
-separately. When a process has several surveys, subtracting one survey's export from the
-process export could reveal a cell of another survey; protecting that needs the suppression
-of the whole survey × area table at once (not a tree any more: stats.disclosure would need its
-general linear audit there). Until then, hand process aggregates of multi-survey processes
-only to those who may see the single surveys anyway (both need the same roles and scopes).
+  grouping of population bands that every survey's options are unions of. A pooled cell is a
+  cell of its own (the union of the surveys' responses, with its own key), so subtracting one
+  survey's export from the process export gives noise, not another survey's cells.
 """
 
 from __future__ import annotations
 
 import datetime
 import enum
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
@@ -57,7 +53,8 @@ from quartier.areas.services import populations
 from quartier.core import i18n
 from quartier.core.errors import FieldError, InvalidInput, NotFound, Unprocessable
 from quartier.processes.models import PlanningProcess, process_areas
-from quartier.stats import disclosure, intervals, weighting
+from quartier.stats import cellkey, intervals, weighting
+from quartier.stats.cellkey import EMPTY, Cell, Release
 from quartier.surveys import definition as d
 from quartier.surveys import schemas as s
 from quartier.surveys.models import NeedCategory, Survey
@@ -68,13 +65,12 @@ class Weighting(enum.StrEnum):
     AGE = "age"  # plus population-weighted shares (post-stratification by age band)
 
 
-CellReason = Literal["primary", "secondary", "area_withheld"]
-AreaReason = Literal["min_respondents", "secondary"]
+CellReason = Literal["protected"]
+AreaReason = Literal["protected"]
 WeightedGap = Literal[
     "not_requested",
     "cell_suppressed",
     "no_population",
-    "small_strata",
     "no_age_strata",
     "no_age_given",
     "not_for_totals",
@@ -85,12 +81,26 @@ WEIGHTING_METHODS = {
     Weighting.AGE: (
         "post-stratification by age band: weight = (population share of the stratum) / "
         "(sample share of the stratum) among respondents with an age band; strata with fewer "
-        "than k respondents merged with a neighbour; respondents without an age band keep "
+        "than k respondents (perturbed counts) merged with a neighbour; respondents without an "
+        "age band keep "
         "weight 1; effective sample size after Kish; interval: Wilson with the effective "
         "sample size"
     ),
 }
-INTERVAL_METHOD = "Wilson score interval, 95%"
+INTERVAL_METHOD = "Wilson score interval, 95%, of the published (perturbed) counts"
+REPRESENTATIVENESS_METHOD = (
+    "response rate = perturbed respondents / population, per area and per age stratum (areas "
+    "not shown carry no figures); R-indicator = 1 − 2·S, S the population-weighted standard "
+    "deviation of the response rates of all area × stratum cells at this level, from perturbed "
+    "counts (capped at 1)"
+)
+DISCLOSURE_METHOD = (
+    "cell key method: every count is perturbed by noise chosen by its cell key (two-sided "
+    "geometric, alpha {alpha}, at most ±{noise}), the same noise for the same cell in every "
+    "table, level and format; results below {k} are published as 0; shares, intervals and "
+    "weighted shares are computed from perturbed counts; areas whose perturbed number of "
+    "respondents is below the minimum are not shown"
+)
 SCOPE = "scope"  # the root of the disclosure tree: all respondents
 
 
@@ -106,7 +116,11 @@ class NeedFigure(Struct, kw_only=True):
 
     category: Annotated[str, Meta(description="Need category key")]
     expressing: Annotated[
-        int | None, Meta(description="Respondents expressing the need; null when suppressed")
+        int | None,
+        Meta(
+            description="Respondents expressing the need, perturbed (cell key method; 0 "
+            "stands for 0 to k−1); null when the area is not shown"
+        ),
     ]
     share: Annotated[float | None, Meta(description="expressing / respondents")]
     share_ci: Annotated[Interval | None, Meta(description="Wilson 95% interval of the share")]
@@ -120,13 +134,9 @@ class NeedFigure(Struct, kw_only=True):
         WeightedGap | None, Meta(description="Why the weighted share is missing")
     ] = None
     suppressed: bool = False
-    reason: Annotated[
-        CellReason | None,
-        Meta(
-            description="primary: the count or its complement is from 1 to k−1; secondary: "
-            "hidden to protect another cell; area_withheld: the whole area is withheld"
-        ),
-    ] = None
+    reason: Annotated[CellReason | None, Meta(description="protected: the area is not shown")] = (
+        None
+    )
 
 
 class AreaNeeds(Struct, kw_only=True):
@@ -134,12 +144,11 @@ class AreaNeeds(Struct, kw_only=True):
     code: str
     name: str
     parent_code: str | None
-    respondents: Annotated[int | None, Meta(description="n; null when the area is withheld")]
+    respondents: Annotated[
+        int | None, Meta(description="n, perturbed; null when the area is not shown")
+    ]
     withheld: bool = False
-    reason: Annotated[
-        AreaReason | None,
-        Meta(description="min_respondents: too few responses; secondary: protects another area"),
-    ] = None
+    reason: Annotated[AreaReason | None, Meta(description="protected: not shown")] = None
     effective_sample_size: Annotated[
         float | None, Meta(description="Kish effective sample size of the age weighting")
     ] = None
@@ -176,6 +185,19 @@ class StratumRef(Struct, kw_only=True):
     population_bands: list[str]
 
 
+_NO_CELL_SUPPRESSION = (
+    "Deprecated, always 0 (kept so v1 clients still parse): the cell key method "
+    "(disclosure_method) perturbs counts instead of hiding cells, and telling primary from "
+    "secondary suppression told which hidden counts were small. Areas not shown are counted "
+    "in withheld_areas."
+)
+
+_DEPRECATED_ZERO = Meta(
+    description=_NO_CELL_SUPPRESSION,
+    extra_json_schema={"description": _NO_CELL_SUPPRESSION, "extra": {"deprecated": True}},
+)
+
+
 class Metadata(Struct, kw_only=True):
     surveys: list[SurveyRef]
     process_id: UUID
@@ -192,14 +214,45 @@ class Metadata(Struct, kw_only=True):
     age_strata: list[StratumRef]
     interval_method: str
     generated_at: datetime.datetime
-    suppressed_primary: Annotated[
-        int, Meta(description="Cells of this result hidden because a count is from 1 to k−1")
-    ]
-    suppressed_secondary: Annotated[
-        int, Meta(description="Cells of this result hidden to protect other cells")
-    ]
-    withheld_areas: Annotated[int, Meta(description="Areas of this result withheld entirely")]
+    disclosure_method: str
+    withheld_areas: Annotated[int, Meta(description="Areas of this result not shown")]
+    suppressed_primary: Annotated[int, _DEPRECATED_ZERO]
+    suppressed_secondary: Annotated[int, _DEPRECATED_ZERO]
     attribution: str | None = None
+
+
+class StratumRepresentation(Struct, kw_only=True):
+    stratum: Annotated[str, Meta(description="Age stratum key (see metadata.age_strata)")]
+    respondents: Annotated[int, Meta(description="Respondents in the stratum, perturbed")]
+    population: int
+    response_rate: Annotated[
+        float | None, Meta(description="respondents / population (perturbed respondents)")
+    ]
+
+
+class AreaRepresentation(Struct, kw_only=True):
+    id: UUID
+    code: str
+    respondents: Annotated[
+        int | None, Meta(description="n, perturbed; null when the area is not shown")
+    ]
+    population: int | None
+    response_rate: Annotated[float | None, Meta(description="respondents / population")]
+    strata: list[StratumRepresentation]
+
+
+class Representativeness(Struct, kw_only=True):
+    """Respondents against the population by area and age stratum, from perturbed counts."""
+
+    method: str
+    r_indicator: Annotated[
+        float | None,
+        Meta(
+            description="R-indicator (Schouten, Cobben & Bethlehem 2009) of the response "
+            "propensities per area × age stratum: 1 − 2·S(ρ); 1 = fully representative"
+        ),
+    ]
+    areas: list[AreaRepresentation]
 
 
 class AggregatedNeeds(Struct, kw_only=True):
@@ -207,6 +260,9 @@ class AggregatedNeeds(Struct, kw_only=True):
     categories: list[CategoryRef]
     areas: list[AreaNeeds]
     totals: ScopeTotals
+    representativeness: Annotated[
+        Representativeness | None, Meta(description="With weighting=age only")
+    ] = None
 
 
 # -- what is aggregated ------------------------------------------------------------------------
@@ -319,23 +375,24 @@ _SURVEYS = bindparam("surveys", type_=ARRAY(Uuid))
 _COUNTS = text(
     """
     WITH responses AS (
-        SELECT area_id, count(*) AS n, min(submitted_at) AS first, max(submitted_at) AS last
+        SELECT area_id, count(*) AS n, sum(record_key) AS keys,
+               min(submitted_at) AS first, max(submitted_at) AS last
         FROM survey_responses
         WHERE survey_id = ANY(:surveys)
         GROUP BY area_id
     ), needs AS (
-        SELECT area_id, need_category_id, count(*) AS x
+        SELECT area_id, need_category_id, count(*) AS x, sum(record_key) AS keys
         FROM survey_response_needs
         WHERE survey_id = ANY(:surveys)
         GROUP BY area_id, need_category_id
     )
-    SELECT node, NULL::uuid AS category, sum(r.n)::bigint, min(r.first), max(r.last)
+    SELECT node, NULL::uuid AS category, sum(r.n)::bigint, sum(r.keys), min(r.first), max(r.last)
     FROM responses r
     JOIN social_areas area ON area.id = r.area_id
     CROSS JOIN LATERAL unnest(array_prepend(NULL::uuid, area.path)) AS node
     GROUP BY node
     UNION ALL
-    SELECT node, x.need_category_id, sum(x.x)::bigint, NULL, NULL
+    SELECT node, x.need_category_id, sum(x.x)::bigint, sum(x.keys), NULL, NULL
     FROM needs x
     JOIN social_areas area ON area.id = x.area_id
     CROSS JOIN LATERAL unnest(array_prepend(NULL::uuid, area.path)) AS node
@@ -356,13 +413,14 @@ _STRATUM_BINDS = (
 _COUNTS_AGED = text(
     """
     WITH responses AS MATERIALIZED (
-        SELECT area_id, survey_id, age_stratum, count(*) AS n,
+        SELECT area_id, survey_id, age_stratum, count(*) AS n, sum(record_key) AS keys,
                min(submitted_at) AS first, max(submitted_at) AS last
         FROM survey_responses
         WHERE survey_id = ANY(:surveys)
         GROUP BY area_id, survey_id, age_stratum
     ), needs AS MATERIALIZED (
-        SELECT area_id, survey_id, age_stratum, need_category_id, count(*) AS x
+        SELECT area_id, survey_id, age_stratum, need_category_id, count(*) AS x,
+               sum(record_key) AS keys
         FROM survey_response_needs
         WHERE survey_id = ANY(:surveys)
         GROUP BY area_id, survey_id, age_stratum, need_category_id
@@ -371,27 +429,28 @@ _COUNTS_AGED = text(
             AS m(survey_id, option_key, stratum)
     )
     SELECT false AS by_stratum, node, NULL AS stratum, NULL::uuid AS category,
-           sum(r.n)::bigint, min(r.first), max(r.last)
+           sum(r.n)::bigint, sum(r.keys), min(r.first), max(r.last)
     FROM responses r
     JOIN social_areas area ON area.id = r.area_id
     CROSS JOIN LATERAL unnest(array_prepend(NULL::uuid, area.path)) AS node
     GROUP BY node
     UNION ALL
-    SELECT true, area.path[:position], m.stratum, NULL::uuid, sum(r.n)::bigint, NULL, NULL
+    SELECT true, area.path[:position], m.stratum, NULL::uuid, sum(r.n)::bigint, sum(r.keys),
+           NULL, NULL
     FROM responses r
     JOIN social_areas area ON area.id = r.area_id
     LEFT JOIN stratum_map m ON m.survey_id = r.survey_id AND m.option_key = r.age_stratum
     WHERE cardinality(area.path) >= :position
     GROUP BY 2, 3
     UNION ALL
-    SELECT false, node, NULL, x.need_category_id, sum(x.x)::bigint, NULL, NULL
+    SELECT false, node, NULL, x.need_category_id, sum(x.x)::bigint, sum(x.keys), NULL, NULL
     FROM needs x
     JOIN social_areas area ON area.id = x.area_id
     CROSS JOIN LATERAL unnest(array_prepend(NULL::uuid, area.path)) AS node
     GROUP BY node, x.need_category_id
     UNION ALL
     SELECT true, area.path[:position], m.stratum, x.need_category_id, sum(x.x)::bigint,
-           NULL, NULL
+           sum(x.keys), NULL, NULL
     FROM needs x
     JOIN social_areas area ON area.id = x.area_id
     LEFT JOIN stratum_map m ON m.survey_id = x.survey_id AND m.option_key = x.age_stratum
@@ -414,13 +473,15 @@ def _stratum_params(source: _Source, position: int) -> dict[str, Any]:
 
 @dataclass(slots=True)
 class _Counts:
-    n: dict[UUID | str, int] = field(default_factory=dict)
-    x: dict[tuple[UUID | str, UUID], int] = field(default_factory=dict)
+    """Cells (count and sum of record keys) per area, and per area and category."""
+
+    n: dict[UUID | str, Cell] = field(default_factory=dict)
+    x: dict[tuple[UUID | str, UUID], Cell] = field(default_factory=dict)
     first: datetime.datetime | None = None
     last: datetime.datetime | None = None
     # With age weighting, at the chosen level: stratum None = no age given.
-    n_by_stratum: dict[UUID, dict[str | None, int]] = field(default_factory=dict)
-    x_by_stratum: dict[tuple[UUID, UUID], dict[str | None, int]] = field(default_factory=dict)
+    n_by_stratum: dict[UUID, dict[str | None, Cell]] = field(default_factory=dict)
+    x_by_stratum: dict[tuple[UUID, UUID], dict[str | None, Cell]] = field(default_factory=dict)
 
 
 # For this transaction only: the hash aggregates by area, age stratum and category (~30 000
@@ -436,27 +497,28 @@ async def _count(session: AsyncSession, source: _Source, depth: int, by_age: boo
         await session.execute(setting)
     if not by_age:
         params: dict[str, Any] = {"surveys": [survey.id for survey in source.surveys]}
-        for node, category, count, first, last in await session.execute(_COUNTS, params):
+        for node, category, count, keys, first, last in await session.execute(_COUNTS, params):
             key = node if node is not None else SCOPE
             if category is not None:
-                counts.x[(key, category)] = count
+                counts.x[(key, category)] = Cell(count, int(keys))
                 continue
-            counts.n[key] = count
+            counts.n[key] = Cell(count, int(keys))
             if node is None:
                 counts.first, counts.last = first, last
         return counts
     params = _stratum_params(source, depth + 1)
     rows = await session.execute(_COUNTS_AGED, params)
-    for by_stratum, node, stratum, category, count, first, last in rows:
+    for by_stratum, node, stratum, category, count, keys, first, last in rows:
+        cell = Cell(count, int(keys))
         if category is not None:
             if by_stratum:
-                counts.x_by_stratum.setdefault((node, category), {})[stratum] = count
+                counts.x_by_stratum.setdefault((node, category), {})[stratum] = cell
             else:
-                counts.x[(node if node is not None else SCOPE, category)] = count
+                counts.x[(node if node is not None else SCOPE, category)] = cell
         elif by_stratum:
-            counts.n_by_stratum.setdefault(node, {})[stratum] = count
+            counts.n_by_stratum.setdefault(node, {})[stratum] = cell
         else:
-            counts.n[node if node is not None else SCOPE] = count
+            counts.n[node if node is not None else SCOPE] = cell
             if node is None:
                 counts.first, counts.last = first, last
     return counts
@@ -476,9 +538,18 @@ async def _areas(
 ) -> list[_Area]:
     """The areas of the tree: the scope closure down to the response level, and every area
     with responses (with its ancestors, which the roll-up already named)."""
+    return await scope_areas(session, source.process.id, source.response_depth, with_responses)
+
+
+async def scope_areas(
+    session: AsyncSession, process_id: UUID, depth: int, with_responses: Iterable[UUID]
+) -> list[_Area]:
+    """Every area of a process's scope (its areas, their sub-areas and ancestors; every area
+    when it names none) down to `depth`, and the areas named in `with_responses`, ordered by
+    depth and code. Results list all of them, so that an absent area says nothing."""
     scope = (
         await session.scalars(
-            select(process_areas.c.area_id).where(process_areas.c.process_id == source.process.id)
+            select(process_areas.c.area_id).where(process_areas.c.process_id == process_id)
         )
     ).all()
     statement = text(
@@ -500,7 +571,7 @@ async def _areas(
     ).bindparams(bindparam("named", type_=ARRAY(Uuid)), bindparam("scope", type_=ARRAY(Uuid)))
     rows = await session.execute(
         statement,
-        {"depth": source.response_depth, "named": list(with_responses), "scope": list(scope)},
+        {"depth": depth, "named": list(with_responses), "scope": list(scope)},
     )
     return [_Area(*row) for row in rows]
 
@@ -512,22 +583,14 @@ def _interval(value: intervals.Interval | None) -> Interval | None:
     return None if value is None else Interval(low=value.low, high=value.high)
 
 
-def _raw_figure(category: str, n: int, x: int, reason: disclosure.CellReason | None) -> NeedFigure:
-    if reason is not None:
-        return NeedFigure(
-            category=category,
-            expressing=None,
-            share=None,
-            share_ci=None,
-            suppressed=True,
-            reason=reason,
-            weighted_gap="cell_suppressed",
-        )
+def _figure(category: str, n: int, x: int) -> NeedFigure:
+    """A published need figure: `n` and `x` are perturbed counts (stats.cellkey)."""
+    shown = min(x, n)  # noise can put x above n; the share and interval use at most n
     return NeedFigure(
         category=category,
         expressing=x,
-        share=x / n,
-        share_ci=_interval(intervals.wilson(x, n)),
+        share=Release.share(x, n),
+        share_ci=_interval(intervals.wilson(shown, n)) if n else None,
     )
 
 
@@ -538,23 +601,25 @@ def _withheld_figure(category: str) -> NeedFigure:
         share=None,
         share_ci=None,
         suppressed=True,
-        reason="area_withheld",
+        reason="protected",
         weighted_gap="cell_suppressed",
     )
 
 
 @dataclass(slots=True)
 class _AreaWeights:
-    weights: weighting.Weights | None
+    weights: weighting.Weights | None  # from published respondents per stratum
     gap: WeightedGap | None
 
 
 def _area_weights(
     source: _Source,
+    release: Release,
     counts: _Counts,
     area_id: UUID,
     population: dict[str, int] | None,
 ) -> _AreaWeights:
+    """The weighting inputs of an area, from perturbed counts only."""
     if not source.strata:
         return _AreaWeights(None, "no_age_strata")
     if population is None:
@@ -567,46 +632,39 @@ def _area_weights(
         strata.append(
             weighting.Stratum(
                 key=stratum.key,
-                respondents=by_stratum.get(stratum.key, 0),
+                respondents=release.count(by_stratum.get(stratum.key, EMPTY)),
                 population=sum(population[band] for band in stratum.population_bands),
             )
         )
     if not any(stratum.respondents for stratum in strata):
         return _AreaWeights(None, "no_age_given")
-    found = weighting.post_stratify(strata, by_stratum.get(None, 0), minimum=source.k)
+    found = cellkey.weights(strata, release.count(by_stratum.get(None, EMPTY)), minimum=release.k)
     return _AreaWeights(found, None if found is not None else "no_population")
 
 
 def _weighted(
     figure: NeedFigure,
     area: _AreaWeights,
-    by_stratum: dict[str | None, int],
-    k: int,
-) -> None:
-    """Add the weighted share to a published figure, unless a weighting group's count could
-    be small (see the module docstring)."""
+    by_stratum: dict[str | None, Cell],
+    release: Release,
+) -> float | None:
+    """Add the weighted share to a figure; return the effective sample size. Every input is
+    a perturbed count, so the estimate is published wherever the weighting works: strata
+    collapse until each group has k (perturbed) respondents (stats.weighting)."""
     if figure.suppressed:
-        return
-    if area.weights is None:
+        return None
+    if area.gap is not None:
         figure.weighted_gap = area.gap
-        return
-    weights = area.weights
-    for group in weights.groups:
-        x = sum(by_stratum.get(key, 0) for key in group.keys)
-        if disclosure.is_small(x, k) or disclosure.is_small(group.respondents - x, k):
-            figure.weighted_gap = "small_strata"
-            return
-    unknown_x = by_stratum.get(None, 0)
-    if weights.unknown and (
-        disclosure.is_small(unknown_x, k) or disclosure.is_small(weights.unknown - unknown_x, k)
-    ):
-        figure.weighted_gap = "small_strata"
-        return
-    share = weights.share({key: v for key, v in by_stratum.items() if key is not None}, unknown_x)
+        return None
+    if area.weights is None:
+        figure.weighted_gap = "no_population"
+        return None
+    expressing = {key: release.count(cell) for key, cell in by_stratum.items() if key is not None}
+    share = cellkey.share_of(area.weights, expressing, release.count(by_stratum.get(None, EMPTY)))
+    effective = area.weights.effective_sample_size
     figure.weighted_share = share
-    figure.weighted_share_ci = _interval(
-        intervals.wilson_from_share(share, weights.effective_sample_size)
-    )
+    figure.weighted_share_ci = _interval(intervals.wilson_from_share(share, effective))
+    return effective
 
 
 async def _aggregate(
@@ -628,37 +686,25 @@ async def _aggregate(
     named = [node for node in counts.n if isinstance(node, UUID)]
     areas = await _areas(session, source, named) if source.response_depth >= 0 else []
     by_id = {area.id: area for area in areas}
-    parent: dict[UUID | str, UUID | str | None] = {SCOPE: None}
-    for area in areas:
-        parent[area.id] = area.parent_id if area.parent_id in by_id else SCOPE
-
     categories = await _categories(session, source, counts)
-    category_ids = [category_id for category_id, _, _ in categories]
-    pattern = disclosure.protect(
-        parent,
-        counts.n,
-        counts.x,
-        category_ids,
-        k=source.k,
-        min_respondents=source.min_respondents,
-    )
+    release = Release(source.k, source.min_respondents)
 
     at_level = [area for area in areas if area.depth == level.depth]
     figures: dict[UUID, dict[str, int]] | None = None
+    populations_found: dict[UUID, Any] = {}
     if by_age:
-        found = await populations(session, [area.id for area in at_level])
+        populations_found = await populations(session, [area.id for area in at_level])
         figures = {
             area_id: {band.key: band.count for band in population.age_bands}
-            for area_id, population in found.items()
+            for area_id, population in populations_found.items()
         }
 
-    primary = secondary = withheld_count = 0
+    withheld_count = 0
     rows: list[AreaNeeds] = []
     for area in at_level:
-        n = counts.n.get(area.id, 0)
-        area_reason = pattern.withheld.get(area.id)
+        n = release.respondents(counts.n.get(area.id, EMPTY))
         parent_code = by_id[area.parent_id].code if area.parent_id in by_id else None
-        if area_reason is not None:
+        if n is None:
             withheld_count += 1
             rows.append(
                 AreaNeeds(
@@ -668,35 +714,31 @@ async def _aggregate(
                     parent_code=parent_code,
                     respondents=None,
                     withheld=True,
-                    reason=area_reason,
+                    reason="protected",
                     needs=[_withheld_figure(key) for _, key, _ in categories],
                 )
             )
             continue
         area_weights = (
-            _area_weights(source, counts, area.id, (figures or {}).get(area.id)) if by_age else None
+            _area_weights(source, release, counts, area.id, (figures or {}).get(area.id))
+            if by_age
+            else None
         )
         needs = []
+        effective: float | None = None
         for category_id, key, _ in categories:
-            reason = pattern.cell(area.id, category_id)
-            primary += reason == "primary"
-            secondary += reason == "secondary"
-            figure = _raw_figure(key, n, counts.x.get((area.id, category_id), 0), reason)
+            figure = _figure(key, n, release.count(counts.x.get((area.id, category_id), EMPTY)))
             if area_weights is None:
-                figure.weighted_gap = figure.weighted_gap or "not_requested"
+                figure.weighted_gap = "not_requested"
             else:
-                _weighted(
+                found_effective = _weighted(
                     figure,
                     area_weights,
                     counts.x_by_stratum.get((area.id, category_id), {}),
-                    source.k,
+                    release,
                 )
+                effective = effective if found_effective is None else found_effective
             needs.append(figure)
-        effective = (
-            area_weights.weights.effective_sample_size
-            if area_weights is not None and area_weights.weights is not None
-            else None
-        )
         rows.append(
             AreaNeeds(
                 id=area.id,
@@ -709,26 +751,25 @@ async def _aggregate(
             )
         )
 
-    total_n = counts.n.get(SCOPE, 0)
-    scope_reason = pattern.withheld.get(SCOPE)
-    if scope_reason is not None:
+    representation = (
+        _representativeness(source, release, counts, at_level, populations_found, rows)
+        if by_age
+        else None
+    )
+    total_n = release.respondents(counts.n.get(SCOPE, EMPTY))
+    if total_n is None:
         withheld_count += 1
         totals = ScopeTotals(
             respondents=None,
             withheld=True,
-            reason=scope_reason,
+            reason="protected",
             needs=[_withheld_figure(key) for _, key, _ in categories],
         )
     else:
         total_needs = []
         for category_id, key, _ in categories:
-            reason = pattern.cell(SCOPE, category_id)
-            primary += reason == "primary"
-            secondary += reason == "secondary"
-            figure = _raw_figure(key, total_n, counts.x.get((SCOPE, category_id), 0), reason)
-            figure.weighted_gap = figure.weighted_gap or (
-                "not_for_totals" if by_age else "not_requested"
-            )
+            figure = _figure(key, total_n, release.count(counts.x.get((SCOPE, category_id), EMPTY)))
+            figure.weighted_gap = "not_for_totals" if by_age else "not_requested"
             total_needs.append(figure)
         totals = ScopeTotals(respondents=total_n, needs=total_needs)
 
@@ -748,15 +789,80 @@ async def _aggregate(
             weighting_method=WEIGHTING_METHODS[weighting_],
             age_strata=source.strata if by_age else [],
             interval_method=INTERVAL_METHOD,
+            disclosure_method=DISCLOSURE_METHOD.format(
+                k=release.k, noise=release.ptable.max_noise, alpha=release.ptable.alpha
+            ),
             generated_at=datetime.datetime.now(datetime.UTC),
-            suppressed_primary=primary,
-            suppressed_secondary=secondary,
             withheld_areas=withheld_count,
+            suppressed_primary=0,
+            suppressed_secondary=0,
         ),
         categories=[CategoryRef(key=key, label=label) for _, key, label in categories],
         areas=rows,
         totals=totals,
+        representativeness=representation,
     )
+
+
+def _representativeness(
+    source: _Source,
+    release: Release,
+    counts: _Counts,
+    at_level: list[_Area],
+    found: dict[UUID, Any],
+    rows: list[AreaNeeds],
+) -> Representativeness:
+    """Respondents against the population per area and age stratum, and the R-indicator, all
+    from perturbed counts (stats.cellkey): functions of protected values only."""
+    shown = {row.id: row.respondents for row in rows}
+    cells: list[tuple[int, int]] = []  # (perturbed respondents, population) per area × stratum
+    areas: list[AreaRepresentation] = []
+    for area in at_level:
+        population = found.get(area.id)
+        bands = {band.key: band.count for band in population.age_bands} if population else {}
+        by_stratum = counts.n_by_stratum.get(area.id, {})
+        strata: list[StratumRepresentation] = []
+        for stratum in source.strata:
+            if not bands or any(b not in bands for b in stratum.population_bands):
+                continue
+            people = sum(bands[b] for b in stratum.population_bands)
+            respondents = release.count(by_stratum.get(stratum.key, EMPTY))
+            cells.append((respondents, people))
+            strata.append(
+                StratumRepresentation(
+                    stratum=stratum.key,
+                    respondents=respondents,
+                    population=people,
+                    response_rate=min(1.0, respondents / people) if people else None,
+                )
+            )
+        n = shown.get(area.id)
+        total = population.total if population else None
+        areas.append(
+            AreaRepresentation(
+                id=area.id,
+                code=area.code,
+                respondents=n,
+                population=total,
+                response_rate=min(1.0, n / total) if n is not None and total else None,
+                strata=strata if n is not None else [],
+            )
+        )
+    return Representativeness(
+        method=REPRESENTATIVENESS_METHOD, r_indicator=r_indicator(cells), areas=areas
+    )
+
+
+def r_indicator(cells: list[tuple[int, int]]) -> float | None:
+    """1 − 2·S(ρ) over cells of (respondents, population): ρ = min(1, respondents /
+    population), S the population-weighted standard deviation. None without population."""
+    population = sum(people for _, people in cells)
+    if population <= 1:
+        return None
+    rates = [(min(1.0, n / people), people) for n, people in cells if people > 0]
+    mean = sum(rate * people for rate, people in rates) / population
+    variance = sum(people * (rate - mean) ** 2 for rate, people in rates) / (population - 1)
+    return float(1 - 2 * math.sqrt(variance))
 
 
 async def _level(session: AsyncSession, key: str) -> AreaLevel:

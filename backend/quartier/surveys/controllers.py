@@ -7,18 +7,25 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from litestar import Controller, Litestar, Request, Response, get, patch, post
+import msgspec
+from litestar import Controller, Litestar, Request, Response, delete, get, patch, post, put
 from litestar.datastructures import ResponseHeader
 from litestar.params import HeaderParameter, QueryParameter
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from litestar.types import ControllerRouterHandler
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from quartier.core.errors import NotFound
-from quartier.core.idempotency import IdempotencyKeyHeader, as_response
+from quartier.core.idempotency import (
+    IdempotencyKeyHeader,
+    as_response,
+    fingerprint,
+    run_idempotent,
+)
 from quartier.core.openapi import problems
 from quartier.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from quartier.core.security import ADMINS, PLANNERS, STAFF, access, principal_of
+from quartier.participation import codes, pseudonyms
 from quartier.settings import Settings
 from quartier.surveys import responses, services
 from quartier.surveys import schemas as s
@@ -26,7 +33,7 @@ from quartier.surveys.models import Channel
 
 SURVEYS = ["Surveys"]
 NEEDS = ["Need categories"]
-CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
+CSV_MEDIA_TYPE = "text/csv"  # Litestar adds `; charset=utf-8` to text/* types
 
 LOCATION = [
     ResponseHeader(
@@ -60,7 +67,7 @@ RespondentToken = Annotated[
     HeaderParameter(
         header="Respondent-Token",
         required=False,
-        max_length=responses.RESPONDENT_TOKEN_MAX,
+        max_length=pseudonyms.RESPONDENT_TOKEN_MAX,
         description="Open surveys: an opaque random value the client keeps for this survey "
         "(16 to 256 characters, e.g. from localStorage). Only a keyed per-survey hash of it is "
         "stored, to refuse a second response from the same client.",
@@ -247,6 +254,23 @@ class SurveyController(Controller):
     async def close_survey(self, db_session: AsyncSession, survey_id: UUID) -> s.SurveyOut:
         return services.survey_out(await services.close_survey(db_session, survey_id))
 
+    @put(
+        "/results-publication",
+        operation_id="SetSurveyResultsPublication",
+        summary="Publish or withdraw a survey's aggregated needs as open data",
+        description="`public: true` lists the survey's aggregated needs in the open-data "
+        "catalogue (GetOpenDataCatalog) and lets anyone download them "
+        "(ExportOpenSurveyNeeds) once the survey is closed — disclosure-controlled exactly as "
+        "every other output. `public: false` withdraws them. Allowed in any status.",
+        **_write(),
+    )
+    async def set_results_publication(
+        self, db_session: AsyncSession, survey_id: UUID, data: s.ResultsPublication
+    ) -> s.SurveyOut:
+        return services.survey_out(
+            await services.set_results_public(db_session, survey_id, data.public)
+        )
+
     @get(
         "/export",
         operation_id="ExportSurveyDefinition",
@@ -355,31 +379,48 @@ class SurveyController(Controller):
         description="Staff enter one response from a paper questionnaire (`channel: paper`) "
         "or a telephone interview (`phone`), validated like SubmitSurveyResponse. Allowed "
         "while the survey is published and after it is closed (questionnaires arrive late), "
-        "not for drafts (409). Answers 201 with the receipt; invalid answers are 422.",
+        "not for drafts (409). Answers 201 with the receipt; invalid answers are 422.\n\n"
+        "Send an `Idempotency-Key` so that a double click or a retry stores the questionnaire "
+        "once: the same key and body return the original receipt and store nothing new.",
         status_code=HTTP_201_CREATED,
         response_headers=LOCATION,
         responses=problems(409, 422),
         **_enter(),
     )
     async def enter_paper(
-        self, request: AnyRequest, db_session: AsyncSession, survey_id: UUID, data: s.PaperResponse
+        self,
+        request: AnyRequest,
+        db_session: AsyncSession,
+        survey_id: UUID,
+        data: s.PaperResponse,
+        idempotency_key: IdempotencyKeyHeader = None,
     ) -> Response[s.ResponseReceipt]:
-        survey = await services.get_survey(db_session, survey_id)
-        stored = await services.submit_response(
+        async def produce() -> tuple[int, Any, dict[str, str]]:
+            survey = await services.get_survey(db_session, survey_id)
+            stored = await services.submit_response(
+                db_session,
+                _settings(request),
+                survey,
+                data,
+                channel=Channel(data.channel),
+                pseudonym_source=None,
+                invitation_code=None,
+            )
+            code = responses.format_code(stored.receipt_code)
+            location = request.app.route_reverse("surveys:receipt", receipt_code=code)
+            return HTTP_201_CREATED, _receipt(stored), {"Location": location}
+
+        result = await run_idempotent(
             db_session,
-            _settings(request),
-            survey,
-            data,
-            channel=Channel(data.channel),
-            pseudonym_source=None,
-            invitation_code=None,
+            operation=f"EnterPaperResponse:{survey_id}",
+            key=idempotency_key,
+            request_fingerprint=fingerprint(
+                _settings(request).secret_key, msgspec.json.encode(data, order="sorted")
+            ),
+            produce=produce,
         )
-        return _created(
-            request,
-            _receipt(stored),
-            "surveys:receipt",
-            receipt_code=responses.format_code(stored.receipt_code),
-        )
+        response: Response[s.ResponseReceipt] = as_response(result)
+        return response
 
     @_ImportPost(
         "/responses/import",
@@ -392,16 +433,36 @@ class SurveyController(Controller):
         "code, “other, please specify” texts in a column `<key>.other`, empty cells "
         "unanswered. At most 10 000 rows. All or nothing: any error is a 422 whose `errors` "
         "name `csv.lines[<line>].<column>` (the header is line 1) and nothing is stored. "
-        "Published or closed surveys only (409).",
+        "Published or closed surveys only (409). Send an `Idempotency-Key` so that a retried "
+        "upload imports once: the same key and body return the original result and store "
+        "nothing new.",
         status_code=HTTP_200_OK,
         responses=problems(409, 422),
         **_enter(),
     )
     async def import_responses(
-        self, db_session: AsyncSession, survey_id: UUID, data: s.ResponseImport
-    ) -> s.ImportResult:
-        survey = await services.get_survey(db_session, survey_id)
-        return await services.import_responses(db_session, survey, data.csv)
+        self,
+        request: AnyRequest,
+        db_session: AsyncSession,
+        survey_id: UUID,
+        data: s.ResponseImport,
+        idempotency_key: IdempotencyKeyHeader = None,
+    ) -> Response[s.ImportResult]:
+        async def produce() -> tuple[int, Any, dict[str, str]]:
+            survey = await services.get_survey(db_session, survey_id)
+            return HTTP_200_OK, await services.import_responses(db_session, survey, data.csv), {}
+
+        result = await run_idempotent(
+            db_session,
+            operation=f"ImportSurveyResponses:{survey_id}",
+            key=idempotency_key,
+            request_fingerprint=fingerprint(
+                _settings(request).secret_key, msgspec.json.encode(data, order="sorted")
+            ),
+            produce=produce,
+        )
+        response: Response[s.ImportResult] = as_response(result)
+        return response
 
     @get(
         "/results",
@@ -440,10 +501,23 @@ class ReceiptController(Controller):
         submitted_at = await services.get_receipt(db_session, receipt_code[:32])
         if submitted_at is None:
             raise NotFound("There is no response with this receipt code.")
-        canonical = responses.normalise_code(receipt_code)
-        return s.ReceiptCheck(
-            receipt_code=responses.format_code(canonical), submitted_at=submitted_at
-        )
+        canonical = codes.normalise_code(receipt_code)
+        return s.ReceiptCheck(receipt_code=codes.format_code(canonical), submitted_at=submitted_at)
+
+    @delete(
+        "/{receipt_code:str}",
+        operation_id="WithdrawSurveyResponse",
+        summary="Withdraw a response",
+        description="Deletes the response with this receipt code, with everything derived "
+        "from it, while its survey is open for responses (409 once it is closed or the "
+        "process's survey phase is over). The receipt code is the only key: keep it private. "
+        "404 if there is no such response.",
+        status_code=HTTP_204_NO_CONTENT,
+        responses=problems(409),
+        **access(public=True),
+    )
+    async def withdraw(self, db_session: AsyncSession, receipt_code: str) -> None:
+        await responses.withdraw(db_session, receipt_code[:32])
 
 
 class NeedCategoryController(Controller):

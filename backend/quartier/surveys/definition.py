@@ -35,7 +35,7 @@ from quartier.surveys import schemas as s
 from quartier.surveys.models import NeedCategory, Survey
 
 Answers = Mapping[str, Any]
-LANGUAGE_KEYS = frozenset({"de", "en", "de-x-simple"})
+LANGUAGE_KEYS = frozenset({"de", "en", "de-x-simple", "tr", "ar"})
 CHOICE_TYPES = (s.SingleChoiceQuestion, s.MultipleChoiceQuestion, s.RankingQuestion)
 OPTION_TYPES = (
     s.SingleChoiceQuestion,

@@ -5,7 +5,7 @@ Handlers are thin: `surveys.aggregation` computes the disclosure-controlled grid
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, get
@@ -15,7 +15,7 @@ from litestar.response import Stream
 from litestar.types import ControllerRouterHandler
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from quartier.core.openapi import problems
+from quartier.core.openapi import FEATURE_COLLECTION, problems, with_content
 from quartier.core.security import PLANNERS, access
 from quartier.surveys import aggregation, exports
 from quartier.surveys.aggregation import AggregatedNeeds, Weighting
@@ -48,13 +48,27 @@ FormatParam = Annotated[
 ]
 
 DISCLOSURE = (
-    " Disclosure control (DESIGN.md §5): areas with fewer than the survey's `min_respondents` "
-    "responses are withheld; counts (and their complements) from 1 to k−1 are suppressed, and "
-    "further cells are suppressed so that no hidden value can be recomputed from the published "
-    "ones — across this result's rows, the scope totals and every other level. Hidden values "
-    "are null with `suppressed: true` and a `reason`, never 0. Shares come with a Wilson 95% "
-    "interval."
+    " Disclosure control by the cell key method (`disclosure_method`, docs/PRIVACY.md): every "
+    "count is perturbed by noise chosen by its cell key, the same wherever the cell appears, "
+    "and results below k read 0; an area whose perturbed number of responses is below the "
+    "survey's `min_respondents` is not shown: its values are null with `suppressed: true` and "
+    "reason `protected`, never 0. Shares come with a Wilson 95% interval of the perturbed "
+    "counts."
 )
+_STRING = {"type": "string"}
+# The media types of the file by `format` (core.openapi.declared_content puts them in the
+# contract); JSON has the schema of GetAggregatedNeeds.
+EXPORT_CONTENT: dict[int, dict[str, Any]] = {
+    200: {
+        "application/json": {"$ref": "#/components/schemas/AggregatedNeeds"},
+        "text/csv": {**_STRING, "description": "UTF-8; `#` metadata lines first"},
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+            **_STRING,
+            "contentEncoding": "binary",
+        },
+        "application/geo+json": FEATURE_COLLECTION,
+    }
+}
 EXPORT_RESPONSE = {
     200: ResponseSpec(
         data_container=bytes,
@@ -68,11 +82,18 @@ EXPORT_RESPONSE = {
 }
 READERS = access(roles=PLANNERS, scopes={"surveys:read", "exports:read"})
 EXPORTERS = access(roles=PLANNERS, scopes={"exports:read"})
+FILE_EXPORTERS = with_content(EXPORTERS, EXPORT_CONTENT)
 
 
-def _stream(
-    result: AggregatedNeeds, fmt: Format, engine: AsyncEngine, *, process: bool = False
+def stream_file(
+    result: AggregatedNeeds,
+    fmt: Format,
+    engine: AsyncEngine,
+    *,
+    process: bool = False,
+    headers: dict[str, str] | None = None,
 ) -> Stream:
+    """The result as a streamed attachment (`headers` may add validators, core.conditional)."""
     name = exports.filename(result, fmt, process=process)
     return Stream(
         exports.render(result, fmt, engine),
@@ -80,6 +101,7 @@ def _stream(
         headers={
             "Content-Disposition": f'attachment; filename="{name}"',
             "Cache-Control": "no-store",
+            **(headers or {}),
         },
     )
 
@@ -118,7 +140,7 @@ class SurveyNeedsController(Controller):
         "suppressed cells." + DISCLOSURE,
         tags=["Exports"],
         responses=EXPORT_RESPONSE,
-        **EXPORTERS,
+        **FILE_EXPORTERS,
     )
     async def export_needs(
         self,
@@ -132,7 +154,7 @@ class SurveyNeedsController(Controller):
         result = await aggregation.aggregated_needs(
             db_session, survey_id, level_key=level, weighting=weighting
         )
-        return _stream(result, format, db_engine)
+        return stream_file(result, format, db_engine)
 
 
 class ProcessNeedsController(Controller):
@@ -166,7 +188,7 @@ class ProcessNeedsController(Controller):
         "process." + DISCLOSURE,
         tags=["Exports"],
         responses=EXPORT_RESPONSE,
-        **EXPORTERS,
+        **FILE_EXPORTERS,
     )
     async def export_needs(
         self,
@@ -180,7 +202,7 @@ class ProcessNeedsController(Controller):
         result = await aggregation.process_aggregated_needs(
             db_session, process_id, level_key=level, weighting=weighting
         )
-        return _stream(result, format, db_engine, process=True)
+        return stream_file(result, format, db_engine, process=True)
 
 
 EXPORT_ROUTES: list[ControllerRouterHandler] = [SurveyNeedsController, ProcessNeedsController]

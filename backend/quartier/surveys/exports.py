@@ -2,10 +2,19 @@
 
 Every format renders one `AggregatedNeeds` (surveys.aggregation) — the disclosure-controlled
 grid — and carries its metadata: survey(s) and process, period of the responses, area level,
-k and min_respondents, weighting method, interval method, generation time, the numbers of
-primary and secondary suppressed cells and of withheld areas.
+k and min_respondents, weighting method, interval method, disclosure-control method, generation
+time and the number of areas not shown. Every figure comes from the one `AggregatedNeeds`, so
+a cell has the same (perturbed, stats.cellkey) value in every format.
 
-* **json**: the `AggregatedNeeds` document (`metadata`, `categories`, `areas`, `totals`).
+* **json**: the `AggregatedNeeds` document (`metadata`, `categories`, `areas`, `totals`,
+  `representativeness` — null unless weighting=age).
+
+Representativeness (weighting=age, where the population by age band is known) is in every
+format: the R-indicator in the metadata; each area's population and response rate as the
+columns `population` / `response_rate` of its rows (CSV, XLSX) or properties (GeoJSON, with
+`<stratum>_respondents` / `<stratum>_population` / `<stratum>_response_rate` per age stratum);
+the XLSX sheet `Repräsentativität` lists area × age stratum. Respondent counts in it are the
+same perturbed values as everywhere else, so it adds nothing an attacker could difference.
 * **csv**: UTF-8, comma, decimal point, one row per area × need category plus one row per
   category for the whole scope (`row_type` = `area` | `scope`). The metadata come first as
   comment lines `# key: value` (one per item, then an empty `#` line); readers skip them with
@@ -18,21 +27,25 @@ primary and secondary suppressed cells and of withheld areas.
 * **geojson**: a FeatureCollection of the areas with their boundary (passed through from the
   database as stored, one area at a time) and flat properties for GIS tools —
   `<category>_expressing`, `<category>_share`, … per need category — plus the foreign members
-  `metadata`, `categories` and `totals`.
+  `metadata`, `categories`, `totals` and `r_indicator`.
 
-Suppressed values are empty (CSV, XLSX) or null (JSON, GeoJSON) and always flagged
-(`suppressed` and `reason`), never 0. All renderers are async generators of bytes.
+Values of areas not shown are empty (CSV, XLSX) or null (JSON, GeoJSON) and flagged
+(`suppressed`, reason `protected`), never 0. All renderers are async generators of bytes.
+`table_csv` and `table_xlsx` render any long table with its metadata items this way; other
+modules' exports (the feedback summaries of measures) use them, so every export of Quartier
+has the same shape.
 """
 
 from __future__ import annotations
 
 import csv
 import enum
+import functools
 import io
 import os
 import tempfile
-from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Iterator, Sequence
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import anyio.to_thread
@@ -40,7 +53,7 @@ import msgspec
 from sqlalchemy import ARRAY, Uuid, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from quartier.surveys.aggregation import AggregatedNeeds, AreaNeeds, NeedFigure
+from quartier.surveys.aggregation import AggregatedNeeds, AreaNeeds, AreaRepresentation, NeedFigure
 
 
 class Format(enum.StrEnum):
@@ -53,8 +66,9 @@ class Format(enum.StrEnum):
 
 MEDIA_TYPES = {
     Format.JSON: "application/json",
-    Format.CSV: "text/csv; charset=utf-8; header=present",
-    Format.CSV_DE: "text/csv; charset=utf-8; header=present",
+    # Litestar adds `; charset=utf-8` to every text/* type: stating it here repeated it.
+    Format.CSV: "text/csv; header=present",
+    Format.CSV_DE: "text/csv; header=present",
     Format.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     Format.GEOJSON: "application/geo+json",
 }
@@ -66,6 +80,8 @@ EXTENSIONS = {
     Format.GEOJSON: "geojson",
 }
 CHUNK = 64 * 1024
+Column = tuple[str, str]  # (key, German column name)
+MetadataItem = tuple[str, str, Any]  # (key, German label, value)
 _encoder = msgspec.json.Encoder()
 
 
@@ -83,7 +99,7 @@ def filename(result: AggregatedNeeds, fmt: Format, *, process: bool = False) -> 
 # -- metadata --------------------------------------------------------------------------------------
 
 
-def metadata_items(result: AggregatedNeeds) -> list[tuple[str, str, Any]]:
+def metadata_items(result: AggregatedNeeds) -> list[MetadataItem]:
     """(key, German label, value) of every metadata item, in reading order."""
     meta = result.metadata
     return [
@@ -92,7 +108,7 @@ def metadata_items(result: AggregatedNeeds) -> list[tuple[str, str, Any]]:
         ("first_submission", "Erste Antwort", meta.first_submission),
         ("last_submission", "Letzte Antwort", meta.last_submission),
         ("level", "Gebietsebene", f"{meta.level.name} ({meta.level.key})"),
-        ("k_threshold", "Schwelle k (Werte 1 bis k−1 unterdrückt)", meta.k_threshold),
+        ("k_threshold", "Schwelle k (Werte 1 bis k−1 nie veröffentlicht)", meta.k_threshold),
         ("min_respondents", "Mindestzahl Antwortende je Gebiet", meta.min_respondents),
         ("weighting", "Gewichtung", meta.weighting.value),
         ("weighting_method", "Gewichtungsverfahren", meta.weighting_method),
@@ -103,9 +119,15 @@ def metadata_items(result: AggregatedNeeds) -> list[tuple[str, str, Any]]:
         ),
         ("interval_method", "Konfidenzintervall", meta.interval_method),
         ("generated_at", "Erstellt am", meta.generated_at.isoformat(timespec="seconds")),
-        ("suppressed_primary", "Primär unterdrückte Zellen", meta.suppressed_primary),
-        ("suppressed_secondary", "Sekundär unterdrückte Zellen", meta.suppressed_secondary),
-        ("withheld_areas", "Zurückgehaltene Gebiete", meta.withheld_areas),
+        ("disclosure_method", "Geheimhaltungsverfahren", meta.disclosure_method),
+        (
+            "r_indicator",
+            "R-Indikator (Repräsentativität, nur mit Altersgewichtung)",
+            ""
+            if result.representativeness is None or result.representativeness.r_indicator is None
+            else round(result.representativeness.r_indicator, 4),
+        ),
+        ("withheld_areas", "Nicht gezeigte Gebiete", meta.withheld_areas),
         ("attribution", "Quellen der Gebietsdaten", meta.attribution or ""),
     ]
 
@@ -134,6 +156,8 @@ COLUMNS = [
     ("weighted_gap", "Grund ohne gewichteten Anteil"),
     ("suppressed", "Unterdrückt"),
     ("reason", "Grund (Zelle)"),
+    ("population", "Einwohner (Gebiet)"),
+    ("response_rate", "Rücklaufquote (Gebiet)"),
 ]
 SHARE_COLUMNS = {
     "share",
@@ -142,16 +166,33 @@ SHARE_COLUMNS = {
     "weighted_share",
     "weighted_ci_low",
     "weighted_ci_high",
+    "response_rate",
 }
+REPRESENTATION_COLUMNS = [
+    ("area_code", "Gebietsschlüssel"),
+    ("stratum", "Altersschicht"),
+    ("respondents", "Antwortende"),
+    ("population", "Einwohner"),
+    ("response_rate", "Rücklaufquote"),
+]
+
+
+def _represented(result: AggregatedNeeds) -> dict[UUID, AreaRepresentation]:
+    if result.representativeness is None:
+        return {}
+    return {area.id: area for area in result.representativeness.areas}
 
 
 def rows(result: AggregatedNeeds) -> Iterator[list[Any]]:
     """The long table: one row per area × category, then one per category for the scope.
     Values are Python values (None for empty); the formats render them."""
     labels = {c.key: c.label for c in result.categories}
+    represented = _represented(result)
     for area in result.areas:
+        shown = represented.get(area.id)
+        rate = [shown.population, shown.response_rate] if shown else [None, None]
         for figure in area.needs:
-            yield _row("area", area, figure, labels)
+            yield [*_row("area", area, figure, labels), *rate]
     totals = result.totals
     for figure in totals.needs:
         yield [
@@ -165,7 +206,24 @@ def rows(result: AggregatedNeeds) -> Iterator[list[Any]]:
             totals.reason,
             None,
             *_cells(figure, labels),
+            None,
+            None,
         ]
+
+
+def representation_rows(result: AggregatedNeeds) -> Iterator[list[Any]]:
+    """Area × age stratum: perturbed respondents, population, response rate."""
+    if result.representativeness is None:
+        return
+    for area in result.representativeness.areas:
+        for stratum in area.strata:
+            yield [
+                area.code,
+                stratum.stratum,
+                stratum.respondents,
+                stratum.population,
+                stratum.response_rate,
+            ]
 
 
 def _row(kind: str, area: AreaNeeds, figure: NeedFigure, labels: dict[str, str]) -> list[Any]:
@@ -222,28 +280,37 @@ def _german(value: Any) -> str:
     return str(value)
 
 
-async def _csv(
-    result: AggregatedNeeds,
+async def table_csv(
+    items: Sequence[MetadataItem],
+    columns: Sequence[Column],
+    table: Iterable[Sequence[Any]],
     *,
     german: bool,
 ) -> AsyncIterator[bytes]:
+    """Any long table as csv or csv-de: the metadata `items` as `#` comment lines (German
+    labels for csv-de), the header (German column names for csv-de), then the rows. Other
+    modules' exports (feedback summaries) render their own tables through this."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";" if german else ",", lineterminator="\r\n")
     show: Callable[[Any], str] = _german if german else _plain
     if german:
         buffer.write("\ufeff")
-    for key, label, value in metadata_items(result):
+    for key, label, value in items:
         name = label if german else key
         buffer.write(f"# {name}: {show(value)}".replace("\r", " ").replace("\n", " ") + "\r\n")
     buffer.write("#\r\n")
-    writer.writerow([german_name if german else key for key, german_name in COLUMNS])
-    for row in rows(result):
+    writer.writerow([german_name if german else key for key, german_name in columns])
+    for row in table:
         writer.writerow([show(value) for value in row])
         if buffer.tell() >= CHUNK:
             yield buffer.getvalue().encode()
             buffer.seek(0)
             buffer.truncate()
     yield buffer.getvalue().encode()
+
+
+def _csv(result: AggregatedNeeds, *, german: bool) -> AsyncIterator[bytes]:
+    return table_csv(metadata_items(result), COLUMNS, rows(result), german=german)
 
 
 # -- JSON ----------------------------------------------------------------------------------------
@@ -262,13 +329,39 @@ async def _json(result: AggregatedNeeds) -> AsyncIterator[bytes]:
     for area in result.areas:
         yield separator + _encoder.encode(area)
         separator = b","
-    yield b'],"totals":' + _encoder.encode(result.totals) + b"}"
+    yield (
+        b'],"totals":'
+        + _encoder.encode(result.totals)
+        + b',"representativeness":'
+        + _encoder.encode(result.representativeness)
+        + b"}"
+    )
 
 
 # -- XLSX ----------------------------------------------------------------------------------------
 
 
-def _write_xlsx(result: AggregatedNeeds, path: str) -> None:
+class Sheet(NamedTuple):
+    """A further sheet of a workbook (between the table and `Metadaten`)."""
+
+    name: str
+    columns: Sequence[Column]
+    table: Iterable[Sequence[Any]]
+    share_columns: Collection[str] = ()
+
+
+def write_xlsx_table(
+    path: str,
+    items: Sequence[MetadataItem],
+    columns: Sequence[Column],
+    table: Iterable[Sequence[Any]],
+    *,
+    sheet_name: str,
+    share_columns: Collection[str] = (),
+    more_sheets: Sequence[Sheet] = (),
+) -> None:
+    """Any long table as a workbook: the sheet `sheet_name` (German column names, numbers as
+    numbers, `share_columns` as percentages), `more_sheets` alike, and the sheet `Metadaten`."""
     import xlsxwriter  # type: ignore[import-untyped]
 
     workbook = xlsxwriter.Workbook(
@@ -278,29 +371,33 @@ def _write_xlsx(result: AggregatedNeeds, path: str) -> None:
         bold = workbook.add_format({"bold": True})
         percent = workbook.add_format({"num_format": "0.0%"})
         decimal = workbook.add_format({"num_format": "0.0"})
-        sheet = workbook.add_worksheet("Bedarfe")
-        for column, (_, german_name) in enumerate(COLUMNS):
-            sheet.write_string(0, column, german_name, bold)
-        keys = [key for key, _ in COLUMNS]
-        for number, row in enumerate(rows(result), start=1):
-            for column, value in enumerate(row):
-                if value is None:
-                    continue
-                if isinstance(value, bool):
-                    sheet.write_string(number, column, "ja" if value else "nein")
-                elif isinstance(value, float):
-                    style = percent if keys[column] in SHARE_COLUMNS else decimal
-                    sheet.write_number(number, column, value, style)
-                elif isinstance(value, int):
-                    sheet.write_number(number, column, value)
-                else:
-                    sheet.write_string(number, column, str(value))
-        sheet.freeze_panes(1, 0)
+        for name, sheet_columns, sheet_table, shares in (
+            Sheet(sheet_name, columns, table, share_columns),
+            *more_sheets,
+        ):
+            sheet = workbook.add_worksheet(name)
+            for column, (_, german_name) in enumerate(sheet_columns):
+                sheet.write_string(0, column, german_name, bold)
+            keys = [key for key, _ in sheet_columns]
+            for number, row in enumerate(sheet_table, start=1):
+                for column, value in enumerate(row):
+                    if value is None:
+                        continue
+                    if isinstance(value, bool):
+                        sheet.write_string(number, column, "ja" if value else "nein")
+                    elif isinstance(value, float):
+                        style = percent if keys[column] in shares else decimal
+                        sheet.write_number(number, column, value, style)
+                    elif isinstance(value, int):
+                        sheet.write_number(number, column, value)
+                    else:
+                        sheet.write_string(number, column, str(value))
+            sheet.freeze_panes(1, 0)
         meta = workbook.add_worksheet("Metadaten")
         meta.write_string(0, 0, "Angabe", bold)
         meta.write_string(0, 1, "Schlüssel", bold)
         meta.write_string(0, 2, "Wert", bold)
-        for number, (key, label, value) in enumerate(metadata_items(result), start=1):
+        for number, (key, label, value) in enumerate(items, start=1):
             meta.write_string(number, 0, label)
             meta.write_string(number, 1, key)
             if isinstance(value, int) and not isinstance(value, bool):
@@ -311,16 +408,58 @@ def _write_xlsx(result: AggregatedNeeds, path: str) -> None:
         workbook.close()
 
 
-async def _xlsx(result: AggregatedNeeds) -> AsyncIterator[bytes]:
+async def table_xlsx(
+    items: Sequence[MetadataItem],
+    columns: Sequence[Column],
+    table: Iterable[Sequence[Any]],
+    *,
+    sheet_name: str,
+    share_columns: Collection[str] = (),
+    more_sheets: Sequence[Sheet] = (),
+) -> AsyncIterator[bytes]:
+    """`write_xlsx_table` to a temporary file (in a worker thread), streamed in chunks."""
     handle, path = tempfile.mkstemp(prefix="quartier-export-", suffix=".xlsx")
     os.close(handle)
     try:
-        await anyio.to_thread.run_sync(_write_xlsx, result, path)
+        await anyio.to_thread.run_sync(
+            functools.partial(
+                write_xlsx_table,
+                path,
+                items,
+                columns,
+                table,
+                sheet_name=sheet_name,
+                share_columns=share_columns,
+                more_sheets=more_sheets,
+            )
+        )
         with open(path, "rb") as file:  # noqa: ASYNC230 - local temporary file, read in chunks
             while chunk := file.read(CHUNK):
                 yield chunk
     finally:
         os.unlink(path)
+
+
+def _xlsx(result: AggregatedNeeds) -> AsyncIterator[bytes]:
+    return table_xlsx(
+        metadata_items(result),
+        COLUMNS,
+        rows(result),
+        sheet_name="Bedarfe",
+        share_columns=SHARE_COLUMNS,
+        more_sheets=(
+            []
+            if result.representativeness is None
+            else [
+                Sheet(
+                    "Repräsentativität",
+                    REPRESENTATION_COLUMNS,
+                    representation_rows(result),
+                    {"response_rate"},
+                )
+            ]
+        ),
+    )
 
 
 # -- GeoJSON -------------------------------------------------------------------------------------
@@ -332,8 +471,9 @@ _BOUNDARIES = text(
 ).bindparams(bindparam("ids", type_=ARRAY(Uuid)))
 
 
-def feature_properties(area: AreaNeeds) -> dict[str, Any]:
-    """Flat properties of one area, for GIS tools that cannot read nested values."""
+def feature_properties(area: AreaNeeds, shown: AreaRepresentation | None = None) -> dict[str, Any]:
+    """Flat properties of one area, for GIS tools that cannot read nested values; with
+    `shown`, its representativeness (population and response rates, per age stratum too)."""
     properties: dict[str, Any] = {
         "code": area.code,
         "name": area.name,
@@ -357,6 +497,14 @@ def feature_properties(area: AreaNeeds) -> dict[str, Any]:
             f"{key}_suppressed": figure.suppressed,
             f"{key}_reason": figure.reason,
         }
+    if shown is not None:
+        properties |= {"population": shown.population, "response_rate": shown.response_rate}
+        for stratum in shown.strata:
+            properties |= {
+                f"{stratum.stratum}_respondents": stratum.respondents,
+                f"{stratum.stratum}_population": stratum.population,
+                f"{stratum.stratum}_response_rate": stratum.response_rate,
+            }
     return properties
 
 
@@ -370,9 +518,14 @@ async def _geojson(result: AggregatedNeeds, engine: AsyncEngine) -> AsyncIterato
         + _encoder.encode(result.categories)
         + b',"totals":'
         + _encoder.encode(result.totals)
+        + b',"r_indicator":'
+        + _encoder.encode(
+            result.representativeness.r_indicator if result.representativeness else None
+        )
         + b',"features":['
     )
     by_id: dict[UUID, AreaNeeds] = {area.id: area for area in result.areas}
+    represented = _represented(result)
     separator = b""
     async with engine.connect() as connection:
         stream = await connection.stream(
@@ -385,7 +538,7 @@ async def _geojson(result: AggregatedNeeds, engine: AsyncEngine) -> AsyncIterato
                 + b'{"type":"Feature","id":'
                 + _encoder.encode(area.code)
                 + b',"properties":'
-                + _encoder.encode(feature_properties(area))
+                + _encoder.encode(feature_properties(area, represented.get(area_id)))
                 + b',"geometry":'
                 + boundary.encode()
                 + b"}"

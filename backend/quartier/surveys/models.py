@@ -26,6 +26,7 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -45,6 +46,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from quartier.db import Base, metadata
+from quartier.stats.cellkey import new_record_key
 
 KEY_MAX = 64
 
@@ -102,6 +104,11 @@ class Survey(Base):
     min_respondents: Mapped[int] = mapped_column(SmallInteger, default=10)
     published_at: Mapped[datetime.datetime | None] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[datetime.datetime | None] = mapped_column(DateTime(timezone=True))
+    # The planners' decision that the aggregated needs are open data once the survey is closed
+    # (quartier.opendata); they are disclosure-controlled like every other output.
+    results_public: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
 
 
 class InvitationCode(Base):
@@ -114,7 +121,9 @@ class InvitationCode(Base):
         ForeignKey("surveys.id", ondelete="CASCADE"), index=True
     )
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    used_at: Mapped[datetime.datetime | None] = mapped_column(DateTime(timezone=True))
+    # Only *that* the code was used: no time of use (it would lie next to the response's
+    # `submitted_at`); using it leaves `updated_at` alone for the same reason.
+    used: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
 
 
 class SurveyResponse(Base):
@@ -128,7 +137,7 @@ class SurveyResponse(Base):
             "survey_id",
             "area_id",
             "age_stratum",
-            postgresql_include=["submitted_at"],
+            postgresql_include=["submitted_at", "record_key"],
         ),
         Index(
             "uq_survey_responses_pseudonym",
@@ -148,6 +157,8 @@ class SurveyResponse(Base):
     pseudonym: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     definition_version: Mapped[int] = mapped_column(Integer)
     answers: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    # Random, for disclosure control (quartier.stats.cellkey); never published.
+    record_key: Mapped[int] = mapped_column(BigInteger, default=new_record_key)
 
 
 survey_response_needs = Table(
@@ -167,6 +178,7 @@ survey_response_needs = Table(
     # (a trigger keeps them equal should a response's area or stratum be corrected).
     Column("area_id", Uuid, ForeignKey("social_areas.id", ondelete="RESTRICT"), nullable=False),
     Column("age_stratum", String(KEY_MAX)),
+    Column("record_key", BigInteger, nullable=False),  # the response's (stats.cellkey)
     PrimaryKeyConstraint("response_id", "need_category_id", name="pk_survey_response_needs"),
     # Every column the aggregation reads: an index-only scan.
     Index(
@@ -175,6 +187,7 @@ survey_response_needs = Table(
         "area_id",
         "age_stratum",
         "need_category_id",
+        postgresql_include=["record_key"],
     ),
 )
 

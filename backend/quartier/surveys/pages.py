@@ -8,6 +8,9 @@ Resident flow (public, works without JavaScript; frontend/static/js/survey.js on
                                   page of questions (as the definition groups them) per screen
     GET  /surveys/{id}/respond    the intro again (a reload with JavaScript resumes from there)
     POST /surveys/{id}/submit     "check your answers" → stored → confirmation with receipt
+                                  (with `offline_pages`: also the pages answered offline)
+    GET  /surveys/{id}/offline    every page blank, for survey.js to answer offline from the
+                                  browser's cache (surveys/offline.py has the service worker)
 
 Nothing is stored before the submission. The answers so far travel with every form post in one
 hidden field, `state`: JSON signed with an HMAC of SECRET_KEY bound to the survey, so a page
@@ -51,16 +54,21 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import aliased
 
+from quartier.areas import maps
 from quartier.areas import services as areas
 from quartier.areas.models import SocialArea
-from quartier.core import i18n
+from quartier.core import i18n, idempotency
 from quartier.core.errors import Conflict, FieldError, InvalidInput, PhaseClosed, Problem
 from quartier.core.i18n import gettext as _
 from quartier.core.security import PLANNERS, PUBLIC, STAFF, access, principal_of
+from quartier.core.web import language_cookie
+from quartier.participation import codes, pseudonyms
+from quartier.participation.browser import RespondentCookie, new_respondent_token
 from quartier.processes import participation
 from quartier.processes.models import PlanningProcess
 from quartier.settings import Settings
-from quartier.surveys import aggregation, services
+from quartier.stats.cellkey import Cell, Release
+from quartier.surveys import aggregation, offline, services
 from quartier.surveys import definition as d
 from quartier.surveys import responses as r
 from quartier.surveys import schemas as s
@@ -75,7 +83,6 @@ from quartier.surveys.models import (
 AnyRequest = Request[Any, Any, Any]
 NO_STORE = {"Cache-Control": "no-store"}
 STATE_MAX_CHARS = 400_000
-RESPONDENT_COOKIE_MAX_AGE = 400 * 24 * 3600  # the longest lifetime browsers accept
 RADIOS_UP_TO = 8  # longer lists of areas become a <select> grouped by parent area
 WRAP_LABEL = 38  # characters per line of a bar-chart label (fits 320 px screens)
 
@@ -148,36 +155,20 @@ def idempotency_key(secret: str, survey_id: UUID, state: FlowState, body: bytes)
 # -- the respondent cookie (open surveys) --------------------------------------------------------
 
 
+SURVEY_RESPONDENT = RespondentCookie(prefix="rs", purpose=b"respondent")
+
+
 def respondent_cookie_name(settings: Settings, survey_id: UUID) -> str:
-    prefix = "__Host-" if settings.secure_cookies else ""
-    return f"{prefix}quartier_rs_{survey_id.hex}"
-
-
-def _respondent_signature(settings: Settings, survey_id: UUID, token: str) -> str:
-    return _b64(_mac(settings.secret_key, b"respondent", survey_id, token.encode()))[:22]
+    return SURVEY_RESPONDENT.name(settings, survey_id)
 
 
 def respondent_token(request: AnyRequest, settings: Settings, survey_id: UUID) -> str | None:
     """The browser's respondent token for this survey, if its cookie is there and genuine."""
-    value = request.cookies.get(respondent_cookie_name(settings, survey_id), "")
-    token, _sep, signature = value.rpartition(".")
-    if not token or not hmac.compare_digest(
-        signature, _respondent_signature(settings, survey_id, token)
-    ):
-        return None
-    return token
+    return SURVEY_RESPONDENT.token(request, settings, survey_id)
 
 
 def respondent_cookie(settings: Settings, survey_id: UUID, token: str) -> Cookie:
-    return Cookie(
-        key=respondent_cookie_name(settings, survey_id),
-        value=f"{token}.{_respondent_signature(settings, survey_id, token)}",
-        max_age=RESPONDENT_COOKIE_MAX_AGE,
-        path="/",
-        httponly=True,
-        samesite="lax",
-        secure=settings.secure_cookies,
-    )
+    return SURVEY_RESPONDENT.cookie(settings, survey_id, token)
 
 
 @dataclass(slots=True)
@@ -199,7 +190,7 @@ def _respondent(request: AnyRequest, settings: Settings, survey: Survey) -> Resp
         return Respondent(token=None, new=False)
     token = respondent_token(request, settings, survey.id)
     if token is None:
-        return Respondent(token=secrets.token_urlsafe(24), new=True)
+        return Respondent(token=new_respondent_token(), new=True)
     return Respondent(token=token, new=False)
 
 
@@ -208,7 +199,7 @@ async def _already_answered(
 ) -> bool:
     if respondent.token is None or respondent.new:
         return False
-    pseudonym = r.pseudonym(settings.secret_key, survey.pseudonym_salt, respondent.token)
+    pseudonym = pseudonyms.pseudonym(settings.secret_key, survey.pseudonym_salt, respondent.token)
     found = await session.scalar(
         select(SurveyResponse.id)
         .where(SurveyResponse.survey_id == survey.id, SurveyResponse.pseudonym == pseudonym)
@@ -224,12 +215,12 @@ async def _invitation_error(
     is used up by the submission."""
     if not code:
         return _("Enter the invitation code from your letter.")
-    canonical = r.normalise_code(code)
-    if len(canonical) != r.INVITATION_LENGTH or any(c not in r.CROCKFORD for c in canonical):
+    canonical = codes.normalise_code(code)
+    if len(canonical) != r.INVITATION_LENGTH or any(c not in codes.CROCKFORD for c in canonical):
         return _("Check the invitation code: it is not valid for this survey.")
     row = (
         await session.execute(
-            select(InvitationCode.used_at).where(
+            select(InvitationCode.used).where(
                 InvitationCode.survey_id == survey.id,
                 InvitationCode.code_hash == r.invitation_hash(settings.secret_key, survey.id, code),
             )
@@ -237,7 +228,7 @@ async def _invitation_error(
     ).first()
     if row is None:
         return _("Check the invitation code: it is not valid for this survey.")
-    if row.used_at is not None:
+    if row.used:
         return _("This invitation code has already been used.")
     return None
 
@@ -260,6 +251,9 @@ class SurveyView:
     process_id: UUID
     process_title: str
     accepting: bool
+    # The language the survey's texts are shown in; differs from the page's language where
+    # the survey has not been translated into it (the layout then says so).
+    content_language: str = "de"
 
 
 async def _survey_view(session: AsyncSession, survey: Survey) -> SurveyView:
@@ -284,7 +278,14 @@ async def _survey_view(session: AsyncSession, survey: Survey) -> SurveyView:
         process_id=survey.process_id,
         process_title=process_title or "",
         accepting=accepting,
+        content_language=_content_language(d.compiled(survey).definition),
     )
+
+
+def _content_language(definition: s.Definition) -> str:
+    language = i18n.current_language()
+    title = definition.title.as_dict()
+    return i18n.picked_language(title, language) if i18n.falls_back(title, language) else language
 
 
 def _field_name(key: str) -> str:
@@ -569,6 +570,9 @@ class Flow:
     respondent: Respondent
     action: str = ""
     submit_action: str = ""
+    # Set by the language switch of a question or check page: remember the language chosen.
+    remember_language: bool = False
+    query: str = ""  # the `?lang=` that travels with the flow's links
 
     @property
     def engine(self) -> AsyncEngine:
@@ -584,7 +588,13 @@ class Flow:
         return d.compiled(self.survey).in_language(i18n.current_language())
 
     def template(
-        self, name: str, status: int = 200, *, store: bool = False, **context: Any
+        self,
+        name: str,
+        status: int = 200,
+        *,
+        store: bool = False,
+        headers: Mapping[str, str] | None = None,
+        **context: Any,
     ) -> Template:
         return Template(
             template_name=name,
@@ -592,12 +602,19 @@ class Flow:
                 "survey": self.view,
                 "action": self.action,
                 "submit_action": self.submit_action,
+                # What survey.js keeps in the browser's cache for answering offline
+                # (surveys/offline.py): this survey's intro and offline page, never a POST.
+                "offline_urls": offline.cached_urls(self.survey.id, self.query),
+                "offline_worker": offline.WORKER_PATH,
                 **context,
             },
             status_code=status,
-            headers={} if store else NO_STORE,
+            headers=dict(headers) if headers is not None else {} if store else NO_STORE,
             # The respondent cookie is set once the resident starts, not for merely looking.
-            cookies=self.respondent.cookies(self.settings, self.survey.id)
+            cookies=[
+                *self.respondent.cookies(self.settings, self.survey.id),
+                *([language_cookie(i18n.current_language())] if self.remember_language else []),
+            ]
             if self.request.method == "POST"
             else [],
         )
@@ -758,6 +775,7 @@ async def _flow(request: AnyRequest, session: AsyncSession, survey_id: UUID) -> 
         respondent=_respondent(request, settings, survey),
         action=f"/surveys/{survey.id}/respond{query}",
         submit_action=f"/surveys/{survey.id}/submit{query}",
+        query=query,
     )
 
 
@@ -786,7 +804,9 @@ async def resume_page(request: AnyRequest, db_session: AsyncSession, survey_id: 
 @post("/surveys/{survey_id:uuid}/respond", include_in_schema=False, status_code=200, **PUBLIC)
 async def respond(request: AnyRequest, db_session: AsyncSession, survey_id: UUID) -> Template:
     """One step of the flow: `action` is start, continue, back, change:<page>, goto:<page>
-    (survey.js resuming) or goto:check."""
+    (survey.js resuming), goto:check, or language (the language switch of a question or check
+    page posts that page's form to `?lang=…`: the same page again in the new language, with
+    everything answered so far, typed-but-not-sent answers of a question page included)."""
     flow = await _flow(request, db_session, survey_id)
     form = await request.form()
     state = decode_state(flow.settings.secret_key, survey_id, str(form.get("state") or ""))
@@ -802,11 +822,15 @@ async def respond(request: AnyRequest, db_session: AsyncSession, survey_id: UUID
             problem = await _invitation_error(db_session, flow.settings, flow.survey, code)
             if problem:
                 return flow.intro(state, errors={"code": problem}, code=code)
-            state.code = r.normalise_code(code)
+            state.code = codes.normalise_code(code)
         state.checking = False
         return await flow.page(state, _navigable(definition, state)[0])
     if flow.survey.access_mode == AccessMode.INVITATION and not state.code:
         return flow.intro()
+    if action == "language":
+        flow.remember_language = True
+        if not form.get("page"):  # the check page's form
+            return await flow.check(state)
     if action in ("goto:check", "check"):
         return await flow.check(state)
     if action.startswith(("goto:", "change:")):
@@ -820,6 +844,8 @@ async def respond(request: AnyRequest, db_session: AsyncSession, survey_id: UUID
     shown_keys = set(str(form.get("shown") or "").split())
     posted = [q for q in page.questions if q.key in shown_keys]
     _apply_page(state, posted, form)
+    if action == "language":  # unvalidated until the resident continues, as typed
+        return await flow.page(state, page)
     pages = _navigable(definition, state)
     keys = [p.key for p in pages]
     if action == "back":
@@ -857,6 +883,53 @@ async def respond(request: AnyRequest, db_session: AsyncSession, survey_id: UUID
     return await flow.check(state)
 
 
+@get("/surveys/{survey_id:uuid}/offline", include_in_schema=False, **PUBLIC)
+async def offline_page(request: AnyRequest, db_session: AsyncSession, survey_id: UUID) -> Template:
+    """Every page of questions, blank, for survey.js to show from the browser's cache while the
+    connection is gone (surveys/offline.py): the answers stay in the browser and are posted to
+    /submit with `offline_pages` once it is back. Holds nobody's answers, so it may be cached."""
+    flow = await _flow(request, db_session, survey_id)
+    definition = flow.definition
+    area_choices = None
+    if any(isinstance(q, s.SocialAreaQuestion) for q in d.questions(definition)):
+        area_choices = await _area_choices(db_session, flow.survey)
+    blank = FlowState()
+    views = []
+    for page, localized_page in zip(definition.pages, flow.localized.pages, strict=True):
+        questions = []
+        for question, localized in zip(page.questions, localized_page.questions, strict=True):
+            view = _question_view(localized, blank, {}, area_choices)
+            view["show_if"] = offline.condition_json(question.show_if)
+            view["list"] = isinstance(question, s.MultipleChoiceQuestion | s.RankingQuestion)
+            questions.append(view)
+        views.append(
+            {
+                "key": page.key,
+                "title": localized_page.title,
+                "show_if": offline.condition_json(page.show_if),
+                "questions": questions,
+            }
+        )
+    return flow.template(
+        "surveys/offline.html",
+        headers={"Cache-Control": "no-cache"},
+        pages=views,
+        intro=f"/surveys/{survey_id}{flow.query}",
+    )
+
+
+def _apply_offline_pages(
+    definition: s.Definition, state: FlowState, keys: Sequence[str], form: FormMultiDict
+) -> None:
+    """Put the answers of pages answered offline (survey.js's offline page) into the state, in
+    the survey's order, as if each had been posted with Continue: a page's questions are those
+    its earlier answers show."""
+    wanted = set(keys)
+    for page in definition.pages:
+        if page.key in wanted:
+            _apply_page(state, _page_questions(definition, state, page), form)
+
+
 def _answers_and_other(
     definition: s.Definition, state: FlowState
 ) -> tuple[dict[str, Any], dict[str, str]]:
@@ -881,11 +954,15 @@ async def submit(request: AnyRequest, db_session: AsyncSession, survey_id: UUID)
     flow = await _flow(request, db_session, survey_id)
     form = await request.form()
     state = decode_state(flow.settings.secret_key, survey_id, str(form.get("state") or ""))
-    if not form.get("state"):
+    # Pages answered offline (survey.js): their answers come with the submission.
+    answered_offline = str(form.get("offline_pages") or "").split()
+    if not form.get("state") and not answered_offline:
         return flow.intro()
+    if answered_offline:
+        _apply_offline_pages(flow.definition, state, answered_offline, form)
     submission = _submission(flow.definition, state)
     body = msgspec.json.encode(submission)
-    key = str(form.get("idempotency_key") or "") or idempotency_key(
+    key = str(form.get("idempotency_key") or "")[: idempotency.MAX_KEY_LENGTH] or idempotency_key(
         flow.settings.secret_key, survey_id, state, body
     )
     try:
@@ -1059,6 +1136,7 @@ def _question_results(
 
 
 ResultsLevel = Annotated[str | None, QueryParameter(max_length=40)]
+NeedKey = Annotated[str | None, QueryParameter(max_length=64)]
 
 
 @get(
@@ -1068,7 +1146,11 @@ ResultsLevel = Annotated[str | None, QueryParameter(max_length=40)]
     **access(roles=STAFF),
 )
 async def results_page(
-    request: AnyRequest, db_session: AsyncSession, survey_id: UUID, level: ResultsLevel = None
+    request: AnyRequest,
+    db_session: AsyncSession,
+    survey_id: UUID,
+    level: ResultsLevel = None,
+    need: NeedKey = None,
 ) -> Template:
     """Per-question results (charts and tables), per area at a chosen level, and the
     aggregated needs per area with links to the exports."""
@@ -1089,11 +1171,10 @@ async def results_page(
     needs_level = level or compiled.social_area.level
     weighting = aggregation.Weighting.AGE if d.age_strata(compiled.definition) else None
     needs = await _needs(db_session, survey_id, needs_level, weighting)
-    respondents = await db_session.scalar(
-        select(func.count())
-        .select_from(SurveyResponse)
-        .where(SurveyResponse.survey_id == survey.id)
-    )
+    need_map = await _need_map(db_session, needs, need, errors)
+    # The number of responses is the cell of all responses: its published value (stats.cellkey),
+    # the same as the results' and the needs' total.
+    respondents = overall.groups[0].respondents if overall.groups else None
     process_title = await db_session.scalar(
         select(PlanningProcess.title).where(PlanningProcess.id == survey.process_id)
     )
@@ -1113,6 +1194,8 @@ async def results_page(
             "per_area": per_area,
             "questions": _question_results(overall, per_area),
             "needs": needs,
+            "need_map": need_map,
+            "need": need_map.extras.get("need") if need_map else None,
             "respondents": respondents or 0,
             "percent": percent,
             "exports": _export_links(survey_id, needs_level, weighting) if may_export else [],
@@ -1134,12 +1217,68 @@ async def _needs(
         return None
 
 
+async def _need_map(
+    session: AsyncSession,
+    needs: aggregation.AggregatedNeeds | None,
+    need: str | None,
+    errors: dict[str, str],
+) -> maps.Choropleth | None:
+    """The map of one need category's share per area, from the disclosure-controlled needs:
+    a suppressed cell or a withheld area is drawn "protected", never as 0."""
+    if needs is None or not needs.categories or not needs.areas:
+        return None
+    keys = [category.key for category in needs.categories]
+    if need is not None and need not in keys:
+        errors["need"] = _("Choose a need category from the list.")
+        need = None
+    chosen = need or keys[0]
+    index = keys.index(chosen)
+    label = needs.categories[index].label
+    values: list[maps.MapValue] = []
+    for area in needs.areas:
+        figure = area.needs[index] if index < len(area.needs) else None
+        hidden = area.withheld or figure is None or figure.suppressed or figure.share is None
+        share = None if hidden or figure is None else figure.share
+        values.append(
+            maps.MapValue(
+                area_id=area.id,
+                code=area.code,
+                name=area.name,
+                value=share,
+                text=percent(share) if share is not None else None,
+                protected=hidden,
+                href=f"/areas/{area.code}",
+            )
+        )
+    figure_map = await maps.choropleth(
+        session,
+        values,
+        title=_("Share expressing the need “%(need)s” per social area", need=label),
+        description=_(
+            "Map of the social areas, coloured by the share of respondents who expressed the "
+            "need; protected areas are hatched. The same figures are in the table of needs per "
+            "social area."
+        ),
+        value_heading=_("Share"),
+        map_id="need-map",
+        format_break=percent,
+    )
+    figure_map.extras["need"] = chosen
+    figure_map.extras["need_options"] = [(c.key, c.label) for c in needs.categories]
+    return figure_map
+
+
 def _export_links(
     survey_id: UUID, level: str, weighting: aggregation.Weighting | None
 ) -> list[tuple[str, str]]:
     """The downloads of ExportAggregatedNeeds for the level shown."""
     query = f"level={level}" + (f"&weighting={weighting.value}" if weighting else "")
-    base = f"/api/v1/surveys/{survey_id}/aggregated-needs/export?{query}&format="
+    return export_links(f"/api/v1/surveys/{survey_id}/aggregated-needs/export?{query}")
+
+
+def export_links(url: str) -> list[tuple[str, str]]:
+    """(label, href) of each format of an export operation whose `url` takes `&format=`."""
+    base = f"{url}&format="
     return [
         ("CSV", base + "csv"),
         (_("CSV for German Excel"), base + "csv-de"),
@@ -1153,18 +1292,36 @@ def _export_links(
 async def surveys_dashboard(db_session: AsyncSession) -> Template:
     """Every survey with its process, status and number of responses, linking to the results."""
     counts = (
-        select(SurveyResponse.survey_id, func.count().label("n"))
+        select(
+            SurveyResponse.survey_id,
+            func.count().label("n"),
+            func.sum(SurveyResponse.record_key).label("key_sum"),
+        )
         .group_by(SurveyResponse.survey_id)
         .subquery()
     )
-    rows = (
+    found = (
         await db_session.execute(
-            select(Survey, PlanningProcess.title, func.coalesce(counts.c.n, 0))
+            select(
+                Survey,
+                PlanningProcess.title,
+                func.coalesce(counts.c.n, 0),
+                func.coalesce(counts.c.key_sum, 0),
+            )
             .join(PlanningProcess, PlanningProcess.id == Survey.process_id)
             .outerjoin(counts, counts.c.survey_id == Survey.id)
             .order_by(PlanningProcess.title, Survey.id)
         )
     ).all()
+    # Published values (stats.cellkey): the same as the survey's results show for all responses.
+    rows = [
+        (
+            survey,
+            process_title,
+            Release(survey.k_threshold, survey.min_respondents).count(Cell(n, int(keys))),
+        )
+        for survey, process_title, n, keys in found
+    ]
     return Template(
         template_name="surveys/dashboard.html",
         context={
@@ -1189,6 +1346,8 @@ PAGES: list[ControllerRouterHandler] = [
     resume_page,
     respond,
     submit,
+    offline_page,
+    *offline.ROUTES,
     results_page,
     surveys_dashboard,
 ]

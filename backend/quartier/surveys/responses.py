@@ -29,7 +29,6 @@ import datetime
 import hashlib
 import hmac
 import math
-import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -48,12 +47,11 @@ from sqlalchemy import (
     any_,
     bindparam,
     case,
-    cast,
+    delete,
     false,
     func,
     literal,
     null,
-    or_,
     select,
     true,
     type_coerce,
@@ -61,25 +59,27 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
-from sqlalchemy.orm import aliased
 from uuid_utils.compat import uuid7
 
-from quartier.areas.models import AreaLevel, SocialArea
 from quartier.core import idempotency
 from quartier.core.driver import DriverStatement, driver_transaction
 from quartier.core.errors import Conflict, FieldError, InvalidInput, NotFound, Problem
 from quartier.core.i18n import gettext as _
 from quartier.core.i18n import ngettext
 from quartier.core.idempotency import StoredResponse, fingerprint, run_idempotent
-from quartier.processes import participation
-from quartier.processes.models import (
-    ParticipationOverride,
-    PlanningProcess,
-    ProcessPhase,
-    ProcessStatus,
-    process_areas,
-)
+from quartier.participation import guard, places
+from quartier.participation.codes import CROCKFORD as CROCKFORD
+from quartier.participation.codes import RECEIPT_LENGTH, crockford
+from quartier.participation.codes import format_code as format_code
+from quartier.participation.codes import new_receipt_code as new_receipt_code
+from quartier.participation.codes import normalise_code as normalise_code
+from quartier.participation.pseudonyms import RESPONDENT_TOKEN_MAX as RESPONDENT_TOKEN_MAX
+from quartier.participation.pseudonyms import RESPONDENT_TOKEN_MIN as RESPONDENT_TOKEN_MIN
+from quartier.participation.pseudonyms import check_respondent_token, valid_respondent_token
+from quartier.participation.pseudonyms import pseudonym as pseudonym
+from quartier.participation.text import text_error
 from quartier.settings import Settings
+from quartier.stats.cellkey import new_record_key
 from quartier.surveys import definition as d
 from quartier.surveys import schemas as s
 from quartier.surveys.models import (
@@ -95,8 +95,6 @@ from quartier.surveys.models import (
 )
 
 OTHER_TEXTS_KEY = "_other"  # stored answers: {"q": value, …, "_other": {"q": "text"}}
-RESPONDENT_TOKEN_MIN = 16
-RESPONDENT_TOKEN_MAX = 256
 
 
 def _number(value: float) -> str:
@@ -185,12 +183,7 @@ def _check_answer(question: s.AnyQuestion, value: Any) -> str | None:
     elif isinstance(question, s.ShortTextQuestion | s.LongTextQuestion):
         if not isinstance(value, str):
             return _("Enter a text.")
-        if len(value) > question.max_length:
-            return ngettext(
-                "Enter at most %(num)s character.",
-                "Enter at most %(num)s characters.",
-                question.max_length,
-            )
+        return text_error(value, question.max_length)
     elif isinstance(question, s.SocialAreaQuestion) and not isinstance(value, str):
         return _("Choose your area from the list.")
     return None
@@ -291,18 +284,8 @@ def _prepare(
                     )
                 )
                 continue
-            if len(text) > question.other.max_length:
-                errors.append(
-                    FieldError(
-                        field=_field(key),
-                        source="body",
-                        message=ngettext(
-                            "Enter at most %(num)s character.",
-                            "Enter at most %(num)s characters.",
-                            question.other.max_length,
-                        ),
-                    )
-                )
+            if message := text_error(text, question.other.max_length):
+                errors.append(FieldError(field=_field(key), source="body", message=message))
                 continue
             other_texts[key] = text
         stored[key] = value
@@ -353,61 +336,17 @@ def prepare(
 
 # -- pseudonyms, receipts, invitation codes ------------------------------------------------------
 
-CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-_CONFUSABLE = str.maketrans({"I": "1", "L": "1", "O": "0"})
-RECEIPT_LENGTH = 8  # 40 bits
 INVITATION_LENGTH = 10  # 50 bits
 
 
-def _crockford(length: int) -> str:
-    bits = secrets.randbits(5 * length)
-    return "".join(CROCKFORD[(bits >> (5 * i)) & 31] for i in range(length))
-
-
-def normalise_code(code: str) -> str:
-    """A receipt or invitation code as typed (any case, hyphens, spaces, I/L/O for 1/0) in
-    its canonical form."""
-    return "".join(code.split()).replace("-", "").upper().translate(_CONFUSABLE)
-
-
-def format_code(code: str) -> str:
-    """Codes are shown in groups for reading aloud and typing: `7KQ2-MX9P`."""
-    half = (len(code) + 1) // 2
-    return f"{code[:half]}-{code[half:]}"
-
-
-def new_receipt_code() -> str:
-    return _crockford(RECEIPT_LENGTH)
-
-
 def new_invitation_code() -> str:
-    return _crockford(INVITATION_LENGTH)
-
-
-def pseudonym(secret_key: str, salt: bytes, respondent_token: str) -> bytes:
-    """The keyed per-survey pseudonym of a respondent token: HMAC-SHA256 keyed with
-    SECRET_KEY ‖ the survey's salt. It cannot be reversed, and the same token gives unrelated
-    pseudonyms in different surveys."""
-    key = secret_key.encode() + salt
-    return hmac.new(key, respondent_token.encode(), hashlib.sha256).digest()
+    return crockford(INVITATION_LENGTH)
 
 
 def invitation_hash(secret_key: str, survey_id: UUID, code: str) -> str:
     """The keyed hash of an invitation code kept in the database (hex, 64 characters)."""
     message = survey_id.bytes + normalise_code(code).encode()
     return hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()
-
-
-def check_respondent_token(token: str) -> None:
-    if not (RESPONDENT_TOKEN_MIN <= len(token) <= RESPONDENT_TOKEN_MAX) or not token.isprintable():
-        raise Problem(
-            status_code=400,
-            slug="validation-error",
-            title="Invalid input",
-            detail=f"The respondent token must be {RESPONDENT_TOKEN_MIN} to {RESPONDENT_TOKEN_MAX} "
-            "printable characters (e.g. a random value the page keeps).",
-            errors=[FieldError(field="Respondent-Token", source="header", message="invalid value")],
-        )
 
 
 # -- storing -------------------------------------------------------------------------------------
@@ -430,56 +369,19 @@ class InvitationUsed(Conflict):
     slug, title = "invitation-code-used", "Invitation code already used"
 
 
-def _area_candidates() -> Select[UUID, str, str]:
-    """Areas at the level `:level` within the scope of the process `:process_id` (any area at
-    the level if the process has none): descendants of a scope area, or ancestors of one.
-    Built once with bind parameters, so that each use skips SQL construction and compiling."""
-    process = bindparam("process_id", type_=Uuid)
-    scope = select(process_areas.c.area_id).where(process_areas.c.process_id == process)
-    scope_area = aliased(SocialArea)
-    ancestors_of_scope = select(func.unnest(scope_area.path)).where(scope_area.id.in_(scope))
-    in_scope = or_(
-        ~scope.exists(),
-        SocialArea.path.overlap(
-            select(func.array_agg(process_areas.c.area_id))
-            .where(process_areas.c.process_id == process)
-            .scalar_subquery()
-        ),
-        SocialArea.id.in_(ancestors_of_scope),
-    )
-    return (
-        select(SocialArea.id, SocialArea.code, SocialArea.name)
-        .join(AreaLevel, AreaLevel.id == SocialArea.level_id)
-        .where(AreaLevel.key == bindparam("level", type_=String), in_scope)
-    )
-
-
-_AREA_CHOICES = _area_candidates().order_by(SocialArea.name, SocialArea.code)
-_AREAS_BY_CODE = _area_candidates().where(
-    SocialArea.code == any_(bindparam("codes", type_=ARRAY(String)))
-)
-
-
 async def resolve_areas(session: AsyncSession, survey: Survey, codes: set[str]) -> dict[str, UUID]:
     """Area ids by code, for the codes that name an area the survey's social-area question
     offers (at its level, within the process's scope)."""
     if not codes:
         return {}
     question = d.compiled(survey).social_area
-    rows = await session.execute(
-        _AREAS_BY_CODE,
-        {"process_id": survey.process_id, "level": question.level, "codes": sorted(codes)},
-    )
-    return {row[1]: row[0] for row in rows}
+    return await places.areas_by_code(session, survey.process_id, question.level, codes)
 
 
 async def area_choices(session: AsyncSession, survey: Survey) -> list[tuple[UUID, str, str]]:
     """(id, code, name) of the areas a respondent can choose, ordered by name."""
     question = d.compiled(survey).social_area
-    rows = await session.execute(
-        _AREA_CHOICES, {"process_id": survey.process_id, "level": question.level}
-    )
-    return [(row[0], row[1], row[2]) for row in rows]
+    return await places.area_choices(session, survey.process_id, question.level)
 
 
 class SurveyFacts(Protocol):
@@ -592,53 +494,13 @@ def _check_status(survey: SurveyFacts, channel: Channel) -> None:
 
 async def _refuse_closed_phase(session: AsyncSession, survey: SurveyFacts) -> None:
     """Raise the precise problem (404, 409 `phase-closed`) when surveys are not open."""
-    if not await participation.is_open(session, survey.process_id, "surveys"):
-        await participation.ensure_open(session, survey.process_id, "surveys")
-        raise SurveyNotOpen("Participation in surveys is not open in this process.")
-
-
-def _surveys_open_now() -> Any:
-    """Whether the surveys module is open in the process `:process_id` right now — the rule of
-    `participation.is_open` (active process; the override of the active phase, else the
-    module's default phases), prebuilt for the submission path. tests/surveys checks that both
-    agree for every phase and override."""
-    module = participation.get_module("surveys")
-    override = (
-        select(ParticipationOverride.is_open)
-        .where(
-            ParticipationOverride.process_id == PlanningProcess.id,
-            ParticipationOverride.module == module.key,
-            ParticipationOverride.phase == ProcessPhase.phase,
-        )
-        .scalar_subquery()
-    )
-    by_default = cast(ProcessPhase.phase, String) == any_(
-        literal(sorted(phase.value for phase in module.default_phases), ARRAY(String))
-    )
-    return (
-        select(
-            and_(
-                PlanningProcess.status == ProcessStatus.ACTIVE, func.coalesce(override, by_default)
-            )
-        )
-        .join(
-            ProcessPhase,
-            and_(ProcessPhase.process_id == PlanningProcess.id, ProcessPhase.is_active),
-        )
-        .where(PlanningProcess.id == bindparam("process_id", type_=Uuid))
-        .scalar_subquery()
-    )
+    await guard.refuse_if_closed(session, survey.process_id, "surveys")
 
 
 # The submission's one read besides the survey: is the module open, and which area is it.
 _OPEN_AND_AREA = select(
-    func.coalesce(_surveys_open_now(), false()).label("open"),
-    _area_candidates()
-    .where(SocialArea.code == bindparam("code", type_=String))
-    .with_only_columns(SocialArea.id)
-    .limit(1)
-    .scalar_subquery()
-    .label("area_id"),
+    func.coalesce(guard.open_now("surveys"), false()).label("open"),
+    places.AREA_BY_CODE_ID.label("area_id"),
 )
 
 
@@ -670,9 +532,11 @@ async def _use_invitation(
         .where(
             InvitationCode.code_hash == code_hash,
             InvitationCode.survey_id == survey.id,
-            InvitationCode.used_at.is_(None),
+            InvitationCode.used.is_(False),
         )
-        .values(used_at=func.now())
+        # No time of use, and `updated_at` kept as it was: a stored time here would lie next
+        # to the response's `submitted_at` and link the code to its answers.
+        .values(used=True, updated_at=InvitationCode.updated_at)
         .returning(InvitationCode.id)
     )
     if used is not None:
@@ -731,6 +595,17 @@ async def _insert_derived(
         for rid, area_id, prepared in rows
         for key in sorted(prepared.needs)
     ]
+    record_keys = dict(
+        (
+            await session.execute(
+                select(SurveyResponse.id, SurveyResponse.record_key).where(
+                    SurveyResponse.id.in_({rid for rid, *_ in needed})
+                )
+            )
+        )
+        .tuples()
+        .all()
+    )
     if not needed:
         return
     ids = {
@@ -748,6 +623,7 @@ async def _insert_derived(
             "survey_id": survey_id,
             "area_id": area_id,
             "age_stratum": age_stratum,
+            "record_key": record_keys[rid],
         }
         for rid, area_id, age_stratum, key in needed
         if key in ids
@@ -768,7 +644,13 @@ def _store_one(*, with_record: bool) -> Select[UUID]:
         insert(table)
         .values({c.name: bindparam(f"r_{c.name}", type_=c.type) for c in _columns(table)})
         .on_conflict_do_nothing()
-        .returning(table.c.id, table.c.survey_id, table.c.area_id, table.c.age_stratum)
+        .returning(
+            table.c.id,
+            table.c.survey_id,
+            table.c.area_id,
+            table.c.age_stratum,
+            table.c.record_key,
+        )
         .cte("response")
     )
     options = survey_answer_options.insert().from_select(
@@ -778,13 +660,14 @@ def _store_one(*, with_record: bool) -> Select[UUID]:
         .join(_pairs, true()),
     )
     needs = survey_response_needs.insert().from_select(
-        ["response_id", "need_category_id", "survey_id", "area_id", "age_stratum"],
+        ["response_id", "need_category_id", "survey_id", "area_id", "age_stratum", "record_key"],
         select(
             response.c.id,
             NeedCategory.id,
             response.c.survey_id,
             response.c.area_id,
             response.c.age_stratum,
+            response.c.record_key,
         )
         .select_from(response)
         .join(NeedCategory, NeedCategory.key == any_(bindparam("keys", type_=ARRAY(String)))),
@@ -829,6 +712,7 @@ def _response_row(
         "pseudonym": pseudonym_value,
         "definition_version": survey.definition_version,
         "answers": prepared.answers,
+        "record_key": new_record_key(),
         "created_at": now,
         "updated_at": now,
     }
@@ -950,7 +834,15 @@ async def submit_web_response(
     (`_submit_on_driver`, three statements in a transaction of its own); everything else — and
     request's session, created by `request_session` only then (the request commits it)."""
     operation = f"SubmitSurveyResponse:{survey_id}"
-    request_fingerprint = fingerprint(msgspec.json.encode(submission, order="sorted"))
+    # Keyed, and without the invitation code: a stored fingerprint must not let anyone test
+    # the codes of a mailing list against it (docs/PRIVACY.md).
+    request_fingerprint = fingerprint(
+        settings.secret_key,
+        operation.encode(),
+        msgspec.json.encode(
+            msgspec.structs.replace(submission, invitation_code=None), order="sorted"
+        ),
+    )
     if idempotency_key is not None:
         idempotency.check_key(idempotency_key)
     fast = await _submit_on_driver(
@@ -1031,7 +923,7 @@ async def _submit_on_driver(
 ) -> StoredResponse | None:
     """Store an open survey's valid web response, or replay its key's stored answer; None for
     anything else (the caller then takes the general path, whose problems are the reference)."""
-    if respondent_token is not None and not _valid_token(respondent_token):
+    if respondent_token is not None and not valid_respondent_token(respondent_token):
         return None
     async with driver_transaction(engine) as db:
         facts = await db.row(
@@ -1115,14 +1007,6 @@ async def _submit_on_driver(
 _RECORD_COLUMNS = [c.name for c in _columns(idempotency.RECORDS)]
 
 
-def _valid_token(token: str) -> bool:
-    try:
-        check_respondent_token(token)
-    except Problem:
-        return False
-    return True
-
-
 async def insert_prepared(
     session: AsyncSession,
     survey: Survey,
@@ -1154,3 +1038,26 @@ async def get_receipt(session: AsyncSession, code: str) -> datetime.datetime | N
     return await session.scalar(
         select(SurveyResponse.submitted_at).where(SurveyResponse.receipt_code == canonical)
     )
+
+
+async def withdraw(session: AsyncSession, code: str) -> None:
+    """Delete the response with this receipt code, with its option and need rows, while its
+    survey is open for responses (issue #8 §4). 404 if there is none; 409 once the survey is
+    closed or its process's survey phase is over (results may have been published). An
+    invitation code it used stays used: nothing links the two."""
+    canonical = normalise_code(code)
+    if len(canonical) != RECEIPT_LENGTH or any(c not in CROCKFORD for c in canonical):
+        raise NotFound("There is no response with this receipt code.")
+    row = (
+        await session.execute(
+            select(SurveyResponse.id, SurveyResponse.survey_id)
+            .where(SurveyResponse.receipt_code == canonical)
+            .with_for_update()
+        )
+    ).first()
+    if row is None:
+        raise NotFound("There is no response with this receipt code.")
+    survey = await load_for_submission(session, row.survey_id)
+    _check_status(survey, Channel.WEB)
+    await _refuse_closed_phase(session, survey)
+    await session.execute(delete(SurveyResponse).where(SurveyResponse.id == row.id))

@@ -47,18 +47,25 @@ LanguageText = Annotated[str, Meta(min_length=1, max_length=TEXT_MAX)]
 
 
 class Text(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
-    """A multilingual text: German is required, English and easy-read German optional."""
+    """A multilingual text: German is required; English, easy-read German, Turkish and Arabic
+    optional (a resident reading a missing language sees German, with a note saying so)."""
 
     de: LanguageText
     en: LanguageText | None = None
     de_x_simple: LanguageText | None = field(default=None, name="de-x-simple")
+    tr: LanguageText | None = None
+    ar: LanguageText | None = None
 
     def as_dict(self) -> dict[str, str]:
         texts = {"de": self.de}
-        if self.en:
-            texts["en"] = self.en
-        if self.de_x_simple:
-            texts["de-x-simple"] = self.de_x_simple
+        for key, value in (
+            ("en", self.en),
+            ("de-x-simple", self.de_x_simple),
+            ("tr", self.tr),
+            ("ar", self.ar),
+        ):
+            if value:
+                texts[key] = value
         return texts
 
 
@@ -338,8 +345,21 @@ class SurveySummary(Struct, kw_only=True):
     definition_version: int
     published_at: datetime.datetime | None
     closed_at: datetime.datetime | None
+    results_public: Annotated[
+        bool,
+        Meta(
+            description="The aggregated needs are open data once the survey is closed "
+            "(SetSurveyResultsPublication)"
+        ),
+    ]
     created_at: datetime.datetime
     updated_at: datetime.datetime
+
+
+class ResultsPublication(Struct, kw_only=True, forbid_unknown_fields=True):
+    """Whether a survey's aggregated needs are published as open data once it is closed."""
+
+    public: bool
 
 
 class SurveyOut(SurveySummary, kw_only=True):
@@ -426,7 +446,14 @@ Answers = Annotated[
 ]
 OtherTexts = Annotated[
     dict[Annotated[str, Meta(max_length=64)], Annotated[str, Meta(max_length=500)]],
-    Meta(max_length=50, description='"Other, please specify" texts by question key'),
+    Meta(
+        max_length=50,
+        description='"Other, please specify" texts by question key. A text belongs to a '
+        "single- or multiple-choice question that offers `other` and whose answer chooses the "
+        'option key `other` (e.g. `answers: {"q": "other"}, other: {"q": "…"}`); '
+        "a text sent without that answer, or for any other question, is ignored and not "
+        "stored (as are answers to questions hidden by their conditions).",
+    ),
 ]
 InvitationCode = Annotated[str, Meta(min_length=1, max_length=32)]
 

@@ -14,9 +14,10 @@ Lifecycle: draft → published (answerable; needs the process's surveys module o
 as explicit operations. A published survey's definition changes only in ways that keep stored
 answers valid (`definition.breaking_changes`); each change bumps `definition_version`.
 
-Results are disclosure-controlled: a count from 1 to k−1 is suppressed (null and
-`suppressed: true`), an area with fewer than `min_respondents` responses is withheld, and text
-answers never appear.
+Results are disclosure-controlled by the cell key method (quartier.stats.cellkey): every count
+is perturbed, the same set of responses gets the same value everywhere, counts below k show as
+0, an area whose perturbed n is below `min_respondents` is not shown, and text answers never
+appear.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
+from quartier import webhooks
 from quartier.areas.models import AreaLevel, SocialArea
 from quartier.core import i18n
 from quartier.core.errors import Conflict, FieldError, InvalidInput, NotFound, Unprocessable
@@ -44,10 +46,11 @@ from quartier.core.security import Principal, Role
 from quartier.processes import participation
 from quartier.processes.models import PlanningProcess, ProcessStatus
 from quartier.settings import Settings
-from quartier.stats import disclosure
+from quartier.stats.cellkey import EMPTY, Cell, Release
 from quartier.surveys import definition as d
 from quartier.surveys import responses as r
 from quartier.surveys import schemas as s
+from quartier.surveys.aggregation import scope_areas
 from quartier.surveys.definition import definition_of, localize, visible_pages, visible_questions
 from quartier.surveys.models import (
     Channel,
@@ -144,6 +147,7 @@ def summary_fields(survey: Survey) -> dict[str, Any]:
         "definition_version": survey.definition_version,
         "published_at": survey.published_at,
         "closed_at": survey.closed_at,
+        "results_public": survey.results_public,
         "created_at": survey.created_at,
         "updated_at": survey.updated_at,
     }
@@ -302,6 +306,9 @@ async def publish_survey(session: AsyncSession, survey_id: UUID) -> Survey:
     survey.status = SurveyStatus.PUBLISHED.value
     survey.published_at = utcnow()
     await session.flush()
+    await webhooks.emit(
+        session, "survey.published", {"survey_id": survey.id}, process_id=survey.process_id
+    )
     return survey
 
 
@@ -313,6 +320,17 @@ async def close_survey(session: AsyncSession, survey_id: UUID) -> Survey:
         raise Conflict(f"Only a published survey can be closed; the survey is {survey.status}.")
     survey.status = SurveyStatus.CLOSED.value
     survey.closed_at = utcnow()
+    await session.flush()
+    await webhooks.emit(
+        session, "survey.closed", {"survey_id": survey.id}, process_id=survey.process_id
+    )
+    return survey
+
+
+async def set_results_public(session: AsyncSession, survey_id: UUID, public: bool) -> Survey:
+    """Whether the survey's aggregated needs are open data once it is closed (opendata)."""
+    survey = await _load(session, survey_id, lock=True)
+    survey.results_public = public
     await session.flush()
     return survey
 
@@ -437,7 +455,7 @@ async def generate_invitation_codes(
         await session.execute(
             insert(table).values(rows[start : start + 5_000]).on_conflict_do_nothing()
         )
-    return [r.format_code(code) for code in sorted(codes)]
+    return [format_code(code) for code in sorted(codes)]
 
 
 def invitation_codes_csv(survey_id: UUID, codes: Sequence[str], base_url: str) -> str:
@@ -576,26 +594,30 @@ async def import_responses(session: AsyncSession, survey: Survey, text: str) -> 
 
 # -- results -------------------------------------------------------------------------------------
 
-ROOT = "all"  # the node of all responses in the disclosure-control tree
+ROOT = "all"  # the group of all responses
 
 
 @dataclass(slots=True)
 class _Counts:
-    """Counts per node of the area tree (ROOT and every area with responses below it)."""
+    """Cells (count and sum of record keys, stats.cellkey) per node: ROOT and every area with
+    responses at any level (each response counts in each area of its `path`)."""
 
-    respondents: dict[Any, int]
-    answered: dict[tuple[Any, str], int]
-    options: dict[tuple[Any, str, str], int]
-    parent: dict[Any, Any]
+    respondents: dict[Any, Cell]
+    answered: dict[tuple[Any, str], Cell]
+    options: dict[tuple[Any, str, str], Cell]
 
 
 async def _rows(session: AsyncSession, statement: Any) -> list[Any]:
     return list((await session.execute(statement)).all())
 
 
+def _cell(row: Any) -> Cell:
+    return Cell(int(row[-2]), int(row[-1] or 0))
+
+
 async def _tree_counts(session: AsyncSession, survey_id: UUID) -> _Counts:
-    """Respondents, answers per question and choices per option, for all responses (ROOT) and
-    for every area at every level (each response counts in each area of its `path`)."""
+    """Respondents, answers per question and choices per option, with the sums of their
+    record keys, for all responses (ROOT) and for every area at every level."""
     responses = r.table_of(SurveyResponse)
     area = r.table_of(SocialArea)
     options = survey_answer_options
@@ -603,55 +625,49 @@ async def _tree_counts(session: AsyncSession, survey_id: UUID) -> _Counts:
     keys = func.jsonb_object_keys(responses.c.answers).table_valued("key").render_derived(name="k")
     by_area = responses.join(area, area.c.id == responses.c.area_id).join(node, true())
     mine = responses.c.survey_id == survey_id
-    result = _Counts(respondents={}, answered={}, options={}, parent={})
+    cell = (func.count(), func.sum(responses.c.record_key))
+    result = _Counts(respondents={}, answered={}, options={})
 
-    for row in await _rows(session, select(func.count()).select_from(responses).where(mine)):
-        result.respondents[ROOT] = row[0]
+    for row in await _rows(session, select(*cell).select_from(responses).where(mine)):
+        result.respondents[ROOT] = _cell(row)
     for row in await _rows(
         session,
-        select(node.c.node, func.count()).select_from(by_area).where(mine).group_by(node.c.node),
+        select(node.c.node, *cell).select_from(by_area).where(mine).group_by(node.c.node),
     ):
-        result.respondents[row[0]] = row[1]
+        result.respondents[row[0]] = _cell(row)
     for row in await _rows(
         session,
-        select(keys.c.key, func.count())
+        select(keys.c.key, *cell)
         .select_from(responses.join(keys, true()))
         .where(mine)
         .group_by(keys.c.key),
     ):
-        result.answered[(ROOT, row[0])] = row[1]
+        result.answered[(ROOT, row[0])] = _cell(row)
     for row in await _rows(
         session,
-        select(node.c.node, keys.c.key, func.count())
+        select(node.c.node, keys.c.key, *cell)
         .select_from(by_area.join(keys, true()))
         .where(mine)
         .group_by(node.c.node, keys.c.key),
     ):
-        result.answered[(row[0], row[1])] = row[2]
+        result.answered[(row[0], row[1])] = _cell(row)
     chosen = and_(options.c.survey_id == survey_id, mine)
     for row in await _rows(
         session,
-        select(options.c.question_key, options.c.option_key, func.count())
+        select(options.c.question_key, options.c.option_key, *cell)
         .select_from(options.join(responses, responses.c.id == options.c.response_id))
         .where(chosen)
         .group_by(options.c.question_key, options.c.option_key),
     ):
-        result.options[(ROOT, row[0], row[1])] = row[2]
+        result.options[(ROOT, row[0], row[1])] = _cell(row)
     for row in await _rows(
         session,
-        select(node.c.node, options.c.question_key, options.c.option_key, func.count())
+        select(node.c.node, options.c.question_key, options.c.option_key, *cell)
         .select_from(by_area.join(options, options.c.response_id == responses.c.id))
         .where(chosen)
         .group_by(node.c.node, options.c.question_key, options.c.option_key),
     ):
-        result.options[(row[0], row[1], row[2])] = row[3]
-    areas = [key for key in result.respondents if key != ROOT]
-    if areas:
-        for area_id, parent_id in await _rows(
-            session, select(SocialArea.id, SocialArea.parent_id).where(SocialArea.id.in_(areas))
-        ):
-            result.parent[area_id] = parent_id if parent_id is not None else ROOT
-    result.parent[ROOT] = None
+        result.options[(row[0], row[1], row[2])] = _cell(row)
     return result
 
 
@@ -668,8 +684,9 @@ async def _level_depth(session: AsyncSession, level: str) -> int:
 
 async def _number_summaries(
     session: AsyncSession, survey_id: UUID, keys: list[str], depth: int | None
-) -> dict[tuple[Any, str], tuple[int, float | None, float | None]]:
-    """n, mean and median of numeric answers per group (ROOT, or the areas at `depth`)."""
+) -> dict[tuple[Any, str], tuple[Cell, float | None, float | None]]:
+    """The answers' cell, mean and median of numeric answers per group (ROOT, or the areas at
+    `depth`)."""
     if not keys:
         return {}
     responses = r.table_of(SurveyResponse)
@@ -683,6 +700,7 @@ async def _number_summaries(
             g,
             entry.c.key,
             func.count(),
+            func.sum(responses.c.record_key),
             func.avg(number),
             func.percentile_cont(0.5).within_group(number),
         )
@@ -696,46 +714,10 @@ async def _number_summaries(
     )
     if depth is not None:
         statement = statement.where(func.cardinality(area.c.path) > depth)
-    return {(row[0], row[1]): (row[2], row[3], row[4]) for row in await session.execute(statement)}
-
-
-# Questions whose options split the answers (each answer is exactly one option): their counts
-# add up to `answered`, a relation the tree protection of quartier.stats does not model.
-PARTITIONS = (s.SingleChoiceQuestion, s.AgeBandQuestion, s.RatingQuestion)
-
-
-def _protect_question(
-    question: s.AnyQuestion, counts: _Counts, option_keys: list[str], k: int
-) -> disclosure.Suppression[Any, str]:
-    """The suppression pattern of one question over the whole area tree: quartier.stats
-    protects each option's counts against recomputation across the hierarchy; a question
-    answered by fewer than k in an area is withheld there. For options that split the answers,
-    a row with exactly one suppressed cell gets a second one (the smallest other count)."""
-    answered = {node: counts.answered.get((node, question.key), 0) for node in counts.parent}
-    chosen = {
-        (node, key): counts.options.get((node, question.key, key), 0)
-        for node in counts.parent
-        for key in option_keys
+    return {
+        (row[0], row[1]): (Cell(int(row[2]), int(row[3] or 0)), row[4], row[5])
+        for row in await session.execute(statement)
     }
-    pattern = disclosure.protect(
-        counts.parent, answered, chosen, option_keys, k=k, min_respondents=k
-    )
-    if isinstance(question, PARTITIONS):
-        # TODO(stats): a joint protection of rows and the hierarchy belongs to quartier.stats.
-        for node in counts.parent:
-            if node in pattern.withheld:
-                continue
-            hidden = [key for key in option_keys if pattern.cell(node, key)]
-            if len(hidden) != 1:
-                continue
-            partners = sorted(
-                (chosen[(node, key)], key)
-                for key in option_keys
-                if key not in hidden and chosen[(node, key)] > 0
-            )
-            if partners:
-                pattern.cells[(node, partners[0][1])] = "secondary"
-    return pattern
 
 
 async def results_by_question(
@@ -743,73 +725,55 @@ async def results_by_question(
 ) -> s.SurveyResults:
     """Counts and shares per option of every choice, rating, ranking and age-band question;
     n, mean and median of number and rating questions; only the number of answers of text
-    questions (never their text). With `level`, one group per social area at that level,
-    else one group of all responses. All counting happens in SQL.
+    questions (never their text). With `level`, one group per social area at that level (every
+    area of the process's scope, with responses or not), else one group of all responses.
+    All counting happens in SQL.
 
-    Disclosure control (DESIGN.md §5, with quartier.stats.disclosure): areas with fewer than
-    `min_respondents` responses are withheld; counts from 1 to k−1 (and counts that leave 1 to
-    k−1 answers for the rest) are suppressed, null with `suppressed: true`; further cells are
-    suppressed so that no suppressed count can be recomputed from the other levels — the
-    pattern is computed over the whole area tree, so results at different levels are safe
-    together."""
+    Disclosure control (stats.cellkey, docs/PRIVACY.md): every count is perturbed by its cell
+    key — the same set of responses has the same value here, in the aggregated needs and in
+    every export; counts below k show as 0. A group whose perturbed number of respondents is
+    below `min_respondents` is not shown (`withheld`). Shares and the mean and median of a
+    rating scale are computed from the perturbed counts; the mean and median of a number
+    question only where its perturbed n reaches `Release.summary_minimum`, rounded."""
     survey = await _load(session, survey_id)
     compiled = d.compiled(survey)
-    k = survey.k_threshold
+    release = Release(survey.k_threshold, survey.min_respondents)
     depth = None if level is None else await _level_depth(session, level)
     counts = await _tree_counts(session, survey.id)
-    areas: disclosure.Suppression[Any, str] = disclosure.protect(
-        counts.parent, counts.respondents, {}, [], k=k, min_respondents=survey.min_respondents
-    )
-    numeric = [
-        q.key
-        for q in compiled.by_key.values()
-        if isinstance(q, s.NumberQuestion | s.RatingQuestion)
-    ]
+    numeric = [q.key for q in compiled.by_key.values() if isinstance(q, s.NumberQuestion)]
     summaries = await _number_summaries(session, survey.id, numeric, depth)
     if depth is None:
         groups_at: list[Any] = [ROOT]
         refs: dict[Any, s.AreaRef | None] = {ROOT: None}
     else:
-        rows = (
-            await session.execute(
-                select(SocialArea.id, SocialArea.code, SocialArea.name)
-                .join(AreaLevel, AreaLevel.id == SocialArea.level_id)
-                .where(
-                    AreaLevel.depth == depth,
-                    SocialArea.id.in_([n for n in counts.parent if n != ROOT]),
-                )
-                .order_by(SocialArea.code)
-            )
-        ).all()
-        groups_at = [row[0] for row in rows]
-        refs = {row[0]: s.AreaRef(id=row[0], code=row[1], name=row[2]) for row in rows}
-    patterns = {
-        question.key: _protect_question(question, counts, [key for key, _ in _labels(question)], k)
-        for question in d.questions(compiled.definition)
-    }
+        named = [node for node in counts.respondents if node != ROOT]
+        areas = await scope_areas(session, survey.process_id, depth, named)
+        groups_at = [area.id for area in areas if area.depth == depth]
+        refs = {
+            area.id: s.AreaRef(id=area.id, code=area.code, name=area.name)
+            for area in areas
+            if area.depth == depth
+        }
     groups: list[s.ResultGroup] = []
     suppressed_cells = 0
     for node in groups_at:
-        if node in areas.withheld:
+        respondents = release.respondents(counts.respondents.get(node, EMPTY))
+        if respondents is None:
             groups.append(s.ResultGroup(area=refs[node], respondents=None, withheld=True))
             continue
-        results: list[s.QuestionResult] = []
-        for question in d.questions(compiled.definition):
-            result, hidden = _question_result(
-                question, node, counts, patterns[question.key], summaries, k
-            )
-            suppressed_cells += hidden
-            results.append(result)
-        groups.append(
-            s.ResultGroup(
-                area=refs[node], respondents=counts.respondents.get(node, 0), questions=results
-            )
+        results = [
+            _question_result(question, node, counts, summaries, release)
+            for question in d.questions(compiled.definition)
+        ]
+        suppressed_cells += sum(
+            result.summary is not None and result.summary.suppressed for result in results
         )
+        groups.append(s.ResultGroup(area=refs[node], respondents=respondents, questions=results))
     return s.SurveyResults(
         survey_id=survey.id,
         definition_version=survey.definition_version,
-        k_threshold=k,
-        min_respondents=survey.min_respondents,
+        k_threshold=release.k,
+        min_respondents=release.min_respondents,
         level=level,
         language=i18n.current_language(),
         groups=groups,
@@ -837,43 +801,41 @@ def _question_result(
     question: s.AnyQuestion,
     node: Any,
     counts: _Counts,
-    pattern: disclosure.Suppression[Any, str],
-    summaries: dict[tuple[Any, str], tuple[int, float | None, float | None]],
-    k: int,
-) -> tuple[s.QuestionResult, int]:
+    summaries: dict[tuple[Any, str], tuple[Cell, float | None, float | None]],
+    release: Release,
+) -> s.QuestionResult:
     kind = question.__struct_config__.tag
     assert isinstance(kind, str)
     text = i18n.pick(question.text.as_dict())
-    total = counts.answered.get((node, question.key), 0)
-    if node in pattern.withheld:
-        hidden = s.QuestionResult(key=question.key, type=kind, text=text, answered=None)
-        hidden.suppressed = True
-        return hidden, 1
-    result = s.QuestionResult(key=question.key, type=kind, text=text, answered=total)
-    suppressed = 0
+    answered = release.count(counts.answered.get((node, question.key), EMPTY))
+    result = s.QuestionResult(key=question.key, type=kind, text=text, answered=answered)
     labels = _labels(question)
     if labels:
-        items: list[s.OptionResult] = []
-        for key, label in labels:
-            if pattern.cell(node, key):
-                suppressed += 1
-                items.append(
-                    s.OptionResult(key=key, label=label, count=None, share=None, suppressed=True)
-                )
-                continue
-            count = counts.options.get((node, question.key, key), 0)
-            share = round(count / total, 4) if total else None
-            items.append(s.OptionResult(key=key, label=label, count=count, share=share))
-        result.options = items
-    if isinstance(question, s.NumberQuestion | s.RatingQuestion):
-        n, mean, median = summaries.get((node, question.key), (0, None, None))
-        if 0 < n < k:
-            suppressed += 1
+        published = {
+            key: release.count(counts.options.get((node, question.key, key), EMPTY))
+            for key, _ in labels
+        }
+        result.options = [
+            s.OptionResult(
+                key=key,
+                label=label,
+                count=published[key],
+                share=None if not answered else round(min(1.0, published[key] / answered), 4),
+            )
+            for key, label in labels
+        ]
+        if isinstance(question, s.RatingQuestion):
+            mean, median = Release.distribution_summary(
+                {int(key): count for key, count in published.items()}
+            )
+            result.summary = s.NumberSummary(n=answered, mean=mean, median=median)
+    if isinstance(question, s.NumberQuestion):
+        cell, mean, median = summaries.get((node, question.key), (EMPTY, None, None))
+        found = release.number_summary(
+            cell, None if mean is None else float(mean), None if median is None else float(median)
+        )
+        if found is None:
             result.summary = s.NumberSummary(n=None, mean=None, median=None, suppressed=True)
         else:
-            result.summary = s.NumberSummary(
-                n=n,
-                mean=None if mean is None else round(float(mean), 4),
-                median=None if median is None else round(float(median), 4),
-            )
-    return result, suppressed
+            result.summary = s.NumberSummary(n=found.n, mean=found.mean, median=found.median)
+    return result
