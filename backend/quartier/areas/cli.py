@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from quartier import migrations
 from quartier.areas import importer, services
 from quartier.areas.schemas import ImportReport
+from quartier.core.errors import InvalidInput
 from quartier.runtime import database, run_in_session
 from quartier.settings import SettingsError, load_settings
 
@@ -54,11 +55,13 @@ def format_report(report: ImportReport) -> list[str]:
         if row.line is not None:
             where += f" line {row.line}"
         code = f" [{row.code}]" if row.code else ""
-        lines.append(f"{row.severity}: {where}{code}: {row.message}")
+        severity = "warning (confirm)" if row.needs_confirmation else row.severity
+        lines.append(f"{severity}: {where}{code}: {row.message}")
     if report.rows_omitted:
         lines.append(f"… and {report.rows_omitted} more")
     verdict = "import done" if report.ok else "import failed, nothing changed"
-    lines.append(f"{verdict}: {report.errors} error(s), {report.warnings} warning(s)")
+    confirm = f" ({report.needs_confirmation} to confirm)" if report.needs_confirmation else ""
+    lines.append(f"{verdict}: {report.errors} error(s), {report.warnings} warning(s){confirm}")
     return lines
 
 
@@ -92,6 +95,29 @@ def format_report(report: ImportReport) -> list[str]:
 @click.option("--area-property", default="area", show_default=True)
 @click.option("--crs", default=None, help="CRS of files that declare none, e.g. EPSG:25833.")
 @click.option("--population-code-column", default="id", show_default=True)
+@click.option(
+    "--population-encoding",
+    type=click.Choice(["auto", *importer.ENCODINGS]),
+    default="auto",
+    show_default=True,
+    help="Encoding of the population CSVs; auto: UTF-8, or Windows-1252 when the bytes are not "
+    "UTF-8.",
+)
+@click.option(
+    "--under",
+    "parent_level",
+    default=None,
+    metavar="LEVEL",
+    help="Import the levels below the stored areas of this level (one level on its own). "
+    "Without it, a first level that is stored keeps its depth.",
+)
+@click.option(
+    "--accept-warnings",
+    is_flag=True,
+    default=False,
+    help="Confirm the plausibility warnings (marked 'warning (confirm)' in the report); "
+    "without it an import with such warnings changes nothing.",
+)
 def import_areas(
     levels: tuple[str, ...],
     population: tuple[Path, ...],
@@ -102,9 +128,13 @@ def import_areas(
     area_property: str,
     crs: str | None,
     population_code_column: str,
+    population_encoding: str,
+    parent_level: str | None,
+    accept_warnings: bool,
 ) -> None:
     """Import social areas and population in one transaction; print the report. Exits 1 when
-    the import fails (and changes nothing), 2 on unreadable input."""
+    the import fails or has warnings to confirm without --accept-warnings (and changes
+    nothing), 2 on unreadable input."""
     if not levels and not population:
         raise click.UsageError("give at least one --level or --population")
     try:
@@ -123,7 +153,10 @@ def import_areas(
         level_sources = [_parse_level(spec, options) for spec in levels]
         tables = [
             importer.population_from_file(
-                path, reference_date.date() if reference_date else None, population_code_column
+                path,
+                reference_date.date() if reference_date else None,
+                population_code_column,
+                None if population_encoding == "auto" else population_encoding,
             )
             for path in population
         ]
@@ -132,16 +165,33 @@ def import_areas(
         sys.exit(2)
 
     async def work(session: AsyncSession) -> ImportReport:
-        return await services.import_areas(session, level_sources, tables)
+        return await services.import_areas(
+            session,
+            level_sources,
+            tables,
+            parent_level=parent_level,
+            confirm_warnings=accept_warnings,
+        )
 
     with database(settings) as url:
         if not settings.database_url:
             migrations.upgrade(url)
         try:
             report = run_in_session(url, work)
+        except services.ImportNeedsConfirmation as unconfirmed:
+            click.echo("\n".join(format_report(unconfirmed.report)), err=True)
+            click.echo(
+                "check the warnings marked 'warning (confirm)'; run again with "
+                "--accept-warnings to import anyway",
+                err=True,
+            )
+            sys.exit(1)
         except services.ImportFailed as failed:
             click.echo("\n".join(format_report(failed.report)), err=True)
             sys.exit(1)
+        except InvalidInput as invalid:
+            click.echo(f"error: {invalid.detail}", err=True)
+            sys.exit(2)
     click.echo("\n".join(format_report(report)))
 
 

@@ -24,7 +24,9 @@ from quartier.areas.schemas import (
     SocialAreaList,
     SocialAreaOut,
 )
+from quartier.core.conditional import cached, is_fresh, validators
 from quartier.core.errors import PROBLEM_BASE, PROBLEM_MEDIA_TYPE, FieldError
+from quartier.core.openapi import FEATURE_COLLECTION
 from quartier.core.pagination import Cursor, Limit, Page
 from quartier.core.security import ADMINS, access
 from quartier.settings import Settings
@@ -69,7 +71,7 @@ class SocialAreaController(Controller):
             "case-insensitive search in names that ignores umlaut spelling (Köpenick, "
             "Koepenick and Kopenick find the same area)."
         ),
-        **access(public=True),
+        **cached(access(public=True)),
     )
     async def list_areas(
         self,
@@ -103,7 +105,7 @@ class SocialAreaController(Controller):
         summary="Get a social area",
         description="One social area by id, with level and population; "
         "`include=boundary` adds its boundary.",
-        **access(public=True),
+        **cached(access(public=True)),
     )
     async def get_area(
         self, db_session: AsyncSession, area_id: UUID, include: IncludeParam = None
@@ -116,7 +118,7 @@ class SocialAreaController(Controller):
         summary="Get a social area by its official code",
         description="One social area by its official code (e.g. Berlin's `01011101`), with "
         "level and population; `include=boundary` adds its boundary.",
-        **access(public=True),
+        **cached(access(public=True)),
     )
     async def get_area_by_code(
         self,
@@ -131,7 +133,7 @@ class SocialAreaController(Controller):
         operation_id="ListSocialAreaChildren",
         summary="List the sub-areas of a social area",
         description="The areas one level below this one, ordered by code, cursor-paginated.",
-        **access(public=True),
+        **cached(access(public=True)),
     )
     async def list_children(
         self, db_session: AsyncSession, area_id: UUID, limit: Limit = 50, cursor: Cursor = None
@@ -144,7 +146,7 @@ class SocialAreaController(Controller):
         summary="List the areas above a social area",
         description="The areas containing this one, top level first (empty for a top-level "
         "area) — e.g. for a breadcrumb.",
-        **access(public=True),
+        **cached(access(public=True)),
     )
     async def list_ancestors(self, db_session: AsyncSession, area_id: UUID) -> SocialAreaList:
         return SocialAreaList(items=await services.ancestors(db_session, area_id))
@@ -174,7 +176,7 @@ class SocialAreaController(Controller):
         summary="Export one level as GeoJSON",
         description="All areas of a level as a GeoJSON FeatureCollection (RFC 7946, WGS 84), "
         "streamed; each feature's properties carry code, name, parent code, area and "
-        "population.",
+        "population. Conditional: the ETag is a version of the stored areas and figures.",
         media_type=GEOJSON_MEDIA_TYPE,
         responses={
             200: ResponseSpec(
@@ -184,23 +186,34 @@ class SocialAreaController(Controller):
                 generate_examples=False,
             )
         },
-        **access(public=True),
+        **cached(
+            access(public=True),
+            max_age=300,
+            last_modified=True,
+            content={200: {GEOJSON_MEDIA_TYPE: FEATURE_COLLECTION}},
+        ),
     )
     async def export_geojson(
         self,
+        request: Request[Any, Any, Any],
         db_session: AsyncSession,
         db_engine: AsyncEngine,
         level: Annotated[str, Parameter(min_length=1, max_length=40, description="Level key.")],
-    ) -> Stream:
+    ) -> Response[bytes] | Stream:
         found, figures = await services.export_level(db_session, level)
+        version = await services.data_version(db_session)
+        headers = validators(f"{found.key}|{version.key}", version.modified)
+        headers["Content-Disposition"] = f'attachment; filename="{found.key}.geojson"'
+        if is_fresh(request, headers):
+            return Response(b"", media_type=GEOJSON_MEDIA_TYPE, headers=headers)
         return Stream(
             services.stream_level_geojson(db_engine, found, figures),
             media_type=GEOJSON_MEDIA_TYPE,
-            headers={"Content-Disposition": f'attachment; filename="{found.key}.geojson"'},
+            headers=headers,
         )
 
 
-class _ImportPost(post):
+class ImportPost(post):
     """`post` whose body limit is the app's `import_max_body_bytes`, known only once the
     handler is registered on an app (GeoJSON of a city is far larger than other bodies)."""
 
@@ -213,11 +226,12 @@ class _ImportPost(post):
 
 def _field_errors(report: ImportReport) -> list[FieldError]:
     """The report's errors as paths into the request body (`levels[0].geojson.features[3]
-    .geometry`, `population[1].csv`)."""
+    .geometry`, `population[1].csv`); without errors, the warnings to confirm."""
     errors: list[FieldError] = []
-    for row in report.rows:
-        if row.severity != "error":
-            continue
+    wanted = [row for row in report.rows if row.severity == "error"] or [
+        row for row in report.rows if row.needs_confirmation
+    ]
+    for row in wanted:
         path = row.source
         if path.startswith("levels["):
             if row.feature is not None:
@@ -226,7 +240,9 @@ def _field_errors(report: ImportReport) -> list[FieldError]:
                 path += f".{row.field}"
         elif path.startswith("population["):
             path += ".csv"
-        message = row.message if row.line is None else f"line {row.line}: {row.message}"
+        message = row.message if row.code is None else f"area {row.code}: {row.message}"
+        if row.line is not None:
+            message = f"line {row.line}: {message}"
         errors.append(FieldError(field=path, source="body", message=message))
     return errors
 
@@ -250,7 +266,7 @@ class SocialAreaImportController(Controller):
     path = "/social-areas/import"
     tags = TAGS
 
-    @_ImportPost(
+    @ImportPost(
         operation_id="ImportSocialAreas",
         summary="Import social areas and population",
         description=(
@@ -258,17 +274,34 @@ class SocialAreaImportController(Controller):
             "first; parents by `parent_property` or by code prefix) and population tables (CSV "
             "keyed by area code) in one transaction. Areas are matched by code: a repeated "
             "import changes nothing. Boundaries in ETRS89 / UTM (EPSG:25832, EPSG:25833) are "
-            "transformed to WGS 84; other CRSs are refused. Errors abort the import (422, "
-            "nothing changes, the body carries the report); warnings (repaired geometry, "
-            "population rows without an area, …) are listed in the report. Admins, or an API "
-            "token with scope `areas:write`."
+            "transformed to WGS 84; `urn:ogc:def:crs:EPSG::4326` is read latitude first, as "
+            "its definition says (unless only the longitude-first reading lies where the level "
+            "above lies, which the report then says), `OGC:CRS84` longitude first; other CRSs "
+            "are refused. One level can be imported on its own under the stored areas of the "
+            "level above (`parent_level`, or the first level's stored depth).\n\n"
+            "Errors abort the import (422 `import-failed`, nothing changes, the body carries the "
+            "report): among them an unclosed ring, a geometry type other than (Multi)Polygon "
+            "such as GeometryCollection, an unknown CRS. Plausibility warnings must be "
+            "confirmed (422 `import-needs-confirmation` until `confirm_warnings` is true, "
+            "nothing changes before): a boundary far from its previous version or its parent, "
+            "siblings overlapping substantially, a child outside its parent, a population "
+            "table most of whose codes match no area (with a hint when leading zeros were "
+            "lost). Other warnings (repaired geometry, population rows without an area, …) are "
+            "listed in the report. A body that does not match this contract is a 400 naming "
+            "the field. Admins, or an API token with scope `areas:write`."
         ),
         status_code=200,
         responses={
             422: ResponseSpec(
                 data_container=ImportProblem,
                 media_type=PROBLEM_MEDIA_TYPE,
-                description="The import has errors and changed nothing; `report` lists them.",
+                description="Nothing changed. `type` `/problems/import-failed`: the import has "
+                "errors, `errors` names each field (a path into the body, e.g. "
+                "`levels[0].geojson.features[3].geometry`) and `report` lists every finding; "
+                "`/problems/import-needs-confirmation`: the report has warnings with "
+                "`needs_confirmation` (counted in `report.needs_confirmation`), send the "
+                "import again with `confirm_warnings: true` to store it; "
+                "`/problems/invalid-input`: an unknown `parent_level`.",
                 generate_examples=False,
             )
         },
@@ -300,7 +333,13 @@ class SocialAreaImportController(Controller):
             )
             for index, item in enumerate(data.population)
         ]
-        return await services.import_areas(db_session, levels, population)
+        return await services.import_areas(
+            db_session,
+            levels,
+            population,
+            parent_level=data.parent_level,
+            confirm_warnings=data.confirm_warnings,
+        )
 
 
 @get(
@@ -310,7 +349,7 @@ class SocialAreaImportController(Controller):
     description="The named levels, top level (depth 0) first, with German and English names "
     "and the number of areas on each.",
     tags=TAGS,
-    **access(public=True),
+    **cached(access(public=True)),
 )
 async def list_levels(db_session: AsyncSession) -> AreaLevelList:
     return await services.list_levels(db_session)

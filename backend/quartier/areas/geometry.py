@@ -22,6 +22,7 @@ from uuid import UUID
 
 import numpy as np
 import shapely
+import shapely.ops
 from pyproj import Geod, Transformer
 from shapely.geometry import MultiPolygon, Point, Polygon, mapping, shape
 from shapely.geometry.polygon import orient
@@ -31,8 +32,15 @@ WGS84 = "OGC:CRS84"
 GRID = 1e-7
 # Geographic CRSs whose coordinates are stored as they are (ETRS89 differs from WGS 84 by
 # well under a metre in Europe, far below the precision of municipal boundaries). GeoJSON files
-# written by GDAL declare EPSG:4326 but keep the longitude-first order, so that is read as such.
+# written by GDAL declare EPSG:4326 but keep the longitude-first order, so the short form
+# `EPSG:4326` is read as such. The URN and URL forms (`urn:ogc:def:crs:EPSG::4326`,
+# `http://www.opengis.net/def/crs/EPSG/0/4326`) name the CRS by its authority's definition,
+# whose axis order is latitude first: those coordinates are swapped on reading.
 GEOGRAPHIC = {"OGC:CRS84", "EPSG:4326", "EPSG:4258"}
+LATITUDE_FIRST = {
+    "urn:ogc:def:crs:EPSG::4326": "EPSG:4326",
+    "urn:ogc:def:crs:EPSG::4258": "EPSG:4258",
+}
 PROJECTED = {
     "EPSG:25832": "ETRS89 / UTM zone 32N",
     "EPSG:25833": "ETRS89 / UTM zone 33N",
@@ -40,7 +48,7 @@ PROJECTED = {
     "EPSG:32633": "WGS 84 / UTM zone 33N",
     "EPSG:3035": "ETRS89 / LAEA Europe",
 }
-SUPPORTED_CRS = sorted(GEOGRAPHIC | PROJECTED.keys())
+SUPPORTED_CRS = sorted(GEOGRAPHIC | PROJECTED.keys() | LATITUDE_FIRST.keys())
 
 _EPSG = re.compile(r"(?:^|[:/])EPSG(?::[0-9.]*:|:|/[0-9.]+/)([0-9]+)$", re.IGNORECASE)
 _CRS84 = re.compile(r"(?:^|:)CRS:?84$", re.IGNORECASE)
@@ -56,13 +64,22 @@ class CrsError(ValueError):
 
 
 def normalise_crs(name: str) -> str:
-    """`EPSG:25833` for any spelling (URN, URL, short form); `OGC:CRS84` for CRS84. Raise
-    CrsError naming the CRS when it is not supported."""
+    """`EPSG:25833` for any spelling (URN, URL, short form); `OGC:CRS84` for CRS84; for the
+    geographic EPSG codes, whose axis order matters, the URN form (`urn:ogc:def:crs:EPSG::4326`,
+    latitude first) when the name is a URN or URL and the short form (`EPSG:4326`, read
+    longitude first, as GDAL writes it) otherwise. Raise CrsError naming the CRS when it is not
+    supported."""
     cleaned = name.strip()
     if _CRS84.search(cleaned):
         return WGS84
+    if cleaned in LATITUDE_FIRST:
+        return cleaned
     if match := _EPSG.search(cleaned):
         candidate = f"EPSG:{int(match.group(1))}"
+        if candidate in GEOGRAPHIC and candidate != cleaned.upper():
+            authority = f"urn:ogc:def:crs:EPSG::{int(match.group(1))}"
+            if authority in LATITUDE_FIRST:
+                return authority
         if candidate in GEOGRAPHIC or candidate in PROJECTED:
             return candidate
     raise CrsError(
@@ -91,10 +108,51 @@ def _transformer(crs: str) -> Transformer:
     return Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
 
 
+def _position(value: Any) -> tuple[Any, ...] | None:
+    if isinstance(value, list | tuple) and len(value) >= 2:
+        return tuple(value[:2])
+    return None
+
+
+def check_rings_closed(geometry_type: str, coordinates: Any) -> None:
+    """RFC 7946: a linear ring's last position equals its first. Shapely closes an open ring
+    without a word, which would hide a truncated or mis-exported boundary: refuse it, naming
+    the ring. Malformed structures are left to the parser, which says what is wrong."""
+    polygons = [coordinates] if geometry_type == "Polygon" else coordinates
+    if not isinstance(polygons, list):
+        return
+    for polygon_index, rings in enumerate(polygons):
+        if not isinstance(rings, list):
+            continue
+        for ring_index, ring in enumerate(rings):
+            if not isinstance(ring, list) or len(ring) < 2:
+                continue
+            first, last = _position(ring[0]), _position(ring[-1])
+            if first is None or last is None or first == last:
+                continue
+            which = "outer ring" if ring_index == 0 else f"hole {ring_index}"
+            if geometry_type == "MultiPolygon":
+                which += f" of polygon {polygon_index}"
+            raise GeometryError(
+                f"the {which} is not closed: it starts at {first[0]}, {first[1]} and ends at "
+                f"{last[0]}, {last[1]} (a ring's last position must repeat its first); the "
+                "boundary may be truncated"
+            )
+
+
 def parse_polygonal(geometry_type: str, coordinates: Any) -> MultiPolygon:
-    """A MultiPolygon from GeoJSON parts (Polygon or MultiPolygon), 2-D, not yet validated."""
+    """A MultiPolygon from GeoJSON parts (Polygon or MultiPolygon), 2-D, not yet validated.
+    Open rings are refused (GeometryError), not closed silently."""
+    if geometry_type == "GeometryCollection":
+        raise GeometryError(
+            "geometry type GeometryCollection is not supported (not a Polygon or "
+            "MultiPolygon): give each area one Polygon or MultiPolygon"
+        )
     if geometry_type not in ("Polygon", "MultiPolygon"):
-        raise GeometryError(f"geometry type {geometry_type} is not a Polygon or MultiPolygon")
+        raise GeometryError(
+            f"geometry type {geometry_type} is not supported (not a Polygon or MultiPolygon)"
+        )
+    check_rings_closed(geometry_type, coordinates)
     try:
         geometry = shape({"type": geometry_type, "coordinates": coordinates})
         geometry = shapely.force_2d(geometry)
@@ -126,7 +184,14 @@ def looks_geographic(geometry: MultiPolygon) -> bool:
     return bool(min_x >= -180 and max_x <= 180 and min_y >= -90 and max_y <= 90)
 
 
+def _swap_axes(xy: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    return xy[:, ::-1].copy()
+
+
 def to_wgs84(geometry: MultiPolygon, crs: str) -> MultiPolygon:
+    """Longitude/latitude from `crs` (a name from normalise_crs)."""
+    if crs in LATITUDE_FIRST:
+        return as_multipolygon(shapely.transform(geometry, _swap_axes))
     if crs in GEOGRAPHIC:
         return geometry
     transformer = _transformer(crs)
@@ -136,6 +201,31 @@ def to_wgs84(geometry: MultiPolygon, crs: str) -> MultiPolygon:
         return np.column_stack([lon, lat])
 
     return as_multipolygon(shapely.transform(geometry, project))
+
+
+def swapped_bounds(
+    bounds: tuple[float, float, float, float],
+) -> tuple[float, float, float, float]:
+    min_x, min_y, max_x, max_y = bounds
+    return min_y, min_x, max_y, max_x
+
+
+def bounds_in_range(bounds: tuple[float, float, float, float]) -> bool:
+    min_x, min_y, max_x, max_y = bounds
+    return bool(min_x >= -180 and max_x <= 180 and min_y >= -90 and max_y <= 90)
+
+
+def bounds_intersect(
+    a: tuple[float, float, float, float], b: tuple[float, float, float, float]
+) -> bool:
+    return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
+
+
+def distance_km(a: Any, b: Any) -> float:
+    """Geodesic distance between the nearest points of two WGS 84 geometries, in km."""
+    first, second = shapely.ops.nearest_points(a, b)
+    _, _, metres = _GEOD.inv(first.x, first.y, second.x, second.y)
+    return round(float(metres) / 1000, 1)
 
 
 @dataclass(frozen=True, slots=True)

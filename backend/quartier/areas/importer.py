@@ -1,20 +1,36 @@
 """Reading an import: GeoJSON levels and population CSVs into validated, in-memory records and
 an import report. Nothing here touches the database (services.import_areas does, after this).
 
-Policy — errors abort the whole import (nothing changes); warnings are reported and the import
-goes on:
+Policy — errors abort the whole import (nothing changes); warnings to confirm abort it too
+unless the importer confirms them (services.ImportNeedsConfirmation); other warnings are
+reported and the import goes on:
 
 errors
   * an unsupported or unknown CRS, or coordinates that look projected while no CRS is declared
     (the message names the CRS or shows the coordinates);
-  * a feature without code or name, or with a geometry that is missing, not a (Multi)Polygon,
-    malformed, outside longitude/latitude after transformation, or empty after repair;
+  * a feature without code or name, or with a geometry that is missing, not a (Multi)Polygon
+    (a GeometryCollection is named as unsupported), has a ring that is not closed (shapely
+    would close it without a word), is malformed, outside longitude/latitude after
+    transformation, or empty after repair;
   * a code twice in one level when the duplicate cannot be resolved (see below), or one code on
     two levels;
   * a parent that cannot be found (by the parent property, or by code prefix);
   * population: no code or `inhabitants` column, a count that is not a whole number ≥ 0, more
     women than inhabitants, a code twice in one table, the same area with different figures in
     two tables, an age-band column whose name we cannot read as an age range.
+
+warnings to confirm (plausibility; `needs_confirmation` in the report)
+  * a boundary far from its previous version (old and new overlap by less than
+    PREVIOUS_OVERLAP of their union; the distance when they do not touch);
+  * a child more than CHILD_OUTSIDE_SHARE outside its parent, or not touching it (the distance);
+  * siblings (same level and parent) overlapping by more than SIBLING_OVERLAP of the smaller;
+  * a population table most of whose codes match no area (services: it needs the database),
+    naming leading zeros a spreadsheet dropped when zeros in front make the codes match.
+
+axis order
+  * `urn:ogc:def:crs:EPSG::4326` is latitude first and swapped, unless only the longitude-first
+    reading fits where the level above or the previous versions lie (a warning says so);
+    `OGC:CRS84` and the short `EPSG:4326` are longitude first.
 
 warnings
   * an invalid polygon (e.g. self-intersecting) repaired with shapely's make_valid — repair is
@@ -24,7 +40,6 @@ warnings
     inside its parent (its representative point does), it is kept and the others are skipped
     (Berlin's planning areas contain such a case: a second "06010102 Schloßstraße" that lies in
     Charlottenburg, not in Steglitz);
-  * a feature whose representative point lies outside its parent;
   * a declared area (`area` property) more than 1 % off the geodesic area, which is stored;
   * population rows for codes without an area, or for areas that have sub-areas (parents'
     figures are always computed from their children), are skipped; age bands that do not add
@@ -43,6 +58,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+from shapely import STRtree
 from shapely.geometry import Point
 from shapely.prepared import prep
 
@@ -59,6 +75,12 @@ from quartier.areas.schemas import (
 
 MAX_REPORT_ROWS = 1000
 AREA_TOLERANCE = 0.01
+# Plausibility (warnings the importer must confirm); shares of area, measured in degrees², which
+# is exact enough for a ratio at city scale.
+CHILD_OUTSIDE_SHARE = 0.05
+SIBLING_OVERLAP = 0.05
+PREVIOUS_OVERLAP = 0.5
+UNMATCHED_SHARE = 0.5
 
 TOTAL_COLUMN = "inhabitants"
 FEMALE_COLUMN = "inhabitants_female"
@@ -76,17 +98,36 @@ class Report:
         self.rows: list[ReportRow] = []
         self.errors = 0
         self.warnings = 0
+        self.to_confirm = 0
         self.omitted = 0
 
-    def add(self, severity: Severity, source: str, message: str, **where: Any) -> None:
+    def add(
+        self,
+        severity: Severity,
+        source: str,
+        message: str,
+        *,
+        needs_confirmation: bool = False,
+        **where: Any,
+    ) -> None:
         if severity == "error":
             self.errors += 1
         else:
             self.warnings += 1
+            if needs_confirmation:
+                self.to_confirm += 1
         if len(self.rows) >= MAX_REPORT_ROWS:
             self.omitted += 1
             return
-        self.rows.append(ReportRow(severity=severity, source=source, message=message, **where))
+        self.rows.append(
+            ReportRow(
+                severity=severity,
+                source=source,
+                message=message,
+                needs_confirmation=needs_confirmation,
+                **where,
+            )
+        )
 
     def error(self, source: str, message: str, **where: Any) -> None:
         self.add("error", source, message, **where)
@@ -94,11 +135,22 @@ class Report:
     def warning(self, source: str, message: str, **where: Any) -> None:
         self.add("warning", source, message, **where)
 
-    def build(self, levels: list[LevelSummary], population: PopulationSummary) -> ImportReport:
+    def confirm(self, source: str, message: str, **where: Any) -> None:
+        """A plausibility warning: the import stores nothing until the importer confirms it."""
+        self.add("warning", source, message, needs_confirmation=True, **where)
+
+    def build(
+        self,
+        levels: list[LevelSummary],
+        population: PopulationSummary,
+        *,
+        confirmed: bool = True,
+    ) -> ImportReport:
         return ImportReport(
-            ok=self.errors == 0,
+            ok=self.errors == 0 and (confirmed or self.to_confirm == 0),
             errors=self.errors,
             warnings=self.warnings,
+            needs_confirmation=self.to_confirm,
             levels=levels,
             population=population,
             rows=self.rows,
@@ -129,6 +181,7 @@ class PopulationSource:
     reference_date: datetime.date
     source: str
     code_column: str = "id"
+    separator: str | None = None  # None: `;` or `,`, whichever the header has more of
 
 
 @dataclass(slots=True)
@@ -148,6 +201,8 @@ class LevelRecord:
     depth: int
     areas: dict[str, AreaRecord] = field(default_factory=dict)
     summary: LevelSummary | None = None
+    # Filled when the areas are written: code → "created", "updated" or "unchanged".
+    outcomes: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -190,15 +245,22 @@ _FEATURE_COLLECTION = msgspec.json.Decoder(FeatureCollectionIn)
 _YEAR_MONTH = re.compile(r"(?<!\d)(\d{4})-(\d{2})(?:-(\d{2}))?(?!\d)")
 
 
-def level_from_file(key: str, path: Path, **options: Any) -> LevelSource:
+def read_collection(raw: bytes, name: str) -> FeatureCollectionIn:
+    """A GeoJSON FeatureCollection from bytes; SourceError names `name` and says why not."""
     try:
-        collection = _FEATURE_COLLECTION.decode(path.read_bytes())
-    except OSError as error:
-        raise SourceError(f"{path}: cannot read ({error.strerror})") from error
+        return _FEATURE_COLLECTION.decode(raw)
     except msgspec.DecodeError as error:
         raise SourceError(
-            f"{path}: not a GeoJSON FeatureCollection we can read ({error})"
+            f"{name}: not a GeoJSON FeatureCollection we can read ({error})"
         ) from error
+
+
+def level_from_file(key: str, path: Path, **options: Any) -> LevelSource:
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise SourceError(f"{path}: cannot read ({error.strerror})") from error
+    collection = read_collection(raw, str(path))
     return LevelSource(key=key, collection=collection, source=str(path), **options)
 
 
@@ -218,18 +280,82 @@ def reference_date_from_name(path: Path) -> datetime.date | None:
 
 
 def population_from_file(
-    path: Path, reference_date: datetime.date | None = None, code_column: str = "id"
+    path: Path,
+    reference_date: datetime.date | None = None,
+    code_column: str = "id",
+    encoding: str | None = None,
 ) -> PopulationSource:
+    """A population table from a file: in `encoding` when given (a charset name, see
+    `charset_encoding`), otherwise UTF-8 or, when the bytes are not UTF-8, Windows-1252."""
     date = reference_date or reference_date_from_name(path)
     if date is None:
         raise SourceError(f"{path}: give the reference date (the file name does not say it)")
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as error:
-        raise SourceError(f"{path}: cannot read as UTF-8 text ({error})") from error
+        raw = path.read_bytes()
+    except OSError as error:
+        raise SourceError(f"{path}: cannot read ({error.strerror})") from error
     return PopulationSource(
-        text=text, reference_date=date, source=str(path), code_column=code_column
+        text=read_table(raw, str(path), encoding),
+        reference_date=date,
+        source=str(path),
+        code_column=code_column,
     )
+
+
+ENCODINGS = ("utf-8", "windows-1252")
+# Charset names (as in `Content-Type: text/csv; charset=…` or a command option) of the
+# encodings we read. ISO-8859-1 means Windows-1252, as browsers (WHATWG Encoding) take it.
+_CHARSETS = {
+    "utf-8": "utf-8",
+    "utf8": "utf-8",
+    "windows-1252": "windows-1252",
+    "cp1252": "windows-1252",
+    "x-cp1252": "windows-1252",
+    "iso-8859-1": "windows-1252",
+    "latin1": "windows-1252",
+    "latin-1": "windows-1252",
+}
+
+
+def charset_encoding(charset: str | None) -> str | None:
+    """One of ENCODINGS for a declared charset, None when none or an unknown one is declared
+    (then the bytes decide, `detect_encoding`)."""
+    if not charset:
+        return None
+    return _CHARSETS.get(charset.strip().strip('"').lower())
+
+
+def read_table(raw: bytes, name: str, charset: str | None = None) -> str:
+    """The text of a CSV file: in the declared charset when it is one we read, otherwise UTF-8
+    or, when the bytes are not UTF-8, Windows-1252. SourceError names `name`."""
+    encoding = charset_encoding(charset)
+    if charset and encoding is None:
+        raise SourceError(
+            f"{name}: unsupported encoding {charset!r}; supported: " + ", ".join(ENCODINGS)
+        )
+    encoding = encoding or detect_encoding(raw)
+    try:
+        return decode_table(raw, encoding)
+    except UnicodeDecodeError as error:
+        raise SourceError(f"{name}: cannot read as {encoding} text ({error})") from error
+
+
+def detect_encoding(raw: bytes) -> str:
+    """`utf-8` when the bytes are UTF-8 (with or without a byte order mark), otherwise
+    `windows-1252`, what spreadsheets on German Windows save as "CSV"."""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return "windows-1252"
+    return "utf-8"
+
+
+def decode_table(raw: bytes, encoding: str) -> str:
+    """The text of a table in `encoding` (one of ENCODINGS); a UTF-8 byte order mark is dropped.
+    Raises UnicodeDecodeError when the bytes are not in that encoding."""
+    if encoding == "utf-8":
+        return raw.decode("utf-8-sig")
+    return raw.decode(encoding)
 
 
 # -- levels ------------------------------------------------------------------------------------
@@ -244,7 +370,68 @@ def _text(value: Any) -> str | None:
     return None
 
 
-def _read_features(level: LevelSource, depth: int, report: Report) -> list[AreaRecord]:
+Bounds = tuple[float, float, float, float]
+
+
+def _union_bounds(boxes: Iterable[Bounds]) -> Bounds | None:
+    found = list(boxes)
+    if not found:
+        return None
+    return (
+        min(b[0] for b in found),
+        min(b[1] for b in found),
+        max(b[2] for b in found),
+        max(b[3] for b in found),
+    )
+
+
+def _axis_order(level: LevelSource, crs: str, reference: Bounds | None, report: Report) -> str:
+    """The CRS to read a level in whose declared CRS puts latitude first
+    (`urn:ogc:def:crs:EPSG::4326`). That is the authority's order and the default; but many
+    writers put longitude first under that name (Berlin's LOR files do), so the data decides
+    when it can: when only the longitude-first reading is a valid longitude/latitude, or only
+    it lies where the level above (or the areas' previous versions) lie, it is taken, with a
+    warning that says so. Returns the CRS to transform with."""
+    boxes: list[Bounds] = []
+    for feature in level.collection.features:
+        if feature.geometry is None:
+            continue
+        try:
+            shape = geo.parse_polygonal(feature.geometry.type, feature.geometry.coordinates)
+        except geo.GeometryError:
+            continue
+        boxes.append(tuple(float(v) for v in shape.bounds))  # type: ignore[arg-type]
+    as_given = _union_bounds(boxes)
+    if as_given is None:
+        return crs
+    latitude_first = geo.swapped_bounds(as_given)
+
+    def fits(bounds: Bounds) -> bool:
+        if not geo.bounds_in_range(bounds):
+            return False
+        return reference is None or geo.bounds_intersect(bounds, reference)
+
+    if fits(latitude_first) or not fits(as_given):
+        return crs
+    why = (
+        "read latitude first, they would lie away from the level above or from their "
+        "previous versions"
+        if geo.bounds_in_range(latitude_first)
+        else "read latitude first, they would be no valid longitude/latitude"
+    )
+    report.warning(
+        level.source,
+        f"the file declares {crs}, whose axis order is latitude, longitude, but its coordinates "
+        f"are longitude, latitude ({why}); they are read as longitude, latitude. Declare "
+        "OGC:CRS84 to say so",
+        field="crs",
+    )
+    return geo.WGS84
+
+
+def _read_features(
+    level: LevelSource, depth: int, report: Report, reference: Bounds | None = None
+) -> list[AreaRecord]:
     src = level.source
     try:
         declared = level.crs or geo.crs_of(level.collection.crs)
@@ -252,6 +439,8 @@ def _read_features(level: LevelSource, depth: int, report: Report) -> list[AreaR
     except geo.CrsError as error:
         report.error(src, str(error), field="crs")
         return []
+    if crs in geo.LATITUDE_FIRST:
+        crs = _axis_order(level, crs, reference, report)
     records: list[AreaRecord] = []
     for index, feature in enumerate(level.collection.features):
         properties = feature.properties or {}
@@ -361,7 +550,7 @@ def _place_level(
     src = level.source
     prepared_parents: dict[str, Any] = {}
 
-    def inside_parent(record: AreaRecord) -> bool:
+    def prepared_parent(record: AreaRecord) -> Any:
         assert record.parent_code is not None
         assert parents is not None
         prepared = prepared_parents.get(record.parent_code)
@@ -369,7 +558,10 @@ def _place_level(
             prepared = prepared_parents[record.parent_code] = prep(
                 parents[record.parent_code].boundary.geometry
             )
-        return bool(prepared.contains(record.inside))
+        return prepared
+
+    def inside_parent(record: AreaRecord) -> bool:
+        return bool(prepared_parent(record).contains(record.inside))
 
     by_code: dict[str, list[AreaRecord]] = {}
     for record in records:
@@ -410,12 +602,10 @@ def _place_level(
             continue
         if len(candidates) == 1:
             record = placed[0]
-            if parents is not None and not inside_parent(record):
-                report.warning(
-                    src,
-                    f"lies outside its parent {record.parent_code}",
-                    feature=record.feature,
-                    code=code,
+            if parents is not None:
+                assert record.parent_code is not None
+                _check_inside_parent(
+                    src, record, parents[record.parent_code], prepared_parent(record), report
                 )
             accepted[code] = record
             continue
@@ -445,13 +635,123 @@ def _place_level(
     return accepted
 
 
-def read_levels(levels: list[LevelSource], report: Report) -> list[LevelRecord]:
+def _percent(share: float) -> str:
+    return f"{share:.0%}" if share >= 0.01 else "less than 1 %"
+
+
+def _check_inside_parent(
+    src: str, record: AreaRecord, parent: AreaRecord, prepared: Any, report: Report
+) -> None:
+    """A child should lie in its parent: more than CHILD_OUTSIDE_SHARE of its area outside (or
+    its representative point outside) is a warning to confirm; one that does not touch its
+    parent at all says how far away it is (e.g. swapped coordinates, a wrong CRS)."""
+    child, outer = record.boundary.geometry, parent.boundary.geometry
+    point_inside = bool(prepared.contains(record.inside))
+    if point_inside and prepared.contains(child):
+        return
+    if not child.intersects(outer):
+        report.confirm(
+            src,
+            f"lies {geo.distance_km(child, outer):,} km away from its parent "
+            f"{parent.code} ({parent.name}); check the coordinates and the CRS",
+            feature=record.feature,
+            code=record.code,
+            field="geometry",
+        )
+        return
+    outside = 1 - child.intersection(outer).area / child.area
+    if outside > CHILD_OUTSIDE_SHARE or not point_inside:
+        report.confirm(
+            src,
+            f"lies outside its parent {parent.code} ({parent.name}): {_percent(outside)} of "
+            "its area is outside",
+            feature=record.feature,
+            code=record.code,
+            field="geometry",
+        )
+
+
+def _check_siblings(src: str, areas: dict[str, AreaRecord], report: Report) -> None:
+    """Areas with the same parent should not overlap: an overlap of more than SIBLING_OVERLAP
+    of the smaller one is a warning to confirm (shared edges and slivers are not)."""
+    records = list(areas.values())
+    if len(records) < 2:
+        return
+    tree = STRtree([r.boundary.geometry for r in records])
+    pairs = tree.query([r.boundary.geometry for r in records], predicate="intersects")
+    for first, second in zip(pairs[0].tolist(), pairs[1].tolist(), strict=True):
+        if first >= second:
+            continue
+        a, b = records[first], records[second]
+        if a.parent_code != b.parent_code:
+            continue
+        overlap = a.boundary.geometry.intersection(b.boundary.geometry).area
+        smaller = min(a.boundary.geometry.area, b.boundary.geometry.area)
+        if smaller > 0 and overlap / smaller > SIBLING_OVERLAP:
+            later, other = (b, a) if b.feature > a.feature else (a, b)
+            report.confirm(
+                src,
+                f"overlaps {other.code} ({other.name}), an area of the same level and parent, "
+                f"by {_percent(overlap / smaller)} of the smaller one",
+                feature=later.feature,
+                code=later.code,
+                field="geometry",
+            )
+
+
+def _check_previous(
+    src: str, areas: dict[str, AreaRecord], previous: dict[str, Any], report: Report
+) -> None:
+    """A boundary should stay near its stored version: old and new overlapping by less than
+    PREVIOUS_OVERLAP (of their union) is a warning to confirm."""
+    for code, record in areas.items():
+        old = previous.get(code)
+        if old is None:
+            continue
+        new = record.boundary.geometry
+        union = new.union(old).area
+        share = new.intersection(old).area / union if union else 1.0
+        if share >= PREVIOUS_OVERLAP:
+            continue
+        if share == 0:
+            how = f"lies {geo.distance_km(new, old):,} km away from its previous version"
+        else:
+            how = f"overlaps its previous version by only {_percent(share)}"
+        report.confirm(
+            src,
+            f"the new boundary {how}; check that the code still means the same area",
+            feature=record.feature,
+            code=code,
+            field="geometry",
+        )
+
+
+def read_levels(
+    levels: list[LevelSource],
+    report: Report,
+    parents: dict[str, AreaRecord] | None = None,
+    first_depth: int = 0,
+    previous: dict[str, Any] | None = None,
+) -> list[LevelRecord]:
+    """Read the levels from `first_depth` down; `parents` are the areas of the level above the
+    first one (stored areas, when a level is added below existing ones), None at the top;
+    `previous` the stored boundaries (shapely, WGS 84) by code, to compare with."""
     result: list[LevelRecord] = []
-    parents: dict[str, AreaRecord] | None = None
     seen: dict[str, str] = {}
-    for depth, level in enumerate(levels):
-        records = _read_features(level, depth, report)
+    previous = previous or {}
+    previous_bounds = _union_bounds(
+        tuple(float(v) for v in g.bounds)  # type: ignore[misc]
+        for g in previous.values()
+    )
+    for depth, level in enumerate(levels, start=first_depth):
+        if parents:
+            reference = _union_bounds(p.boundary.bbox for p in parents.values())
+        else:
+            reference = previous_bounds
+        records = _read_features(level, depth, report, reference)
         accepted = _place_level(level, depth, records, parents, report)
+        _check_siblings(level.source, accepted, report)
+        _check_previous(level.source, accepted, previous, report)
         for code in accepted:
             if code in seen:
                 report.error(
@@ -500,8 +800,9 @@ def _count(value: str | None) -> int | None:
     return int(text)
 
 
-def _dialect(text: str) -> str:
-    header = text.split("\n", 1)[0]
+def detect_separator(text: str) -> str:
+    """`;` or `,`: whichever the header line has more of (German spreadsheets write `;`)."""
+    header = text.lstrip("\ufeff").split("\n", 1)[0]
     return ";" if header.count(";") > header.count(",") else ","
 
 
@@ -514,7 +815,9 @@ def read_population(
         try:
             src = source.source
             text = source.text.lstrip("\ufeff")
-            reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=_dialect(text))
+            reader = csv.DictReader(
+                io.StringIO(text, newline=""), delimiter=source.separator or detect_separator(text)
+            )
             columns = [c.strip() for c in reader.fieldnames or []]
             reader.fieldnames = columns
             missing = [c for c in (source.code_column, TOTAL_COLUMN) if c not in columns]
@@ -625,9 +928,15 @@ def _merge(existing: PopulationRecord, new: PopulationRecord, report: Report) ->
     return True
 
 
-def prepare(levels: list[LevelSource], population: Iterable[PopulationSource]) -> PreparedImport:
+def prepare(
+    levels: list[LevelSource],
+    population: Iterable[PopulationSource],
+    parents: dict[str, AreaRecord] | None = None,
+    first_depth: int = 0,
+    previous: dict[str, Any] | None = None,
+) -> PreparedImport:
     report = Report()
-    level_records = read_levels(levels, report)
+    level_records = read_levels(levels, report, parents, first_depth, previous)
     summary = PopulationSummary()
     records, bands = read_population(list(population), report, summary)
     for record in records:

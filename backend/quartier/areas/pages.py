@@ -9,7 +9,7 @@ from litestar.response import Template
 from litestar.types import ControllerRouterHandler
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from quartier.areas import geometry, services
+from quartier.areas import geometry, import_pages, services
 from quartier.core.security import access
 
 
@@ -40,4 +40,4 @@ async def area_page(db_session: AsyncSession, code: str) -> Template:
     )
 
 
-PAGES: list[ControllerRouterHandler] = [areas_index, area_page]
+PAGES: list[ControllerRouterHandler] = [areas_index, area_page, *import_pages.PAGES]

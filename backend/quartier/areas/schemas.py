@@ -43,6 +43,9 @@ class NamedCrs(msgspec.Struct, forbid_unknown_fields=True):
 class GeometryIn(msgspec.Struct, forbid_unknown_fields=True):
     type: Annotated[str, msgspec.Meta(max_length=40)]
     coordinates: Any = None
+    # A GeometryCollection's members: read so that the import refuses that feature by name
+    # (the type is not supported) instead of refusing the whole file as unreadable.
+    geometries: Annotated[list[Any], msgspec.Meta(max_length=1000)] | None = None
     bbox: Annotated[list[float], msgspec.Meta(max_length=6)] | None = None
 
 
@@ -110,6 +113,22 @@ class ImportRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     population: Annotated[list[PopulationImport], msgspec.Meta(max_length=10)] = msgspec.field(
         default_factory=list
     )
+    parent_level: Annotated[
+        LevelKey | None,
+        msgspec.Meta(
+            description="Import the levels below the stored areas of this level (e.g. one new "
+            "or changed level on its own). Without it, the first level's stored depth is used "
+            "when it exists, else the levels start at the top."
+        ),
+    ] = None
+    confirm_warnings: Annotated[
+        bool,
+        msgspec.Meta(
+            description="Confirm the plausibility warnings of the report (rows with "
+            "`needs_confirmation`): without it, an import with such warnings changes nothing "
+            "and is answered with the problem `import-needs-confirmation`."
+        ),
+    ] = False
 
 
 # -- import report -----------------------------------------------------------------------------
@@ -128,6 +147,14 @@ class ReportRow(msgspec.Struct, kw_only=True, omit_defaults=False):
     feature: int | None = None
     line: int | None = None
     field: str | None = None
+    needs_confirmation: Annotated[
+        bool,
+        msgspec.Meta(
+            description="A plausibility warning (a boundary far from its previous version or "
+            "its parent, overlapping siblings, a child outside its parent, population codes "
+            "that match nothing): the import stores nothing unless it is confirmed."
+        ),
+    ] = False
 
 
 class LevelSummary(msgspec.Struct, kw_only=True):
@@ -156,6 +183,9 @@ class ImportReport(msgspec.Struct, kw_only=True):
     ok: bool
     errors: int
     warnings: int
+    needs_confirmation: Annotated[
+        int, msgspec.Meta(description="How many of the warnings must be confirmed.")
+    ] = 0
     levels: list[LevelSummary]
     population: PopulationSummary
     rows: list[ReportRow]

@@ -78,11 +78,27 @@ class ImportFailed(Unprocessable):
 
     slug, title = "import-failed", "Import failed"
 
-    def __init__(self, report: ImportReport) -> None:
+    def __init__(self, report: ImportReport, detail: str | None = None) -> None:
         super().__init__(
-            f"The import has {report.errors} error(s) and changed nothing; see the report."
+            detail
+            or f"The import has {report.errors} error(s) and changed nothing; see the report."
         )
         self.report = report
+
+
+class ImportNeedsConfirmation(ImportFailed):
+    """An import whose report has plausibility warnings that were not confirmed: nothing was
+    changed; the same import with the warnings confirmed stores it."""
+
+    slug, title = "import-needs-confirmation", "Import needs confirmation"
+
+    def __init__(self, report: ImportReport) -> None:
+        super().__init__(
+            report,
+            f"The import has {report.needs_confirmation} warning(s) to confirm and changed "
+            "nothing; check the report's rows with needs_confirmation and import again with "
+            "the warnings confirmed.",
+        )
 
 
 # -- levels ------------------------------------------------------------------------------------
@@ -446,6 +462,38 @@ class _FeatureProperties(msgspec.Struct):
     population: PopulationOut | None
 
 
+@dataclass(frozen=True, slots=True)
+class DataVersion:
+    """A cheap version of all social areas and population figures: counts and latest changes
+    (an import upserts and stamps `updated_at`; a deletion lowers a count)."""
+
+    key: str
+    modified: datetime.datetime | None
+
+
+async def data_version(session: AsyncSession) -> DataVersion:
+    """One round trip of counts and maxima, for ETags of streamed exports (core.conditional)."""
+    row = (
+        await session.execute(
+            text(
+                """
+                SELECT (SELECT count(*) FROM area_levels),
+                       (SELECT max(updated_at) FROM area_levels),
+                       (SELECT count(*) FROM social_areas),
+                       (SELECT max(updated_at) FROM social_areas),
+                       (SELECT count(*) FROM area_populations),
+                       (SELECT max(updated_at) FROM area_populations),
+                       (SELECT count(*) FROM area_population_ages),
+                       (SELECT max(updated_at) FROM area_population_ages)
+                """
+            )
+        )
+    ).one()
+    moments = [value for value in row if isinstance(value, datetime.datetime)]
+    key = "|".join("" if value is None else str(value) for value in row)
+    return DataVersion(key=key, modified=max(moments) if moments else None)
+
+
 async def export_level(
     session: AsyncSession, level_key: str
 ) -> tuple[AreaLevel, dict[UUID, PopulationOut]]:
@@ -514,12 +562,195 @@ async def import_areas(
     session: AsyncSession,
     levels: list[importer.LevelSource],
     population: list[importer.PopulationSource],
+    *,
+    first_depth: int | None = None,
+    parent_level: str | None = None,
+    confirm_warnings: bool = False,
 ) -> ImportReport:
     """Import levels and population in the caller's transaction, inside a savepoint: on any
-    error nothing changes and ImportFailed carries the report. Areas are matched by code, so
-    a repeated import changes nothing (and leaves `updated_at` alone)."""
+    error nothing changes and ImportFailed carries the report; with plausibility warnings
+    (rows with `needs_confirmation`) that `confirm_warnings` does not confirm, nothing changes
+    either and ImportNeedsConfirmation carries the report. Areas are matched by code, so a
+    repeated import changes nothing (and leaves `updated_at` alone).
+
+    The levels are listed from `first_depth` down (see `resolve_first_depth`): 0 imports the
+    hierarchy from the top; a deeper start (one level on its own) places the first level under
+    the stored areas of the level above it."""
+    depth = await resolve_first_depth(session, levels, first_depth, parent_level)
+    report, _, _ = await _import(session, levels, population, depth, confirm_warnings)
+    return report
+
+
+async def resolve_first_depth(
+    session: AsyncSession,
+    levels: list[importer.LevelSource],
+    first_depth: int | None = None,
+    parent_level: str | None = None,
+) -> int:
+    """The depth of the first level: `first_depth` when given; one below `parent_level` (a
+    stored level's key) when given; the stored depth of the first level when it exists;
+    otherwise 0, the top."""
+    if first_depth is not None:
+        return first_depth
+    if parent_level is not None:
+        depth = await session.scalar(select(AreaLevel.depth).where(AreaLevel.key == parent_level))
+        if depth is None:
+            raise InvalidInput(
+                f"There is no level {parent_level!r} to import under.",
+                errors=[FieldError(field="parent_level", source="body", message="unknown level")],
+            )
+        return int(depth) + 1
+    if levels:
+        stored = await session.scalar(select(AreaLevel.depth).where(AreaLevel.key == levels[0].key))
+        if stored is not None:
+            return int(stored)
+    return 0
+
+
+@dataclass(slots=True)
+class AreaOutcome:
+    """What an import would do with one area: `outcome` is created, updated or unchanged."""
+
+    code: str
+    name: str
+    parent_code: str | None
+    level: str
+    outcome: str
+    geometry: Any  # shapely MultiPolygon, WGS 84
+
+
+@dataclass(slots=True)
+class PopulationOutcome:
+    code: str
+    line: int
+    reference_date: datetime.date
+    total: int
+    female: int | None
+    imported: bool  # False: the row is skipped (a warning in the report says why)
+
+
+@dataclass(slots=True)
+class ImportPreview:
+    report: ImportReport
+    areas: list[AreaOutcome]
+    population: list[PopulationOutcome]
+
+
+async def preview_import(
+    session: AsyncSession,
+    levels: list[importer.LevelSource],
+    population: list[importer.PopulationSource],
+    *,
+    first_depth: int | None = None,
+) -> ImportPreview:
+    """Run the import in a savepoint that is rolled back: the report, and per area and
+    population row what the import would do, exactly as `import_areas` would do it (the same
+    code runs). Raises ImportFailed like the import; warnings to confirm are in the report
+    (`needs_confirmation`), for the importer to confirm."""
+    depth = await resolve_first_depth(session, levels, first_depth)
+    async with session.begin_nested() as savepoint:
+        report, prepared, accepted = await _import(session, levels, population, depth, True)
+        await savepoint.rollback()
+    areas = [
+        AreaOutcome(
+            code=area.code,
+            name=area.name,
+            parent_code=area.parent_code,
+            level=record.source.key,
+            outcome=record.outcomes.get(area.code, "unchanged"),
+            geometry=area.boundary.geometry,
+        )
+        for record in prepared.levels
+        for area in record.areas.values()
+    ]
+    taken = {(r.code, r.reference_date) for r in accepted}
+    rows = [
+        PopulationOutcome(
+            code=r.code,
+            line=r.line,
+            reference_date=r.reference_date,
+            total=r.total,
+            female=r.female,
+            imported=(r.code, r.reference_date) in taken,
+        )
+        for r in prepared.population
+    ]
+    return ImportPreview(report=report, areas=areas, population=rows)
+
+
+async def _stored_parents(
+    session: AsyncSession, depth: int
+) -> tuple[dict[str, importer.AreaRecord], dict[str, UUID]]:
+    """The stored areas of the level at `depth` as parents for the level below, and their ids."""
+    rows = (
+        await session.execute(
+            select(SocialArea.id, SocialArea.code, SocialArea.name, SocialArea.boundary)
+            .join(AreaLevel, AreaLevel.id == SocialArea.level_id)
+            .where(AreaLevel.depth == depth)
+        )
+    ).all()
+    parents: dict[str, importer.AreaRecord] = {}
+    for row in rows:
+        shape = geo.from_geojson(row.boundary)
+        boundary = geo.Boundary(
+            geometry=shape,
+            geojson=row.boundary,
+            bbox=tuple(float(v) for v in shape.bounds),  # type: ignore[arg-type]
+            area_m2=0.0,
+            repaired=None,
+        )
+        parents[row.code] = importer.AreaRecord(
+            code=row.code,
+            name=row.name,
+            depth=depth,
+            feature=-1,
+            boundary=boundary,
+            inside=shape.representative_point(),
+        )
+    return parents, {row.code: row.id for row in rows}
+
+
+async def _previous_boundaries(
+    session: AsyncSession, levels: list[importer.LevelSource]
+) -> dict[str, dict[str, Any]]:
+    """The stored boundaries (GeoJSON) of the areas on the levels being imported, by code."""
+    if not levels:
+        return {}
+    rows = await session.execute(
+        select(SocialArea.code, SocialArea.boundary)
+        .join(AreaLevel, AreaLevel.id == SocialArea.level_id)
+        .where(AreaLevel.key.in_([level.key for level in levels]))
+    )
+    return {code: boundary for code, boundary in rows}
+
+
+def _prepare(
+    levels: list[importer.LevelSource],
+    population: list[importer.PopulationSource],
+    parents: dict[str, importer.AreaRecord] | None,
+    first_depth: int,
+    previous: dict[str, dict[str, Any]],
+) -> importer.PreparedImport:
+    shapes = {code: geo.from_geojson(boundary) for code, boundary in previous.items()}
+    return importer.prepare(levels, population, parents, first_depth, shapes)
+
+
+async def _import(
+    session: AsyncSession,
+    levels: list[importer.LevelSource],
+    population: list[importer.PopulationSource],
+    first_depth: int,
+    confirm_warnings: bool,
+) -> tuple[ImportReport, importer.PreparedImport, list[importer.PopulationRecord]]:
+    parents: dict[str, importer.AreaRecord] | None = None
+    parent_ids: dict[str, UUID] = {}
+    if first_depth > 0 and levels:
+        parents, parent_ids = await _stored_parents(session, first_depth - 1)
+    previous = await _previous_boundaries(session, levels)
     # Parsing, transforming and validating boundaries is CPU work: keep the event loop free.
-    prepared = await anyio.to_thread.run_sync(partial(importer.prepare, levels, population))
+    prepared = await anyio.to_thread.run_sync(
+        partial(_prepare, levels, population, parents, first_depth, previous)
+    )
     report = prepared.report
     summaries = [record.summary for record in prepared.levels if record.summary is not None]
 
@@ -569,13 +800,17 @@ async def import_areas(
 
     if report.errors:
         raise ImportFailed(report.build(summaries, prepared.population_summary))
+    if report.to_confirm and not confirm_warnings:
+        raise ImportNeedsConfirmation(
+            report.build(summaries, prepared.population_summary, confirmed=False)
+        )
 
     async with session.begin_nested():
         level_ids = await _write_levels(session, prepared, existing_levels)
-        await _write_areas(session, prepared, level_ids, existing)
+        await _write_areas(session, prepared, level_ids, existing, parent_ids)
         await _write_population(session, prepared, accepted)
         await session.flush()
-    return report.build(summaries, prepared.population_summary)
+    return report.build(summaries, prepared.population_summary), prepared, accepted
 
 
 async def _check_population(
@@ -616,6 +851,9 @@ async def _check_population(
             )
         ).all()
     )
+    unmatched = [r.code for r in prepared.population if r.code not in imported_codes | known_codes]
+    if len(unmatched) > importer.UNMATCHED_SHARE * len(prepared.population):
+        await _most_codes_unmatched(session, prepared, unmatched, imported_codes)
     accepted: list[importer.PopulationRecord] = []
     for record in prepared.population:
         where = {"line": record.line, "code": record.code}
@@ -639,6 +877,51 @@ async def _check_population(
     summary.imported = len(accepted)
     summary.inhabitants_imported = sum(r.total for r in accepted)
     return accepted
+
+
+async def _most_codes_unmatched(
+    session: AsyncSession,
+    prepared: importer.PreparedImport,
+    unmatched: list[str],
+    imported_codes: set[str],
+) -> None:
+    """Most population rows match no area: a warning to confirm, per table; when the codes
+    match once zeros are put back in front, say that a spreadsheet dropped them."""
+    padded = {
+        "0" * zeros + code: code for code in unmatched if code.isdigit() for zeros in range(1, 4)
+    }
+    # original code → the stored or imported code it matches with zeros in front
+    restorable = {padded[code]: code for code in imported_codes if code in padded}
+    restorable.update(
+        (padded[code], code)
+        for code in (
+            await session.scalars(
+                select(SocialArea.code).where(SocialArea.code == any_(_CODES)),
+                {"codes": list(padded)},
+            )
+        ).all()
+    )
+    by_source: dict[str, list[importer.PopulationRecord]] = {}
+    for record in prepared.population:
+        by_source.setdefault(record.source, []).append(record)
+    missing = set(unmatched)
+    for source, records in by_source.items():
+        lost = [r.code for r in records if r.code in missing]
+        if len(lost) <= importer.UNMATCHED_SHARE * len(records):
+            continue
+        message = f"{len(lost)} of {len(records)} codes match no area"
+        zeros = [code for code in lost if code in restorable]
+        if zeros:
+            example = zeros[0]
+            message += (
+                f"; {len(zeros)} of them match once leading zeros are restored (e.g. "
+                f"{example} → {restorable[example]}): the leading zeros were probably lost in "
+                "a spreadsheet that read the codes as numbers; format the code column as text "
+                "and export the table again"
+            )
+        else:
+            message += "; check the code column and that the areas are imported"
+        prepared.report.confirm(source, message)
 
 
 async def _absent_areas(
@@ -696,10 +979,11 @@ async def _write_areas(
     prepared: importer.PreparedImport,
     level_ids: dict[str, UUID],
     existing: dict[str, tuple[UUID, str]],
+    parent_ids: dict[str, UUID],
 ) -> None:
     now = datetime.datetime.now(datetime.UTC)
     table = _table(SocialArea)
-    code_ids: dict[str, UUID] = {}
+    code_ids: dict[str, UUID] = dict(parent_ids)
     changing = ("name", "search_name", "level_id", "parent_id", "boundary", "area_m2")
     for record in prepared.levels:
         assert record.summary is not None
@@ -746,6 +1030,11 @@ async def _write_areas(
         record.summary.created = len(written - existing.keys())
         record.summary.updated = len(written & existing.keys())
         record.summary.unchanged = len(rows) - len(written)
+        for row in rows:
+            code = str(row["code"])
+            record.outcomes[code] = (
+                ("updated" if code in existing else "created") if code in written else "unchanged"
+            )
         code_ids.update(
             (
                 await session.execute(

@@ -1,0 +1,1 @@
+"""Open data: the DCAT-AP.de catalogue and public downloads (issue #13 §4)."""
