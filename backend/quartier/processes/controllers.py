@@ -95,7 +95,7 @@ class ProcessController(Controller):
         description="Planning processes in creation order, cursor-paginated. The public sees "
         "active and archived processes; staff and tokens with `processes:read` also see "
         "drafts. Filter by `status`, by social `area` code and by active `phase`; an unknown "
-        "area code is a 400 naming it.",
+        "area code is a 422 naming it.",
         **access(public=True),
     )
     async def list_processes(
@@ -119,7 +119,9 @@ class ProcessController(Controller):
         summary="Create a planning process",
         description="Creates a draft process with its seven phases; `guidelines` is active. "
         "Social areas in scope are given by their official codes; unknown codes are named in "
-        "a 400 problem. Answers 201 with a `Location` header.",
+        "a 422 problem. `title`, `topic` and `description` are German; `translations` gives "
+        "them in further languages (a language the deployment does not enable is a 422 naming "
+        "`translations.<language>`). Answers 201 with a `Location` header.",
         status_code=HTTP_201_CREATED,
         response_headers=LOCATION,
         **_write(),
@@ -136,9 +138,11 @@ class ProcessController(Controller):
         name="processes:get",
         operation_id="GetProcess",
         summary="Get a planning process",
-        description="A process with its mandate, social areas and seven phases. Drafts are "
-        "visible to staff and tokens with `processes:read` only (404 otherwise); "
-        "`internal_notes` likewise.",
+        description="A process with its mandate, social areas and seven phases. Title, "
+        "topic, description and phase notes are German, their `translations` the further languages "
+        "staff gave (the response's language does not change them). Drafts are visible to "
+        "staff and tokens with `processes:read` only (404 otherwise); `internal_notes` "
+        "likewise.",
         **access(public=True),
     )
     async def get_process(
@@ -151,8 +155,11 @@ class ProcessController(Controller):
         operation_id="UpdateProcess",
         summary="Change a planning process",
         description="Changes only the fields sent; `area_codes` replaces the set of social "
-        "areas, `mandate` changes only its fields sent. Archived processes are read-only "
-        "(409). Status and phase change through their own operations.",
+        "areas, `mandate` changes only its fields sent. In `translations` an object replaces "
+        "that language's title, topic and description, null removes them, a language not "
+        "sent keeps them; a language the deployment does not enable is a 422 naming "
+        "`translations.<language>`. Archived processes are read-only (409). Status and phase "
+        "change through their own operations.",
         responses=problems(409),
         **_write(),
     )
@@ -234,8 +241,11 @@ class PhaseController(Controller):
         operation_id="UpdatePhase",
         summary="Change a phase's dates and notes",
         description="Changes only the fields sent; null clears a planned date. The planned end "
-        "must not lie before the planned start (400 naming `planned_end`). Archived processes "
-        "are read-only (409).",
+        "must not lie before the planned start (422 naming `planned_end`). The notes are "
+        "German; `translations` gives them per further language: an object replaces that "
+        "language's notes, null removes them, a language not sent keeps them, and a language "
+        "the deployment does not enable is a 422 naming `translations.<language>`. Archived "
+        "processes are read-only (409).",
         responses=problems(409),
         **_write(),
     )
@@ -400,7 +410,7 @@ class RoleController(Controller):
         operation_id="AddProcessRole",
         summary="Give an organisation a role in a phase",
         description="Unique per process, organisation, phase and role (409 when given twice). "
-        "An unknown organisation is a 400 naming `organisation_id`. Answers 201 with a "
+        "An unknown organisation is a 422 naming `organisation_id`. Answers 201 with a "
         "`Location` header.",
         status_code=HTTP_201_CREATED,
         response_headers=LOCATION,

@@ -68,6 +68,46 @@ CHILD_POVERTY = DemoProcess(
             "Transferleistungen auf. Der Bezirk will gemeinsam mit den freien Trägern und den "
             "Familien herausfinden, was fehlt, und Angebote zielgenau planen."
         ),
+        # The resident pages in every language (the other demo processes show the fallback).
+        translations=s.ProcessTranslations(
+            en=s.ProcessText(
+                title="Preventing child poverty in Mitte",
+                topic="Child and family poverty",
+                description=(
+                    "In Moabit and Gesundbrunnen almost every second child grows up in a family "
+                    "on benefits. The district wants to find out with the welfare organisations "
+                    "and the families what is missing, and plan services where they are needed."
+                ),
+            ),
+            de_x_simple=s.ProcessText(
+                title="Weniger Kinder-Armut in Mitte",
+                topic="Armut bei Kindern und Familien",
+                description=(
+                    "In Moabit und Gesundbrunnen sind viele Familien arm. Der Bezirk will "
+                    "wissen: Was fehlt den Familien? Dafür fragt er die Familien. Dann plant "
+                    "er passende Hilfen."
+                ),
+            ),
+            tr=s.ProcessText(
+                title="Mitte'de çocuk yoksulluğunu önlemek",
+                topic="Çocuk ve aile yoksulluğu",
+                description=(
+                    "Moabit ve Gesundbrunnen'de neredeyse her iki çocuktan biri sosyal yardım "
+                    "alan bir ailede büyüyor. Belediye, sosyal yardım kuruluşları ve ailelerle "
+                    "birlikte neyin eksik olduğunu bulmak ve hizmetleri buna göre planlamak "
+                    "istiyor."
+                ),
+            ),
+            ar=s.ProcessText(
+                title="الوقاية من فقر الأطفال في ميته",
+                topic="فقر الأطفال والأسر",
+                description=(
+                    "في موابيت وغيزوندبرونن ينشأ طفل من كل طفلين تقريبًا في أسرة تتلقى "
+                    "إعانات. تريد الدائرة أن تكتشف مع منظمات الرعاية والأسر ما ينقص، وأن "
+                    "تخطط الخدمات حيث تلزم."
+                ),
+            ),
+        ),
         area_codes=["010221", "010222", "010331", "010332"],
         mandate=s.Mandate(
             commissioned_by="Bezirksverordnetenversammlung Mitte (Beschluss auf Empfehlung "
@@ -225,6 +265,7 @@ async def load(session: AsyncSession) -> str:
                 area_codes=scoped,
                 mandate=data.mandate,
                 internal_notes=data.internal_notes,
+                translations=data.translations,
             ),
             services.SYSTEM,
         )

@@ -6,15 +6,21 @@ Invariants the database keeps (see migration 0003): exactly one active phase per
 partial unique index plus a deferred constraint trigger), a new process starts in
 `guidelines`, each phase exists once per process, planned dates are ordered, and a process is
 continued by at most one next cycle.
+
+Texts residents read exist per language: German in the columns (the source text), further
+languages in a bounded `translations` map per process and per phase (migration 0022,
+`processes.translations`).
 """
 
 from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from quartier.areas.models import SocialArea
@@ -68,6 +74,20 @@ def _in(column: str, kind: type[enum.StrEnum]) -> str:
     return f"{column} IN ({values})"
 
 
+# The database's backstop for a translations map (the API bounds each string much tighter:
+# four languages of the longest texts, each character escaped, stay below it).
+TRANSLATIONS_MAX_BYTES = 524_288
+TRANSLATIONS_BOUNDED = (
+    "jsonb_typeof(translations) = 'object' "
+    f"AND octet_length(translations::text) <= {TRANSLATIONS_MAX_BYTES}"
+)
+
+
+def _translations() -> Mapped[dict[str, Any]]:
+    """{language: {field: text}} for the languages beside German (`processes.translations`)."""
+    return mapped_column(JSONB, default=dict, server_default=sa.text("'{}'::jsonb"))
+
+
 process_areas = sa.Table(
     "process_areas",
     metadata,
@@ -92,6 +112,7 @@ class PlanningProcess(Base):
     __table_args__ = (
         sa.CheckConstraint(_in("status", ProcessStatus), name="status"),
         sa.CheckConstraint("cycle >= 1", name="cycle_positive"),
+        sa.CheckConstraint(TRANSLATIONS_BOUNDED, name="translations_bounded"),
         sa.Index("ix_planning_processes_status", "status", "id"),
     )
 
@@ -110,6 +131,8 @@ class PlanningProcess(Base):
     occasion: Mapped[str] = mapped_column(sa.Text, default="")
     report_recipients: Mapped[str] = mapped_column(sa.String(500), default="")
     internal_notes: Mapped[str] = mapped_column(sa.Text, default="")
+    # Title, topic and description in the languages beside German: {"en": {"title": …}, …}.
+    translations: Mapped[dict[str, Any]] = _translations()
 
     phases: Mapped[list[ProcessPhase]] = relationship(
         back_populates="process",
@@ -134,6 +157,7 @@ class ProcessPhase(Base):
             "planned_end IS NULL OR planned_start IS NULL OR planned_end >= planned_start",
             name="planned_dates_ordered",
         ),
+        sa.CheckConstraint(TRANSLATIONS_BOUNDED, name="translations_bounded"),
         sa.UniqueConstraint("process_id", "phase", name="uq_process_phases_process_phase"),
         sa.Index(
             "uq_process_phases_one_active",
@@ -156,6 +180,8 @@ class ProcessPhase(Base):
     what_is_done: Mapped[str] = mapped_column(sa.Text, default="")
     who_takes_part: Mapped[str] = mapped_column(sa.Text, default="")
     watch_out_for: Mapped[str] = mapped_column(sa.Text, default="")
+    # The three notes in the languages beside German: {"en": {"what_is_done": …}, …}.
+    translations: Mapped[dict[str, Any]] = _translations()
 
     process: Mapped[PlanningProcess] = relationship(back_populates="phases", lazy="raise")
 
@@ -196,6 +222,8 @@ class Organisation(Base):
     type: Mapped[OrganisationType] = mapped_column(_enum(OrganisationType))
     description: Mapped[str] = mapped_column(sa.Text, default="")
     website: Mapped[str] = mapped_column(sa.String(500), default="")
+    # A deactivated organisation keeps its roles and contributions but gets no new ones.
+    is_active: Mapped[bool] = mapped_column(default=True, server_default=sa.text("true"))
 
 
 # Names are unique regardless of case ("AWO" and "Awo" are one organisation).

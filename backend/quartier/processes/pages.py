@@ -18,13 +18,11 @@ from litestar.response import Template
 from litestar.types import ControllerRouterHandler
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from quartier.core.errors import NotFound
 from quartier.core.pagination import DEFAULT_LIMIT, Cursor
 from quartier.core.security import STAFF, access, principal_of
-from quartier.processes import participation, services
+from quartier.processes import participation, services, staff_pages, translations
 from quartier.processes.models import ProcessStatus, RoleKind
 from quartier.processes.phases import N_, PHASE_INFO, PHASES, PhaseInfo, PhaseKey
-from quartier.surveys import services as survey_services
 
 AnyRequest = Request[Any, Any, Any]
 
@@ -157,6 +155,26 @@ def cycle_diagram(active: PhaseKey) -> CycleDiagram:
     )
 
 
+def _by_module(
+    contributed: list[participation.Section], audience: participation.Audience
+) -> dict[str, list[participation.Section]]:
+    grouped: dict[str, list[participation.Section]] = {}
+    for section in contributed:
+        if section.audience is audience and section.phase is None:
+            grouped.setdefault(section.module, []).append(section)
+    return grouped
+
+
+def _by_phase(
+    contributed: list[participation.Section],
+) -> dict[PhaseKey, list[participation.Section]]:
+    grouped: dict[PhaseKey, list[participation.Section]] = {}
+    for section in contributed:
+        if section.phase is not None:
+            grouped.setdefault(section.phase, []).append(section)
+    return grouped
+
+
 @get("/", name="processes:home", include_in_schema=False, **access(public=True))
 async def home(db_session: AsyncSession, cursor: Cursor = None) -> Template:
     """Current (active) processes, for residents."""
@@ -167,9 +185,27 @@ async def home(db_session: AsyncSession, cursor: Cursor = None) -> Template:
         limit=DEFAULT_LIMIT,
         cursor=cursor,
     )
+    ids = tuple(process.id for process in page.items)
+    contributed = await participation.sections(
+        db_session,
+        participation.SectionRequest(
+            place=participation.Place.HOME,
+            principal=None,  # the start page looks the same for everyone
+            process_ids=ids,
+            open_modules=await participation.open_modules(db_session, ids),
+        ),
+    )
+    by_process: dict[UUID | None, list[participation.Section]] = {}
+    for section in contributed:
+        by_process.setdefault(section.process_id, []).append(section)
     return Template(
         template_name="processes/home.html",
-        context=_context(processes=page.items, next_cursor=page.next_cursor),
+        context=_context(
+            processes=page.items,
+            next_cursor=page.next_cursor,
+            sections=by_process,
+            texts=await services.summaries_for_residents(db_session, ids),
+        ),
     )
 
 
@@ -188,33 +224,39 @@ async def process_page(request: AnyRequest, db_session: AsyncSession, process_id
     assert state is not None
     open_now = state.open_now()
     upcoming = None if open_now or process.status != ProcessStatus.ACTIVE else state.next_opening()
-    try:  # the surveys this viewer may see (a draft process may hide them)
-        surveys = (
-            await survey_services.list_surveys(
-                db_session,
-                process_id,
-                survey_services.Viewer.of(principal_of(request)),
-                limit=50,
-                cursor=None,
-            )
-        ).items
-    except NotFound:
-        surveys = []
+    contributed = await participation.sections(
+        db_session,
+        participation.SectionRequest(
+            place=participation.Place.PROCESS,
+            principal=principal_of(request),
+            process_ids=(process_id,),
+            open_modules={process_id: frozenset(module.key for module in open_now)},
+        ),
+    )
     return Template(
         template_name="processes/process.html",
         context=_context(
             process=process,
+            texts=translations.for_residents(process),
             matrix=matrix,
             cycle=cycle_diagram(process.active_phase),
             open_now=open_now,
             upcoming=(PHASE_INFO[upcoming[0]], upcoming[1]) if upcoming else None,
-            surveys=surveys,
+            sections=_by_module(contributed, participation.Audience.RESIDENTS),
+            staff_sections=[
+                x
+                for x in contributed
+                if x.audience is participation.Audience.STAFF and x.phase is None
+            ],
+            phase_sections=_by_phase(contributed),
         ),
     )
 
 
 @get("/dashboard", name="processes:dashboard", include_in_schema=False, **access(roles=STAFF))
-async def dashboard(db_session: AsyncSession, cursor: Cursor = None) -> Template:
+async def dashboard(
+    request: AnyRequest, db_session: AsyncSession, cursor: Cursor = None
+) -> Template:
     """All processes including drafts, for planners, moderators and administrators."""
     page = await services.list_processes(
         db_session,
@@ -223,10 +265,16 @@ async def dashboard(db_session: AsyncSession, cursor: Cursor = None) -> Template
         limit=DEFAULT_LIMIT,
         cursor=cursor,
     )
+    contributed = await participation.sections(
+        db_session,
+        participation.SectionRequest(
+            place=participation.Place.DASHBOARD, principal=principal_of(request)
+        ),
+    )
     return Template(
         template_name="processes/dashboard.html",
-        context=_context(processes=page.items, next_cursor=page.next_cursor),
+        context=_context(processes=page.items, next_cursor=page.next_cursor, sections=contributed),
     )
 
 
-PAGES: list[ControllerRouterHandler] = [home, process_page, dashboard]
+PAGES: list[ControllerRouterHandler] = [home, process_page, dashboard, *staff_pages.PAGES]

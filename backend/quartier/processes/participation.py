@@ -6,6 +6,11 @@ open it by default and which actions it offers. A process may override the defau
 and module (table `participation_overrides`). A module is open for a process when the process
 is active (published, not archived) and the module is open in the process's active phase.
 
+Modules contribute their own **sections** (a call to action, counts, links) to the process page,
+the home page and the dashboard through :func:`provide_sections`; the pages of `processes/` ask
+:func:`sections` and never import a module. A module with nothing to offer returns no section,
+so no empty card is shown.
+
 Participation endpoints protect themselves with :func:`require_open` (a Litestar dependency)
 or call :func:`ensure_open`; both refuse with ``PhaseClosed`` (409 problem+json) naming the
 module and the active phase.
@@ -13,8 +18,9 @@ module and the active phase.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+import enum
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from uuid import UUID
 
 import msgspec
@@ -23,6 +29,7 @@ from litestar.di import Provide
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from quartier.core.errors import NotFound, PhaseClosed
+from quartier.core.security import Principal
 from quartier.processes import models as m
 from quartier.processes.phases import N_, PHASE_ORDER, PhaseKey
 
@@ -233,3 +240,147 @@ def require_open(module: str) -> Provide:
 
     dependency: Callable[[AsyncSession, UUID], Awaitable[OpenParticipation]] = provide
     return Provide(dependency)
+
+
+# -- sections modules contribute to the pages of processes ---------------------------------------
+
+
+class Place(enum.StrEnum):
+    PROCESS = "process"  # the page of one process
+    HOME = "home"  # the public start page, one card per active process
+    DASHBOARD = "dashboard"  # the staff dashboard
+
+
+class Audience(enum.StrEnum):
+    RESIDENTS = "residents"
+    STAFF = "staff"
+
+
+@dataclass(frozen=True, slots=True)
+class SectionLink:
+    label: str  # translated
+    href: str
+
+
+@dataclass(frozen=True, slots=True)
+class SectionCount:
+    label: str  # translated
+    value: int
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """What one module shows in one place: for one process (`process_id`) or, on the dashboard,
+    for all (None). Texts are translated by the module. A section with a `phase` is shown with
+    that phase of the cycle on the process page (e.g. the previous cycle's report with the
+    guidelines), whether or not participation is open."""
+
+    module: str
+    title: str
+    process_id: UUID | None = None
+    audience: Audience = Audience.RESIDENTS
+    text: str | None = None
+    counts: tuple[SectionCount, ...] = ()
+    links: tuple[SectionLink, ...] = ()
+    items: tuple[str, ...] = ()  # a plain list (translated or staff-written texts)
+    phase: PhaseKey | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.text or self.counts or self.links or self.items)
+
+
+@dataclass(frozen=True, slots=True)
+class SectionRequest:
+    """Where sections are asked for: the place, the processes shown there (those the viewer may
+    see), the viewer, and which modules are open in each process right now."""
+
+    place: Place
+    principal: Principal | None
+    process_ids: tuple[UUID, ...] = ()
+    open_modules: dict[UUID, frozenset[str]] = field(default_factory=dict)
+
+    @property
+    def is_staff(self) -> bool:
+        return self.principal is not None and self.principal.kind == "staff"
+
+    def is_open(self, process_id: UUID, module: str) -> bool:
+        return module in self.open_modules.get(process_id, frozenset())
+
+
+SectionProvider = Callable[[AsyncSession, SectionRequest], Awaitable[Sequence[Section]]]
+_PROVIDERS: dict[str, SectionProvider] = {}
+
+
+_CONTRIBUTORS: dict[str, SectionProvider] = {}
+
+
+def provide_sections(module: str, provider: SectionProvider) -> None:
+    """Register the section provider of a registered module (again: replaced)."""
+    get_module(module)
+    _PROVIDERS[module] = provider
+
+
+def contribute_sections(key: str, provider: SectionProvider) -> None:
+    """Register the section provider of a module that residents do not take part in (the
+    social report): its sections follow the participation modules' (again: replaced)."""
+    if key in _REGISTRY:
+        raise ValueError(f"{key!r} is a participation module: use provide_sections")
+    _CONTRIBUTORS[key] = provider
+
+
+async def sections(session: AsyncSession, request: SectionRequest) -> list[Section]:
+    """The non-empty sections every module contributes, in module registration order, then
+    those of the other contributors."""
+    providers = [_PROVIDERS.get(module.key) for module in modules()]
+    found: list[Section] = []
+    for provider in [*providers, *_CONTRIBUTORS.values()]:
+        if provider is None:
+            continue
+        found.extend(
+            section for section in await provider(session, request) if not section.is_empty
+        )
+    return found
+
+
+async def open_modules(
+    session: AsyncSession, process_ids: Sequence[UUID]
+) -> dict[UUID, frozenset[str]]:
+    """Which modules are open right now in each of the processes (two queries)."""
+    if not process_ids:
+        return {}
+    rows = (
+        await session.execute(
+            sa.select(m.PlanningProcess.id, m.PlanningProcess.status, m.ProcessPhase.phase)
+            .join(
+                m.ProcessPhase,
+                sa.and_(
+                    m.ProcessPhase.process_id == m.PlanningProcess.id, m.ProcessPhase.is_active
+                ),
+            )
+            .where(m.PlanningProcess.id.in_(process_ids))
+        )
+    ).all()
+    overrides = (
+        await session.execute(
+            sa.select(
+                m.ParticipationOverride.process_id,
+                m.ParticipationOverride.module,
+                m.ParticipationOverride.phase,
+                m.ParticipationOverride.is_open,
+            ).where(m.ParticipationOverride.process_id.in_(process_ids))
+        )
+    ).all()
+    by_process: dict[UUID, dict[tuple[str, PhaseKey], bool]] = {}
+    for o in overrides:
+        by_process.setdefault(o.process_id, {})[(o.module, o.phase)] = o.is_open
+    result: dict[UUID, frozenset[str]] = {}
+    for row in rows:
+        state = ProcessParticipation(
+            process_id=row.id,
+            status=row.status,
+            active_phase=row.phase,
+            overrides=by_process.get(row.id, {}),
+        )
+        result[row.id] = frozenset(module.key for module in state.open_now())
+    return result

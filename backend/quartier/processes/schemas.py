@@ -2,6 +2,10 @@
 
 Inputs forbid unknown fields and bound every string, number and list; PATCH bodies use
 ``msgspec.UNSET`` so that only the fields sent are changed.
+
+Texts residents read (title, description, phase notes) are German in their own fields, as in
+v1 from the start; `translations` gives them in further languages, one object per language
+(`processes.translations`).
 """
 
 from __future__ import annotations
@@ -30,6 +34,78 @@ ShortName = Annotated[str, Meta(max_length=50)]
 # Explicit ranges rather than \S: ECMAScript and Python disagree on what \s covers.
 Website = Annotated[str, Meta(max_length=500, pattern=r"^(https?://[^\x00-\x20\x7f]+)?$")]
 ContributionText = Annotated[str, Meta(min_length=1, max_length=2_000)]
+TranslatedTitle = Annotated[
+    str, Meta(max_length=200, description="Title in this language; empty: the German title")
+]
+TranslatedTopic = Annotated[
+    str, Meta(max_length=200, description="Topic in this language; empty: the German topic")
+]
+TranslatedDescription = Annotated[
+    str, Meta(max_length=10_000, description="Description in this language; empty: the German one")
+]
+TranslatedNote = Annotated[
+    str, Meta(max_length=4_000, description="Note in this language; empty: the German note")
+]
+
+
+# -- translations ---------------------------------------------------------------------------
+
+
+class ProcessText(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+    """A process's title, topic and description in one language beside German (what is left
+    empty is shown in German, with a note saying so)."""
+
+    title: TranslatedTitle = ""
+    topic: TranslatedTopic = ""
+    description: TranslatedDescription = ""
+
+
+class PhaseText(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+    """A phase's three notes in one language beside German (what is left empty is shown in
+    German, with a note saying so)."""
+
+    what_is_done: TranslatedNote = ""
+    who_takes_part: TranslatedNote = ""
+    watch_out_for: TranslatedNote = ""
+
+
+class ProcessTranslations(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+    """Title, topic and description per language beside German: English, easy-read German
+    (`de-x-simple`), Turkish, Arabic. Only languages the deployment enables are accepted."""
+
+    en: ProcessText | None = None
+    de_x_simple: ProcessText | None = field(default=None, name="de-x-simple")
+    tr: ProcessText | None = None
+    ar: ProcessText | None = None
+
+
+class ProcessTranslationsUpdate(Struct, kw_only=True, forbid_unknown_fields=True):
+    """Per language: an object replaces that language's title, topic and description, null
+    removes them, a language not sent keeps them."""
+
+    en: ProcessText | UnsetType | None = UNSET
+    de_x_simple: ProcessText | UnsetType | None = field(default=UNSET, name="de-x-simple")
+    tr: ProcessText | UnsetType | None = UNSET
+    ar: ProcessText | UnsetType | None = UNSET
+
+
+class PhaseTranslations(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+    """The phase notes per language beside German (as for the process's texts)."""
+
+    en: PhaseText | None = None
+    de_x_simple: PhaseText | None = field(default=None, name="de-x-simple")
+    tr: PhaseText | None = None
+    ar: PhaseText | None = None
+
+
+class PhaseTranslationsUpdate(Struct, kw_only=True, forbid_unknown_fields=True):
+    """Per language: an object replaces that language's notes, null removes them, a language
+    not sent keeps its notes."""
+
+    en: PhaseText | UnsetType | None = UNSET
+    de_x_simple: PhaseText | UnsetType | None = field(default=UNSET, name="de-x-simple")
+    tr: PhaseText | UnsetType | None = UNSET
+    ar: PhaseText | UnsetType | None = UNSET
 
 
 # -- processes ------------------------------------------------------------------------------
@@ -63,6 +139,7 @@ class ProcessCreate(Struct, kw_only=True, forbid_unknown_fields=True):
     area_codes: AreaCodes = field(default_factory=list)
     mandate: Mandate = field(default_factory=Mandate)
     internal_notes: LongText = ""
+    translations: ProcessTranslations = field(default_factory=ProcessTranslations)
 
 
 class ProcessUpdate(Struct, kw_only=True, forbid_unknown_fields=True):
@@ -74,6 +151,7 @@ class ProcessUpdate(Struct, kw_only=True, forbid_unknown_fields=True):
     area_codes: AreaCodes | UnsetType = UNSET
     mandate: MandateUpdate | UnsetType = UNSET
     internal_notes: LongText | UnsetType = UNSET
+    translations: ProcessTranslationsUpdate | UnsetType = UNSET
 
 
 class AreaRef(Struct, kw_only=True):
@@ -96,6 +174,9 @@ class Phase(Struct, kw_only=True):
     what_is_done: Annotated[str, Meta(description="What is done (Konkret)")]
     who_takes_part: Annotated[str, Meta(description="Who takes part (Beteiligte)")]
     watch_out_for: Annotated[str, Meta(description="What to watch out for (Zu beachten)")]
+    translations: Annotated[
+        PhaseTranslations, Meta(description="The three notes in languages beside German")
+    ]
 
 
 class PhaseUpdate(Struct, kw_only=True, forbid_unknown_fields=True):
@@ -107,6 +188,7 @@ class PhaseUpdate(Struct, kw_only=True, forbid_unknown_fields=True):
     what_is_done: Note | UnsetType = UNSET
     who_takes_part: Note | UnsetType = UNSET
     watch_out_for: Note | UnsetType = UNSET
+    translations: PhaseTranslationsUpdate | UnsetType = UNSET
 
 
 class ProcessSummary(Struct, kw_only=True):
@@ -124,6 +206,10 @@ class ProcessSummary(Struct, kw_only=True):
 
 class Process(ProcessSummary, kw_only=True):
     description: str
+    translations: Annotated[
+        ProcessTranslations,
+        Meta(description="Title, topic and description in languages beside German"),
+    ]
     mandate: Mandate
     previous_process_id: UUID | None
     next_process_id: UUID | None
@@ -164,6 +250,16 @@ class OrganisationUpdate(Struct, kw_only=True, forbid_unknown_fields=True):
     short_name: ShortName | UnsetType = UNSET
     description: LongText | UnsetType = UNSET
     website: Website | UnsetType = UNSET
+    is_active: (
+        Annotated[
+            bool,
+            Meta(
+                description="false deactivates the organisation: it keeps its roles and "
+                "contributions but gets no new roles"
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
 
 
 class OrganisationRef(Struct, kw_only=True):
@@ -176,6 +272,7 @@ class OrganisationRef(Struct, kw_only=True):
 class Organisation(OrganisationRef, kw_only=True):
     description: str
     website: str
+    is_active: Annotated[bool, Meta(description="Deactivated organisations get no new roles")]
     created_at: datetime
     updated_at: datetime
 

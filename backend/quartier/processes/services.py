@@ -21,13 +21,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from quartier import webhooks
 from quartier.areas.models import SocialArea
 from quartier.core.errors import Conflict, FieldError, InvalidInput, NotFound, Unauthorized
 from quartier.core.i18n import gettext
 from quartier.core.pagination import Page, keyset_page
 from quartier.core.security import Principal, Role
 from quartier.processes import models as m
-from quartier.processes import participation
+from quartier.processes import participation, translations
 from quartier.processes import schemas as s
 from quartier.processes.phases import (
     FIRST_PHASE,
@@ -179,6 +180,18 @@ async def resolve_area_codes(
     return [found[code] for code in unique]
 
 
+async def areas_by_codes(session: AsyncSession, codes: Sequence[str]) -> list[tuple[str, str]]:
+    """(code, name) of the known social areas among `codes`, by code (for pickers)."""
+    if not codes:
+        return []
+    rows = await session.execute(
+        sa.select(SocialArea.code, SocialArea.name)
+        .where(SocialArea.code.in_(list(codes)))
+        .order_by(SocialArea.code)
+    )
+    return [(row.code, row.name) for row in rows]
+
+
 # -- views ----------------------------------------------------------------------------------
 
 
@@ -196,6 +209,7 @@ def phase_view(phase: m.ProcessPhase) -> s.Phase:
         what_is_done=phase.what_is_done,
         who_takes_part=phase.who_takes_part,
         watch_out_for=phase.watch_out_for,
+        translations=translations.as_struct(phase.translations, s.PhaseTranslations),
     )
 
 
@@ -246,6 +260,7 @@ def organisation_view(organisation: m.Organisation) -> s.Organisation:
         type=organisation.type,
         description=organisation.description,
         website=organisation.website,
+        is_active=organisation.is_active,
         created_at=organisation.created_at,
         updated_at=organisation.updated_at,
     )
@@ -271,6 +286,7 @@ async def get_process(session: AsyncSession, process_id: UUID, viewer: Viewer) -
     return s.Process(
         **_summary_fields(process, active, areas),
         description=process.description,
+        translations=translations.as_struct(process.translations, s.ProcessTranslations),
         mandate=s.Mandate(
             commissioned_by=process.commissioned_by,
             commissioned_to=process.commissioned_to,
@@ -346,6 +362,27 @@ async def list_processes(
     return Page(items=items, next_cursor=next_cursor)
 
 
+async def summaries_for_residents(
+    session: AsyncSession, process_ids: Sequence[UUID], language: str | None = None
+) -> dict[UUID, translations.ResidentTexts]:
+    """Title and topic of these processes in the reader's language (German where one has
+    none)."""
+    if not process_ids:
+        return {}
+    rows = await session.execute(
+        sa.select(
+            m.PlanningProcess.id,
+            m.PlanningProcess.title,
+            m.PlanningProcess.topic,
+            m.PlanningProcess.translations,
+        ).where(m.PlanningProcess.id.in_(process_ids))
+    )
+    return {
+        row.id: translations.summary_for_residents(row.title, row.topic, row.translations, language)
+        for row in rows
+    }
+
+
 def _new_phases(now: datetime) -> list[m.ProcessPhase]:
     return [
         m.ProcessPhase(
@@ -395,6 +432,7 @@ async def _start(
 
 async def create_process(session: AsyncSession, data: s.ProcessCreate, actor: Actor) -> UUID:
     area_ids = await resolve_area_codes(session, data.area_codes, field="area_codes")
+    translated = translations.merged({}, data.translations, field_name="translations")
     process = m.PlanningProcess(
         title=data.title,
         topic=data.topic,
@@ -407,6 +445,7 @@ async def create_process(session: AsyncSession, data: s.ProcessCreate, actor: Ac
         occasion=data.mandate.occasion,
         report_recipients=data.mandate.report_recipients,
         internal_notes=data.internal_notes,
+        translations=translated,
     )
     await _start(session, process, area_ids, actor)
     return process.id
@@ -423,6 +462,10 @@ async def update_process(session: AsyncSession, process_id: UUID, data: s.Proces
             value = getattr(data.mandate, name)
             if value is not UNSET:
                 setattr(process, name, value)
+    if data.translations is not UNSET:
+        process.translations = translations.merged(
+            process.translations, data.translations, field_name="translations"
+        )
     if data.area_codes is not UNSET:
         area_ids = await resolve_area_codes(session, data.area_codes, field="area_codes")
         await _set_areas(session, process_id, area_ids)
@@ -471,8 +514,12 @@ async def update_phase(
     assert phase is not None, "every process has all seven phases"
     for name in s.PhaseUpdate.__struct_fields__:
         value = getattr(data, name)
-        if value is not UNSET:
+        if value is not UNSET and name != "translations":
             setattr(phase, name, value)
+    if data.translations is not UNSET:
+        phase.translations = translations.merged(
+            phase.translations, data.translations, field_name="translations"
+        )
     if phase.planned_start and phase.planned_end and phase.planned_end < phase.planned_start:
         raise InvalidInput(
             "The planned end lies before the planned start.",
@@ -524,6 +571,12 @@ async def activate_phase(
         .values(updated_at=now)
     )
     await session.flush()
+    await webhooks.emit(
+        session,
+        "phase.activated",
+        {"phase": key, "previous_phase": previous},
+        process_id=process_id,
+    )
     return activation_view(activation)
 
 
@@ -580,6 +633,7 @@ async def start_next_cycle(session: AsyncSession, process_id: UUID, actor: Actor
         occasion=previous.occasion,
         report_recipients=previous.report_recipients,
         internal_notes="",
+        translations=dict(previous.translations),
     )
     await _start(session, process, area_ids, actor)
     return process.id
@@ -696,10 +750,16 @@ async def delete_organisation(session: AsyncSession, organisation_id: UUID) -> N
 
 
 async def _known_organisation(session: AsyncSession, organisation_id: UUID, field: str) -> None:
-    if await session.get(m.Organisation, organisation_id) is None:
+    organisation = await session.get(m.Organisation, organisation_id)
+    if organisation is None:
         raise InvalidInput(
             f"No organisation {organisation_id}.",
             errors=[FieldError(field=field, source="body", message="unknown organisation")],
+        )
+    if not organisation.is_active:
+        raise InvalidInput(
+            f"The organisation {organisation_id} is deactivated; it gets no new roles.",
+            errors=[FieldError(field=field, source="body", message="deactivated organisation")],
         )
 
 

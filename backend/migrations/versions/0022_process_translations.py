@@ -1,0 +1,50 @@
+"""process translations: title, description and phase notes per further language (issue #14 §1).
+
+German stays in the existing columns (the source text, what the v1 fields mean); the other
+languages live in a `translations` map per process and per phase, e.g.
+`{"en": {"title": …, "description": …}, "tr": {…}}`. The map is an object and bounded in size
+(the API bounds every string; the CHECK is the database's own backstop).
+
+Revision ID: 0022
+Revises: 0020
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects.postgresql import JSONB
+
+revision = "0022"
+down_revision = "0020"
+branch_labels = None
+depends_on = None
+
+TABLES = ("planning_processes", "process_phases")
+# Keep in step with quartier.processes.models.TRANSLATIONS_MAX_BYTES.
+MAX_BYTES = 524_288
+
+
+def upgrade() -> None:
+    for table in TABLES:
+        op.add_column(
+            table,
+            sa.Column(
+                "translations",
+                JSONB(),
+                nullable=False,
+                server_default=sa.text("'{}'::jsonb"),
+            ),
+        )
+        op.create_check_constraint(
+            op.f(f"ck_{table}_translations_bounded"),
+            table,
+            f"jsonb_typeof(translations) = 'object' "
+            f"AND octet_length(translations::text) <= {MAX_BYTES}",
+        )
+
+
+def downgrade() -> None:
+    for table in reversed(TABLES):
+        op.drop_constraint(op.f(f"ck_{table}_translations_bounded"), table, type_="check")
+        op.drop_column(table, "translations")

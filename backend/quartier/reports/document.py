@@ -1,0 +1,185 @@
+"""The social report as a printable document: one Jinja template (`reports/report.html`) for
+the HTML page and the PDF, and the presentation it needs — the bar chart of needs over the
+whole scope, maps of the most expressed needs per area (the shared choropleth component), and
+which columns the tables show. Every figure comes from the report as assembled or released; the
+charts and maps only draw it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from quartier.areas import maps
+from quartier.core import i18n
+from quartier.core.i18n import gettext as _
+from quartier.core.pdf import render_pdf
+from quartier.reports import schemas as s
+from quartier.surveys import aggregation
+from quartier.surveys import schemas as survey_schemas
+from quartier.surveys.pages import BarChart, bar_chart, percent
+
+TEMPLATE = "reports/report.html"
+MAPS = 3  # maps of the most expressed needs
+TABLE_NEEDS = 6  # need columns in the table per area
+TABLE_INDICATORS = 6
+MAX_MAP_AREAS = 500
+
+AnyRequest = Request[Any, Any, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class AreaRow:
+    code: str
+    name: str
+    respondents: str
+    shares: list[str]
+    protected: bool
+
+
+def number(value: float | None, decimals: int = 0, unit: str = "") -> str:
+    if value is None:
+        return "–"
+    text = f"{value:,.{decimals}f}"
+    if i18n.current_language().startswith("de"):
+        text = text.replace(",", "\u2009").replace(".", ",")
+    return f"{text}\u202f{unit}" if unit else text
+
+
+def _top_categories(needs: s.ReportNeeds, count: int) -> list[aggregation.CategoryRef]:
+    share = {figure.category: figure.share or 0.0 for figure in needs.totals}
+    ranked = sorted(needs.categories, key=lambda c: share.get(c.key, 0.0), reverse=True)
+    return ranked[:count]
+
+
+def needs_chart(needs: s.ReportNeeds) -> BarChart:
+    labels = {category.key: category.label for category in needs.categories}
+    options = [
+        survey_schemas.OptionResult(
+            key=figure.category,
+            label=labels.get(figure.category, figure.category),
+            count=figure.expressing,
+            share=figure.share,
+            suppressed=figure.suppressed or figure.share is None,
+        )
+        for figure in needs.totals
+    ]
+    return bar_chart(
+        "needs-chart",
+        _("Needs expressed in the surveys, over all social areas"),
+        options,
+        needs.respondents,
+        needs.k_threshold,
+    )
+
+
+async def needs_maps(session: AsyncSession, needs: s.ReportNeeds) -> list[maps.Choropleth]:
+    if not needs.areas or len(needs.areas) > MAX_MAP_AREAS:
+        return []
+    figures: list[maps.Choropleth] = []
+    for index, category in enumerate(_top_categories(needs, MAPS)):
+        values = []
+        for area in needs.areas:
+            figure = next((f for f in area.needs if f.category == category.key), None)
+            shown = figure is not None and figure.share is not None and not area.withheld
+            values.append(
+                maps.MapValue(
+                    area_id=area.id,
+                    code=area.code,
+                    name=area.name,
+                    value=figure.share if shown and figure else None,
+                    text=percent(figure.share) if shown and figure else None,
+                    protected=area.withheld,
+                )
+            )
+        figures.append(
+            await maps.choropleth(
+                session,
+                values,
+                title=_("Expressed need “%(need)s” per social area", need=category.label),
+                description=_(
+                    "Map of the social areas coloured by the share of respondents who "
+                    "expressed the need; protected areas are hatched. The table of needs per "
+                    "area has the figures."
+                ),
+                value_heading=_("Share"),
+                map_id=f"report-map-{index + 1}",
+                format_break=percent,
+            )
+        )
+    return figures
+
+
+def area_rows(needs: s.ReportNeeds, categories: list[aggregation.CategoryRef]) -> list[AreaRow]:
+    rows: list[AreaRow] = []
+    for area in needs.areas:
+        by_key = {figure.category: figure for figure in area.needs}
+        rows.append(
+            AreaRow(
+                code=area.code,
+                name=area.name,
+                respondents=number(area.respondents) if area.respondents is not None else "",
+                shares=[
+                    percent(found.share) if (found := by_key.get(c.key)) else "–"
+                    for c in categories
+                ],
+                protected=area.withheld,
+            )
+        )
+    return rows
+
+
+async def context(
+    session: AsyncSession, report: s.SocialReport, *, editable: bool = False
+) -> dict[str, Any]:
+    """What `reports/report.html` needs besides `request`."""
+    needs = report.needs if report.needs and not report.needs.unavailable else None
+    table_needs = _top_categories(needs, TABLE_NEEDS) if needs else []
+    indicators = [item for item in report.indicators if item.values][:TABLE_INDICATORS]
+    indicator_values = {
+        item.key: {value.code: number(value.value, item.decimals) for value in item.values}
+        for item in indicators
+    }
+    need_labels = {category.key: category.label for category in needs.categories} if needs else {}
+    return {
+        "report": report,
+        "needs": needs,
+        "chart": needs_chart(needs) if needs and needs.totals else None,
+        "needs_maps": await needs_maps(session, needs) if needs else [],
+        "table_needs": table_needs,
+        "area_rows": area_rows(needs, table_needs) if needs else [],
+        "need_labels": need_labels,
+        "table_indicators": indicators,
+        "indicator_values": indicator_values,
+        "indicator_areas": _indicator_areas(indicators),
+        "percent": percent,
+        "number": number,
+        "editable": editable,
+        "pdf_href": f"/api/v1/processes/{report.process_id}/social-report/pdf",
+    }
+
+
+def _indicator_areas(indicators: list[s.ReportIndicator]) -> list[tuple[str, str]]:
+    seen: dict[str, str] = {}
+    for item in indicators:
+        for value in item.values:
+            seen.setdefault(value.code, value.name)
+    return sorted(seen.items())
+
+
+async def render_html(request: AnyRequest, session: AsyncSession, report: s.SocialReport) -> str:
+    """The printable page as a string (for the PDF): the same template the page responds with."""
+    engine = request.app.template_engine
+    assert engine is not None
+    template = engine.get_template(TEMPLATE)
+    return str(template.render(request=request, **await context(session, report)))
+
+
+async def pdf(request: AnyRequest, session: AsyncSession, report: s.SocialReport) -> bytes:
+    return await render_pdf(await render_html(request, session, report))
+
+
+def filename(report: s.SocialReport) -> str:
+    return f"social-report-{report.process_id}-cycle-{report.cycle}.pdf"

@@ -1,0 +1,48 @@
+"""The stored part of a social report: one row per planning process (one cycle), holding the
+editorial sections planners write, the area level the report shows, and — once released — who
+released it, when, and the report as it was released (`released_content`, the JSON of
+`schemas.SocialReport`), so that a published report stays what was published even when later
+responses, reports or assessments would change the figures."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from quartier.db import Base
+
+ACTOR_KINDS = ("staff", "token", "system")
+
+
+class SocialReport(Base):
+    __tablename__ = "social_reports"
+    __table_args__ = (
+        sa.UniqueConstraint("process_id", name="uq_social_reports_process"),
+        sa.CheckConstraint(
+            "released_at IS NULL OR (released_content IS NOT NULL AND released_by_kind IS NOT "
+            "NULL AND released_by_name IS NOT NULL)",
+            name="release_recorded",
+        ),
+        sa.CheckConstraint(
+            "released_by_kind IS NULL OR released_by_kind IN ('staff', 'token', 'system')",
+            name="released_by_kind",
+        ),
+    )
+
+    process_id: Mapped[UUID] = mapped_column(
+        sa.ForeignKey("planning_processes.id", ondelete="CASCADE")
+    )
+    # Editorial sections by key (schemas.SECTION_KEYS), each bounded by schemas.SectionText.
+    sections: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    level: Mapped[str | None] = mapped_column(sa.String(40))
+    edited_by_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    released_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    released_by_kind: Mapped[str | None] = mapped_column(sa.String(16))
+    released_by_id: Mapped[UUID | None] = mapped_column(sa.Uuid)
+    released_by_name: Mapped[str | None] = mapped_column(sa.String(200))
+    released_content: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
