@@ -13,6 +13,15 @@
  *    makes a repeated send harmless.
  * 3. "Use my location" on a social-area question: the browser's position is sent once to the
  *    point lookup API and the matching area is preselected. The position is never stored.
+ * 4. Answering offline (surveys/offline.py): every survey page registers the service worker
+ *    (/surveys/offline-worker.js) and keeps the survey's intro, its blank offline page and the
+ *    static files in the cache "quartier-survey-<id>". "Continue" or "Back" while offline opens
+ *    that offline page, which shows the survey's pages one at a time (skipping what the
+ *    survey's conditions hide) and keeps each page's fields in localStorage. "Send answers"
+ *    queues one form post to /submit (the signed state, the fields, `offline_pages` and a
+ *    random Idempotency-Key), sent when the connection is back: the server checks it as any
+ *    submission and answers with the confirmation (or the page to correct). The confirmation
+ *    empties the cache and the stored answers.
  *
  * Texts come translated from the server in data-msg-* attributes.
  */
@@ -26,6 +35,12 @@
   var surveyId = root.getAttribute("data-survey");
   var progressKey = "quartier.survey." + surveyId;
   var outboxKey = progressKey + ".outbox";
+  var cacheName = "quartier-survey-" + surveyId;
+  var offlineUrls = (root.getAttribute("data-offline-cache") || "").split(" ").filter(Boolean);
+  var offlinePage = offlineUrls.filter(function (url) {
+    return /\/offline(\?|$)/.test(url);
+  })[0];
+  var offlineReady = false; // the worker is active and the offline page is in the cache
 
   function read(key) {
     try {
@@ -61,9 +76,13 @@
 
   /* ------------------------------------------------------------ 1. progress */
 
+  function controlsIn(container) {
+    return container.elements || container.querySelectorAll("input, select, textarea");
+  }
+
   function answerFields(form) {
     var fields = {};
-    Array.prototype.forEach.call(form.elements, function (element) {
+    Array.prototype.forEach.call(controlsIn(form), function (element) {
       var name = element.name;
       if (!name || !/^[qo]_/.test(name) || element.disabled) {
         return;
@@ -81,7 +100,7 @@
 
   function restoreFields(form, fields) {
     var position = {}; // several fields of one name (a ranking's places) take values in order
-    Array.prototype.forEach.call(form.elements, function (element) {
+    Array.prototype.forEach.call(controlsIn(form), function (element) {
       var values = fields[element.name];
       if (!values) {
         return;
@@ -103,12 +122,35 @@
     if (saved && saved.page === page && saved.fields) {
       restoreFields(form, saved.fields);
     }
+    var csrf = form.elements.csrf_token ? form.elements.csrf_token.value : "";
     function save() {
-      write(progressKey, { state: state, page: page, fields: answerFields(form), at: Date.now() });
+      write(progressKey, { state: state, page: page, fields: answerFields(form), csrf: csrf, at: Date.now() });
     }
     save();
     form.addEventListener("input", save);
     form.addEventListener("change", save);
+    // Offline, Continue and Back go on in the offline page with these answers.
+    form.addEventListener("submit", function (event) {
+      var submitter = event.submitter;
+      var step = submitter && submitter.value;
+      if (navigator.onLine || !offlineReady || (step !== "continue" && step !== "back")) {
+        return;
+      }
+      event.preventDefault();
+      var fields = answerFields(form);
+      var offline = {};
+      offline[page] = fields;
+      write(progressKey, {
+        state: state,
+        page: page,
+        fields: fields,
+        csrf: csrf,
+        offline: offline,
+        resume: { from: page, action: step },
+        at: Date.now()
+      });
+      window.location.href = offlinePage;
+    });
     // This page came from a form post: make a reload ask for GET …/respond (which resumes from
     // localStorage) instead of re-posting the form.
     if (window.history && window.history.replaceState) {
@@ -120,18 +162,31 @@
     var resume = document.querySelector("form[data-survey-resume]");
     var saved = read(progressKey);
     document.querySelectorAll("form[data-survey-start]").forEach(function (form) {
-      form.addEventListener("submit", function () {
+      form.addEventListener("submit", function (event) {
         write(progressKey, null);
+        if (!navigator.onLine && offlineReady && !form.elements.code) {
+          // Started offline (open surveys; an invitation code needs the server first).
+          event.preventDefault();
+          var csrf = form.elements.csrf_token ? form.elements.csrf_token.value : "";
+          write(progressKey, { state: "", offline: {}, csrf: csrf, at: Date.now() });
+          window.location.href = offlinePage;
+        }
       });
     });
     if (!resume || !saved || !saved.state || !saved.page) {
       return;
     }
+    resume.addEventListener("submit", function (event) {
+      if (!navigator.onLine && offlineReady) {
+        event.preventDefault();
+        window.location.href = offlinePage;
+      }
+    });
     resume.elements.state.value = saved.state;
     resume.elements.action.value = "goto:" + saved.page;
     resume.hidden = false;
     if (intro.hasAttribute("data-auto-resume")) {
-      resume.submit();
+      resume.requestSubmit();
     }
   }
 
@@ -153,7 +208,7 @@
       document.title = heading.textContent.trim() + " – Quartier";
     }
     main.focus();
-    write(progressKey, null);
+    forgetOffline();
   }
 
   function headers(outbox) {
@@ -216,7 +271,9 @@
     var outbox = read(outboxKey);
     function flush() {
       var queued = read(outboxKey);
-      if (queued) {
+      if (queued && queued.pairs) {
+        sendForm(queued); // queued on the offline page
+      } else if (queued) {
         outbox = queued;
         send(outbox, status, form);
       }
@@ -314,12 +371,414 @@
     });
   }
 
+  /* ------------------------------------------------------------ 4. answering offline */
+
+  function forgetOffline() {
+    write(progressKey, null);
+    write(outboxKey, null);
+    if (window.caches) {
+      window.caches.delete(cacheName).catch(function () {});
+    }
+  }
+
+  function checkReady() {
+    if (!navigator.serviceWorker || !window.caches || !offlinePage) {
+      return Promise.resolve();
+    }
+    return Promise.all([
+      navigator.serviceWorker.getRegistration(offlinePage),
+      window.caches.open(cacheName).then(function (cache) {
+        return cache.match(offlinePage, { ignoreVary: true });
+      })
+    ]).then(function (found) {
+      offlineReady = Boolean(found[0] && found[0].active && found[1]);
+      if (offlineReady) {
+        root.setAttribute("data-offline-ready", "");
+      }
+    });
+  }
+
+  // Only this survey's intro, its blank offline page and the static files: none carries
+  // answers, and a response marked private or no-store is never kept.
+  function keepForOffline() {
+    var worker = root.getAttribute("data-offline-worker");
+    if (!worker || !offlinePage || !navigator.serviceWorker || !window.caches) {
+      return;
+    }
+    var registered = navigator.serviceWorker.register(worker, { scope: "/surveys/" }).then(function () {
+      return navigator.serviceWorker.ready;
+    });
+    var cached = window.caches.open(cacheName).then(function (cache) {
+      return cache.match(offlinePage, { ignoreVary: true }).then(function (found) {
+        if (found || !navigator.onLine) {
+          return null;
+        }
+        return Promise.all(
+          offlineUrls.map(function (url) {
+            return window.fetch(url, { credentials: "same-origin" }).then(function (response) {
+              var control = response.headers.get("Cache-Control") || "";
+              if (response.ok && !/no-store|private/.test(control)) {
+                return cache.put(url, response);
+              }
+              return null;
+            });
+          })
+        );
+      });
+    });
+    Promise.all([registered, cached]).then(checkReady).catch(function () {});
+    window.addEventListener("offline", function () {
+      checkReady().catch(function () {});
+    });
+  }
+
+  function sendForm(outbox) {
+    if (sendForm.sending) {
+      return;
+    }
+    sendForm.sending = true;
+    // Whatever page the server answers with settles this queue (see "start" below).
+    outbox.sent = true;
+    write(outboxKey, outbox);
+    var form = document.createElement("form");
+    form.method = "post";
+    form.action = outbox.url;
+    form.hidden = true;
+    outbox.pairs.forEach(function (pair) {
+      var input = document.createElement("input");
+      input.type = "hidden";
+      input.name = pair[0];
+      input.value = pair[1];
+      form.appendChild(input);
+    });
+    document.body.appendChild(form);
+    form.submit();
+  }
+
+  function randomKey() {
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return "offline-" + Array.prototype.map.call(bytes, function (b) {
+      return (b + 256).toString(16).slice(1);
+    }).join("");
+  }
+
+  // The answers the server confirmed so far: the payload of the signed state (read, not trusted).
+  function decodeState(token) {
+    try {
+      var body = (token || "").split(".")[0].replace(/-/g, "+").replace(/_/g, "/");
+      var binary = window.atob(body + "===".slice((body.length + 3) % 4));
+      var bytes = Uint8Array.from(binary, function (c) {
+        return c.charCodeAt(0);
+      });
+      var state = JSON.parse(new TextDecoder().decode(bytes));
+      return { answers: state.answers || {}, other: state.other || {} };
+    } catch (error) {
+      return { answers: {}, other: {} };
+    }
+  }
+
+  // A survey condition (schemas.Condition as JSON) on the answers shown so far; the same
+  // rules as definition.condition_holds, for the pages answered offline.
+  function holds(condition, answers) {
+    if (!condition) {
+      return true;
+    }
+    var answer = answers[condition.question];
+    switch (condition.op) {
+      case "equals":
+        if (answer === undefined || answer === null || Array.isArray(answer)) {
+          return false;
+        }
+        if (typeof condition.value === "string") {
+          return String(answer) === condition.value;
+        }
+        return Number(String(answer).replace(",", ".")) === Number(condition.value);
+      case "includes":
+        return Array.isArray(answer) && answer.indexOf(condition.option) >= 0;
+      case "not":
+        return !holds(condition.not, answers);
+      case "any":
+        return condition.any.some(function (inner) {
+          return holds(inner, answers);
+        });
+      default:
+        return condition.all.every(function (inner) {
+          return holds(inner, answers);
+        });
+    }
+  }
+
+  function conditionOf(element) {
+    var raw = element.getAttribute("data-show-if");
+    return raw ? JSON.parse(raw) : null;
+  }
+
+  function enhanceOfflinePage(form) {
+    var sections = Array.prototype.slice.call(form.querySelectorAll("section[data-offline-page]"));
+    var check = sections.pop(); // the last step: send
+    var progress = form.querySelector("[data-offline-progress]");
+    var status = document.getElementById("survey-submit-status");
+    var buttons = {};
+    form.querySelectorAll("button[name=action]").forEach(function (button) {
+      buttons[button.value] = button;
+    });
+    var saved = read(progressKey) || { state: "" };
+    saved.offline = saved.offline || {};
+    var confirmed = decodeState(saved.state);
+    var current = null;
+
+    function keyOf(section) {
+      return section.getAttribute("data-offline-page");
+    }
+
+    function questionsOf(section) {
+      return Array.prototype.slice.call(section.querySelectorAll("[data-offline-question]"));
+    }
+
+    function answersNow() {
+      var answers = Object.assign({}, confirmed.answers);
+      sections.forEach(function (section) {
+        var fields = saved.offline[keyOf(section)];
+        if (!fields) {
+          return;
+        }
+        questionsOf(section).forEach(function (question) {
+          var key = question.getAttribute("data-offline-question");
+          if (!fields["q_" + key]) {
+            return;
+          }
+          var values = fields["q_" + key].filter(Boolean);
+          if (!values.length) {
+            delete answers[key];
+          } else {
+            answers[key] = question.hasAttribute("data-list") ? values : values[0];
+          }
+        });
+      });
+      return answers;
+    }
+
+    // The pages shown for these answers, each with its questions shown (definition.visible_*).
+    function walk(answers) {
+      var shown = {};
+      var path = [];
+      sections.forEach(function (section) {
+        if (!holds(conditionOf(section), shown)) {
+          return;
+        }
+        var visible = questionsOf(section).filter(function (question) {
+          if (!holds(conditionOf(question), shown)) {
+            return false;
+          }
+          var key = question.getAttribute("data-offline-question");
+          if (answers[key] !== undefined) {
+            shown[key] = answers[key];
+          }
+          return true;
+        });
+        if (visible.length) {
+          path.push({ section: section, questions: visible });
+        }
+      });
+      return path;
+    }
+
+    function indexOf(path, key) {
+      for (var index = 0; index < path.length; index += 1) {
+        if (keyOf(path[index].section) === key) {
+          return index;
+        }
+      }
+      return -1;
+    }
+
+    function fieldsFromState(section) {
+      var fields = {};
+      questionsOf(section).forEach(function (question) {
+        var key = question.getAttribute("data-offline-question");
+        var value = confirmed.answers[key];
+        if (value !== undefined && value !== null) {
+          fields["q_" + key] = Array.isArray(value) ? value.map(String) : [String(value)];
+        }
+        if (confirmed.other[key]) {
+          fields["o_" + key] = [confirmed.other[key]];
+        }
+      });
+      return fields;
+    }
+
+    function visibleFields(section) {
+      var fields = {};
+      questionsOf(section).forEach(function (question) {
+        if (!question.hidden) {
+          Object.assign(fields, answerFields(question));
+        }
+      });
+      return fields;
+    }
+
+    function keep() {
+      if (current && current !== check) {
+        saved.offline[keyOf(current)] = visibleFields(current);
+      }
+      saved.docPage = current ? keyOf(current) : null;
+      write(progressKey, saved);
+    }
+
+    function reveal(section) {
+      var path = walk(answersNow());
+      var index = indexOf(path, keyOf(section));
+      if (index >= 0) {
+        questionsOf(section).forEach(function (question) {
+          question.hidden = path[index].questions.indexOf(question) < 0;
+        });
+      }
+      progress.hidden = index < 0;
+      progress.textContent = message(root, "progress")
+        .replace("{current}", String(index + 1))
+        .replace("{total}", String(path.length));
+    }
+
+    function show(section) {
+      current = section;
+      sections.concat([check]).forEach(function (each) {
+        each.hidden = each !== section;
+      });
+      if (section !== check) {
+        var stored = saved.offline[keyOf(section)];
+        if (!stored && saved.page === keyOf(section) && saved.fields) {
+          stored = saved.fields;
+        }
+        restoreFields(section, stored || fieldsFromState(section));
+      }
+      reveal(section);
+      buttons.continue.hidden = section === check;
+      buttons.submit.hidden = section !== check;
+      keep();
+      var heading = section.querySelector("h1");
+      if (heading) {
+        heading.setAttribute("tabindex", "-1");
+        document.title = heading.textContent.trim() + " – Quartier";
+        heading.focus();
+      }
+      window.scrollTo(0, 0);
+    }
+
+    function queue() {
+      var path = walk(answersNow());
+      var pages = path
+        .map(function (entry) {
+          return keyOf(entry.section);
+        })
+        .filter(function (key) {
+          return saved.offline[key];
+        });
+      var pairs = [
+        ["state", saved.state || ""],
+        ["csrf_token", saved.csrf || (form.elements.csrf_token ? form.elements.csrf_token.value : "")],
+        ["idempotency_key", randomKey()],
+        ["offline_pages", pages.join(" ")],
+        ["action", "submit"]
+      ];
+      pages.forEach(function (key) {
+        var fields = saved.offline[key];
+        Object.keys(fields).forEach(function (name) {
+          fields[name].forEach(function (value) {
+            pairs.push([name, value]);
+          });
+        });
+      });
+      var outbox = { url: root.getAttribute("data-submit"), pairs: pairs, at: Date.now() };
+      write(outboxKey, outbox);
+      return outbox;
+    }
+
+    function flush() {
+      var outbox = read(outboxKey);
+      if (outbox && outbox.pairs && navigator.onLine) {
+        say(status, message(form, "sending"));
+        sendForm(outbox);
+      }
+    }
+
+    form.addEventListener("change", function () {
+      keep();
+      reveal(current);
+    });
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var step = event.submitter ? event.submitter.value : "continue";
+      if (read(outboxKey)) {
+        flush(); // already queued: nothing can change any more
+        return;
+      }
+      keep();
+      var path = walk(answersNow());
+      var index = current === check ? path.length : indexOf(path, keyOf(current));
+      if (step === "submit") {
+        queue();
+        if (navigator.onLine) {
+          flush();
+        } else {
+          say(status, message(form, "offline"));
+        }
+      } else if (step === "back") {
+        if (index > 0) {
+          show(path[index - 1].section);
+        } else {
+          window.location.href = root.getAttribute("data-intro");
+        }
+      } else {
+        show(index + 1 < path.length ? path[index + 1].section : check);
+      }
+    });
+    window.addEventListener("online", flush);
+    window.addEventListener("pageshow", function (event) {
+      if (event.persisted) {
+        sendForm.sending = false; // back from a post that did not arrive: try again
+        flush();
+      }
+    });
+
+    document.querySelector("[data-offline-nojs]").hidden = true;
+    form.hidden = false;
+    var path = walk(answersNow());
+    var target = null;
+    if (saved.resume) {
+      var from = indexOf(path, saved.resume.from);
+      var step = saved.resume.action === "back" ? from - 1 : from + 1;
+      target = from < 0 || step < 0 ? null : step < path.length ? path[step].section : check;
+      delete saved.resume;
+    } else {
+      var at = saved.docPage || saved.page;
+      target = at === "check" ? check : (path[indexOf(path, at)] || {}).section;
+    }
+    show(target || (read(outboxKey) ? check : path.length ? path[0].section : check));
+    if (read(outboxKey)) {
+      say(status, message(form, navigator.onLine ? "sending" : "offline"));
+      flush();
+    }
+  }
+
   /* ------------------------------------------------------------ start */
 
   if (root.hasAttribute("data-survey-done")) {
-    write(progressKey, null);
-    write(outboxKey, null);
+    forgetOffline();
     return;
+  }
+  keepForOffline();
+  var offlineForm = document.querySelector("form[data-offline-form]");
+  if (offlineForm) {
+    enhanceOfflinePage(offlineForm);
+  } else {
+    // A page from the server after the queued post was sent: the server has answered it (here
+    // with answers to correct), so it must not be sent again. A post that never arrived
+    // leaves the resident on the offline page, which sends it again.
+    var queued = read(outboxKey);
+    if (queued && queued.pairs && queued.sent) {
+      write(outboxKey, null);
+    }
   }
   var intro = document.querySelector("[data-survey-intro]");
   if (intro) {
