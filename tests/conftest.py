@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
+import httpx
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -29,8 +30,11 @@ from quartier.app import create_app
 from quartier.core.security import Role, session_cookie_name
 from quartier.db import PrivateCluster, create_engine
 from quartier.settings import RateLimitSetting, Settings, load_settings
+from tests.support.contract import ResponseChecker
 
-TEMPLATE = "quartier_test_template"
+# One template per pytest-xdist worker: workers on a shared TEST_DATABASE_URL server must not
+# rebuild each other's template.
+TEMPLATE = f"quartier_test_template_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 _counter = itertools.count()
 
@@ -123,10 +127,37 @@ async def app(settings: Settings, database_url: str) -> Litestar:
     return create_app(settings, database_url=database_url)
 
 
+@pytest.fixture(scope="session")
+def contract_checker() -> ResponseChecker:
+    return ResponseChecker()
+
+
 @pytest.fixture
-async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
+async def client(
+    app: Litestar, contract_checker: ResponseChecker
+) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    """The test client; every response it receives is checked against the committed contract
+    (tests/support/contract.py), headers included: a test fails on an undocumented status,
+    an undeclared media type or a body or header the contract does not admit."""
+    found: list[str] = []
+
+    async def check(response: httpx.Response) -> None:
+        await response.aread()
+        request = response.request
+        found.extend(
+            contract_checker.problems(
+                request.method,
+                request.url.path,
+                response.status_code,
+                response.headers,
+                response.content,
+            )
+        )
+
     async with AsyncTestClient(app, base_url="https://testserver.local") as test_client:
+        test_client.event_hooks["response"].append(check)
         yield test_client
+    assert not found, "responses that break the contract:\n" + "\n".join(found)
 
 
 @pytest.fixture

@@ -117,6 +117,7 @@ MATRIX: dict[str, frozenset[str]] = {
             "GetSurvey",
             "SubmitSurveyResponse",
             "GetResponseReceipt",
+            "WithdrawSurveyResponse",
             "ListNeedCategories",
         ],
         EVERYONE,
@@ -133,16 +134,165 @@ MATRIX: dict[str, frozenset[str]] = {
         PLANNERS | tokens("surveys:write"),
     ),
     "ExportSurveyDefinition": PLANNERS | tokens("surveys:read", "surveys:write"),
+    # survey files (surveys.file_controllers): XLSForm, invitation letters
+    "ImportSurveyXlsForm": PLANNERS | tokens("surveys:write"),
+    "ExportSurveyXlsForm": PLANNERS | tokens("surveys:read", "surveys:write"),
+    "PrintInvitationLetters": PLANNERS | tokens("surveys:write"),
     "EnterPaperResponse": STAFF | tokens("surveys:write"),
     "ImportSurveyResponses": STAFF | tokens("surveys:write"),
     "GetSurveyResults": PLANNERS | tokens("surveys:read"),
+    "SetSurveyResultsPublication": PLANNERS | tokens("surveys:write"),
     "CreateNeedCategory": ADMINS,
     "UpdateNeedCategory": ADMINS,
     # aggregated needs (surveys.export_controllers)
     "GetAggregatedNeeds": PLANNERS | tokens("surveys:read", "exports:read"),
     "GetProcessAggregatedNeeds": PLANNERS | tokens("surveys:read", "exports:read"),
     "ExportAggregatedNeeds": PLANNERS | tokens("exports:read"),
+    # area indicators (measured need)
+    **dict.fromkeys(
+        ["ListIndicators", "GetIndicator", "ListIndicatorValues", "GetIndicatorAreaSeries"],
+        EVERYONE,
+    ),
+    **dict.fromkeys(
+        [
+            "ImportIndicator",
+            "ImportIndicatorValuesCsv",
+            "LinkIndicatorNeedCategory",
+            "UnlinkIndicatorNeedCategory",
+        ],
+        PLANNERS | tokens("indicators:write"),
+    ),
+    "GetNeedComparison": PLANNERS | tokens("surveys:read", "exports:read"),
+    "MarkNeedGap": PLANNERS | tokens("processes:write"),
+    "UnmarkNeedGap": PLANNERS | tokens("processes:write"),
     "ExportProcessAggregatedNeeds": PLANNERS | tokens("exports:read"),
+    # webhooks (webhooks.controllers): subscriptions hold signing secrets
+    **dict.fromkeys(
+        [
+            "ListWebhookSubscriptions",
+            "CreateWebhookSubscription",
+            "GetWebhookSubscription",
+            "UpdateWebhookSubscription",
+            "DeleteWebhookSubscription",
+            "RotateWebhookSecret",
+            "ListWebhookDeliveries",
+            "ReplayWebhookDelivery",
+        ],
+        ADMINS,
+    ),
+    # goals, measures, feedback (measures.controllers)
+    **dict.fromkeys(
+        [
+            "ListGoals",
+            "GetGoal",
+            "ListMeasures",
+            "GetMeasure",
+            "ListMeasureVersions",
+            "DiffMeasureVersions",
+            "SubmitMeasureFeedback",
+            "GetMeasureFeedbackSummary",
+            "GetTraceability",
+            # public exactly when the summary is (the service answers 403 before that)
+            "GetMeasureConsultationReport",
+            "GetMeasureConsultationReportPdf",
+        ],
+        EVERYONE,
+    ),
+    # the administration's working paper until the council decides
+    **dict.fromkeys(
+        ["GetMeasureDecisionTemplate", "GetMeasureDecisionTemplatePdf"],
+        STAFF | tokens("measures:read", "measures:write"),
+    ),
+    "ExportMeasureFeedbackSummary": PLANNERS | tokens("exports:read"),
+    # the lifecycle history names staff members
+    "ListMeasureTransitions": STAFF | tokens("measures:read", "measures:write"),
+    **dict.fromkeys(
+        [
+            "CreateGoal",
+            "UpdateGoal",
+            "CreateMeasure",
+            "UpdateMeasure",
+            "StartMeasureConsultation",
+            "ReviseMeasure",
+            "AdoptMeasure",
+            "ResourceMeasure",
+            "StartMeasureDelivery",
+            "EvaluateMeasure",
+            "WithdrawMeasure",
+            "IssueConsultationCodes",
+        ],
+        PLANNERS | tokens("measures:write"),
+    ),
+    # delivery and evaluation of measures (measures.delivery_controllers)
+    "ListDeliveryReports": STAFF | tokens("measures:read", "measures:write", "delivery:write"),
+    "CreateDeliveryReport": PLANNERS | tokens("delivery:write"),
+    "GetMeasureEvaluation": EVERYONE,
+    **dict.fromkeys(
+        ["RecordMeasureAssessment", "LinkEvaluationSurvey", "UnlinkEvaluationSurvey"],
+        PLANNERS | tokens("measures:write"),
+    ),
+    # ideas (ideas.controllers): residents need no account
+    **dict.fromkeys(
+        [
+            "SubmitIdea",
+            "ListIdeas",
+            "GetIdeasGeoJSON",
+            "GetIdea",
+            "ListIdeaComments",
+            "SubmitIdeaComment",
+            "SubmitIdeaSupport",
+            "WithdrawIdeaSupport",
+            "SubmitIdeaReport",
+            "GetFollowedIdea",
+            "EditFollowedIdea",
+            "WithdrawFollowedIdea",
+            "StopIdeaEmails",
+        ],
+        EVERYONE,
+    ),
+    **dict.fromkeys(
+        [
+            "PublishIdea",
+            "HideIdea",
+            "RestoreIdea",
+            "DismissIdeaReports",
+            "MergeIdea",
+            "PublishIdeaComment",
+            "HideIdeaComment",
+        ],
+        frozenset({"moderator", "admin"}) | tokens("ideas:moderate"),
+    ),
+    "ListIdeaModerationQueue": frozenset({"moderator", "admin"})
+    | tokens("ideas:moderate", "ideas:read"),
+    "ListIdeaModerationLog": ADMINS | tokens("ideas:moderate"),
+    "AnswerIdea": PLANNERS | tokens("ideas:write"),
+    "SetIdeaSettings": PLANNERS | tokens("ideas:write"),
+    "GetIdeaAggregates": PLANNERS | tokens("ideas:read", "exports:read"),
+    "ExportIdeaAggregates": PLANNERS | tokens("exports:read"),
+    "ExportIdeaAggregatesFile": PLANNERS | tokens("exports:read"),
+    "GetAreaNeedsSideBySide": PLANNERS | tokens("ideas:read", "exports:read"),
+    # open data (opendata.controllers): the catalogue and what it lists are public
+    "GetOpenDataCatalog": EVERYONE,
+    "ExportOpenSurveyNeeds": EVERYONE,
+    # inventory (services of organisations, rounds, supply beside need)
+    "ListServices": EVERYONE,
+    "GetService": EVERYONE,
+    "UpdateService": PLANNERS | tokens("inventory:write"),
+    "EndService": PLANNERS | tokens("inventory:write"),
+    "ListOrganisationServices": PLANNERS | tokens("inventory:read"),
+    "CreateService": PLANNERS | tokens("inventory:write"),
+    "ListInventoryRounds": PLANNERS | tokens("inventory:read"),
+    "StartInventoryRound": PLANNERS | tokens("inventory:write"),
+    "GetInventoryRound": PLANNERS | tokens("inventory:read"),
+    "CloseInventoryRound": PLANNERS | tokens("inventory:write"),
+    "GetSupplyComparison": PLANNERS | tokens("inventory:read", "exports:read"),
+    "ExportSupplyComparison": PLANNERS | tokens("inventory:read", "exports:read"),
+    # the social report: public once released (the service answers 404 before, except to
+    # staff and report tokens); editing and releasing for planners
+    "GetSocialReport": EVERYONE,
+    "GetSocialReportPdf": EVERYONE,
+    "UpdateSocialReportSections": PLANNERS | tokens("reports:write"),
+    "ReleaseSocialReport": PLANNERS | tokens("reports:write"),
 }
 
 

@@ -48,6 +48,10 @@ def test_every_operation_follows_the_conventions() -> None:
                 content = operation["responses"][code].get("content", {})
                 assert "application/problem+json" in content, f"{where} {code} not problem+json"
             for parameter in operation.get("parameters", []):
+                if "$ref" in parameter:
+                    parameter = document["components"]["parameters"][
+                        parameter["$ref"].split("/")[-1]
+                    ]
                 pattern = HEADER_NAME if parameter["in"] == "header" else SNAKE_CASE
                 assert re.fullmatch(pattern, parameter["name"]), f"{where}: {parameter['name']}"
 

@@ -9,17 +9,17 @@ import os
 import uuid
 
 import asyncpg
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import insert, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from quartier import migrations
 from quartier.db import create_engine, session_scope
 from quartier.models import metadata
-from quartier.processes import schemas as ps
-from quartier.processes import services as processes
+from quartier.processes.phases import PhaseKey
 from quartier.surveys.models import Survey, SurveyResponse
 
 from .conftest import PgServer
@@ -106,6 +106,58 @@ async def _need_rows(url: str) -> set[tuple[object, ...]]:
         await engine.dispose()
 
 
+# survey_responses as it was at 0005 (the model has columns added later)
+_RESPONSES_AT_0005 = sa.table(
+    "survey_responses",
+    *(
+        column.copy()
+        for column in SurveyResponse.__table__.columns
+        if column.name not in ("record_key", "sa_orm_sentinel")
+    ),
+)
+# Surveys as 0005 stored them (0023 added `results_public`).
+_SURVEYS_AT_0005 = sa.table(
+    "surveys",
+    *(
+        column.copy()
+        for column in Survey.__table__.columns
+        if column.name not in ("results_public", "sa_orm_sentinel")
+    ),
+)
+
+
+async def _process_as_at_0003(session: AsyncSession, title: str) -> uuid.UUID:
+    """A draft process in `guidelines` with its seven phases, written with the columns every
+    revision since 0003 has (the services write those of the newest revision)."""
+    process_id = uuid.uuid4()
+    await session.execute(
+        text(
+            "INSERT INTO planning_processes (id, title, description, topic, status, cycle, "
+            "commissioned_by, commissioned_to, aim, occasion, report_recipients, "
+            "internal_notes, created_at, updated_at) VALUES (:id, :title, '', 'Familien', "
+            "'draft', 1, '', '', '', '', '', '', now(), now())"
+        ),
+        {"id": process_id, "title": title},
+    )
+    for position, phase in enumerate(PhaseKey, start=1):
+        await session.execute(
+            text(
+                "INSERT INTO process_phases (id, process_id, phase, position, is_active, "
+                "activated_at, what_is_done, who_takes_part, watch_out_for, created_at, "
+                "updated_at) VALUES (:id, :process, :phase, :position, :active, "
+                "CASE WHEN :active THEN now() END, '', '', '', now(), now())"
+            ),
+            {
+                "id": uuid.uuid4(),
+                "process": process_id,
+                "phase": phase.value,
+                "position": position,
+                "active": position == 1,
+            },
+        )
+    return process_id
+
+
 async def _responses_at_0005(url: str) -> None:
     """Two areas, a survey and three responses with need rows, as revision 0005 stored them."""
     engine = create_engine(url, pool_size=1, max_overflow=0)
@@ -116,23 +168,26 @@ async def _responses_at_0005(url: str) -> None:
                 {"010101": ("010101", None), "010102": ("010102", None)},
                 ["planning_area"],
             )
-            process_id = await processes.create_process(
-                session, ps.ProcessCreate(title="Bedarfe", topic="Familien"), processes.SYSTEM
-            )
-            survey = Survey(
-                process_id=process_id,
-                title={"de": "Familien"},
-                status="published",
-                access_mode="open",
-                definition=definition(),
-                definition_version=1,
-                pseudonym_salt=os.urandom(32),
-                k_threshold=5,
-                min_respondents=10,
-            )
-            session.add(survey)
-            await session.flush()
+            process_id = await _process_as_at_0003(session, "Bedarfe")
             now = datetime.datetime.now(datetime.UTC)
+            survey_id = uuid.uuid4()
+            await session.execute(
+                insert(_SURVEYS_AT_0005),
+                {
+                    "id": survey_id,
+                    "process_id": process_id,
+                    "title": {"de": "Familien"},
+                    "status": "published",
+                    "access_mode": "open",
+                    "definition": definition(),
+                    "definition_version": 1,
+                    "pseudonym_salt": os.urandom(32),
+                    "k_threshold": 5,
+                    "min_respondents": 10,
+                    "created_at": now,
+                    "updated_at": now,
+                },
+            )
             for code, area, age, needs in (
                 ("R1", "010101", "from_27_to_44", ["childcare", "housing"]),
                 ("R2", "010102", None, ["housing"]),
@@ -140,10 +195,10 @@ async def _responses_at_0005(url: str) -> None:
             ):
                 response_id = uuid.uuid4()
                 await session.execute(
-                    insert(SurveyResponse),
+                    insert(_RESPONSES_AT_0005),
                     {
                         "id": response_id,
-                        "survey_id": survey.id,
+                        "survey_id": survey_id,
                         "area_id": areas[area],
                         "age_stratum": age,
                         "channel": "web",
@@ -161,7 +216,7 @@ async def _responses_at_0005(url: str) -> None:
                         "survey_id) SELECT :response, id, :survey FROM need_categories "
                         "WHERE key = ANY(:keys)"
                     ),
-                    {"response": response_id, "survey": survey.id, "keys": needs},
+                    {"response": response_id, "survey": survey_id, "keys": needs},
                 )
     finally:
         await engine.dispose()
@@ -187,3 +242,100 @@ async def test_0006_copies_area_and_age_stratum_onto_existing_need_rows(database
     )
     await asyncio.to_thread(migrations.upgrade, database_url)
     assert await _need_rows(database_url) == expected
+
+
+async def _scalar_rows(url: str, statement: str) -> list[tuple[object, ...]]:
+    engine = create_engine(url, pool_size=1, max_overflow=0)
+    try:
+        async with engine.begin() as connection:
+            return [tuple(row) for row in await connection.execute(text(statement))]
+    finally:
+        await engine.dispose()
+
+
+async def test_0007_gives_record_keys_and_forgets_when_codes_were_used(database_url: str) -> None:
+    """Existing responses get random record keys, repeated on their need rows; a used
+    invitation code keeps only `used`, its `updated_at` back at its creation."""
+    await asyncio.to_thread(migrations.downgrade, database_url, "0005")
+    await _responses_at_0005(database_url)
+    await asyncio.to_thread(migrations.upgrade, database_url, "0006")
+    await _scalar_rows(
+        database_url,
+        "INSERT INTO survey_invitation_codes (id, survey_id, code_hash, used_at, created_at, "
+        "updated_at) SELECT gen_random_uuid(), id, md5(random()::text) || md5(random()::text), "
+        "now(), now() - interval '3 days', now() FROM surveys RETURNING id",
+    )
+    await asyncio.to_thread(migrations.upgrade, database_url)
+    keys = await _scalar_rows(database_url, "SELECT record_key FROM survey_responses")
+    assert len(keys) == 3 and all(0 <= key < 2**32 for (key,) in keys)  # type: ignore[operator]
+    assert len(set(keys)) == 3
+    mismatched = await _scalar_rows(
+        database_url,
+        "SELECT count(*) FROM survey_response_needs need JOIN survey_responses response "
+        "ON response.id = need.response_id WHERE need.record_key <> response.record_key",
+    )
+    assert mismatched == [(0,)]
+    codes = await _scalar_rows(
+        database_url, "SELECT used, updated_at = created_at FROM survey_invitation_codes"
+    )
+    assert codes == [(True, True)]
+    assert "used_at" not in await _columns(database_url, "survey_invitation_codes")
+
+    await asyncio.to_thread(migrations.downgrade, database_url, "0006")
+    assert "record_key" not in await _columns(database_url, "survey_responses")
+    assert await _scalar_rows(
+        database_url, "SELECT used_at IS NOT NULL FROM survey_invitation_codes"
+    ) == [(True,)]
+    await asyncio.to_thread(migrations.upgrade, database_url)
+
+
+async def test_0016_gives_ideas_and_supports_record_keys(database_url: str) -> None:
+    """Ideas stored before 0016 get random record keys (feedback is filled the same way); the
+    supports of one resident in a process share one key, other residents get other keys."""
+    await asyncio.to_thread(migrations.downgrade, database_url, "0010")
+    engine = create_engine(database_url, pool_size=1, max_overflow=0)
+    try:
+        async with session_scope(engine) as session:
+            areas = await add_area_tree(session, {"010101": ("010101", None)}, ["planning_area"])
+            process_id = await _process_as_at_0003(session, "Ideen")
+            ideas = []
+            for number in range(2):
+                idea_id = uuid.uuid4()
+                ideas.append(idea_id)
+                await session.execute(
+                    text(
+                        "INSERT INTO ideas (id, process_id, title, description, "
+                        "need_category_id, area_id, state, follow_token_hash, "
+                        "text_fingerprint, created_at, updated_at) SELECT :id, :process, "
+                        "'Idee', 'Beschreibung', id, :area, 'published', :hash, :text, now(), "
+                        "now() FROM need_categories ORDER BY key LIMIT 1"
+                    ),
+                    {
+                        "id": idea_id,
+                        "process": process_id,
+                        "area": areas["010101"],
+                        "hash": os.urandom(32),
+                        "text": f"idee {number}",
+                    },
+                )
+            for idea_id in ideas:
+                for resident in (b"a" * 32, b"b" * 32):
+                    await session.execute(
+                        text("INSERT INTO idea_supports (idea_id, pseudonym) VALUES (:i, :p)"),
+                        {"i": idea_id, "p": resident},
+                    )
+    finally:
+        await engine.dispose()
+    await asyncio.to_thread(migrations.upgrade, database_url)
+    idea_keys = await _scalar_rows(database_url, "SELECT record_key FROM ideas")
+    assert len(idea_keys) == 2 and all(0 <= key < 2**32 for (key,) in idea_keys)  # type: ignore[operator]
+    per_resident = await _scalar_rows(
+        database_url,
+        "SELECT pseudonym, count(DISTINCT record_key), min(record_key) FROM idea_supports "
+        "GROUP BY pseudonym",
+    )
+    assert [row[1] for row in per_resident] == [1, 1]
+    assert per_resident[0][2] != per_resident[1][2]
+    await asyncio.to_thread(migrations.downgrade, database_url, "0010")
+    assert "record_key" not in await _columns(database_url, "idea_supports")
+    await asyncio.to_thread(migrations.upgrade, database_url)

@@ -93,3 +93,10 @@ async def test_production_responses_carry_hsts(settings: Settings, database_url:
     async with AsyncTestClient(app, base_url="https://testserver.local") as client:
         response = await client.get("/health")
     assert response.headers["strict-transport-security"].startswith("max-age=")
+
+
+def test_languages_are_enabled_by_setting_and_german_stays_on() -> None:
+    assert load_settings({}).languages == ("de", "en", "de-x-simple", "tr", "ar")
+    assert load_settings({"QUARTIER_LANGUAGES": "en, AR"}).languages == ("de", "en", "ar")
+    with pytest.raises(SettingsError, match="QUARTIER_LANGUAGES: unknown language"):
+        load_settings({"QUARTIER_LANGUAGES": "en,fr"})

@@ -170,10 +170,11 @@ async def test_unknown_level_filter_is_refused_naming_it(berlin_client: Client) 
 
 
 async def test_a_forged_cursor_is_refused(berlin_client: Client) -> None:
-    for cursor in ("not-base64!", "WzEsMl0"):  # the second decodes to [1, 2]
+    # Outside the contract's cursor pattern: 400; well-formed but not ours ([1, 2]): 422.
+    for cursor, status in (("not-base64!", 400), ("WzEsMl0", InvalidInput.status_code)):
         response = await berlin_client.get(f"{API}/social-areas", params={"cursor": cursor})
-        assert response.status_code == InvalidInput.status_code, cursor
-        assert response.json()["errors"][0]["field"] == "cursor"
+        assert response.status_code == status, cursor
+        assert "cursor" in response.json()["errors"][0]["field"]
 
 
 async def test_levels_are_listed_with_their_area_counts(berlin_client: Client) -> None:

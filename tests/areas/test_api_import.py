@@ -111,7 +111,8 @@ async def test_a_failed_import_is_a_422_with_the_report_and_changes_nothing(
         {
             "field": "levels[1].geojson.features[1].geometry",
             "source": "body",
-            "message": "geometry type Point is not a Polygon or MultiPolygon",
+            "message": "area 0102: geometry type Point is not supported (not a Polygon or "
+            "MultiPolygon)",
         }
     ]
     assert problem["report"]["ok"] is False
@@ -177,3 +178,71 @@ async def test_the_import_body_limit_comes_from_the_settings(
             headers=await make_token({"areas:write"}),
         )
     assert response.status_code == 413
+
+
+async def test_warnings_to_confirm_are_a_422_until_confirmed(
+    client: Client, make_token: TokenFactory
+) -> None:
+    headers = await make_token({"areas:write"})
+    overlapping = collection(
+        feature("01", "Nord", square(13.0, 52.0, 0.1)), feature("02", "Doppelt", square(13.0, 52.0))
+    )
+    document = {"levels": [{"key": "district", "geojson": overlapping}]}
+    response = await client.post(URL, json=document, headers=headers)
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("application/problem+json")
+    problem = response.json()
+    assert problem["type"] == "/problems/import-needs-confirmation"
+    assert "1 warning(s) to confirm" in problem["detail"]
+    assert problem["errors"] == [
+        {
+            "field": "levels[0].geojson.features[1].geometry",
+            "source": "body",
+            "message": "area 02: overlaps 01 (Nord), an area of the same level and parent, by "
+            "100% of the smaller one",
+        }
+    ]
+    report = problem["report"]
+    assert (report["ok"], report["errors"], report["needs_confirmation"]) == (False, 0, 1)
+    assert report["rows"][0]["needs_confirmation"] is True
+    assert (await client.get("/api/v1/social-areas/by-code/01")).status_code == 404
+
+    response = await client.post(URL, json={**document, "confirm_warnings": True}, headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["ok"] is True
+    assert (await client.get("/api/v1/social-areas/by-code/02")).status_code == 200
+
+
+async def test_one_level_is_imported_under_a_named_parent_level(
+    client: Client, make_token: TokenFactory
+) -> None:
+    headers = await make_token({"areas:write"})
+    assert (await client.post(URL, json=body(population=[]), headers=headers)).status_code == 200
+    blocks = collection(feature("010101", "Block", square(13.0, 52.0)))
+    document = {"levels": [{"key": "block", "geojson": blocks}], "parent_level": "quarter"}
+    response = await client.post(URL, json=document, headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["levels"][0]["depth"] == 2
+    area = (await client.get("/api/v1/social-areas/by-code/010101")).json()
+    assert area["parent_code"] == "0101"
+
+    response = await client.post(URL, json={**document, "parent_level": "street"}, headers=headers)
+    assert response.status_code == 422
+    problem = response.json()
+    assert problem["type"] == "/problems/invalid-input"
+    assert problem["errors"][0]["field"] == "parent_level"
+
+
+async def test_a_latitude_first_urn_is_stored_longitude_first(
+    client: Client, make_token: TokenFactory
+) -> None:
+    ring = [[52.5, 13.4], [52.5, 13.42], [52.52, 13.42], [52.52, 13.4], [52.5, 13.4]]
+    districts = collection(feature("01", "Mitte", [ring]), crs="urn:ogc:def:crs:EPSG::4326")
+    response = await client.post(
+        URL,
+        json={"levels": [{"key": "district", "geojson": districts}]},
+        headers=await make_token({"areas:write"}),
+    )
+    assert response.status_code == 200, response.text
+    lookup = await client.get("/api/v1/social-areas/lookup", params={"lat": 52.51, "lon": 13.41})
+    assert [a["code"] for a in lookup.json()["items"]] == ["01"]

@@ -72,6 +72,68 @@ def test_a_failed_import_exits_1_and_says_nothing_changed(
     assert "import failed, nothing changed: 1 error(s)" in result.output
 
 
+def test_warnings_to_confirm_need_accept_warnings(database_url: str, tmp_path: Path) -> None:
+    overlapping = collection(
+        feature("01", "Nord", square(13.0, 52.0, 0.1)), feature("02", "Doppelt", square(13.0, 52.0))
+    )
+    districts = _write(tmp_path, "districts.geojson", overlapping)
+    arguments = ["import-areas", "--level", f"district={districts}"]
+    env = _env(database_url, tmp_path)
+    refused = CliRunner().invoke(main, arguments, env=env)
+    assert refused.exit_code == 1
+    assert "warning (confirm): " in refused.output and "[02]: overlaps 01" in refused.output
+    assert "(1 to confirm)" in refused.output and "--accept-warnings" in refused.output
+    assert "import failed, nothing changed" in refused.output
+
+    accepted = CliRunner().invoke(main, [*arguments, "--accept-warnings"], env=env)
+    assert accepted.exit_code == 0, accepted.output
+    assert "district (depth 0): 2 features, 2 created" in accepted.output
+    assert "import done: 0 error(s), 1 warning(s) (1 to confirm)" in accepted.output
+
+
+def test_a_windows_1252_table_and_one_level_under_another(
+    database_url: str, tmp_path: Path
+) -> None:
+    env = _env(database_url, tmp_path)
+    districts = _write(tmp_path, "districts.geojson", SMALL_CITY["district"])
+    first = CliRunner().invoke(main, ["import-areas", "--level", f"district={districts}"], env=env)
+    assert first.exit_code == 0, first.output
+    # The quarters alone, under the stored districts.
+    quarters = _write(tmp_path, "quarters.geojson", SMALL_CITY["quarter"])
+    table = tmp_path / "einwohner-2020-12.csv"
+    table.write_bytes("id;Name;inhabitants\n0101;Köpenick;100\n".encode("windows-1252"))
+    result = CliRunner().invoke(
+        main,
+        [
+            "import-areas",
+            "--under",
+            "district",
+            "--level",
+            f"quarter={quarters}",
+            "--population",
+            str(table),
+        ],
+        env=env,
+    )
+    assert result.exit_code == 0, result.output
+    assert "quarter (depth 1): 3 features, 3 created" in result.output
+    assert "population (2020-12-31): 1 rows, 1 imported" in result.output
+    # Declared as UTF-8, the same bytes cannot be read.
+    declared = CliRunner().invoke(
+        main,
+        ["import-areas", "--population", str(table), "--population-encoding", "utf-8"],
+        env=env,
+    )
+    assert declared.exit_code == 2
+    assert "cannot read as utf-8" in declared.output
+    unknown = CliRunner().invoke(
+        main,
+        ["import-areas", "--under", "street", "--level", f"quarter={quarters}"],
+        env=env,
+    )
+    assert unknown.exit_code == 2 and "no level 'street'" in unknown.output
+
+
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [

@@ -15,7 +15,9 @@ from quartier.areas import geometry, importer, text
     [
         ("urn:ogc:def:crs:OGC:1.3:CRS84", "OGC:CRS84"),
         ("OGC:CRS84", "OGC:CRS84"),
-        ("urn:ogc:def:crs:EPSG::4326", "EPSG:4326"),
+        ("urn:ogc:def:crs:EPSG::4326", "urn:ogc:def:crs:EPSG::4326"),  # latitude first
+        ("http://www.opengis.net/def/crs/EPSG/0/4326", "urn:ogc:def:crs:EPSG::4326"),
+        ("EPSG:4326", "EPSG:4326"),
         ("EPSG:25832", "EPSG:25832"),
         ("urn:ogc:def:crs:EPSG:6.9:25833", "EPSG:25833"),
         ("https://www.opengis.net/def/crs/EPSG/0/25833", "EPSG:25833"),

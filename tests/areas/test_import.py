@@ -140,7 +140,7 @@ async def test_a_self_intersecting_polygon_is_repaired_with_a_warning(
 @pytest.mark.parametrize(
     ("geometry", "message"),
     [
-        ({"type": "Point", "coordinates": [13.0, 52.0]}, "not a Polygon or MultiPolygon"),
+        ({"type": "Point", "coordinates": [13.0, 52.0]}, "Point is not supported"),
         ({"type": "Polygon", "coordinates": [[[13.0, 52.0], "x"]]}, "malformed"),
         ({"type": "Polygon", "coordinates": [[[13.0, 52.0], [13.1, 52.0], [13.0, 52.0]]]}, ""),
         (None, "no geometry"),
@@ -368,7 +368,8 @@ async def test_levels_must_keep_their_depth(session: AsyncSession) -> None:
         [level("quarter", SMALL_CITY["quarter"]), level("district", SMALL_CITY["district"])],
         [],
     )
-    assert any("level quarter is at depth 1, not 0" in m for m in _errors(failed))
+    # The first level keeps its stored depth (1), so the district would come below it.
+    assert any("level district is at depth 0, not 2" in m for m in _errors(failed))
 
 
 async def test_age_bands_that_do_not_add_up_are_a_warning(session: AsyncSession) -> None:

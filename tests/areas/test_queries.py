@@ -91,7 +91,10 @@ async def test_a_changed_boundary_is_not_served_from_the_cache(session: AsyncSes
         feature("0201", "Südwest", square(13.0, 51.9, 0.05)),
     )
     await services.import_areas(
-        session, [level("district", SMALL_CITY["district"]), level("quarter", moved)], []
+        session,
+        [level("district", SMALL_CITY["district"]), level("quarter", moved)],
+        [],
+        confirm_warnings=True,  # 0101 moved away from its previous boundary
     )
     assert [a.code for a in await services.lookup_point(session, 52.02, 13.02)] == ["01"]
     assert [a.code for a in await services.lookup_point(session, 52.07, 13.02)] == ["01", "0101"]

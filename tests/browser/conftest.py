@@ -25,7 +25,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +35,14 @@ from typing import Any
 import httpx
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    Route,
+    sync_playwright,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from quartier.runtime import run_in_session
@@ -56,14 +65,58 @@ UUID_PATTERN = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
 
 
+# True where the document runs scripts: only then is a <noscript>'s content parsed as text.
+SCRIPTS_RUN = (
+    "(() => { const probe = document.createElement('noscript');"
+    " probe.innerHTML = '<i></i>'; return probe.children.length === 0; })()"
+)
+
+
 def axe_violations(page: Page) -> list[dict[str, Any]]:
-    """Run axe-core (bundled with axe-playwright-python) on the page: WCAG 2.x A/AA rules."""
+    """Run axe-core (bundled with axe-playwright-python) on the page: WCAG 2.x A/AA rules.
+
+    A page without JavaScript is checked in a scripted twin: axe-core waits on timers, and a
+    context with JavaScript off never fires them, so `axe.run` there never settles and
+    Playwright's `evaluate` (which has no timeout) waits for ever."""
+    if not page.evaluate(SCRIPTS_RUN):
+        return _axe_on_scripted_twin(page)
+    return _run_axe(page)
+
+
+def _run_axe(page: Page) -> list[dict[str, Any]]:
     results = Axe().run(
         page,
         options={"runOnly": {"type": "tag", "values": WCAG_TAGS}, "resultTypes": ["violations"]},
     )
     violations: list[dict[str, Any]] = results.response["violations"]
     return violations
+
+
+def _axe_on_scripted_twin(page: Page) -> list[dict[str, Any]]:
+    """The scriptless page's document, served as it is at its own URL to a context with
+    JavaScript on but the page's own scripts blocked, so axe sees what the scriptless page
+    shows (except <noscript> content, which a scripted document does not render)."""
+    browser = page.context.browser
+    assert browser is not None
+    html = page.content()
+    twin_context = browser.new_context(viewport=page.viewport_size)
+    try:
+        twin = twin_context.new_page()
+        twin.set_default_timeout(15_000)
+
+        def serve(route: Route) -> None:
+            if route.request.resource_type == "document":
+                route.fulfill(status=200, content_type="text/html; charset=utf-8", body=html)
+            elif route.request.resource_type == "script":
+                route.abort()
+            else:
+                route.continue_()
+
+        twin.route("**/*", serve)
+        twin.goto(page.url)
+        return _run_axe(twin)
+    finally:
+        twin_context.close()
 
 
 def describe_violations(violations: list[dict[str, Any]]) -> str:
@@ -133,11 +186,27 @@ def _wait_until_serving(process: subprocess.Popen[bytes], url: str, log: Path) -
     pytest.fail(f"the app did not answer within {SERVER_START_TIMEOUT} s:\n{log.read_text()}")
 
 
+def _off_loop(function: Callable[..., Any], *args: Any) -> Any:
+    """`function(*args)` in a thread of its own: a module-scoped server may be set up while
+    pytest-asyncio's loop runs, where `asyncio.run` is refused."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(function, *args).result()
+
+
 @pytest.fixture(scope="session")
 def live_server(pg_server: PgServer, template_database: str) -> Iterator[LiveServer]:
-    name = f"quartier_browser_{os.getpid()}"
-    asyncio.run(pg_server.admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    asyncio.run(pg_server.admin(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"'))
+    with serve_demo(pg_server, template_database, f"quartier_browser_{os.getpid()}") as server:
+        yield server
+
+
+@contextmanager
+def serve_demo(pg_server: PgServer, template_database: str, name: str) -> Iterator[LiveServer]:
+    """The app on the demo data in its own database `name` (for a module that changes the
+    demo so much that it needs a server of its own)."""
+    _off_loop(asyncio.run, pg_server.admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    _off_loop(
+        asyncio.run, pg_server.admin(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
+    )
     database_url = pg_server.url_for(name)
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
@@ -151,9 +220,14 @@ def live_server(pg_server: PgServer, template_database: str) -> Iterator[LiveSer
         # Plain http on 127.0.0.1: cookies without Secure and without the __Host- prefix.
         "QUARTIER_SECURE_COOKIES": "false",
         "QUARTIER_LOG_LEVEL": "WARNING",
+        # Links the app hands out for use elsewhere (an inventory round's private links, mail)
+        # are absolute: they must point at this server, not at the default port 8000.
+        "QUARTIER_BASE_URL": url,
     }
     settings = load_settings(app_environment)
-    run_in_session(database_url, lambda session: _load_demo_and_planner(session, settings))
+    _off_loop(
+        run_in_session, database_url, lambda session: _load_demo_and_planner(session, settings)
+    )
     env = {**os.environ, **app_environment}
     command = [
         sys.executable,
@@ -187,7 +261,7 @@ def live_server(pg_server: PgServer, template_database: str) -> Iterator[LiveSer
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        asyncio.run(pg_server.admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        _off_loop(asyncio.run, pg_server.admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         shutil.rmtree(data_dir, ignore_errors=True)
 
 

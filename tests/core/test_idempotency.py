@@ -38,7 +38,7 @@ async def _submit(
             session,
             operation="Test",
             key=key,
-            request_fingerprint=fingerprint(body.encode()),
+            request_fingerprint=fingerprint("test secret", body.encode()),
             produce=produce,
         )
 
@@ -86,7 +86,7 @@ async def test_a_failed_submission_stores_neither_record_nor_key(
                 session,
                 operation="Test",
                 key="key-3",
-                request_fingerprint=fingerprint(b"x"),
+                request_fingerprint=fingerprint("test secret", b"x"),
                 produce=produce,
             )
 
@@ -131,3 +131,16 @@ async def test_control_characters_in_the_key_are_refused(
 ) -> None:
     with pytest.raises(InvalidInput):
         await _submit(records, "bad\nkey", "hello")
+
+
+def test_fingerprints_are_keyed() -> None:
+    """Issue #8 §3: a stored fingerprint cannot be tested against guessed bodies without the
+    app's secret."""
+    import hashlib
+
+    body = b'{"answers":{},"invitation_code":"ABCDE-FGHJK"}'
+    keyed = fingerprint("secret one", body)
+    assert keyed != fingerprint("secret two", body)
+    assert keyed != hashlib.sha256(body).digest()
+    assert keyed == fingerprint("secret one", body)
+    assert fingerprint("secret one", b"ab", b"c") != fingerprint("secret one", b"a", b"bc")

@@ -55,3 +55,23 @@ async def test_nul_in_a_form_is_refused(client: AsyncTestClient[Litestar]) -> No
     )
     assert response.status_code == 400
     assert response.json()["errors"][0]["field"] == "email"
+
+
+async def test_language_inputs_beyond_their_declared_bounds_are_a_400_naming_them(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    """The contract bounds `lang` (35) and `Accept-Language` (500) on every operation; the
+    server refuses what the contract calls invalid instead of silently ignoring it."""
+    response = await client.get("/api/v1/area-levels", params={"lang": "0" * 36})
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {"field": "lang", "source": "query", "message": "at most 35 characters"}
+    ]
+    response = await client.get("/api/v1/area-levels", headers={"Accept-Language": "de," * 200})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "Accept-Language"
+    # Within the bounds an unknown language is ignored, as the contract says.
+    for params in ({"lang": "x" * 35}, {"lang": "ü" * 35}):
+        response = await client.get("/api/v1/area-levels", params=params)
+        assert response.status_code == 200
+        assert response.headers["content-language"] == "de"

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -19,6 +20,7 @@ from litestar.testing import AsyncTestClient
 from quartier.app import create_app
 from quartier.core.clients import client_address
 from quartier.settings import RateLimitSetting, Settings, load_settings
+from tests.conftest import TokenFactory
 from tests.support.live import free_port, start_app, wait_until
 
 
@@ -159,6 +161,11 @@ def test_two_app_processes_share_one_limit_through_redis(
     try:
         for port in ports:
             wait_until(f"http://127.0.0.1:{port}/health")
+        # Windows are fixed minutes of the clock: start well inside one, so that all 14
+        # requests fall into the same window (a boundary between them would reset the count).
+        into_window = time.time() % 60
+        if into_window > 40:
+            time.sleep(60.5 - into_window)
         statuses = [
             httpx.get(f"http://127.0.0.1:{ports[i % 2]}/api/v1/openapi.json", timeout=5).status_code
             for i in range(14)
@@ -170,3 +177,38 @@ def test_two_app_processes_share_one_limit_through_redis(
             process.terminate()
         for process in processes:
             process.wait(timeout=15)
+
+
+async def test_relay_tokens_have_their_own_limit_per_token(
+    settings: Settings, database_url: str, make_token: TokenFactory
+) -> None:
+    """Issue 13 §2: a portal relaying many residents' submissions from one address is limited
+    per token (class `relay`); anonymous residents and other tokens stay limited per client."""
+    app = create_app(
+        _limited(settings, submission=(2, 60), relay=(5, 60)), database_url=database_url
+    )
+    relay = await make_token({"submissions:relay"}, name="Stadtportal")
+    other_relay = await make_token({"submissions:relay"}, name="Bezirksportal")
+    plain = await make_token({"surveys:read"})
+    path = f"/api/v1/surveys/{uuid.uuid4()}/responses"
+    body = {"answers": {}}
+    async with AsyncTestClient(app, base_url="https://testserver.local") as client:
+        for _ in range(5):
+            response = await client.post(path, json=body, headers=relay)
+            assert response.status_code == 404  # counted, then no such survey
+            assert response.headers["ratelimit-limit"] == "5"
+        refused = await client.post(path, json=body, headers=relay)
+        assert refused.status_code == 429
+        assert int(refused.headers["retry-after"]) > 0
+        # another relay token has its own budget; residents from the same address theirs
+        assert (await client.post(path, json=body, headers=other_relay)).status_code == 404
+        for _ in range(2):
+            response = await client.post(path, json=body)
+            assert response.status_code == 404
+            assert response.headers["ratelimit-limit"] == "2"
+        assert (await client.post(path, json=body)).status_code == 429
+        # a token without the scope is limited like any client
+        assert (await client.post(path, json=body, headers=plain)).status_code == 429
+        # an invalid token is refused (and counted in the client's default class)
+        invalid = await client.post(path, json=body, headers={"Authorization": "Bearer nope"})
+        assert invalid.status_code == 401

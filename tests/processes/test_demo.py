@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+import msgspec
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,6 +26,9 @@ async def test_demo_loads_processes_in_their_phases_once(session: AsyncSession) 
     assert child_poverty.status is m.ProcessStatus.ACTIVE
     assert by_title["Gut älter werden in Nord-Neukölln"].active_phase is PhaseKey.MEASURE_PLANNING
     assert by_title["Wohnungslosigkeit in Mitte vorbeugen"].status is m.ProcessStatus.DRAFT
+
+    shown = await services.get_process(session, child_poverty.id, services.PUBLIC)
+    assert {"en", "de-x-simple", "tr", "ar"} <= set(msgspec.to_builtins(shown.translations))
 
     matrix = await services.contributions_matrix(session, child_poverty.id, services.PUBLIC)
     names = [row.organisation.short_name for row in matrix.rows]

@@ -79,8 +79,9 @@ async def test_process_page_draws_the_cycle_and_marks_the_active_phase(
     assert [attrs.get("aria-current") for attrs in items].count("step") == 1
     assert items[1]["aria-current"] == "step"
     assert re.search(r'<ol class="phase-list">', html)
-    # what residents can do now, from the participation registry
-    assert translations("de").gettext("Take part in the survey") in html
+    # what residents can do now, from the sections the modules contribute: no survey is
+    # published, so surveys show no (empty) card (tests/participation/test_sections.py)
+    assert translations("de").gettext("Take part in the survey") not in html
     assert not any("style" in attrs for _, attrs in tags)
 
 

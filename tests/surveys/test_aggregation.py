@@ -23,13 +23,18 @@ from uuid_utils.compat import uuid7
 
 from quartier.areas.models import AgeBand, AreaPopulation, AreaPopulationByAge
 from quartier.core.errors import InvalidInput, NotFound, Unprocessable
+from quartier.stats.cellkey import new_record_key
 from quartier.stats.intervals import wilson
 from quartier.stats.weighting import Stratum, post_stratify
 from quartier.surveys import aggregation
 from quartier.surveys.aggregation import AggregatedNeeds, NeedFigure, Weighting
 from quartier.surveys.models import NeedCategory, Survey, survey_response_needs
+from tests.support.disclosure import without_noise  # noqa: F401
 
 from .conftest import MakeProcess, definition
+
+# Structure with exact counts; the protection itself: tests/surveys/test_release.py
+pytestmark = pytest.mark.usefixtures("without_noise")
 
 _receipts = itertools.count()
 START = datetime.datetime(2026, 3, 2, 9, 0, tzinfo=datetime.UTC)
@@ -86,6 +91,7 @@ async def add_responses(
     needs: list[dict[str, Any]] = []
     for i, respondent in enumerate(respondents):
         response_id = uuid7()
+        record_key = new_record_key()
         responses.append(
             {
                 "id": response_id,
@@ -97,6 +103,7 @@ async def add_responses(
                 "receipt_code": f"R{next(_receipts):015d}",
                 "definition_version": 1,
                 "answers": {},
+                "record_key": record_key,
                 "created_at": now,
                 "updated_at": now,
             }
@@ -108,6 +115,7 @@ async def add_responses(
                 "survey_id": survey_id,
                 "area_id": area_ids[respondent.area],
                 "age_stratum": respondent.age,
+                "record_key": record_key,
             }
             for key in respondent.needs
         ]
@@ -216,7 +224,8 @@ async def test_counts_at_every_level_with_shares_and_wilson_intervals(
     assert meta.last_submission == (START + datetime.timedelta(hours=124)).date()
     assert meta.surveys[0].title == "Familien in Mitte"
     assert meta.weighting is Weighting.NONE
-    assert (meta.suppressed_primary, meta.suppressed_secondary, meta.withheld_areas) == (0, 0, 0)
+    assert meta.withheld_areas == 0
+    assert "cell key method" in meta.disclosure_method
 
 
 async def test_areas_of_the_scope_without_responses_are_withheld_like_small_ones(
@@ -233,84 +242,44 @@ async def test_areas_of_the_scope_without_responses_are_withheld_like_small_ones
     assert (neukoelln.respondents, neukoelln.withheld, neukoelln.reason) == (
         None,
         True,
-        "min_respondents",
+        "protected",
     )
     assert all(f.suppressed and f.expressing is None for f in neukoelln.needs)
-    assert {f.reason for f in neukoelln.needs} == {"area_withheld"}
+    assert {f.reason for f in neukoelln.needs} == {"protected"}
 
 
 # -- disclosure control ----------------------------------------------------------------------
 
 
-async def test_small_cells_are_suppressed_and_protected_and_never_shown_as_zero(
+async def test_small_counts_read_zero_and_small_areas_are_protected(
     session: AsyncSession, survey: uuid.UUID, areas: dict[str, uuid.UUID]
 ) -> None:
+    """Without noise, what remains of disclosure control: counts below k read 0 and areas
+    below min_respondents are not shown (the protection itself: test_release.py)."""
     await add_responses(
         session,
         survey,
         areas,
         [
-            *people(3, "010101", "childcare"),  # 3 of 40: primary
+            *people(3, "010101", "childcare"),
             *people(37, "010101"),
-            *people(20, "010102", "childcare"),
-            *people(20, "010102"),
-            *people(28, "010201", "childcare"),
-            *people(2, "010201"),  # 28 of 30: 2 do not — primary too
+            *people(6, "010102", "childcare"),
             *people(40, "080101", "childcare"),
         ],
     )
     result = await aggregation.aggregated_needs(session, survey, level_key="planning_area")
     small = figure(result, "010101", "childcare")
-    assert (small.expressing, small.share, small.share_ci, small.suppressed, small.reason) == (
-        None,
-        None,
-        None,
-        True,
-        "primary",
-    )
-    assert figure(result, "010201", "childcare").reason == "primary"
-    # Moabit (0101) = 010101 + 010102 would give 010101 away, if both it and 010102 showed.
-    partner = figure(result, "010102", "childcare")
-    regions = await aggregation.aggregated_needs(session, survey, level_key="district_region")
-    moabit = figure(regions, "0101", "childcare")
-    assert partner.suppressed or moabit.suppressed
-    assert result.metadata.suppressed_primary == 2
-    # The pattern spans every level: here the partner is a region (cheaper than a child).
-    assert result.metadata.suppressed_secondary + regions.metadata.suppressed_secondary >= 1
-    # The published numbers never show a suppressed cell as 0.
-    for area in result.areas:
-        for f in area.needs:
-            assert (f.expressing is None) == f.suppressed
-
-
-async def test_an_area_below_min_respondents_is_withheld_and_its_parent_does_not_give_it_away(
-    session: AsyncSession, survey: uuid.UUID, areas: dict[str, uuid.UUID]
-) -> None:
-    await add_responses(
-        session,
-        survey,
-        areas,
-        [
-            *people(6, "010101", "childcare"),
-            *people(40, "010102", "childcare"),
-            *people(40, "010201"),
-            *people(40, "080101"),
-        ],
-    )
-    result = await aggregation.aggregated_needs(session, survey, level_key="planning_area")
-    assert area_row(result, "010101").reason == "min_respondents"
-    regions = await aggregation.aggregated_needs(session, survey, level_key="district_region")
-    moabit = next(a for a in regions.areas if a.code == "0101")
-    # 0101 = 010101 + 010102: one of 010102 and 0101 must be withheld too.
-    assert area_row(result, "010102").withheld or moabit.withheld
-    assert result.metadata.withheld_areas >= 1
+    assert (small.expressing, small.share, small.suppressed, small.reason) == (0, 0.0, False, None)
+    assert area_row(result, "010102").withheld
+    assert area_row(result, "010102").reason == "protected"
+    assert result.metadata.withheld_areas == 2  # 010102 and 010201 (no responses)
 
 
 def test_k_below_3_is_refused() -> None:
-    from quartier.stats.disclosure import protect
+    from quartier.stats.cellkey import Release
 
     with pytest.raises(ValueError, match="at least 3"):
-        protect({"scope": None}, {"scope": 10}, {}, [], k=2, min_respondents=10)
+        Release(2, 10)
 
 
 # -- weighting -----------------------------------------------------------------------------------
@@ -385,7 +354,7 @@ async def test_the_population_weighted_share_and_effective_sample_size(
     assert figure(result, None, "childcare").weighted_gap == "not_for_totals"
 
 
-async def test_a_weighted_share_that_could_reveal_a_small_age_group_is_withheld(
+async def test_a_small_age_group_enters_the_weighted_share_as_its_published_zero(
     session: AsyncSession, survey: uuid.UUID, areas: dict[str, uuid.UUID]
 ) -> None:
     for code in ("010101", "010102", "010201", "080101"):
@@ -407,7 +376,22 @@ async def test_a_weighted_share_that_could_reveal_a_small_age_group_is_withheld(
     )
     childcare = figure(result, "010101", "childcare")
     assert childcare.expressing == 22  # the raw count is fine
-    assert (childcare.weighted_share, childcare.weighted_gap) == (None, "small_strata")
+    # Weighted from published counts only: the 2 young people count as their published 0,
+    # so the estimate cannot give them away and is published (issue #8: no "small_strata").
+    expected = post_stratify(
+        [
+            Stratum("under_27", 20, 1_000),
+            Stratum("from_27_to_44", 0, 2_000),
+            Stratum("from_45", 40, 4_000),
+        ],
+        0,
+        minimum=5,
+    )
+    assert expected is not None
+    assert childcare.weighted_share == pytest.approx(
+        expected.share({"under_27": 0, "from_45": 20}, 0)
+    )
+    assert childcare.weighted_gap is None
 
 
 async def test_weighting_needs_population_by_age(
@@ -496,3 +480,56 @@ async def test_a_level_finer_than_the_responses_is_refused(
 
 def codes(result: AggregatedNeeds) -> Sequence[str]:
     return [area.code for area in result.areas]
+
+
+# -- representativeness ----------------------------------------------------------------------------
+
+
+async def test_representativeness_by_area_and_age_stratum(
+    session: AsyncSession, survey: uuid.UUID, areas: dict[str, uuid.UUID]
+) -> None:
+    """Issue #8 §4: respondents against the population by area and age stratum, response
+    rates and the R-indicator — with weighting=age, from published counts."""
+    for code in ("010101", "010102", "010201", "080101"):
+        await add_population(session, areas[code], POPULATION)
+    await add_responses(
+        session,
+        survey,
+        areas,
+        [
+            *people(20, "010101", age="under_27"),
+            *people(20, "010101", age="from_45"),
+            *people(40, "010102", age="from_27_to_44"),
+            *people(3, "010201", age="from_45"),
+        ],
+    )
+    plain = await aggregation.aggregated_needs(session, survey, level_key="planning_area")
+    assert plain.representativeness is None
+    result = await aggregation.aggregated_needs(
+        session, survey, level_key="planning_area", weighting=Weighting.AGE
+    )
+    found = result.representativeness
+    assert found is not None and "R-indicator" in found.method
+    by_code = {a.code: a for a in found.areas}
+    assert [a.code for a in found.areas] == [a.code for a in result.areas]
+    total = sum(POPULATION.values())
+    west = by_code["010101"]
+    assert (west.respondents, west.population) == (40, total)
+    assert west.response_rate == pytest.approx(40 / total)
+    strata = {s.stratum: s for s in west.strata}
+    assert (strata["under_27"].respondents, strata["under_27"].population) == (20, 1_000)
+    assert strata["under_27"].response_rate == pytest.approx(20 / 1_000)
+    assert strata["from_27_to_44"].respondents == 0
+    # a small area: no figures, like everywhere else
+    assert (by_code["010201"].respondents, by_code["010201"].strata) == (None, [])
+    # R = 1 − 2·S over every area × stratum (the 3 in 010201 count as their published 0)
+    cells = []
+    for _code, counts in (
+        ("010101", (20, 0, 20)),
+        ("010102", (0, 40, 0)),
+        ("010201", (0, 0, 0)),
+        ("080101", (0, 0, 0)),
+    ):
+        cells += list(zip(counts, (1_000, 2_000, 4_000), strict=True))
+    assert found.r_indicator == pytest.approx(aggregation.r_indicator(cells))
+    assert 0 < found.r_indicator < 1

@@ -18,9 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from quartier.surveys import aggregation, exports
 from quartier.surveys.aggregation import Weighting
 from tests.conftest import LoginFactory, TokenFactory
+from tests.support.disclosure import without_noise  # noqa: F401
 
 from .conftest import MakeProcess
 from .test_aggregation import POPULATION, add_population, add_responses, create_survey, people
+
+# Structure with exact counts; the protection itself: tests/surveys/test_release.py
+pytestmark = pytest.mark.usefixtures("without_noise")
 
 Client = AsyncTestClient[Litestar]
 
@@ -76,13 +80,17 @@ async def test_json_export_is_the_aggregated_needs_document(
     )
     assert response.headers["cache-control"] == "no-store"
     document = response.json()
-    assert set(document) == {"metadata", "categories", "areas", "totals"}
+    assert set(document) == {"metadata", "categories", "areas", "totals", "representativeness"}
     meta = document["metadata"]
     assert meta["k_threshold"] == 5 and meta["min_respondents"] == 10
     assert meta["level"]["key"] == "planning_area"
     assert meta["weighting"] == "age"
     assert meta["first_submission"] == "2026-03-02"
-    assert meta["suppressed_primary"] >= 1 and meta["withheld_areas"] >= 1
+    assert meta["withheld_areas"] >= 1 and "cell key" in meta["disclosure_method"]
+    # Representativeness (issue #8 §4) travels with the age-weighted document.
+    representation = document["representativeness"]
+    assert representation["r_indicator"] is not None
+    assert [a["code"] for a in representation["areas"]] == [a["code"] for a in document["areas"]]
     # The same as the service gives.
     direct = await aggregation.aggregated_needs(
         session, survey, level_key="planning_area", weighting=Weighting.AGE
@@ -90,9 +98,9 @@ async def test_json_export_is_the_aggregated_needs_document(
     assert [a["respondents"] for a in document["areas"]] == [a.respondents for a in direct.areas]
     small = next(a for a in document["areas"] if a["code"] == "080101")
     childcare = next(n for n in small["needs"] if n["category"] == "childcare")
-    assert childcare["expressing"] is None and childcare["suppressed"] is True
-    assert childcare["reason"] == "primary"
-    assert childcare["share"] is None and childcare["weighted_share"] is None
+    # 3 of 40: published as 0 (stands for 0 … k−1), no marker telling why
+    assert childcare["expressing"] == 0 and childcare["suppressed"] is False
+    assert childcare["reason"] is None and childcare["share"] == 0.0
 
 
 async def test_csv_has_metadata_comment_lines_and_a_long_table(
@@ -111,7 +119,7 @@ async def test_csv_has_metadata_comment_lines_and_a_long_table(
     assert meta["level"] == "planning_area (planning_area)"
     assert meta["weighting"] == "none"
     assert meta["first_submission"] == "2026-03-02"
-    assert {"generated_at", "suppressed_primary", "suppressed_secondary", "surveys"} <= set(meta)
+    assert {"generated_at", "disclosure_method", "withheld_areas", "surveys"} <= set(meta)
     table = list(csv.DictReader(line for line in body.splitlines() if not line.startswith("#")))
     assert table[0].keys() >= {"row_type", "area_code", "respondents", "category", "share"}
     areas = {row["area_code"] for row in table if row["row_type"] == "area"}
@@ -120,10 +128,10 @@ async def test_csv_has_metadata_comment_lines_and_a_long_table(
     assert len(scope) == 6  # one per need category of the survey
     small = next(r for r in table if r["area_code"] == "080101" and r["category"] == "childcare")
     assert (small["expressing"], small["share"], small["suppressed"], small["reason"]) == (
+        "0",
+        "0.0",
+        "false",
         "",
-        "",
-        "true",
-        "primary",
     )
     withheld = [r for r in table if r["area_code"] == "010102"]
     assert {r["area_withheld"] for r in withheld} == {"true"}
@@ -140,7 +148,7 @@ async def test_csv_de_is_for_german_excel(
     assert response.status_code == 200
     assert response.content.startswith("\ufeff".encode())
     body = response.content.decode("utf-8-sig")
-    assert "# Schwelle k (Werte 1 bis k−1 unterdrückt): 5" in body
+    assert "# Schwelle k (Werte 1 bis k−1 nie veröffentlicht): 5" in body
     lines = [line for line in body.splitlines() if not line.startswith("#")]
     table = list(csv.DictReader(lines, delimiter=";"))
     assert "Gebietsschlüssel" in table[0]
@@ -183,13 +191,14 @@ async def test_xlsx_has_a_data_sheet_and_a_metadata_sheet(
     )
     archive = zipfile.ZipFile(io.BytesIO(response.content))
     workbook = archive.read("xl/workbook.xml").decode()
-    assert re.findall(r'<sheet name="([^"]+)"', workbook) == ["Bedarfe", "Metadaten"]
+    sheets = re.findall(r'<sheet name="([^"]+)"', workbook)
+    assert sheets == ["Bedarfe", "Repräsentativität", "Metadaten"]
     data = _sheet_cells(archive, 1)
     assert "Gebietsschlüssel" in data and "Gewichteter Anteil" in data
     assert "01" in data and "08" in data
-    meta = _sheet_cells(archive, 2)
+    meta = _sheet_cells(archive, 3)
     assert "Gewichtungsverfahren" in meta and "age" in meta
-    assert "Primär unterdrückte Zellen" in meta
+    assert "Geheimhaltungsverfahren" in meta
 
 
 async def test_geojson_has_boundaries_flat_properties_and_metadata(
@@ -211,8 +220,70 @@ async def test_geojson_has_boundaries_flat_properties_and_metadata(
     assert (properties["childcare_expressing"], properties["childcare_share"]) == (20, 0.5)
     assert properties["childcare_suppressed"] is False
     small = features["080101"]["properties"]
-    assert small["childcare_expressing"] is None and small["childcare_suppressed"] is True
+    assert small["childcare_expressing"] == 0 and small["childcare_suppressed"] is False
     assert features["010102"]["properties"]["withheld"] is True
+
+
+async def test_representativeness_is_in_every_format_with_the_same_figures(
+    client: Client, survey: uuid.UUID, exporter: dict[str, str]
+) -> None:
+    """Issue #8 §4: respondents against population per area and age stratum, and the
+    R-indicator, travel with the age-weighted export in every format, identically."""
+
+    async def export(fmt: str) -> bytes:
+        path, params = url(survey, level="planning_area", format=fmt, weighting="age")
+        response = await client.get(path, params=params, headers=exporter)
+        assert response.status_code == 200, response.text
+        return response.content
+
+    reference = json.loads(await export("json"))["representativeness"]
+    areas = {a["code"]: a for a in reference["areas"]}
+    shown = areas["010201"]
+    assert shown["population"] > 0 and 0 < shown["response_rate"] <= 1
+    assert {s["stratum"] for s in shown["strata"]} >= {"under_27", "from_45"}
+    assert areas["010102"]["strata"] == []  # not shown: no stratum figures either
+
+    body = (await export("csv")).decode()
+    comments = dict(
+        line[2:].split(": ", 1)
+        for line in body.splitlines()
+        if line.startswith("# ") and ": " in line
+    )
+    assert float(comments["r_indicator"]) == round(reference["r_indicator"], 4)
+    table = csv.DictReader(line for line in body.splitlines() if not line.startswith("#"))
+    for row in table:
+        if row["row_type"] != "area":
+            assert row["population"] == row["response_rate"] == ""
+            continue
+        area = areas[row["area_code"]]
+        assert int(row["population"]) == area["population"]
+        expected = area["response_rate"]
+        assert row["response_rate"] == ("" if expected is None else repr(round(expected, 6)))
+
+    features = {f["id"]: f["properties"] for f in json.loads(await export("geojson"))["features"]}
+    for code, area in areas.items():
+        assert features[code]["response_rate"] == area["response_rate"]
+        for stratum in area["strata"]:
+            key = stratum["stratum"]
+            assert features[code][f"{key}_respondents"] == stratum["respondents"]
+            assert features[code][f"{key}_response_rate"] == stratum["response_rate"]
+
+    archive = zipfile.ZipFile(io.BytesIO(await export("xlsx")))
+    cells = _sheet_cells(archive, 2)
+    assert cells[:5] == [
+        "Gebietsschlüssel",
+        "Altersschicht",
+        "Antwortende",
+        "Einwohner",
+        "Rücklaufquote",
+    ]
+    listed = [
+        (area["code"], stratum["stratum"], stratum["respondents"], stratum["population"])
+        for area in reference["areas"]
+        for stratum in area["strata"]
+    ]
+    rows = [cells[i : i + 5] for i in range(5, len(cells), 5)]
+    assert [(r[0], r[1], int(r[2]), int(r[3])) for r in rows] == listed
 
 
 async def test_process_export_pools_the_surveys(

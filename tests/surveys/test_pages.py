@@ -357,6 +357,55 @@ async def test_back_and_continue_keep_the_answers_without_javascript(
     assert await count_responses(engine, resident.survey_id) == 0
 
 
+async def switch_language(resident: Resident, language: str, **answers: Any) -> Resident:
+    """The header's language switch of a question or check page: a button posting the page's
+    form to /respond?lang=… (it sits outside the form, joined to it by its `form` attribute)."""
+    switch = re.search(
+        rf'<button class="language-switch__button" type="submit" form="([^"]+)" '
+        rf'formaction="([^"]+)" name="action" value="language" lang="{language}"',
+        resident.text,
+    )
+    assert switch, resident.text[:3000]
+    form = next(f for f in forms_of(resident.text) if f.attributes.get("id") == switch[1])
+    data: dict[str, Any] = {**form.values(), **answers, "action": "language"}
+    resident.page = await resident.client.post(html.unescape(switch[2]), data=data, headers=HTML)
+    return resident
+
+
+async def test_the_language_switch_keeps_the_answers_without_javascript(
+    resident: Resident, engine: AsyncEngine
+) -> None:
+    await resident.open()
+    await resident.start()
+    await resident.next(**FIRST_PAGE)
+    # Typed on the second page, not yet sent: the switch posts it along.
+    await switch_language(resident, "en", **FAMILY)
+    assert resident.status == 200
+    assert '<html lang="en"' in resident.text
+    assert "What does your family lack?" in main_of(resident.text)
+    assert sorted(resident.checked("q_missing")) == ["homework", "kita"]
+    # The choice is remembered, and the next posts stay in English.
+    cookie = next(c for c in resident.page.headers.get_list("set-cookie") if "quartier_lang" in c)
+    assert cookie.startswith("quartier_lang=en;") and "HttpOnly" in cookie
+    assert resident.form().action.endswith("/respond?lang=en")
+    await resident.back()
+    assert '<html lang="en"' in resident.text
+    assert resident.checked("q_area") == ["010101"]
+    assert resident.checked("q_children") == ["yes"]
+
+    await resident.next()
+    await resident.next(**PRIORITIES)
+    await resident.next(**NEIGHBOURHOOD)
+    assert "Check your answers" in resident.heading()
+    # On the check page the switch shows the check page again, in the other language.
+    await switch_language(resident, "ar")
+    assert '<html lang="ar" dir="rtl"' in resident.text
+    assert main_of(resident.text).count('value="change:') == 10
+    await resident.send()
+    assert receipt_of(resident.text)
+    assert await count_responses(engine, resident.survey_id) == 1
+
+
 async def test_conditional_page_is_skipped_and_hidden_answers_are_not_sent(
     resident: Resident, engine: AsyncEngine
 ) -> None:
@@ -624,9 +673,7 @@ async def test_invitation_survey_asks_for_the_code_first(
     assert "Ihre Antworten wurden gesendet" in resident.text
     async with async_sessionmaker(engine)() as db:
         used = await db.scalar(
-            select(func.count())
-            .select_from(InvitationCode)
-            .where(InvitationCode.used_at.is_not(None))
+            select(func.count()).select_from(InvitationCode).where(InvitationCode.used.is_(True))
         )
     assert used == 1
     # No respondent cookie on invitation surveys; the used code cannot start again.

@@ -7,14 +7,19 @@ import gzip
 import re
 from typing import Any
 
+import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from quartier.surveys import pages
 from quartier.surveys import schemas as s
 from tests.conftest import LoginFactory
+from tests.support.disclosure import without_noise  # noqa: F401
 from tests.surveys.conftest import Surveys, answers
 from tests.surveys.test_pages import FIRST_PAGE, HTML, Resident, main_of, to_check_page
+
+# Structure with exact counts; the protection itself: tests/surveys/test_release.py
+pytestmark = pytest.mark.usefixtures("without_noise")
 
 Client = AsyncTestClient[Litestar]
 PAGE_BUDGET = 30 * 1024
@@ -62,7 +67,7 @@ async def test_results_show_accessible_charts_with_tables_and_suppressed_cells(
     assert response.status_code == 200, response.text
     main = main_of(response.text)
     assert "<h1>Familien in Mitte</h1>" in main
-    # Children: "yes" 8 of 14. Homework help: 2 of 8 — suppressed, never shown as 0.
+    # Children: "yes" 8 of 14. Homework help: 2 of 8 — published as 0 ("fewer than 5").
     chart = re.search(r'<svg class="bar-chart".*?</svg>', main, re.S)
     assert chart is not None
     svg = chart.group(0)
@@ -77,10 +82,11 @@ async def test_results_show_accessible_charts_with_tables_and_suppressed_cells(
     assert missing is not None
     homework = re.search(r"Hausaufgabenhilfe</th>(.*?)</tr>", missing.group(0), re.S)
     assert homework is not None
-    assert "unterdrückt (weniger als 5)" in homework.group(1)
-    assert ">0<" not in homework.group(1) and ">2<" not in homework.group(1)
-    chart = re.search(r'<svg class="bar-chart"[^>]*chart-missing-title.*?</svg>', main, re.S)
-    assert chart is not None and "bar-chart__suppressed" in chart.group(0)
+    assert 'numeric">0<' in homework.group(1)
+    assert ">2<" not in homework.group(1) and "(2)" not in homework.group(1)
+    assert "0 bedeutet also „weniger als 5“" in main
+    # Who responded (issue #8 §4): the representativeness table beside the needs.
+    assert "Wer geantwortet hat" in main and 'id="representativeness"' in main
     # Text answers never appear.
     assert "Mehr Grün" not in main and "Danke für die Befragung." not in main
     # The needs per area, with the downloads of ExportAggregatedNeeds.
@@ -193,3 +199,33 @@ async def test_each_survey_page_stays_under_30_kb_compressed(
     # The static files really are compressed on the wire.
     raw = await client.get("/static/css/quartier.css")
     assert len(gzip.compress(raw.content)) < len(raw.content)
+
+
+async def test_results_map_a_need_per_area_with_protected_areas_never_as_zero(
+    surveys: Surveys, client: Client
+) -> None:
+    survey_id = await answered_survey(surveys)
+    path = f"/dashboard/surveys/{survey_id}/results"
+    response = await client.get(
+        path,
+        params={"need": "school_success"},
+        headers={**HTML, **surveys.planner, "Accept-Language": "en"},
+    )
+    assert response.status_code == 200, response.text[:500]
+    main = main_of(response.text)
+    figure = main[main.index('<figure class="map" id="need-map"') :]
+    figure = figure[: figure.index("</figure>")]
+    assert '<option value="school_success" selected>' in main
+    assert 'class="map__svg"' in figure and "<desc" in figure
+    # Only Moabit West has responses; every other area is withheld, drawn as protected.
+    assert 'fill="url(#need-map-hatch)"' in figure
+    assert re.search(r"<title>[^<]*: protected \(too few people\)</title>", figure)
+    titles = re.findall(r"<title>([^<:]*): ([^<]*)</title>", figure)
+    assert titles and dict(titles).get("Moabit West", "").endswith("%")
+    withheld = [text for name, text in titles if name != "Moabit West"]
+    # A withheld area is never drawn as a zero (or any figure): only as protected.
+    assert withheld and all(text == "protected (too few people)" for text in withheld)
+    assert 'href="/areas/' in figure
+    unknown = await client.get(path, params={"need": "nope"}, headers={**HTML, **surveys.planner})
+    assert unknown.status_code == 400
+    assert '<a href="#need">' in unknown.text

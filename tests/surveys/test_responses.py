@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from quartier.core import i18n
+from quartier.core import i18n, idempotency
 from quartier.core.errors import Problem
 from quartier.processes import participation
 from quartier.processes import services as processes
@@ -461,15 +461,126 @@ async def test_nothing_about_the_person_is_stored(surveys: Surveys, session: Asy
         "pseudonym",
         "definition_version",
         "answers",
+        "record_key",  # random, for disclosure control (stats.cellkey)
         "sa_orm_sentinel",
         "created_at",
         "updated_at",
     }
-    everything = " ".join(
-        (await session.scalars(text("SELECT row_to_json(r)::text FROM survey_responses r"))).all()
-    )
+    everything = await _every_table(session)
     for trace in ("QuartierTestBrowser", "Mozilla", "203.0.113.77", "127.0.0.1", "testclient"):
         assert trace not in everything
+
+
+async def _every_table(session: AsyncSession) -> str:
+    """Every row of every table of the database, as JSON text."""
+    tables = (
+        await session.scalars(
+            text(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = 'public' AND table_type = 'BASE TABLE'"
+            )
+        )
+    ).all()
+    assert {"survey_responses", "idempotency_keys", "survey_invitation_codes"} <= set(tables)
+    dumps = []
+    for table in tables:
+        dumps += (
+            await session.scalars(text(f'SELECT row_to_json(t)::text FROM "{table}" t'))
+        ).all()
+    return " ".join(dumps)
+
+
+async def test_nothing_about_the_person_is_stored_in_any_table(
+    surveys: Surveys, session: AsyncSession, settings: Settings
+) -> None:
+    """Issue #8 §3: the whole database, idempotency records included, after an invitation
+    survey was answered with an Idempotency-Key."""
+    survey, codes = await _invitation_survey(surveys)
+    response = await surveys.submit(
+        survey["id"],
+        invitation_code=codes[0],
+        headers={
+            "User-Agent": "Mozilla/5.0 (QuartierTestBrowser 99.1)",
+            "X-Forwarded-For": "203.0.113.77",
+            "Idempotency-Key": str(uuid.uuid4()),
+        },
+    )
+    assert response.status_code == 201, response.text
+    everything = await _every_table(session)
+    for trace in ("QuartierTestBrowser", "203.0.113.77", "127.0.0.1", "testclient"):
+        assert trace not in everything
+    for code in codes:
+        assert code not in everything and code.replace("-", "") not in everything
+    assert await session.scalar(select(func.count()).select_from(idempotency.RECORDS)) == 1
+
+
+async def test_the_idempotency_fingerprint_cannot_test_invitation_codes(
+    surveys: Surveys, session: AsyncSession, settings: Settings
+) -> None:
+    """Regression (issue #8 §3): the fingerprint was an unkeyed SHA-256 of the body with the
+    invitation code; hashing the stored answers with each code of the mailing list found the
+    code used. Now it is keyed and leaves the code out: no code gives it, keyed or not."""
+    survey, codes = await _invitation_survey(surveys)
+    key = str(uuid.uuid4())
+    body = {"answers": answers(), "invitation_code": codes[2]}
+    first = await surveys.submit(
+        survey["id"], headers={"Idempotency-Key": key}, invitation_code=codes[2]
+    )
+    assert first.status_code == 201
+    stored = await session.scalar(select(idempotency.RECORDS.c.fingerprint))
+    assert stored is not None
+    submission = msgspec.convert(body, s.ResponseSubmission)
+    operation = f"SubmitSurveyResponse:{survey['id']}".encode()
+    for code in codes:
+        candidate = msgspec.structs.replace(submission, invitation_code=code)
+        encoded = msgspec.json.encode(candidate, order="sorted")
+        assert hashlib.sha256(encoded).digest() != stored
+        assert idempotency.fingerprint(settings.secret_key, operation, encoded) != stored
+        assert idempotency.fingerprint(settings.secret_key, encoded) != stored
+    # What it is: keyed, over the body without the code.
+    without = msgspec.json.encode(
+        msgspec.structs.replace(submission, invitation_code=None), order="sorted"
+    )
+    assert idempotency.fingerprint(settings.secret_key, operation, without) == stored
+    assert idempotency.fingerprint("another secret", operation, without) != stored
+
+
+async def test_no_stored_time_links_an_invitation_code_to_its_response(
+    surveys: Surveys, session: AsyncSession
+) -> None:
+    """Regression (issue #8 §3): the code's `used_at` lay 10 ms before the response's
+    `submitted_at`. Now only `used` is kept and the code row's times are those of its
+    creation."""
+    survey, codes = await _invitation_survey(surveys)
+    created = dict(
+        (await session.execute(select(InvitationCode.id, InvitationCode.updated_at))).tuples().all()
+    )
+    response = await surveys.submit(survey["id"], invitation_code=codes[1])
+    assert response.status_code == 201
+    columns = set(
+        (
+            await session.scalars(
+                text(
+                    "SELECT column_name FROM information_schema.columns "
+                    "WHERE table_name = 'survey_invitation_codes'"
+                )
+            )
+        ).all()
+    )
+    assert columns == {
+        "id",
+        "survey_id",
+        "code_hash",
+        "used",
+        "sa_orm_sentinel",
+        "created_at",
+        "updated_at",
+    }
+    session.expire_all()
+    rows = (await session.execute(select(InvitationCode))).scalars().all()
+    assert sum(row.used for row in rows) == 1
+    for row in rows:
+        assert row.updated_at == created[row.id]  # untouched by the use
 
 
 # -- idempotency -----------------------------------------------------------------------------
@@ -592,8 +703,8 @@ async def test_each_invitation_code_answers_once_and_is_not_linked_to_the_respon
     row = await _row(session, first.json()["receipt_code"])
     assert row.pseudonym is None
     assert codes[0] not in msgspec.json.encode(row.answers).decode()
-    used = (await session.scalars(select(InvitationCode.used_at))).all()
-    assert sum(u is not None for u in used) == 1
+    used = (await session.scalars(select(InvitationCode.used))).all()
+    assert sum(used) == 1
 
 
 async def test_a_code_used_twice_at_the_same_time_answers_exactly_once(
@@ -853,3 +964,50 @@ async def test_the_prebuilt_phase_check_agrees_with_the_participation_registry(
         expected = await participation.is_open(db, process_id, "surveys")
         assert await responses.surveys_open(db, process_id) is expected
         assert await responses.surveys_open(db, uuid.uuid4()) is False
+
+
+# -- withdrawal (issue #8 §4) ----------------------------------------------------------------------
+
+
+async def test_a_respondent_withdraws_a_response_with_its_receipt_code_while_open(
+    surveys: Surveys, session: AsyncSession
+) -> None:
+    survey = await surveys.create(publish=True)
+    kept = await surveys.submit(survey["id"])
+    gone = await surveys.submit(survey["id"])
+    assert kept.status_code == gone.status_code == 201
+    code = gone.json()["receipt_code"]
+    withdrawn = await surveys.client.delete(f"/api/v1/survey-receipts/{code.lower()}")
+    assert withdrawn.status_code == 204, withdrawn.text
+    assert (await surveys.client.get(f"/api/v1/survey-receipts/{code}")).status_code == 404
+    assert (await surveys.client.delete(f"/api/v1/survey-receipts/{code}")).status_code == 404
+    assert await session.scalar(select(func.count()).select_from(SurveyResponse)) == 1
+    derived = await session.scalar(
+        text(
+            "SELECT (SELECT count(*) FROM survey_answer_options o "
+            "        WHERE o.response_id NOT IN (SELECT id FROM survey_responses)) "
+            "     + (SELECT count(*) FROM survey_response_needs n "
+            "        WHERE n.response_id NOT IN (SELECT id FROM survey_responses))"
+        )
+    )
+    assert derived == 0
+    kept_code = kept.json()["receipt_code"]
+    assert (await surveys.client.get(f"/api/v1/survey-receipts/{kept_code}")).status_code == 200
+    bad = await surveys.client.delete("/api/v1/survey-receipts/not-a-code")
+    assert bad.status_code == 404
+
+
+async def test_a_response_cannot_be_withdrawn_once_the_survey_is_closed(
+    surveys: Surveys, session: AsyncSession
+) -> None:
+    survey = await surveys.create(publish=True)
+    response = await surveys.submit(survey["id"])
+    code = response.json()["receipt_code"]
+    closed = await surveys.client.post(
+        f"/api/v1/surveys/{survey['id']}/close", headers=surveys.planner
+    )
+    assert closed.status_code == 200, closed.text
+    refused = await surveys.client.delete(f"/api/v1/survey-receipts/{code}")
+    assert refused.status_code == 409
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert await session.scalar(select(func.count()).select_from(SurveyResponse)) == 1

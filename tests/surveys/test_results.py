@@ -12,8 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from quartier.surveys import responses, services
 from quartier.surveys.models import Channel
+from tests.support.disclosure import without_noise  # noqa: F401
 
 from .conftest import Client, Headers, Json, Surveys, answers
+
+# Structure with exact counts; the protection itself: tests/surveys/test_release.py
+pytestmark = pytest.mark.usefixtures("without_noise")
 
 WISH = "Mehr Grün am Kanal"
 
@@ -114,34 +118,35 @@ async def test_results_of_all_responses(survey: Json, client: Client, reader: He
     missing = _question(group, "missing")
     assert missing["answered"] == 20
     doctor = next(o for o in missing["options"] if o["key"] == "doctor")
-    assert doctor == {
+    assert doctor == {  # fewer than k: published as 0, with no marker saying why
         "key": "doctor",
         "label": "Kinderarzt in der Nähe",
-        "count": None,
-        "share": None,
-        "suppressed": True,
+        "count": 0,
+        "share": 0.0,
+        "suppressed": False,
     }
     assert _options(missing)["kita"] == 20
     assert _options(missing)["youth_club"] == 0
 
     household = _question(group, "household")
     assert household["options"] is None
-    assert household["summary"] == {
+    assert household["summary"] == {  # rounded to two significant digits
         "n": 26,
-        "mean": pytest.approx(129 / 26, abs=1e-4),
+        "mean": pytest.approx(5.0),
         "median": 2.0,
         "suppressed": False,
     }
     safety = _question(group, "safety")
     assert [o["key"] for o in safety["options"]] == ["1", "2", "3", "4", "5"]
-    assert _options(safety) == {"1": None, "2": 0, "3": None, "4": 11, "5": 12}
-    assert safety["summary"]["n"] == 30
+    assert _options(safety) == {"1": 0, "2": 0, "3": 0, "4": 11, "5": 12}
+    # mean and median of the published distribution, never of the hidden answers
+    assert safety["summary"] == {"n": 30, "mean": 4.52, "median": 5, "suppressed": False}
 
     wish = _question(group, "wish")
     assert wish["type"] == "short_text"
     assert wish["answered"] == 14
     assert wish["options"] is None and wish["summary"] is None
-    assert result["suppressed_cells"] >= 3
+    assert result["suppressed_cells"] == 1  # a number question answered by too few
 
 
 async def test_text_answers_never_appear(survey: Json, client: Client, reader: Headers) -> None:
@@ -153,7 +158,7 @@ async def test_text_answers_never_appear(survey: Json, client: Client, reader: H
         assert WISH not in response.text
 
 
-async def test_results_per_area_withhold_small_areas_and_their_partners(
+async def test_results_per_area_list_every_area_and_protect_small_ones(
     survey: Json, client: Client, planner: Headers
 ) -> None:
     by_level = {
@@ -163,36 +168,16 @@ async def test_results_per_area_withhold_small_areas_and_their_partners(
     district = by_level["district"]["groups"]
     assert [(g["area"]["code"], g["respondents"]) for g in district] == [("01", 30)]
     regions = {g["area"]["code"]: g for g in by_level["district_region"]["groups"]}
-    # Wedding has 4 responses (< 10): withheld; Moabit would then reveal it as 30 − 26.
+    # Wedding has 4 responses (< 10): not shown. (Moabit minus Mitte gives it away only here,
+    # without noise; with it, the difference is noise: tests/surveys/test_release.py.)
     assert regions["0102"]["withheld"] and regions["0102"]["respondents"] is None
-    assert regions["0101"]["withheld"]
+    assert regions["0101"]["respondents"] == 26
     planning = {g["area"]["code"]: g for g in by_level["planning_area"]["groups"]}
     assert planning["010201"]["withheld"]
-    shown = [code for code, g in planning.items() if not g["withheld"]]
-    assert len(shown) == 1 and planning[shown[0]]["respondents"] in (12, 14)
-
-
-async def test_no_withheld_count_can_be_recomputed_across_levels(
-    survey: Json, client: Client, reader: Headers
-) -> None:
-    published: dict[str, int | None] = {}
-    parents = {
-        "01": None,
-        "0101": "01",
-        "0102": "01",
-        "010101": "0101",
-        "010102": "0101",
-        "010201": "0102",
-    }
-    for level in ("district", "district_region", "planning_area"):
-        for group in (await _results(client, survey, reader, level=level))["groups"]:
-            published[group["area"]["code"]] = group["respondents"]
-    for parent in {p for p in parents.values() if p is not None}:
-        if published.get(parent) is None:
-            continue
-        children = [code for code, p in parents.items() if p == parent]
-        withheld = [code for code in children if published.get(code) is None]
-        assert len(withheld) != 1, f"{withheld[0]} = {parent} − the other children"
+    assert (planning["010101"]["respondents"], planning["010102"]["respondents"]) in (
+        (12, 14),
+        (14, 12),
+    )
 
 
 async def test_small_counts_are_never_published(
@@ -210,7 +195,7 @@ async def test_small_counts_are_never_published(
                         assert item["suppressed"] is True
                         continue
                     assert not 1 <= count < 5, (level, question["key"], item)
-                    assert not 1 <= answered - count < 5, (level, question["key"], item)
+                assert not 1 <= (answered or 0) < 5
 
 
 async def test_results_are_in_the_negotiated_language(

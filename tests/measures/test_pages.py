@@ -1,0 +1,175 @@
+"""The HTML pages: a resident gives feedback without JavaScript, planners draft, version and
+step a measure through its lifecycle, the summary and the chain from needs to measures."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+
+from tests.support.disclosure import without_noise  # noqa: F401
+
+from .conftest import Client, CreateMeasure, Headers, Json
+
+HTML = {"Accept": "text/html", "Accept-Language": "en"}
+Consult = Callable[..., Awaitable[Json]]
+
+
+def csrf(page_text: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page_text)
+    assert match is not None
+    return match.group(1)
+
+
+def hidden(page_text: str, name: str) -> str:
+    match = re.search(rf'name="{name}" value="([^"]+)"', page_text)
+    assert match is not None
+    return match.group(1)
+
+
+async def test_a_resident_gives_feedback_on_the_measure_page(
+    client: Client, create_measure: CreateMeasure, consult: Consult, measuring_process: uuid.UUID
+) -> None:
+    measure_id = await create_measure()
+    await consult(measure_id)
+    listing = await client.get(f"/processes/{measuring_process}/measures", headers=HTML)
+    assert f"/measures/{measure_id}" in listing.text
+    page = await client.get(f"/measures/{measure_id}", headers=HTML)
+    assert page.status_code == 200
+    assert "Offene Sprechstunde dienstags." in page.text
+    assert 'name="comment-offer"' in page.text and 'name="rating-relevance"' in page.text
+    form = {
+        "csrf_token": csrf(page.text),
+        "idempotency_key": hidden(page.text, "idempotency_key"),
+        "kind": "resident",
+    }
+    missing = await client.post(f"/measures/{measure_id}/feedback", data=form, headers=HTML)
+    assert missing.status_code == 200
+    assert 'class="error-summary"' in missing.text and 'href="#stance"' in missing.text
+    form.update({"stance": "support", "rating-relevance": "5", "comment-offer": "Auch abends"})
+    sent = await client.post(f"/measures/{measure_id}/feedback", data=form, headers=HTML)
+    assert sent.status_code == 200
+    assert "notification--success" in sent.text
+    # a re-sent form (same key) shows the same receipt and stores nothing new
+    again = await client.post(f"/measures/{measure_id}/feedback", data=form, headers=HTML)
+    receipt = re.compile(r"[0-9A-Z]{4}-[0-9A-Z]{4}")
+    assert receipt.search(sent.text).group(0) == receipt.search(again.text).group(0)  # type: ignore[union-attr]
+    # a new form from the same browser is refused
+    form["idempotency_key"] = "another-key-123"
+    twice = await client.post(f"/measures/{measure_id}/feedback", data=form, headers=HTML)
+    assert "already given feedback" in twice.text
+
+
+async def test_a_planner_drafts_edits_and_consults(
+    client: Client, planner: Headers, measuring_process: uuid.UUID
+) -> None:
+    headers = {**planner, **HTML}
+    base = f"/dashboard/processes/{measuring_process}/measures"
+    form = await client.get(f"{base}/new", headers=headers)
+    assert form.status_code == 200 and 'name="resources-1-amount"' in form.text
+    data = {
+        "title": "Jugendtreff Wedding",
+        "summary": "Ein offener Treff.",
+        "area_codes": "0102",
+        "target_groups": "Jugendliche\nEltern",
+        "resources-0-label": "Personal",
+        "resources-0-amount": "1,5",
+        "resources-0-unit": "fte",
+        "resources-0-period": "per_year",
+        "resources-1-label": "",
+        "resources-1-amount": "",
+        "resources-1-unit": "fte",
+        "resources-1-period": "per_year",
+        "sections-0-key": "offer",
+        "sections-0-title": "Angebot",
+        "sections-0-body": "Dienstags offen.",
+    }
+    bad = await client.post(f"{base}/new", data={**data, "area_codes": "zz"}, headers=headers)
+    assert bad.status_code == 422 and 'href="#area_codes-0"' in bad.text
+    created = await client.post(f"{base}/new", data=data, headers=headers, follow_redirects=False)
+    assert created.status_code == 303, created.text
+    staff_url = created.headers["location"]
+    staff = await client.get(staff_url, headers=headers)
+    assert "1.5 FTE" in staff.text or "1,5" in staff.text or "1.5" in staff.text
+    assert "Open the consultation" in staff.text
+
+    measure_id = staff_url.rsplit("/", 1)[1]
+    edited = await client.post(
+        f"/dashboard/measures/{measure_id}/edit",
+        data={**data, "sections-0-body": "Dienstags und freitags offen."},
+        headers=headers,
+        follow_redirects=False,
+    )
+    assert edited.status_code == 303
+    diff = await client.get(
+        f"/dashboard/measures/{measure_id}/diff?from_version=1&to_version=2", headers=headers
+    )
+    assert "sections.offer" in diff.text and "freitags" in diff.text
+
+    opened = await client.post(
+        f"/dashboard/measures/{measure_id}/step",
+        data={"step": "start_consultation", "days": "14", "summary_public": "yes", "reason": "ok"},
+        headers=headers,
+        follow_redirects=False,
+    )
+    assert opened.status_code == 303
+    no_reason = await client.post(
+        f"/dashboard/measures/{measure_id}/step",
+        data={"step": "revise", "reason": ""},
+        headers=headers,
+    )
+    assert no_reason.status_code == 422 and 'href="#reason"' in no_reason.text
+    page = await client.get(f"/measures/{measure_id}", headers=HTML)
+    assert 'action="/measures/' in page.text
+
+
+async def test_a_planner_sets_a_goal(
+    client: Client, planner: Headers, measuring_process: uuid.UUID
+) -> None:
+    headers = {**planner, **HTML}
+    url = f"/dashboard/processes/{measuring_process}/goals/new"
+    assert (await client.get(url, headers=headers)).status_code == 200
+    saved = await client.post(
+        url,
+        data={
+            "statement": "Mehr Kitaplätze",
+            "need_categories": "childcare",
+            "area_codes": "0101",
+            "evidence-0-label": "Kitabericht",
+            "evidence-0-url": "https://example.org/kita",
+        },
+        headers=headers,
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303
+    overview = await client.get(saved.headers["location"], headers=headers)
+    assert "Mehr Kitaplätze" in overview.text
+    chain = await client.get(f"/processes/{measuring_process}/traceability", headers=HTML)
+    assert "Mehr Kitaplätze" in chain.text
+
+
+async def test_the_summary_page_shows_charts_and_named_statements(
+    client: Client,
+    create_measure: CreateMeasure,
+    consult: Consult,
+    planner: Headers,
+    organisation: uuid.UUID,
+    without_noise: None,  # noqa: F811 - the page's structure, with exact counts
+) -> None:
+    measure_id = await create_measure()
+    await consult(measure_id, k_threshold=3, min_respondents=3)
+    for index in range(4):
+        response = await client.post(
+            f"/api/v1/measures/{measure_id}/feedback",
+            json={"stance": "support", "ratings": {"relevance": 4}},
+            headers={"Respondent-Token": f"page-token-{index:04d}-abcdef"},
+        )
+        assert response.status_code == 201
+    summary = await client.get(f"/measures/{measure_id}/summary", headers={**planner, **HTML})
+    assert summary.status_code == 200
+    assert 'class="bar-chart"' in summary.text
+    assert "4.0" in summary.text
+    # the groups without responses (professionals, the measure's area) are protected
+    assert "protected" in summary.text
+    # not public while the consultation runs
+    assert (await client.get(f"/measures/{measure_id}/summary", headers=HTML)).status_code == 403

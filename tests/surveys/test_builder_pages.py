@@ -1,0 +1,419 @@
+"""The survey builder pages: a planner creates a survey, adds pages and questions with
+conditions, sees the API's definition checks at the fields, previews, publishes (and is told
+what can no longer change), imports an XLSForm and prints letters — all as HTML forms."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+from pypdf import PdfReader
+
+from tests.surveys.conftest import Client, Headers, Surveys
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+NEW_SURVEY = {
+    "title_de": "Älter werden im Kiez",
+    "title_en": "Growing older in the neighbourhood",
+    "title_simple": "Alt werden im Kiez",
+    "purpose_de": "Wir planen Angebote für ältere Menschen.",
+    "organiser_de": "Bezirksamt Mitte",
+    "privacy_note_de": "Anonym.",
+    "estimated_minutes": "5",
+    "level": "planning_area",
+    "access_mode": "open",
+}
+
+
+def _as(client: Client, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The caller's session cookie into the client's jar (httpx drops a Cookie header on form
+    posts), the CSRF header as it is."""
+    client.cookies.clear()
+    headers = dict(kwargs.pop("headers", None) or {})
+    cookie = headers.pop("Cookie", "")
+    if cookie:
+        name, _sep, value = cookie.partition("=")
+        client.cookies.set(name, value, domain="testserver.local")
+    return {**kwargs, "headers": headers}
+
+
+async def _get(client: Client, url: str, **kwargs: Any) -> Any:
+    return await client.get(url, **_as(client, kwargs))
+
+
+async def _post(client: Client, url: str, **kwargs: Any) -> Any:
+    return await client.post(url, follow_redirects=False, **_as(client, kwargs))
+
+
+async def _create(client: Client, process_id: Any, planner: Headers) -> str:
+    response = await _post(
+        client, f"/workspace/processes/{process_id}/surveys/new", data=NEW_SURVEY, headers=planner
+    )
+    assert response.status_code == 303, response.text
+    location = response.headers["location"]
+    assert location.endswith("?done=created")
+    return location.split("/")[-1].split("?")[0]
+
+
+async def _definition(client: Client, survey_id: str, planner: Headers) -> Any:
+    found = await _get(client, f"/api/v1/surveys/{survey_id}?texts=all", headers=planner)
+    return found.json()["definition"]
+
+
+async def test_a_planner_builds_a_survey_with_a_conditional_question(
+    client: Client, process_id: Any, planner: Headers
+) -> None:
+    form = await _get(client, f"/workspace/processes/{process_id}/surveys/new", headers=planner)
+    assert form.status_code == 200
+    assert 'name="csrf_token"' in form.text
+    survey_id = await _create(client, process_id, planner)
+    page = await _get(client, f"/workspace/surveys/{survey_id}", headers=planner)
+    assert page.status_code == 200
+    assert "Älter werden im Kiez" in page.text
+
+    single = {
+        "type": "single_choice",
+        "page": "where",
+        "key": "alone",
+        "text_de": "Leben Sie allein?",
+        "text_en": "Do you live alone?",
+        "text_simple": "Wohnen Sie allein?",
+        "required": "yes",
+        "options": "yes | Ja | Yes | Ja | everyday_support\nno | Nein | No",
+    }
+    added = await _post(
+        client, f"/workspace/surveys/{survey_id}/questions/new", data=single, headers=planner
+    )
+    assert added.status_code == 303, added.text
+    new_page = await _post(
+        client,
+        f"/workspace/surveys/{survey_id}/pages",
+        data={"page_key": "help", "page_title_de": "Hilfe", "page_show_if": "${alone} = 'yes'"},
+        headers=planner,
+    )
+    assert new_page.status_code == 303, new_page.text
+    rating = {
+        "type": "rating",
+        "page": "help",
+        "key": "support",
+        "text_de": "Wie gut sind Sie versorgt?",
+        "min_label_de": "schlecht",
+        "max_label_de": "gut",
+        "scale_min": "1",
+        "scale_max": "5",
+        "need_values": "1 2",
+        "need_categories": "everyday_support",
+        "show_if": "not(${alone} = 'no')",
+    }
+    added = await _post(
+        client, f"/workspace/surveys/{survey_id}/questions/new", data=rating, headers=planner
+    )
+    assert added.status_code == 303, added.text
+
+    definition = await _definition(client, survey_id, planner)
+    alone = definition["pages"][0]["questions"][1]
+    assert alone["text"] == {
+        "de": "Leben Sie allein?",
+        "en": "Do you live alone?",
+        "de-x-simple": "Wohnen Sie allein?",
+    }
+    assert alone["options"][0] == {
+        "key": "yes",
+        "label": {"de": "Ja", "en": "Yes", "de-x-simple": "Ja"},
+        "need_categories": ["everyday_support"],
+    }
+    assert definition["pages"][1]["show_if"] == {
+        "op": "equals",
+        "question": "alone",
+        "value": "yes",
+    }
+    support = next(q for q in definition["pages"][1]["questions"] if q["key"] == "support")
+    assert support["show_if"] == {
+        "op": "not",
+        "not": {"op": "equals", "question": "alone", "value": "no"},
+    }
+    assert support["need_values"] == [1, 2]
+
+    # The question form shows what is stored, the condition written back as an expression.
+    edit = await _get(client, f"/workspace/surveys/{survey_id}/questions/support", headers=planner)
+    assert edit.status_code == 200
+    assert "not(${alone} = &#39;no&#39;)" in edit.text
+
+    preview = await _get(client, f"/workspace/surveys/{survey_id}/preview", headers=planner)
+    assert preview.status_code == 200
+    assert "Leben Sie allein?" in preview.text
+    assert "${alone} = &#39;yes&#39;" in preview.text
+    english = await _get(client, f"/workspace/surveys/{survey_id}/preview?lang=en", headers=planner)
+    assert "Do you live alone?" in english.text
+
+
+async def test_the_api_definition_checks_are_shown_at_the_fields(
+    client: Client, process_id: Any, planner: Headers
+) -> None:
+    survey_id = await _create(client, process_id, planner)
+    duplicate = {
+        "type": "short_text",
+        "page": "where",
+        "key": "area",
+        "text_de": "Noch einmal?",
+    }
+    response = await _post(
+        client, f"/workspace/surveys/{survey_id}/questions/new", data=duplicate, headers=planner
+    )
+    assert response.status_code == 400
+    assert "duplicate question key" in response.text
+    assert 'href="#key"' in response.text
+    unknown = {**duplicate, "key": "later", "show_if": "${nowhere} = 'x'"}
+    response = await _post(
+        client, f"/workspace/surveys/{survey_id}/questions/new", data=unknown, headers=planner
+    )
+    assert response.status_code == 400
+    assert "refers to an unknown question: &#39;nowhere&#39;" in response.text
+    unreadable = {**duplicate, "key": "later", "show_if": "${area} > 3"}
+    response = await _post(
+        client, f"/workspace/surveys/{survey_id}/questions/new", data=unreadable, headers=planner
+    )
+    assert response.status_code == 400
+    assert 'href="#show_if"' in response.text  # “the condition cannot be read: …”
+    assert "only = and != compare answers" in response.text
+    definition = await _definition(client, survey_id, planner)
+    assert [q["key"] for q in definition["pages"][0]["questions"]] == ["area"]
+
+
+async def test_publishing_explains_what_can_still_change_and_refuses_breaking_changes(
+    client: Client, surveys: Surveys, planner: Headers
+) -> None:
+    survey = await surveys.create()
+    published = await _post(client, f"/workspace/surveys/{survey['id']}/publish", headers=planner)
+    assert published.status_code == 303
+    page = await _get(client, published.headers["location"], headers=planner)
+    assert 'id="what-can-change"' in page.text
+    assert "Was sich noch ändern lässt" in page.text
+    form = await _get(
+        client, f"/workspace/surveys/{survey['id']}/questions/children", headers=planner
+    )
+    assert form.status_code == 200
+    fields = {
+        "key": "children",
+        "text_de": "Leben Kinder in Ihrem Haushalt?",
+        "required": "yes",
+        "options": "yes | Ja\nmaybe | Vielleicht",  # `no` removed
+    }
+    refused = await _post(
+        client,
+        f"/workspace/surveys/{survey['id']}/questions/children",
+        data=fields,
+        headers=planner,
+    )
+    assert refused.status_code == 400
+    assert "option &#39;no&#39; of &#39;children&#39; was removed or renamed" in refused.text
+    # A new text is fine.
+    fields["options"] = "yes | Ja | Yes\nno | Nein | No"
+    fields["text_en"] = "Children in your home?"
+    saved = await _post(
+        client,
+        f"/workspace/surveys/{survey['id']}/questions/children",
+        data=fields,
+        headers=planner,
+    )
+    assert saved.status_code == 303, saved.text
+    closed = await _post(client, f"/workspace/surveys/{survey['id']}/close", headers=planner)
+    assert closed.status_code == 303
+    again = await _post(client, f"/workspace/surveys/{survey['id']}/close", headers=planner)
+    assert again.status_code == 409
+
+
+async def test_publishing_outside_a_survey_phase_says_why(
+    client: Client, make_process: Any, planner: Headers
+) -> None:
+    from quartier.processes.phases import PhaseKey
+
+    process_id = await make_process(phase=PhaseKey.RESOURCE_PROVISION)
+    survey_id = await _create(client, process_id, planner)
+    response = await _post(client, f"/workspace/surveys/{survey_id}/publish", headers=planner)
+    assert response.status_code == 409
+    assert 'href="#publish"' in response.text
+
+
+async def test_an_xlsform_upload_becomes_a_draft_or_names_its_rows(
+    client: Client, process_id: Any, planner: Headers
+) -> None:
+    page = await _get(client, f"/workspace/processes/{process_id}/surveys/import", headers=planner)
+    assert page.status_code == 200
+    assert 'enctype="multipart/form-data"' in page.text
+    good = (FIXTURES / "kobo_familien_im_kiez.xlsx").read_bytes()
+    response = await _post(
+        client,
+        f"/workspace/processes/{process_id}/surveys/import",
+        files={"xlsform": ("familien.xlsx", good)},
+        headers=planner,
+    )
+    assert response.status_code == 303, response.text
+    assert response.headers["location"].endswith("?done=imported")
+    bad = (FIXTURES / "odk_standorte_geopoint.xlsx").read_bytes()
+    response = await _post(
+        client,
+        f"/workspace/processes/{process_id}/surveys/import",
+        files={"xlsform": ("standorte.xlsx", bad)},
+        headers=planner,
+    )
+    assert response.status_code == 400
+    assert "sheet survey, row 3, column type (A)" in response.text
+    assert "sheet survey, row 4, column type (A)" in response.text
+
+
+async def test_letters_are_printed_from_the_survey_page(
+    client: Client, surveys: Surveys, planner: Headers
+) -> None:
+    survey = await surveys.create(access_mode="invitation")
+    page = await _get(client, f"/workspace/surveys/{survey['id']}", headers=planner)
+    assert "Print letters (PDF)" in page.text or "Briefe drucken (PDF)" in page.text
+    response = await _post(
+        client, f"/workspace/surveys/{survey['id']}/letters", data={"count": "2"}, headers=planner
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/pdf"
+    assert len(PdfReader(io.BytesIO(response.content)).pages) == 2
+    refused = await _post(
+        client, f"/workspace/surveys/{survey['id']}/letters", data={"count": "0"}, headers=planner
+    )
+    assert refused.status_code == 400
+    assert 'href="#count"' in refused.text
+
+
+async def test_the_builder_is_for_planners_only(
+    client: Client, surveys: Surveys, login_as: Any
+) -> None:
+    survey = await surveys.create()
+    anonymous = await _get(client, f"/workspace/surveys/{survey['id']}")
+    assert anonymous.status_code in (302, 303, 401)
+    moderator = await login_as("moderator")
+    refused = await _get(client, f"/workspace/surveys/{survey['id']}", headers=moderator)
+    assert refused.status_code == 403
+
+
+async def test_uploaded_files_may_hold_nul_bytes_but_text_fields_may_not(
+    client: Client, process_id: Any, planner: Headers
+) -> None:
+    """The NUL guard lets binary file parts through (an .xlsx holds NUL bytes) and still
+    refuses a NUL in a text field of the same multipart form."""
+    response = await _post(
+        client,
+        f"/workspace/processes/{process_id}/surveys/import",
+        files={"xlsform": ("x.xlsx", b"PK\x03\x04\x00\x00 not really a workbook")},
+        headers=planner,
+    )
+    assert response.status_code == 400
+    assert "not a readable .xlsx XLSForm" in response.text
+    response = await _post(
+        client,
+        f"/workspace/processes/{process_id}/surveys/import",
+        data={"note": "a\x00b"},
+        files={"xlsform": ("x.xlsx", b"PK")},
+        headers=planner,
+    )
+    assert response.status_code == 400
+    assert response.json()["detail"] == "NUL characters are not allowed in any input."
+
+
+async def test_questions_are_reordered_without_javascript_and_conditions_still_decide(
+    client: Client, process_id: Any, planner: Headers
+) -> None:
+    survey_id = await _create(client, process_id, planner)
+    base = f"/workspace/surveys/{survey_id}"
+    for key, show_if in (("alone", ""), ("support", "${alone} = 'yes'")):
+        question = {
+            "type": "single_choice",
+            "page": "where",
+            "key": key,
+            "text_de": f"Frage {key}",
+            "options": "yes | Ja\nno | Nein",
+            "show_if": show_if,
+        }
+        added = await _post(client, f"{base}/questions/new", data=question, headers=planner)
+        assert added.status_code == 303, added.text
+    new_page = await _post(
+        client, f"{base}/pages", data={"page_key": "more", "page_title_de": "Mehr"}, headers=planner
+    )
+    assert new_page.status_code == 303, new_page.text
+    last = {"type": "short_text", "page": "more", "key": "wish", "text_de": "Ihr Wunsch?"}
+    assert (
+        await _post(client, f"{base}/questions/new", data=last, headers=planner)
+    ).status_code == 303
+
+    async def order() -> list[list[str]]:
+        definition = await _definition(client, survey_id, planner)
+        return [[q["key"] for q in page["questions"]] for page in definition["pages"]]
+
+    assert await order() == [["area", "alone", "support"], ["more_note", "wish"]]
+    removed = await _post(client, f"{base}/questions/more_note/delete", headers=planner)
+    assert removed.status_code == 303
+    assert await order() == [["area", "alone", "support"], ["wish"]]
+    page = await _get(client, base, headers=planner)
+    assert "Move “area” down" in page.text or "„area“ nach unten" in page.text
+    assert page.text.count(f'action="{base}/questions/area/move"') == 1  # first: down only
+    assert page.text.count(f'action="{base}/questions/wish/move"') == 1  # last: up only
+
+    # Up across the page boundary: to the end of the page before; the empty page goes.
+    moved = await _post(
+        client, f"{base}/questions/wish/move", data={"direction": "up"}, headers=planner
+    )
+    assert moved.status_code == 303
+    assert moved.headers["location"] == f"{base}?done=saved#question-wish"
+    assert await order() == [["area", "alone", "support", "wish"]]
+
+    # A condition must refer to an earlier question: the definition checks refuse, nothing moves.
+    refused = await _post(
+        client, f"{base}/questions/support/move", data={"direction": "up"}, headers=planner
+    )
+    assert refused.status_code == 409
+    assert "support" in refused.text
+    assert await order() == [["area", "alone", "support", "wish"]]
+    moved = await _post(
+        client, f"{base}/questions/wish/move", data={"direction": "up"}, headers=planner
+    )
+    assert moved.status_code == 303
+    assert await order() == [["area", "alone", "wish", "support"]]
+    moved = await _post(
+        client, f"{base}/questions/alone/move", data={"direction": "down"}, headers=planner
+    )
+    assert moved.status_code == 303
+    assert await order() == [["area", "wish", "alone", "support"]]
+    refused = await _post(
+        client, f"{base}/questions/alone/move", data={"direction": "down"}, headers=planner
+    )
+    assert refused.status_code == 409
+    assert "alone" in refused.text
+    assert await order() == [["area", "wish", "alone", "support"]]
+
+    # Already at an end, an unknown direction or question: nothing changes.
+    for key, direction in (("area", "up"), ("support", "down"), ("alone", "sideways"), ("x", "up")):
+        response = await _post(
+            client, f"{base}/questions/{key}/move", data={"direction": direction}, headers=planner
+        )
+        assert response.status_code == 303
+    assert await order() == [["area", "wish", "alone", "support"]]
+
+
+async def test_a_planner_publishes_and_withdraws_the_results_as_open_data(
+    client: Client, surveys: Surveys, planner: Headers
+) -> None:
+    survey = await surveys.create()
+    base = f"/workspace/surveys/{survey['id']}"
+    page = await _get(client, base, headers=planner)
+    assert 'id="open-data"' in page.text and 'name="public" value="yes"' in page.text
+
+    async def public() -> bool:
+        found = await _get(client, f"/api/v1/surveys/{survey['id']}", headers=planner)
+        return bool(found.json()["results_public"])
+
+    published = await _post(client, f"{base}/open-data", data={"public": "yes"}, headers=planner)
+    assert published.status_code == 303
+    assert await public()
+    page = await _get(client, base, headers=planner)
+    assert 'name="public" value="no"' in page.text
+    withdrawn = await _post(client, f"{base}/open-data", data={"public": "no"}, headers=planner)
+    assert withdrawn.status_code == 303
+    assert not await public()
