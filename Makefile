@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml uv.lock
 	touch $@
 
 run: install
-	$(BIN)/quartier serve --demo
+	$(BIN)/quartier serve --demo --with-worker
 
 lint: install
 	$(BIN)/ruff check backend tests bench
@@ -26,8 +26,11 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# Two workers (pytest-xdist), each with its own private PostgreSQL cluster; tests of one module
+# stay on one worker (module-scoped live servers and browsers). PYTEST_WORKERS=0 runs serially.
+PYTEST_WORKERS ?= 2
 unit: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadscope
 
 test: lint typecheck unit
 
@@ -37,8 +40,17 @@ openapi: install
 # Contract fuzzing (Schemathesis, all checks and phases, anonymous / token / admin).
 fuzz: install
 	$(BIN)/python tests/fuzz/run_fuzz.py --examples 1000
+# CI: two fixed seeds, so that a CI result depends only on the commit — every caller with 25
+# examples per operation, then the token holder with 10 more from a second seed. (A seed that
+# changed every run once failed CI on a generator error in Schemathesis's negative-mode schema
+# mutation, not in the app.) New seeds are explored with `make fuzz`, which prints its random
+# seed for replay: run_fuzz.py --seed N [--operations REGEX]. ~170 operations at 25 examples
+# keep CI within its time; `make fuzz` runs 1,000.
+# One worker: Hypothesis describes strategies with ast.parse, which CPython 3.11 does not do
+# safely from two threads at once ("AST constructor recursion depth mismatch", seen here).
 fuzz-ci: install
-	$(BIN)/python tests/fuzz/run_fuzz.py --examples 50 --seed 20261125
+	$(BIN)/python tests/fuzz/run_fuzz.py --examples 25 --seed 20261125 --workers 1
+	$(BIN)/python tests/fuzz/run_fuzz.py --examples 10 --seed 20261207 --only token --workers 1
 
 # Crash durability: SIGKILL app and PostgreSQL under submission load, verify nothing is lost.
 durability: install
@@ -49,14 +61,18 @@ durability-ci: install
 bench: install
 	$(BIN)/python bench/run.py
 
-# Re-extract UI strings and merge them into the de/en catalogues (then translate the new
-# German entries; tests/test_i18n.py fails while one is missing).
+# Re-extract UI strings and merge them into the de/en/tr/ar catalogues (then translate the new
+# German, Turkish and Arabic entries; tests/test_i18n.py fails while one is missing). The
+# easy-read catalogue (de_x_simple) is edited by hand: it carries only the texts it makes easier.
+UI_CATALOGUES := de en tr ar
 messages: install
 	mkdir -p .quartier
 	$(BIN)/pybabel extract -F babel.cfg -o .quartier/messages.pot --project=Quartier \
 	  --copyright-holder="Quartier contributors" --sort-output --no-wrap --add-location=file .
-	$(BIN)/pybabel update -i .quartier/messages.pot -d frontend/locales -D messages --no-wrap \
-	  --no-fuzzy-matching --ignore-obsolete --ignore-pot-creation-date
+	for lang in $(UI_CATALOGUES); do \
+	  $(BIN)/pybabel update -i .quartier/messages.pot -d frontend/locales -D messages -l $$lang \
+	    --no-wrap --no-fuzzy-matching --ignore-obsolete --ignore-pot-creation-date || exit 1; \
+	done
 
 clean-db:
 	rm -rf .quartier/pgdata .quartier/run

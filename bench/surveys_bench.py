@@ -311,6 +311,7 @@ def _records(
         for i, area in enumerate(chosen_areas):
             number = first + done + i
             response_id = uuid.UUID(str(uuid7()))
+            record_key = rng.getrandbits(32)  # reproducible runs; the app uses new_record_key
             age = None if rng.random() < NO_AGE else rng.choices(ages, age_weights)[0]
             expressed = [key for key in NEEDS if rng.random() < level[(area, key)]]
             children = rng.choice(("yes", "no"))
@@ -327,11 +328,15 @@ def _records(
                     f"B{number:015d}",
                     1,
                     answers,
+                    record_key,
                     now,
                     now,
                 )
             )
-            needs += [(response_id, categories[key], survey_id, area, age) for key in expressed]
+            needs += [
+                (response_id, categories[key], survey_id, area, age, record_key)
+                for key in expressed
+            ]
             options.append((response_id, survey_id, "age", age or "no_answer"))
             options.append((response_id, survey_id, "children", children))
             options += [
@@ -378,6 +383,7 @@ async def _seed(url: str, survey_id: uuid.UUID, count: int, first: int = 0) -> d
                     "receipt_code",
                     "definition_version",
                     "answers",
+                    "record_key",
                     "created_at",
                     "updated_at",
                 ],
@@ -385,7 +391,14 @@ async def _seed(url: str, survey_id: uuid.UUID, count: int, first: int = 0) -> d
             await connection.copy_records_to_table(
                 "survey_response_needs",
                 records=needs,
-                columns=["response_id", "need_category_id", "survey_id", "area_id", "age_stratum"],
+                columns=[
+                    "response_id",
+                    "need_category_id",
+                    "survey_id",
+                    "area_id",
+                    "age_stratum",
+                    "record_key",
+                ],
             )
             await connection.copy_records_to_table(
                 "survey_answer_options",
