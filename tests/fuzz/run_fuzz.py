@@ -7,6 +7,7 @@ negative data, and all phases including the stateful one — three times: anonym
 API token carrying every scope, and as a signed-in administrator (session cookie + CSRF token).
 
     python tests/fuzz/run_fuzz.py --examples 25 --seed 20261125      # CI size (make fuzz-ci)
+    python tests/fuzz/run_fuzz.py --examples 10 --seed commit        # seed from the commit
     python tests/fuzz/run_fuzz.py --examples 1000                    # make fuzz: random seed
 
 Exits non-zero when Schemathesis reports any failure. Reports (JUnit) go to --report-dir.
@@ -117,10 +118,26 @@ def _config(directory: Path, caller: str, credentials: dict[str, str]) -> Path:
     return path
 
 
+def _seed(given: str | None) -> int:
+    if given is None:
+        return secrets.randbelow(2**31)
+    if given != "commit":
+        return int(given)
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    return int(head[:8], 16) % 2**31
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=50)
-    parser.add_argument("--seed", type=int, default=None, help="fixed seed (default: random)")
+    parser.add_argument(
+        "--seed",
+        default=None,
+        help="a fixed seed, or `commit`: one derived from the checked-out commit, so the seed "
+        "changes with every commit and a CI result can be replayed exactly (default: random)",
+    )
     parser.add_argument("--workers", default="2")
     parser.add_argument("--report-dir", default=str(ROOT / "test-results" / "fuzz"))
     parser.add_argument("--only", choices=["anonymous", "token", "admin"], action="append")
@@ -128,7 +145,7 @@ def main() -> int:
         "--operations", metavar="REGEX", help="only operations whose operationId matches (replay)"
     )
     args = parser.parse_args()
-    seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
+    seed = _seed(args.seed)
     print(f"schemathesis seed: {seed}", flush=True)
 
     base_dir = Path(tempfile.mkdtemp(prefix="quartier-fuzz-"))

@@ -215,6 +215,9 @@ def request_structs(app: Litestar) -> list[type[msgspec.Struct]]:
     def visit(annotation: Any) -> None:
         for argument in typing.get_args(annotation):
             visit(argument)
+        origin = typing.get_origin(annotation)
+        if isinstance(origin, type) and issubclass(origin, msgspec.Struct):
+            visit(origin)  # a generic Struct (`SurveyDefinition[Text]`)
         if isinstance(annotation, type) and issubclass(annotation, msgspec.Struct):
             if annotation in found:
                 return
@@ -414,6 +417,111 @@ def _bounded_json_value(depth: int) -> dict[str, Any]:
     return {"anyOf": branches}
 
 
+#: A request Struct that is part of a recursive type sets this class variable to the number of
+#: levels the server accepts (see `_unroll_recursion`).
+NESTING_ATTRIBUTE = "contract_nesting_levels"
+_SCHEMA_REF = "#/components/schemas/"
+
+
+def nesting_levels(structs: list[type[msgspec.Struct]]) -> dict[str, int]:
+    """Component name → levels, for the request Structs that declare their nesting bound."""
+    return {
+        struct.__name__: getattr(struct, NESTING_ATTRIBUTE)
+        for struct in structs
+        if isinstance(getattr(struct, NESTING_ATTRIBUTE, None), int)
+    }
+
+
+def _references(node: Any) -> set[str]:
+    found: set[str] = set()
+
+    def visit(value: Any) -> None:
+        if isinstance(value, dict):
+            if isinstance(value.get("$ref"), str) and value["$ref"].startswith(_SCHEMA_REF):
+                found.add(value["$ref"].removeprefix(_SCHEMA_REF))
+            for inner in value.values():
+                visit(inner)
+        elif isinstance(value, list):
+            for inner in value:
+                visit(inner)
+
+    visit(node)
+    return found
+
+
+def _recursive(components: dict[str, Any]) -> set[str]:
+    """The component schemas that reach themselves through references."""
+    edges = {name: _references(schema) for name, schema in components.items()}
+    recursive = set()
+    for start in edges:
+        stack, seen = list(edges[start]), set()
+        while stack:
+            name = stack.pop()
+            if name == start:
+                recursive.add(start)
+                break
+            if name not in seen:
+                seen.add(name)
+                stack.extend(edges.get(name, ()))
+    return recursive
+
+
+def _unroll_recursion(components: dict[str, Any], levels: dict[str, int]) -> None:
+    """Spell out bounded recursive schemas level by level, so the contract has no cycle.
+
+    The server refuses values nested deeper than a recursive Struct's declared levels (display
+    conditions: `surveys.definition`), so the contract says exactly that: level 1 keeps the
+    component's name, level k is `<Name>Level<k>`, and the last level's alternatives leave the
+    recursive branches out. A recursive schema keeps operations out of generated clients and
+    makes property-based generators build self-referencing strategies (Schemathesis failed a
+    CI run with "Cannot generate an array with 1 demanded elements" on one). A recursive
+    component without a declared bound is an error here, not a silent cycle."""
+    recursive = _recursive(components)
+    unbounded = sorted(recursive - levels.keys())
+    if unbounded:
+        raise RuntimeError(f"recursive schemas without {NESTING_ATTRIBUTE}: {unbounded}")
+    group = sorted(recursive)
+    originals = {name: components[name] for name in group}
+
+    def level_name(name: str, level: int) -> str:
+        return name if level == 1 else f"{name}Level{level}"
+
+    def rewrite(node: Any, level: int, last: int) -> Any:
+        if isinstance(node, list):
+            return [rewrite(item, level, last) for item in node]
+        if not isinstance(node, dict):
+            return node
+        out: dict[str, Any] = {}
+        for key, value in node.items():
+            if key in {"oneOf", "anyOf"} and isinstance(value, list):
+                branches = []
+                for branch in value:
+                    target = _references(branch) if isinstance(branch, dict) else set()
+                    if "$ref" in branch and target & recursive:
+                        if level < last:
+                            (name,) = target
+                            branches.append({"$ref": _SCHEMA_REF + level_name(name, level + 1)})
+                        continue
+                    branches.append(rewrite(branch, level, last))
+                out[key] = branches
+            elif key == "$ref" and value.removeprefix(_SCHEMA_REF) in recursive:
+                raise RuntimeError(f"{value} is referenced outside a oneOf/anyOf")
+            else:
+                out[key] = rewrite(value, level, last)
+        return out
+
+    for name, schema in originals.items():
+        last = levels[name]
+        for level in range(1, last + 1):
+            unrolled = rewrite(schema, level, last)
+            if level > 1:
+                unrolled["title"] = level_name(name, level)
+                unrolled["description"] = f"{name} nested at level {level} of at most {last}" + (
+                    ": only the non-recursive alternatives remain" if level == last else ""
+                )
+            components[level_name(name, level)] = unrolled
+
+
 def _unique_titles(components: dict[str, Any]) -> None:
     """Two schemas with one title become one model in a generated client: a schema whose
     component name differs from its clashing title is titled after its component name
@@ -522,6 +630,7 @@ def finalize_contract(
     document: dict[str, Any],
     content: dict[str, dict[str, dict[str, Any]]] | None = None,
     cacheable: dict[str, Cacheable] | None = None,
+    nesting: dict[str, int] | None = None,
 ) -> None:
     """Make the contract say what the server does, in forms that independent tools accept
     (openapi-spec-validator, openapi-python-client, validating gateways)."""
@@ -559,6 +668,7 @@ def finalize_contract(
             f"{JSON_VALUE_DEPTH} levels deep; no string or key contains a NUL character.",
             **_bounded_json_value(JSON_VALUE_DEPTH),
         }
+    _unroll_recursion(schemas, nesting or {})
     _unique_titles(schemas)
     _walk(document, _int_or_number)
 

@@ -20,6 +20,7 @@ from quartier.core.openapi import (
     declared_cacheable,
     declared_content,
     finalize_contract,
+    nesting_levels,
     request_structs,
     restore_nested_constraints,
 )
@@ -83,9 +84,12 @@ def contract_bytes(app: Litestar) -> bytes:
     cached = app.state.get("openapi_bytes")
     if cached is None:
         document = app.openapi_schema.to_schema()
-        restore_nested_constraints(document, request_structs(app))
+        structs = request_structs(app)
+        restore_nested_constraints(document, structs)
         close_request_schemas(document)
-        finalize_contract(document, declared_content(app), declared_cacheable(app))
+        finalize_contract(
+            document, declared_content(app), declared_cacheable(app), nesting_levels(structs)
+        )
         cached = (
             json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
         ).encode()

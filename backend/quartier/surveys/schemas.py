@@ -15,7 +15,7 @@ and bound every string, number and list.
 from __future__ import annotations
 
 import datetime
-from typing import Annotated, Any, Generic, Literal, TypeVar, Union
+from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, Union
 from uuid import UUID
 
 from msgspec import UNSET, Meta, Struct, UnsetType, field
@@ -93,26 +93,36 @@ class Includes(Struct, kw_only=True, forbid_unknown_fields=True, tag_field="op",
     option: Key
 
 
+#: Conditions nest at most this deep (`definition.py` refuses deeper ones; the contract spells
+#: the levels out, see `core.openapi._unroll_recursion`).
+MAX_CONDITION_DEPTH = 5
+
+
 class Not(Struct, kw_only=True, forbid_unknown_fields=True, tag_field="op", tag="not"):
     """True when the inner condition is false."""
 
     condition: Condition = field(name="not")
+    # composites sit at levels 1 .. MAX_CONDITION_DEPTH - 1 (their leaves one deeper)
+    contract_nesting_levels: ClassVar[int] = MAX_CONDITION_DEPTH - 1
 
 
 class AnyOf(Struct, kw_only=True, forbid_unknown_fields=True, tag_field="op", tag="any"):
     """True when at least one of the conditions is true."""
 
     conditions: Annotated[list[Condition], Meta(min_length=1, max_length=20)] = field(name="any")
+    # composites sit at levels 1 .. MAX_CONDITION_DEPTH - 1 (their leaves one deeper)
+    contract_nesting_levels: ClassVar[int] = MAX_CONDITION_DEPTH - 1
 
 
 class AllOf(Struct, kw_only=True, forbid_unknown_fields=True, tag_field="op", tag="all"):
     """True when every condition is true."""
 
     conditions: Annotated[list[Condition], Meta(min_length=1, max_length=20)] = field(name="all")
+    # composites sit at levels 1 .. MAX_CONDITION_DEPTH - 1 (their leaves one deeper)
+    contract_nesting_levels: ClassVar[int] = MAX_CONDITION_DEPTH - 1
 
 
 Condition = Union[Equals, Includes, Not, AnyOf, AllOf]  # noqa: UP007 - a runtime alias msgspec resolves
-MAX_CONDITION_DEPTH = 5
 
 
 # -- questions ---------------------------------------------------------------------------------
