@@ -182,6 +182,68 @@ async def test_the_report_is_a_printable_page_and_the_same_document_as_pdf(
     assert reader.metadata is not None and reader.metadata.title.startswith("Beteiligungsbericht")
 
 
+async def test_the_report_maps_the_feedback_per_social_area_on_the_page_and_in_the_pdf(
+    client: Client, create_measure: CreateMeasure, consult: Consult, planner: Headers
+) -> None:
+    """One map per anonymous kind over the measure's areas, server-rendered SVG (so the PDF
+    has it too): the share in support from the summary's own published counts; an area with
+    too few responses is hatched and says "protected", never 0."""
+    measure_id = await create_measure(area_codes=["010101", "010102"])
+    await consult(measure_id, k_threshold=3, min_respondents=3)
+    for index in range(9):
+        await give(
+            client,
+            measure_id,
+            stance="support" if index < 6 else "oppose",
+            area_code="010101",
+        )
+    await give(client, measure_id, stance="oppose", area_code="010102")
+    revised = await client.post(  # closes the window: the report is public
+        f"/api/v1/measures/{measure_id}/revise", json={"reason": "Rückmeldungen"}, headers=planner
+    )
+    assert revised.status_code == 200, revised.text
+    summary = (await client.get(f"/api/v1/measures/{measure_id}/summary", headers=planner)).json()
+    groups = {group["key"]: group for group in summary["groups"]}
+    west = groups["resident/010101"]
+    assert not west["withheld"] and groups["resident/010102"]["withheld"]
+    counts = {count["key"]: count["count"] for count in west["stances"]}
+    share = counts["support"] / sum(counts.values())
+    expected = f"{share * 100:.1f}".rstrip("0").rstrip(".") + "%"
+
+    page = await client.get(f"/measures/{measure_id}/consultation-report", headers=HTML)
+    assert page.status_code == 200, page.text
+    html = page.text
+    assert "Feedback per social area" in html
+    for kind in ("resident", "professional"):
+        start = html.index(f'<figure class="map" id="support-map-{kind}"')
+        figure = html[start : html.index("</figure>", start)]
+        assert figure.count("<path class=") == 2  # both areas of the measure are drawn
+    resident = html[html.index('id="support-map-resident"') :]
+    assert f"Moabit West: {expected} of {west['respondents']} responses" in resident
+    assert "Moabit Ost: protected (too few people)" in resident
+    assert 'class="map-protected" fill="url(#support-map-resident-hatch)"' in resident
+    # the professionals answered nowhere: both areas protected, not 0
+    professional = html[html.index('id="support-map-professional"') :]
+    professional = professional[: professional.index("</table>")]
+    assert "0% – 20%" in professional  # the legend: fixed fifths of the share
+    cells = re.findall(r'<td class="numeric[^"]*">([^<]*)</td>', professional)
+    assert cells == ["protected (too few people)"] * 2  # not 0
+
+    response = await client.get(
+        f"/api/v1/measures/{measure_id}/consultation-report/pdf", headers=ENGLISH
+    )
+    assert response.status_code == 200
+    _, text = pdf_text(response.content)
+    for title in (
+        "Feedback per social area",
+        "Residents: support per social area",
+        "Professionals: support per social area",
+        "Moabit West",
+    ):
+        assert title in text, title
+    assert f"{expected} of {west['respondents']} responses" in text
+
+
 async def test_residents_get_the_report_only_when_the_summary_is_released(
     client: Client,
     create_measure: CreateMeasure,

@@ -129,7 +129,7 @@ class MeasureReportController(Controller):
         return await documents.pdf_response(
             request.app,
             documents.REPORT_TEMPLATE,
-            documents.report_context(report, pdf=True),
+            await documents.report_context(db_session, report, pdf=True),
             documents.report_filename(report),
         )
 
