@@ -475,6 +475,46 @@ async def test_the_summary_exports_in_the_surveys_formats_with_their_metadata(
     archive = zipfile.ZipFile(io.BytesIO(workbook.content))
     sheets = re.findall(r'<sheet name="([^"]+)"', archive.read("xl/workbook.xml").decode())
     assert sheets == ["Rückmeldungen", "Metadaten"]
+    assert "# attribution: " in as_csv.text  # the sources of the area data, as the surveys'
+
+    geojson = await client.get(url, params={"format": "geojson"}, headers=exporter)
+    assert geojson.status_code == 200, geojson.text
+    assert geojson.headers["content-type"].startswith("application/geo+json")
+    assert f'filename="feedback-measure-{measure_id}-v1.geojson"' in (
+        geojson.headers["content-disposition"]
+    )
+    collection = geojson.json()
+    assert collection["type"] == "FeatureCollection"
+    assert collection["metadata"]["k_threshold"] == summary["metadata"]["k_threshold"]
+    assert collection["metadata"]["disclosure_method"].startswith("cell key method")
+    assert collection["metadata"]["measure_title"] == "Familienzentrum Moabit"
+    assert collection["metadata"]["attribution"]
+    assert collection["responses_by_kind"] == summary["responses_by_kind"]
+    assert [g["key"] for g in collection["totals"]] == [
+        g["key"] for g in summary["groups"] if g["area_code"] is None
+    ]
+    assert collection["organisations"][0]["organisation"]["name"] == "Caritas Berlin"
+    features = {feature["id"]: feature for feature in collection["features"]}
+    # the measure's area and the area the residents named, with their boundaries
+    assert set(features) == {"0101", "010101"}
+    groups = {g["key"]: g for g in summary["groups"]}
+    for code, feature in features.items():
+        assert feature["geometry"]["type"] in ("Polygon", "MultiPolygon")
+        properties = feature["properties"]
+        for kind in ("resident", "professional"):
+            group = groups[f"{kind}/{code}"]
+            assert properties[f"{kind}_respondents"] == group["respondents"]
+            assert properties[f"{kind}_withheld"] == group["withheld"]
+            for count in group["stances"]:
+                assert properties[f"{kind}_{count['key']}"] == count["count"]
+            if group["withheld"]:  # protected: null, never 0
+                assert properties[f"{kind}_support"] is None
+                assert properties[f"{kind}_support_share"] is None
+                assert properties[f"{kind}_relevance_mean"] is None
+    west = features["010101"]["properties"]
+    assert west["name"] == "Moabit West" and west["resident_withheld"] is False
+    counts = {c["key"]: c["count"] for c in groups["resident/010101"]["stances"]}
+    assert west["resident_support_share"] == counts["support"] / sum(counts.values())
 
     # the export is a planner's and an exporter's tool, like the surveys' exports
     assert (await client.get(url)).status_code == 401

@@ -14,9 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from quartier.areas import maps
 from quartier.core.i18n import gettext as _
 from quartier.core.pdf import PDF_MEDIA_TYPE, render_pdf
-from quartier.measures import feedback
+from quartier.measures import feedback, summary_exports
 from quartier.measures import schemas as s
-from quartier.measures.models import Stance
 from quartier.measures.pages import KIND_NAMES, comment_groups, stance_chart
 from quartier.processes.phases import N_
 from quartier.measures.pages import _context as page_context
@@ -30,16 +29,6 @@ MAP_TITLES = {
     "resident": N_("Residents: support per social area"),
     "professional": N_("Professionals: support per social area"),
 }
-
-
-def support_share(group: s.GroupSummary) -> float | None:
-    """The share of a shown group's responses that support the measure, from its published
-    (perturbed) stance counts only; None for a withheld group or one whose counts read 0."""
-    if group.withheld:
-        return None
-    counts = {count.key: count.count or 0 for count in group.stances}
-    total = sum(counts.values())
-    return counts.get(Stance.SUPPORT.value, 0) / total if total else None
 
 
 async def area_maps(
@@ -57,7 +46,7 @@ async def area_maps(
         values = []
         for area in areas:
             group = groups.get(f"{kind.value}/{area.code}")
-            share = support_share(group) if group is not None else None
+            share = summary_exports.support_share(group) if group is not None else None
             values.append(
                 maps.MapValue(
                     area_id=area.id,
