@@ -480,8 +480,9 @@ async def test_the_summary_exports_in_the_surveys_formats_with_their_metadata(
     geojson = await client.get(url, params={"format": "geojson"}, headers=exporter)
     assert geojson.status_code == 200, geojson.text
     assert geojson.headers["content-type"].startswith("application/geo+json")
-    assert f'filename="feedback-measure-{measure_id}-v1.geojson"' in (
-        geojson.headers["content-disposition"]
+    assert (
+        f'filename="feedback-measure-{measure_id}-v1.geojson"'
+        in (geojson.headers["content-disposition"])
     )
     collection = geojson.json()
     assert collection["type"] == "FeatureCollection"

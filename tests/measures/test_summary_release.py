@@ -59,9 +59,7 @@ async def _submit_random(client: Client, measure_id: str, rng: random.Random) ->
             body: dict[str, Any] = {
                 "kind": kind,
                 "stance": rng.choice(STANCES),
-                "ratings": {
-                    c: rng.randint(1, 5) for c in rng.sample(CRITERIA, rng.randint(0, 3))
-                },
+                "ratings": {c: rng.randint(1, 5) for c in rng.sample(CRITERIA, rng.randint(0, 3))},
             }
             if area != "-":
                 body["area_code"] = area
@@ -271,17 +269,21 @@ async def _release(
     lines = (await client.get(export, params={"format": "csv"}, headers=exporter)).text
     rows = list(csv.DictReader(x for x in lines.splitlines() if not x.startswith("#")))
     groups = {g["key"]: g for g in summary["groups"]}
+
+    def cell(value: int | None) -> str:
+        return "" if value is None else str(value)
+
     for row in rows:
         group = groups.get(row["group"])
         if row["row_type"] == "group":
-            assert row["respondents"] == ("" if group["respondents"] is None else str(group["respondents"]))
+            assert row["respondents"] == cell(group["respondents"])
         elif row["row_type"] == "stance":
             count = next(c for c in group["stances"] if c["key"] == row["value"])["count"]
-            assert row["count"] == ("" if count is None else str(count))
+            assert row["count"] == cell(count)
         elif row["row_type"] == "rating":
             figure = next(f for f in group["criteria"] if f["criterion"] == row["item"])
             count = next(c for c in figure["distribution"] if c["key"] == row["value"])["count"]
-            assert row["count"] == ("" if count is None else str(count))
+            assert row["count"] == cell(count)
     collection = (await client.get(export, params={"format": "geojson"}, headers=exporter)).json()
     for feature in collection["features"]:
         properties = feature["properties"]

@@ -17,8 +17,8 @@ from quartier.core.pdf import PDF_MEDIA_TYPE, render_pdf
 from quartier.measures import feedback, summary_exports
 from quartier.measures import schemas as s
 from quartier.measures.pages import KIND_NAMES, comment_groups, stance_chart
-from quartier.processes.phases import N_
 from quartier.measures.pages import _context as page_context
+from quartier.processes.phases import N_
 from quartier.surveys import pages as survey_pages
 
 REPORT_TEMPLATE = "measures/consultation_report.html"

@@ -520,9 +520,13 @@ async def feature_collection(
     export's own connection (the request's session is closed once the response starts) and
     passed through as stored. Other modules' exports (feedback summaries) write their
     GeoJSON through this, so every GeoJSON of Quartier has the same shape."""
-    yield b'{"type":"FeatureCollection"' + b"".join(
-        b"," + _encoder.encode(name) + b":" + _encoder.encode(value) for name, value in members
-    ) + b',"features":['
+    yield (
+        b'{"type":"FeatureCollection"'
+        + b"".join(
+            b"," + _encoder.encode(name) + b":" + _encoder.encode(value) for name, value in members
+        )
+        + b',"features":['
+    )
     separator = b""
     async with engine.connect() as connection:
         stream = await connection.stream(
