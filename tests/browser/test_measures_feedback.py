@@ -1,14 +1,21 @@
-"""A resident gives feedback on the demo measure in Chromium at 320 px with JavaScript off
-(keyboard for the stance); axe-core (WCAG 2.x A/AA) clean and nothing wider than 320 px on the
-measure page and after an error (axe needs scripts: checked in a context with them on)."""
+"""Feedback on the demo measure in Chromium: a resident at 320 px with JavaScript off (keyboard
+for the stance); an organisation with the code a planner issued it; the planner reading the
+summary, the consultation report with its map and downloading the report and the decision
+template as PDFs. axe-core (WCAG 2.x A/AA) clean and nothing wider than 320 px on the measure
+page and after an error (axe needs scripts: checked in a context with them on)."""
 
 from __future__ import annotations
 
+import io
+import re
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Page
+from pypdf import PdfReader
 
 from tests.browser.conftest import LiveServer, axe_violations, describe_violations
 from tests.browser.test_pages import _OVERFLOWING
@@ -19,9 +26,13 @@ ContextFactory = Callable[..., BrowserContext]
 NARROW = {"width": 320, "height": 640}
 
 
+TITLE = "Kiezlotsinnen für ältere Menschen"
+
+
 @pytest.fixture(scope="module")
 def measure_id(live_server: LiveServer) -> str:
-    """The demo measure open for feedback."""
+    """The demo measure open for feedback (by its title: other modules on the same server
+    open consultations of their own)."""
     processes = httpx.get(f"{live_server.url}/api/v1/processes", timeout=30).json()["items"]
     for process in processes:
         measures = httpx.get(
@@ -30,7 +41,8 @@ def measure_id(live_server: LiveServer) -> str:
             timeout=30,
         ).json()
         for measure in measures.get("items", []):
-            return str(measure["id"])
+            if measure.get("title", TITLE) == TITLE:
+                return str(measure["id"])
     pytest.fail("the demo has no measure in consultation")
 
 
@@ -56,7 +68,7 @@ def test_a_resident_gives_feedback_on_a_phone_without_javascript(
     page = context.new_page()
     response = page.goto(f"/measures/{measure_id}")
     assert response is not None and response.status == 200
-    assert page.locator("h1").inner_text() == "Kiezlotsinnen für ältere Menschen"
+    assert page.locator("h1").inner_text() == TITLE
     assert page.get_by_role("heading", name="Wie wir die Menschen erreichen").is_visible()
 
     # sending without a stance: the error summary links to the question
@@ -82,3 +94,93 @@ def test_a_resident_gives_feedback_on_a_phone_without_javascript(
     page.get_by_role("button", name="Rückmeldung senden").click()
     page.wait_for_load_state()
     assert "schon eine Rückmeldung" in page.locator("main").inner_text()
+
+
+def _pdf_text(path: Path | str) -> str:
+    reader = PdfReader(io.BytesIO(Path(path).read_bytes()))
+    return " ".join(" ".join(page.extract_text() for page in reader.pages).split())
+
+
+def test_an_organisation_answers_with_the_code_a_planner_issued_and_is_named_in_the_summary(
+    new_context: ContextFactory, signed_in_state: dict[str, Any], measure_id: str
+) -> None:
+    planner = new_context(java_script_enabled=False, storage_state=signed_in_state).new_page()
+    response = planner.goto(f"/dashboard/measures/{measure_id}")
+    assert response is not None and response.status == 200
+    choice = planner.locator("input[name=organisation_ids]").first
+    organisation = planner.locator(f"label[for='{choice.get_attribute('id')}']").inner_text()
+    choice.check()
+    planner.get_by_role("button", name="Codes ausgeben").click()
+    planner.wait_for_load_state()
+    issued = planner.locator(".notification--success")
+    assert "Beteiligungscodes – nur jetzt sichtbar" in issued.inner_text()
+    line = issued.locator("li", has_text=organisation)
+    code = line.locator("strong").inner_text().strip()
+    assert re.fullmatch(r"[0-9A-Z-]{6,}", code), code
+
+    # the organisation, on a phone without JavaScript and without an account
+    page = new_context(viewport=NARROW, java_script_enabled=False).new_page()
+    page.goto(f"/measures/{measure_id}")
+    page.locator("label[for='stance']").click()  # "Ich unterstütze sie"
+    page.get_by_label("Eine Organisation (mit dem erhaltenen Code)").check()
+    page.get_by_label("Code der Organisation").fill("FALSCH-0000")
+    page.get_by_role("button", name="Rückmeldung senden").click()
+    page.wait_for_load_state()
+    assert "unbekannt oder schon verwendet" in page.locator(".error-summary").inner_text()
+    _accessible_and_narrow(page)
+    page.get_by_label("Code der Organisation").fill(code)
+    page.get_by_label("Möchten Sie uns noch etwas sagen?").fill(
+        "Wir beteiligen uns gern mit unserer Seniorenberatung."
+    )
+    page.get_by_role("button", name="Rückmeldung senden").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("heading", name="Danke – Ihre Rückmeldung ist angekommen").is_visible()
+    assert organisation in page.locator("main").inner_text()
+
+    # the planner reads the summary: the organisation's statement by name
+    planner.goto(f"/measures/{measure_id}/summary")
+    assert planner.locator("h1").inner_text() == "Zusammenfassung der Rückmeldungen"
+    statements = planner.get_by_role("heading", name="Stellungnahmen von Organisationen")
+    assert statements.is_visible()
+    main = planner.locator("main").inner_text()
+    assert organisation in main
+    assert "Wir beteiligen uns gern mit unserer Seniorenberatung." in main
+    violations = axe_violations(planner)
+    assert violations == [], describe_violations(violations)
+
+
+def test_a_planner_downloads_the_consultation_report_and_the_decision_template(
+    new_context: ContextFactory, signed_in_state: dict[str, Any], measure_id: str
+) -> None:
+    page = new_context(java_script_enabled=False, storage_state=signed_in_state).new_page()
+    page.goto(f"/dashboard/measures/{measure_id}")
+    page.get_by_role("link", name="Beteiligungsbericht", exact=True).click()
+    page.wait_for_load_state()
+    assert page.url.endswith(f"/measures/{measure_id}/consultation-report")
+    assert TITLE in page.locator("h1").inner_text()
+    # the map of the measure's social areas, server-rendered, with its table
+    resident_map = page.locator("#support-map-resident")
+    assert resident_map.locator("svg path").count() >= 1
+    assert page.locator("#support-map-resident-table").is_visible()
+    violations = axe_violations(page)
+    assert violations == [], describe_violations(violations)
+
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Als PDF herunterladen").click()
+    report = download.value
+    assert report.suggested_filename.startswith(f"consultation-report-{measure_id}-v")
+    assert report.suggested_filename.endswith(".pdf")
+    path = report.path()
+    assert Path(path).read_bytes().startswith(b"%PDF-")
+    text = _pdf_text(path)
+    assert TITLE in text and "Rückmeldungen je Sozialraum" in text
+
+    page.goto(f"/dashboard/measures/{measure_id}/decision-template")
+    assert TITLE in page.locator("h1").inner_text()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Als PDF herunterladen").click()
+    template = download.value
+    assert template.suggested_filename.startswith(f"decision-template-{measure_id}-v")
+    path = template.path()
+    assert Path(path).read_bytes().startswith(b"%PDF-")
+    assert TITLE in _pdf_text(path)

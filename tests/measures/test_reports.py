@@ -21,6 +21,7 @@ from pypdf import PdfReader
 from quartier.measures import documents
 from quartier.measures import schemas as s
 from quartier.measures.models import MeasureStatus
+from tests.support.disclosure import without_noise  # noqa: F401
 
 from .conftest import Client, CreateMeasure, Headers, Json, measure_body
 
@@ -180,6 +181,73 @@ async def test_the_report_is_a_printable_page_and_the_same_document_as_pdf(
     reader, _ = pdf_text(german.content)
     assert reader.trailer["/Root"]["/Lang"] == "de"
     assert reader.metadata is not None and reader.metadata.title.startswith("Beteiligungsbericht")
+
+
+async def test_the_report_maps_the_feedback_per_social_area_on_the_page_and_in_the_pdf(
+    client: Client,
+    create_measure: CreateMeasure,
+    consult: Consult,
+    planner: Headers,
+    without_noise: None,  # noqa: F811 - exact counts: which group is withheld is certain
+) -> None:
+    """One map per anonymous kind over the measure's areas, server-rendered SVG (so the PDF
+    has it too): the share in support from the summary's own published counts; an area with
+    too few responses is hatched and says "protected", never 0. (That the maps show only
+    published figures under real noise: tests/measures/test_summary_release.py.)"""
+    measure_id = await create_measure(area_codes=["010101", "010102"])
+    await consult(measure_id, k_threshold=3, min_respondents=3)
+    for index in range(9):
+        await give(
+            client,
+            measure_id,
+            stance="support" if index < 6 else "oppose",
+            area_code="010101",
+        )
+    await give(client, measure_id, stance="oppose", area_code="010102")
+    revised = await client.post(  # closes the window: the report is public
+        f"/api/v1/measures/{measure_id}/revise", json={"reason": "Rückmeldungen"}, headers=planner
+    )
+    assert revised.status_code == 200, revised.text
+    summary = (await client.get(f"/api/v1/measures/{measure_id}/summary", headers=planner)).json()
+    groups = {group["key"]: group for group in summary["groups"]}
+    west = groups["resident/010101"]
+    assert not west["withheld"] and groups["resident/010102"]["withheld"]
+    counts = {count["key"]: count["count"] for count in west["stances"]}
+    assert counts == {"support": 6, "neutral": 0, "oppose": 3}
+    expected = "66.7%"
+
+    page = await client.get(f"/measures/{measure_id}/consultation-report", headers=HTML)
+    assert page.status_code == 200, page.text
+    html = page.text
+    assert "Feedback per social area" in html
+    for kind in ("resident", "professional"):
+        start = html.index(f'<figure class="map" id="support-map-{kind}"')
+        figure = html[start : html.index("</figure>", start)]
+        assert figure.count("<path class=") == 2  # both areas of the measure are drawn
+    resident = html[html.index('id="support-map-resident"') :]
+    assert f"Moabit West: {expected} of {west['respondents']} responses" in resident
+    assert "Moabit Ost: protected (too few people)" in resident
+    assert 'class="map-protected" fill="url(#support-map-resident-hatch)"' in resident
+    # the professionals answered nowhere: both areas protected, not 0
+    professional = html[html.index('id="support-map-professional"') :]
+    professional = professional[: professional.index("</table>")]
+    assert "0% – 20%" in professional  # the legend: fixed fifths of the share
+    cells = re.findall(r'<td class="numeric[^"]*">([^<]*)</td>', professional)
+    assert cells == ["protected (too few people)"] * 2  # not 0
+
+    response = await client.get(
+        f"/api/v1/measures/{measure_id}/consultation-report/pdf", headers=ENGLISH
+    )
+    assert response.status_code == 200
+    _, text = pdf_text(response.content)
+    for title in (
+        "Feedback per social area",
+        "Residents: support per social area",
+        "Professionals: support per social area",
+        "Moabit West",
+    ):
+        assert title in text, title
+    assert f"{expected} of {west['respondents']} responses" in text
 
 
 async def test_residents_get_the_report_only_when_the_summary_is_released(
@@ -413,6 +481,47 @@ async def test_the_summary_exports_in_the_surveys_formats_with_their_metadata(
     archive = zipfile.ZipFile(io.BytesIO(workbook.content))
     sheets = re.findall(r'<sheet name="([^"]+)"', archive.read("xl/workbook.xml").decode())
     assert sheets == ["Rückmeldungen", "Metadaten"]
+    assert "# attribution: " in as_csv.text  # the sources of the area data, as the surveys'
+
+    geojson = await client.get(url, params={"format": "geojson"}, headers=exporter)
+    assert geojson.status_code == 200, geojson.text
+    assert geojson.headers["content-type"].startswith("application/geo+json")
+    assert (
+        f'filename="feedback-measure-{measure_id}-v1.geojson"'
+        in (geojson.headers["content-disposition"])
+    )
+    collection = geojson.json()
+    assert collection["type"] == "FeatureCollection"
+    assert collection["metadata"]["k_threshold"] == summary["metadata"]["k_threshold"]
+    assert collection["metadata"]["disclosure_method"].startswith("cell key method")
+    assert collection["metadata"]["measure_title"] == "Familienzentrum Moabit"
+    assert collection["metadata"]["attribution"]
+    assert collection["responses_by_kind"] == summary["responses_by_kind"]
+    assert [g["key"] for g in collection["totals"]] == [
+        g["key"] for g in summary["groups"] if g["area_code"] is None
+    ]
+    assert collection["organisations"][0]["organisation"]["name"] == "Caritas Berlin"
+    features = {feature["id"]: feature for feature in collection["features"]}
+    # the measure's area and the area the residents named, with their boundaries
+    assert set(features) == {"0101", "010101"}
+    groups = {g["key"]: g for g in summary["groups"]}
+    for code, feature in features.items():
+        assert feature["geometry"]["type"] in ("Polygon", "MultiPolygon")
+        properties = feature["properties"]
+        for kind in ("resident", "professional"):
+            group = groups[f"{kind}/{code}"]
+            assert properties[f"{kind}_respondents"] == group["respondents"]
+            assert properties[f"{kind}_withheld"] == group["withheld"]
+            for count in group["stances"]:
+                assert properties[f"{kind}_{count['key']}"] == count["count"]
+            if group["withheld"]:  # protected: null, never 0
+                assert properties[f"{kind}_support"] is None
+                assert properties[f"{kind}_support_share"] is None
+                assert properties[f"{kind}_relevance_mean"] is None
+    west = features["010101"]["properties"]
+    assert west["name"] == "Moabit West" and west["resident_withheld"] is False
+    counts = {c["key"]: c["count"] for c in groups["resident/010101"]["stances"]}
+    assert west["resident_support_share"] == counts["support"] / sum(counts.values())
 
     # the export is a planner's and an exporter's tool, like the surveys' exports
     assert (await client.get(url)).status_code == 401

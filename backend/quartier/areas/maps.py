@@ -274,10 +274,13 @@ async def choropleth(
     value_heading: str,
     map_id: str = "map",
     breaks: Sequence[float] | None = None,
+    lowest: float | None = None,
     format_break: Callable[[float], str] = _plain,
 ) -> Choropleth:
     """The choropleth of `values` (areas of one level). `breaks`: upper class bounds (at most
-    five; default equal intervals); `format_break` writes a bound for the legend."""
+    five; default equal intervals), with `lowest` the lower bound of the first class (a fixed
+    scale, e.g. 0 for shares; default the smallest value shown); `format_break` writes a bound
+    for the legend."""
     if not values:
         return Choropleth(
             id=map_id,
@@ -304,7 +307,7 @@ async def choropleth(
     bounds = list(breaks) if breaks is not None else equal_breaks(shown)
     bounds = bounds[:MAX_CLASSES]
     legend: list[LegendEntry] = []
-    lower: float | None = min(shown) if shown else None
+    lower: float | None = lowest if lowest is not None else min(shown) if shown else None
     for position, bound in enumerate(bounds):
         colour = _palette_index(position, len(bounds))
         low_text = format_break(lower) if lower is not None else ""

@@ -13,14 +13,15 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import QueryParameter
 from litestar.response import Stream
 from litestar.types import ControllerRouterHandler
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from quartier.core.openapi import problem_spec
+from quartier.core.openapi import FEATURE_COLLECTION, problem_spec
 from quartier.core.pdf import PDF_MEDIA_TYPE
 from quartier.core.security import PLANNERS, STAFF, access, principal_of
 from quartier.measures import common, documents, feedback, reports, services, summary_exports
 from quartier.measures import schemas as s
 from quartier.measures.summary_exports import SummaryFormat
+from quartier.settings import Settings
 
 AnyRequest = Request[Any, Any, Any]
 REPORTS = ["Measure reports"]
@@ -35,8 +36,9 @@ FormatParam = Annotated[
     SummaryFormat,
     QueryParameter(
         description="`json`, `csv` (UTF-8, comma, `#` metadata lines before the header), "
-        "`csv-de` (for German Excel: BOM, semicolon, decimal comma) or `xlsx` (sheets "
-        "Rückmeldungen and Metadaten) — the surveys' export formats.",
+        "`csv-de` (for German Excel: BOM, semicolon, decimal comma), `xlsx` (sheets "
+        "Rückmeldungen and Metadaten) or `geojson` (the social areas of the summary with "
+        "boundaries and flat properties per kind) — the surveys' export formats.",
     ),
 ]
 NOT_PUBLIC = {
@@ -58,6 +60,7 @@ EXPORT_CONTENT: dict[str, Any] = {
                 **_STRING,
                 "contentEncoding": "binary",
             },
+            "application/geo+json": FEATURE_COLLECTION,
         }
     }
 }
@@ -129,7 +132,7 @@ class MeasureReportController(Controller):
         return await documents.pdf_response(
             request.app,
             documents.REPORT_TEMPLATE,
-            documents.report_context(report, pdf=True),
+            await documents.report_context(db_session, report, pdf=True),
             documents.report_filename(report),
         )
 
@@ -179,19 +182,23 @@ class MeasureReportController(Controller):
         summary="Export the feedback summary of a measure version",
         description="GetMeasureFeedbackSummary as a file (`format`) in the surveys' export "
         "formats, with their metadata: measure, version, process, window, groups, k, "
-        "min_respondents, weighting, interval method, generation time, disclosure method and "
-        "the numbers of suppressed values and withheld groups. One long table (`row_type` "
-        "group, stance, criterion, rating, organisation, organisation_rating, comment); "
-        "values of protected groups are empty (CSV, XLSX) or null (JSON) and flagged, never "
-        "0; every figure is the summary's own (cell key method).",
+        "min_respondents, weighting, interval method, generation time, disclosure method, "
+        "the numbers of suppressed values and withheld groups and the attribution of the area "
+        "data. One long table (`row_type` group, stance, criterion, rating, organisation, "
+        "organisation_rating, comment); GeoJSON: one feature per social area of the summary "
+        "with its boundary and flat properties per kind (`resident_respondents`, "
+        "`resident_support`, `resident_support_share`, `resident_<criterion>_mean`, …) and the "
+        "foreign members `metadata`, `responses_by_kind`, `totals` and `organisations`. "
+        "Values of protected groups are empty (CSV, XLSX) or null (JSON, GeoJSON) and "
+        "flagged, never 0; every figure is the summary's own (cell key method).",
         tags=["Exports"],
         responses={
             200: ResponseSpec(
                 data_container=bytes,
                 media_type="application/octet-stream",
-                description="The file, streamed: `application/json`, `text/csv` or "
-                "`application/vnd.openxmlformats-officedocument.spreadsheetml.sheet` by "
-                "`format`, as an attachment.",
+                description="The file, streamed: `application/json`, `text/csv`, "
+                "`application/vnd.openxmlformats-officedocument.spreadsheetml.sheet` or "
+                "`application/geo+json` by `format`, as an attachment.",
                 generate_examples=False,
             ),
         },
@@ -199,7 +206,9 @@ class MeasureReportController(Controller):
     )
     async def export_summary(
         self,
+        request: AnyRequest,
         db_session: AsyncSession,
+        db_engine: AsyncEngine,
         measure_id: UUID,
         format: FormatParam = SummaryFormat.JSON,
         version: VersionQuery = None,
@@ -209,12 +218,21 @@ class MeasureReportController(Controller):
             db_session, measure_id, common.STAFF_VIEWER, summary.metadata.version
         )
         process = await common.process(db_session, measure.process_id, common.STAFF_VIEWER)
+        settings: Settings = request.app.state["settings"]
+        areas = (
+            await summary_exports.areas_of(db_session, summary)
+            if format is SummaryFormat.GEOJSON
+            else None
+        )
         return Stream(
             summary_exports.render(
                 summary,
                 format,
                 title=measure.content.title,
                 process=f"{process.title} ({process.id})",
+                attribution=settings.area_data_attribution,
+                engine=db_engine,
+                areas=areas,
             ),
             media_type=summary_exports.MEDIA_TYPES[format],
             headers={

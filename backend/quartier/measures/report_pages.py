@@ -36,7 +36,7 @@ async def report_page(request: AnyRequest, db_session: AsyncSession, measure_id:
     report = await _report(request, db_session, measure_id)
     return Template(
         template_name=documents.REPORT_TEMPLATE,
-        context=documents.report_context(report),
+        context=await documents.report_context(db_session, report),
         headers=NO_STORE,
     )
 
@@ -53,7 +53,7 @@ async def report_pdf(
     return await documents.pdf_response(
         request.app,
         documents.REPORT_TEMPLATE,
-        documents.report_context(report, pdf=True),
+        await documents.report_context(db_session, report, pdf=True),
         documents.report_filename(report),
     )
 

@@ -12,7 +12,14 @@ cell has the same perturbed value in every format and on the pages. Rows (`row_t
 * `organisation` — an organisation's named statement (stance), `organisation_rating` its
   ratings; `comment` — a visible comment (`item`: the section, or `general`).
 
-GeoJSON is not offered: the summary's areas are the measure's few areas, not a level's grid.
+GeoJSON (`surveys.exports.feature_collection`, as the aggregated needs): one feature per social
+area of the summary's area groups (the measure's areas and every area a response named) with its
+boundary and flat properties per anonymous kind — `<kind>_respondents`, `<kind>_withheld`,
+`<kind>_reason`, `<kind>_<stance>`, `<kind>_support_share` and `<kind>_<criterion>_n|mean|
+median|ci_low|ci_high|suppressed` — null for a protected group, never 0; the foreign members
+`metadata` (the summary's, with measure, process and the attribution of the area data),
+`responses_by_kind`, `totals` (the groups without an area) and `organisations` (the named
+statements).
 """
 
 from __future__ import annotations
@@ -20,10 +27,15 @@ from __future__ import annotations
 import enum
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
+from uuid import UUID
 
 import msgspec
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from quartier.areas.models import SocialArea
 from quartier.measures import schemas as s
+from quartier.measures.models import RespondentKind, Stance
 from quartier.surveys import exports
 from quartier.surveys.exports import Column, MetadataItem
 
@@ -33,8 +45,10 @@ class SummaryFormat(enum.StrEnum):
     CSV = "csv"
     CSV_DE = "csv-de"
     XLSX = "xlsx"
+    GEOJSON = "geojson"
 
 
+ANONYMOUS_KINDS = (RespondentKind.RESIDENT.value, RespondentKind.PROFESSIONAL.value)
 MEDIA_TYPES = {fmt: exports.MEDIA_TYPES[exports.Format(fmt.value)] for fmt in SummaryFormat}
 
 COLUMNS: list[Column] = [
@@ -67,7 +81,9 @@ def filename(summary: s.FeedbackSummary, fmt: SummaryFormat) -> str:
     return f"feedback-measure-{meta.measure_id}-v{meta.version}{suffix}.{extension}"
 
 
-def metadata_items(summary: s.FeedbackSummary, title: str, process: str) -> list[MetadataItem]:
+def metadata_items(
+    summary: s.FeedbackSummary, title: str, process: str, attribution: str = ""
+) -> list[MetadataItem]:
     """(key, German label, value) of every metadata item, as the surveys' exports have them."""
     meta = summary.metadata
     return [
@@ -86,6 +102,7 @@ def metadata_items(summary: s.FeedbackSummary, title: str, process: str) -> list
         ("disclosure_method", "Geheimhaltungsverfahren", meta.disclosure_method),
         ("suppressed_cells", "Unterdrückte Werte", meta.suppressed_cells),
         ("withheld_groups", "Nicht gezeigte Gruppen", meta.withheld_groups),
+        ("attribution", "Quellen der Gebietsdaten", attribution),
     ]
 
 
@@ -184,15 +201,121 @@ def rows(summary: s.FeedbackSummary) -> Iterator[list[Any]]:
         ]
 
 
-def render(
-    summary: s.FeedbackSummary, fmt: SummaryFormat, *, title: str, process: str
+def support_share(group: s.GroupSummary) -> float | None:
+    """The share of a shown group's responses that support the measure, from its published
+    (perturbed) stance counts only; None for a withheld group or one whose counts read 0."""
+    if group.withheld:
+        return None
+    counts = {count.key: count.count or 0 for count in group.stances}
+    total = sum(counts.values())
+    return counts.get(Stance.SUPPORT.value, 0) / total if total else None
+
+
+class Area(msgspec.Struct, frozen=True):
+    id: UUID
+    code: str
+    name: str
+
+
+async def areas_of(session: AsyncSession, summary: s.FeedbackSummary) -> list[Area]:
+    """The social areas of the summary's area groups (read before the response streams)."""
+    codes = {group.area_code for group in summary.groups if group.area_code is not None}
+    if not codes:
+        return []
+    rows = await session.execute(
+        sa.select(SocialArea.id, SocialArea.code, SocialArea.name)
+        .where(SocialArea.code.in_(codes))
+        .order_by(SocialArea.code)
+    )
+    return [Area(id=row.id, code=row.code, name=row.name) for row in rows]
+
+
+def feature_properties(summary: s.FeedbackSummary, area: Area) -> dict[str, Any]:
+    """Flat properties of one area: its groups' figures per anonymous kind (null when the
+    group is protected)."""
+    groups = {group.key: group for group in summary.groups}
+    properties: dict[str, Any] = {"code": area.code, "name": area.name}
+    for kind in ANONYMOUS_KINDS:
+        group = groups.get(f"{kind}/{area.code}")
+        if group is None:
+            continue
+        properties |= {
+            f"{kind}_respondents": group.respondents,
+            f"{kind}_withheld": group.withheld,
+            f"{kind}_reason": group.reason,
+            f"{kind}_support_share": support_share(group),
+        }
+        for count in group.stances:
+            properties[f"{kind}_{count.key}"] = count.count
+        for figure in group.criteria:
+            key = f"{kind}_{figure.criterion}"
+            properties |= {
+                f"{key}_n": figure.n,
+                f"{key}_mean": figure.mean,
+                f"{key}_median": figure.median,
+                f"{key}_ci_low": figure.low,
+                f"{key}_ci_high": figure.high,
+                f"{key}_suppressed": figure.suppressed,
+            }
+    return properties
+
+
+def _geojson(
+    summary: s.FeedbackSummary,
+    engine: AsyncEngine,
+    areas: list[Area],
+    *,
+    title: str,
+    process: str,
+    attribution: str,
 ) -> AsyncIterator[bytes]:
-    """The summary in `fmt` as chunks of bytes."""
-    items = metadata_items(summary, title, process)
+    by_id = {area.id: area for area in areas}
+    metadata = msgspec.to_builtins(summary.metadata) | {
+        "measure_title": title,
+        "process": process,
+        "attribution": attribution,
+    }
+
+    def feature(area_id: UUID) -> tuple[str, dict[str, Any]]:
+        area = by_id[area_id]
+        return area.code, feature_properties(summary, area)
+
+    return exports.feature_collection(
+        engine,
+        [
+            ("metadata", metadata),
+            ("responses_by_kind", summary.responses_by_kind),
+            ("totals", [group for group in summary.groups if group.area_code is None]),
+            ("organisations", summary.organisations),
+        ],
+        by_id,
+        feature,
+    )
+
+
+def render(
+    summary: s.FeedbackSummary,
+    fmt: SummaryFormat,
+    *,
+    title: str,
+    process: str,
+    attribution: str = "",
+    engine: AsyncEngine | None = None,
+    areas: list[Area] | None = None,
+) -> AsyncIterator[bytes]:
+    """The summary in `fmt` as chunks of bytes. GeoJSON needs `engine` to read the boundaries
+    and the summary's `areas` (`areas_of`)."""
+    items = metadata_items(summary, title, process, attribution)
     if fmt is SummaryFormat.JSON:
         return _json(summary)
     if fmt is SummaryFormat.XLSX:
         return exports.table_xlsx(items, COLUMNS, rows(summary), sheet_name="Rückmeldungen")
+    if fmt is SummaryFormat.GEOJSON:
+        if engine is None or areas is None:
+            raise ValueError("the GeoJSON export reads boundaries and needs an engine and areas")
+        return _geojson(
+            summary, engine, areas, title=title, process=process, attribution=attribution
+        )
     return exports.table_csv(items, COLUMNS, rows(summary), german=fmt is SummaryFormat.CSV_DE)
 
 

@@ -31,9 +31,9 @@ same perturbed values as everywhere else, so it adds nothing an attacker could d
 
 Values of areas not shown are empty (CSV, XLSX) or null (JSON, GeoJSON) and flagged
 (`suppressed`, reason `protected`), never 0. All renderers are async generators of bytes.
-`table_csv` and `table_xlsx` render any long table with its metadata items this way; other
-modules' exports (the feedback summaries of measures) use them, so every export of Quartier
-has the same shape.
+`table_csv` and `table_xlsx` render any long table with its metadata items this way, and
+`feature_collection` any figures per social area with their boundaries; other modules' exports
+(the feedback summaries of measures) use them, so every export of Quartier has the same shape.
 """
 
 from __future__ import annotations
@@ -508,43 +508,68 @@ def feature_properties(area: AreaNeeds, shown: AreaRepresentation | None = None)
     return properties
 
 
-async def _geojson(result: AggregatedNeeds, engine: AsyncEngine) -> AsyncIterator[bytes]:
-    """Boundaries are read one area at a time on the export's own connection (the request's
-    session is closed once the response starts) and passed through as stored."""
+async def feature_collection(
+    engine: AsyncEngine,
+    members: Sequence[tuple[str, Any]],
+    area_ids: Collection[UUID],
+    feature: Callable[[UUID], tuple[str, dict[str, Any]]],
+) -> AsyncIterator[bytes]:
+    """A FeatureCollection of social areas with their boundaries: the foreign `members` (name,
+    value) first, then one feature per area of `area_ids` in the order of their codes, its id
+    and flat properties from `feature(area_id)`. Boundaries are read one area at a time on the
+    export's own connection (the request's session is closed once the response starts) and
+    passed through as stored. Other modules' exports (feedback summaries) write their
+    GeoJSON through this, so every GeoJSON of Quartier has the same shape."""
     yield (
-        b'{"type":"FeatureCollection","metadata":'
-        + _encoder.encode(result.metadata)
-        + b',"categories":'
-        + _encoder.encode(result.categories)
-        + b',"totals":'
-        + _encoder.encode(result.totals)
-        + b',"r_indicator":'
-        + _encoder.encode(
-            result.representativeness.r_indicator if result.representativeness else None
+        b'{"type":"FeatureCollection"'
+        + b"".join(
+            b"," + _encoder.encode(name) + b":" + _encoder.encode(value) for name, value in members
         )
         + b',"features":['
     )
-    by_id: dict[UUID, AreaNeeds] = {area.id: area for area in result.areas}
-    represented = _represented(result)
     separator = b""
     async with engine.connect() as connection:
         stream = await connection.stream(
-            _BOUNDARIES.execution_options(yield_per=50), {"ids": list(by_id)}
+            _BOUNDARIES.execution_options(yield_per=50), {"ids": list(area_ids)}
         )
         async for area_id, boundary in stream:
-            area = by_id[area_id]
+            code, properties = feature(area_id)
             yield (
                 separator
                 + b'{"type":"Feature","id":'
-                + _encoder.encode(area.code)
+                + _encoder.encode(code)
                 + b',"properties":'
-                + _encoder.encode(feature_properties(area, represented.get(area_id)))
+                + _encoder.encode(properties)
                 + b',"geometry":'
                 + boundary.encode()
                 + b"}"
             )
             separator = b","
     yield b"]}"
+
+
+def _geojson(result: AggregatedNeeds, engine: AsyncEngine) -> AsyncIterator[bytes]:
+    by_id: dict[UUID, AreaNeeds] = {area.id: area for area in result.areas}
+    represented = _represented(result)
+
+    def feature(area_id: UUID) -> tuple[str, dict[str, Any]]:
+        area = by_id[area_id]
+        return area.code, feature_properties(area, represented.get(area_id))
+
+    return feature_collection(
+        engine,
+        [
+            ("metadata", result.metadata),
+            ("categories", result.categories),
+            ("totals", result.totals),
+            (
+                "r_indicator",
+                result.representativeness.r_indicator if result.representativeness else None,
+            ),
+        ],
+        by_id,
+        feature,
+    )
 
 
 # -- entry point ---------------------------------------------------------------------------------
