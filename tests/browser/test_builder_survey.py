@@ -1,7 +1,9 @@
 """Journeys of the survey builder in Chromium: build a survey with a conditional page without
-JavaScript, preview it, publish it, print a letter and answer with its code as a resident,
-enter a paper questionnaire; import an XLSForm. The
-builder pages are axe clean and fit 320 px."""
+JavaScript, preview it, publish it, print a letter and answer it with its code as a resident
+(a browser context of their own, to the receipt), enter a paper questionnaire, close the
+survey and read its results — protected while there are two responses, published figures
+(counts below k never shown as such) once late paper questionnaires bring enough; import an
+XLSForm. The builder pages are axe clean and fit 320 px."""
 
 from __future__ import annotations
 
@@ -10,11 +12,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Page
 from pypdf import PdfReader
 
-from tests.browser.conftest import LiveServer, axe_violations, describe_violations
+from tests.browser.conftest import PLANNER_EMAIL, LiveServer, axe_violations, describe_violations
+from tests.browser.test_survey_flow import answer_page
+from tests.conftest import TEST_PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -26,6 +31,31 @@ def _planner_page(
     new_context: ContextFactory, signed_in_state: dict[str, Any], **options: Any
 ) -> Page:
     return new_context(storage_state=signed_in_state, **options).new_page()
+
+
+def _main(page: Page) -> str:
+    return page.locator("main").inner_text()
+
+
+def _stat(page: Page, term: str) -> str:
+    """A figure of the results page's summary list (`<dt>term</dt><dd>figure</dd>`)."""
+    return (
+        page.locator("main .stats div", has=page.locator("dt", has_text=term))
+        .locator("dd")
+        .inner_text()
+        .strip()
+    )
+
+
+def _staff_api(live_server: LiveServer) -> httpx.Client:
+    """An API client signed in as the planner (session cookie and CSRF header)."""
+    client = httpx.Client(base_url=live_server.url, timeout=30)
+    signed_in = client.post(
+        "/api/v1/auth/login", json={"email": PLANNER_EMAIL, "password": TEST_PASSWORD}
+    )
+    assert signed_in.status_code == 200, signed_in.text
+    client.headers["X-CSRF-Token"] = signed_in.json()["csrf_token"]
+    return client
 
 
 def _width(page: Page) -> int:
@@ -98,6 +128,29 @@ def test_build_preview_publish_and_answer(
     resident.locator("main button[name=action][value=start]").click()
     resident.wait_for_load_state()
     assert resident.get_by_text("Treffen Sie Nachbarn?").count() == 1
+    area_codes = [
+        value
+        for value in resident.locator("[name=q_area] option, input[name=q_area]").evaluate_all(
+            "options => options.map((option) => option.value)"
+        )
+        if value
+    ]
+    # ... and answers every page (the first area, "Ja"), checks the answers and sends them.
+    for _step in range(6):
+        if resident.locator("main button[value=submit]").count():
+            break
+        answer_page(resident)
+        resident.locator("main button[value=continue]").click()
+        resident.wait_for_load_state()
+        assert resident.locator(".error-summary").count() == 0, resident.locator(
+            "main"
+        ).inner_text()
+    assert "Treffen Sie Nachbarn?" in resident.locator("main").inner_text()
+    resident.locator("main button[value=submit]").click()
+    resident.wait_for_load_state()
+    assert re.fullmatch(
+        r"[0-9A-Z]{4}-[0-9A-Z]{4}", resident.locator("main [data-receipt]").inner_text()
+    )
 
     # A paper questionnaire typed in by staff.
     page.goto(f"/workspace/surveys/{survey_id}/paper")
@@ -110,6 +163,51 @@ def test_build_preview_publish_and_answer(
     page.locator("main form button[type=submit]").last.click()
     page.wait_for_load_state()
     assert page.locator(".notification--success").count() == 1, page.content()[:3000]
+
+    # The planner closes the survey: the code's letter no longer opens it.
+    page.goto(f"/workspace/surveys/{survey_id}")
+    page.locator("#close button").click()
+    page.wait_for_load_state()
+    assert page.locator(".notification--success").count() == 1, _main(page)
+    assert "Diese Befragung ist beendet." in _main(page)
+    staff = _staff_api(live_server)
+    assert staff.get(f"/api/v1/surveys/{survey_id}").json()["status"] == "closed"
+
+    # Two responses are far below the survey's minimum of respondents: the results page shows
+    # no figure derived from them, only that they are protected.
+    page.goto(f"/dashboard/surveys/{survey_id}/results")
+    results = _main(page)
+    assert "Nachbarschaft im Browser" in results
+    assert _stat(page, "Antworten") == "geschützt", results
+    assert "Zu wenige Antworten, um Ergebnisse zu zeigen." in results
+    assert page.locator("main svg.bar-chart").count() == 0
+    assert page.locator("#result-meet").count() == 0
+    violations = axe_violations(page)
+    assert not violations, describe_violations(violations)
+
+    # Paper questionnaires arriving after the close (staff may still enter them): 24 more
+    # residents, 23 of them "Ja" and one more "Nein" — enough that the survey's results are
+    # published whatever the cell key noise (at most 15) does to n = 26.
+    for number in range(24):
+        answer = "no" if number == 0 else "yes"
+        entered = staff.post(
+            f"/api/v1/surveys/{survey_id}/paper-responses",
+            json={"answers": {"area": area_codes[0], "meet": answer}},
+        )
+        assert entered.status_code == 201, entered.text
+    page.goto(f"/dashboard/surveys/{survey_id}/results")
+    respondents = _stat(page, "Antworten")
+    assert respondents.isdigit() and int(respondents) >= 10, respondents
+    assert _stat(page, "Kleinste gezeigte Anzahl") == "5"
+    meet = page.locator("#table-meet")
+    assert page.locator("main svg.bar-chart").count() >= 1
+    yes = meet.locator("tr", has=page.locator("th", has_text="Ja")).locator("td").first
+    no = meet.locator("tr", has=page.locator("th", has_text="Nein")).locator("td").first
+    # Twenty-four "Ja": a published (perturbed) count. Two "Nein" are below k = 5: never shown
+    # as 1 … 4 — either 0 ("fewer than 5") or a value ≥ 5 the noise made of them.
+    assert int(yes.inner_text()) >= 10, yes.inner_text()
+    assert int(no.inner_text()) == 0 or int(no.inner_text()) >= 5, no.inner_text()
+    assert "0 bedeutet also „weniger als 5“" in _main(page)
 
 
 def test_builder_pages_are_accessible_and_fit_a_phone(

@@ -107,6 +107,22 @@ async def test_results_show_accessible_charts_with_tables_and_suppressed_cells(
         assert download.status_code == 200, (label, download.text[:300])
 
 
+async def test_results_below_the_minimum_of_respondents_are_protected_never_zero(
+    surveys: Surveys, client: Client
+) -> None:
+    """Three responses (min_respondents 10): the number of responses reads "protected", not 0
+    (which would read "fewer than 5"), and the questions say that there are too few."""
+    survey_id = await answered_survey(surveys, responses=3)
+    response = await client.get(
+        f"/dashboard/surveys/{survey_id}/results", headers={**HTML, **surveys.planner}
+    )
+    assert response.status_code == 200, response.text
+    main = main_of(response.text)
+    assert "<dt>Antworten</dt><dd>geschützt</dd>" in main
+    assert '<p class="suppressed">Zu wenige Antworten, um Ergebnisse zu zeigen.</p>' in main
+    assert "bar-chart" not in main and 'id="table-children"' not in main
+
+
 async def test_results_per_area_at_a_chosen_level(surveys: Surveys, client: Client) -> None:
     survey_id = await answered_survey(surveys)
     path = f"/dashboard/surveys/{survey_id}/results"

@@ -51,11 +51,13 @@ def _context(**values: Any) -> dict[str, Any]:
     }
 
 
-# Geometry of the cycle diagram (SVG user units; the stylesheet scales the picture).
-WIDTH, HEIGHT = 540, 460
-CENTRE_X, CENTRE_Y = 270.0, 230.0
-RADIUS = 170.0
-PILL_WIDTH, PILL_HEIGHT = 116.0, 40.0
+# Geometry of the cycle diagram (SVG user units; the stylesheet scales the picture). The pills
+# hold the longest label, "7. التقرير الاجتماعي" in bold (the active phase), ~143 units at 14;
+# the radius leaves room for the arrow between the two pills at the bottom.
+WIDTH, HEIGHT = 590, 465
+CENTRE_X, CENTRE_Y = 295.0, 242.0
+RADIUS = 215.0
+PILL_WIDTH, PILL_HEIGHT = 150.0, 40.0
 ARROW_GAP = 6.0
 
 

@@ -1173,7 +1173,8 @@ async def results_page(
     needs = await _needs(db_session, survey_id, needs_level, weighting)
     need_map = await _need_map(db_session, needs, need, errors)
     # The number of responses is the cell of all responses: its published value (stats.cellkey),
-    # the same as the results' and the needs' total.
+    # the same as the results' and the needs' total; None while it is below min_respondents,
+    # shown as "protected" (never as 0, which would read "fewer than k").
     respondents = overall.groups[0].respondents if overall.groups else None
     process_title = await db_session.scalar(
         select(PlanningProcess.title).where(PlanningProcess.id == survey.process_id)
@@ -1196,7 +1197,7 @@ async def results_page(
             "needs": needs,
             "need_map": need_map,
             "need": need_map.extras.get("need") if need_map else None,
-            "respondents": respondents or 0,
+            "respondents": respondents,
             "percent": percent,
             "exports": _export_links(survey_id, needs_level, weighting) if may_export else [],
         },
