@@ -16,6 +16,7 @@ from litestar.types import ControllerRouterHandler
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from quartier.areas import importer, services
+from quartier.areas.models import today
 from quartier.areas.schemas import (
     AreaLevelList,
     AreaVersionList,
@@ -257,7 +258,7 @@ class SocialAreaController(Controller):
         level: Annotated[str, Parameter(min_length=1, max_length=40, description="Level key.")],
         at: AtParam = None,
     ) -> Response[bytes] | Stream:
-        day = at or services.today()
+        day = at or today()
         found, figures = await services.export_level(db_session, level, day)
         version = await services.data_version(db_session)
         headers = validators(f"{found.key}|{day.isoformat()}|{version.key}", version.modified)

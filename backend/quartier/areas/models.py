@@ -143,6 +143,11 @@ class SocialArea(Base):
         return day
 
 
+def today() -> datetime.date:
+    """The date validity questions take when none is given (UTC)."""
+    return datetime.datetime.now(datetime.UTC).date()
+
+
 def valid_between(valid_from: Any, valid_to: Any, day: Any) -> ColumnElement[bool]:
     """`day` lies in [valid_from, valid_to) where NULL is open."""
     return and_(

@@ -60,6 +60,7 @@ from quartier.areas.models import (
     AreaSuccession,
     AreaVersion,
     SocialArea,
+    today,
     valid_between,
 )
 from quartier.areas.schemas import (
@@ -81,11 +82,6 @@ from quartier.core.errors import FieldError, InvalidInput, NotFound, Unprocessab
 from quartier.core.pagination import Page, decode_cursor, keyset_page
 
 _ORDER = (SocialArea.code, SocialArea.id)
-
-
-def today() -> datetime.date:
-    """The date lookups and aggregates take when none is given."""
-    return datetime.datetime.now(datetime.UTC).date()
 
 
 def _table(model: type[Any]) -> Table:
