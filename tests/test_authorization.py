@@ -63,6 +63,7 @@ MATRIX: dict[str, frozenset[str]] = {
             "GetSocialAreaByCode",
             "ListSocialAreaChildren",
             "ListSocialAreaAncestors",
+            "ListSocialAreaVersions",
             "LookupSocialAreasByPoint",
             "ExportSocialAreasGeoJSON",
             "ListAreaLevels",

@@ -339,3 +339,27 @@ async def test_0016_gives_ideas_and_supports_record_keys(database_url: str) -> N
     await asyncio.to_thread(migrations.downgrade, database_url, "0010")
     assert "record_key" not in await _columns(database_url, "idea_supports")
     await asyncio.to_thread(migrations.upgrade, database_url)
+
+
+async def test_0024_makes_stored_areas_valid_since_ever_and_keeps_them_on_downgrade(
+    database_url: str,
+) -> None:
+    """Areas stored before 0024 are valid since ever with their boundary since ever; a
+    downgrade drops the versions and successions but keeps the areas."""
+    await asyncio.to_thread(migrations.downgrade, database_url, "0021")
+    engine = create_engine(database_url, pool_size=1, max_overflow=0)
+    try:
+        async with session_scope(engine) as session:
+            await add_area_tree(session, {"01": ("Mitte", None)}, ["district"])
+    finally:
+        await engine.dispose()
+    await asyncio.to_thread(migrations.upgrade, database_url)
+    assert await _scalar_rows(
+        database_url, "SELECT code, valid_from, valid_to, boundary_from FROM social_areas"
+    ) == [("01", None, None, None)]
+    await asyncio.to_thread(migrations.downgrade, database_url, "0021")
+    assert await _scalar_rows(database_url, "SELECT code FROM social_areas") == [("01",)]
+    assert {"valid_from", "valid_to", "boundary_from"}.isdisjoint(
+        await _columns(database_url, "social_areas")
+    )
+    await asyncio.to_thread(migrations.upgrade, database_url)

@@ -291,7 +291,7 @@ async def test_re_importing_a_changed_area_updates_it_by_code(session: AsyncSess
     assert new.id == old.id and new.name == "Nordost (neu)"
 
 
-async def test_areas_missing_from_a_re_import_are_kept_with_a_warning(
+async def test_areas_missing_from_a_re_import_are_kept_only_when_confirmed(
     session: AsyncSession,
 ) -> None:
     await services.import_areas(session, small_city(), [])
@@ -299,9 +299,13 @@ async def test_areas_missing_from_a_re_import_are_kept_with_a_warning(
         feature("0101", "Nordwest", square(13.0, 52.0, 0.05)),
         feature("0201", "Südwest", square(13.0, 51.9, 0.05)),
     )
-    report = await services.import_areas(
-        session, [level("district", SMALL_CITY["district"]), level("quarter", quarters)], []
-    )
+    levels = [level("district", SMALL_CITY["district"]), level("quarter", quarters)]
+    with pytest.raises(services.ImportNeedsConfirmation) as refused:
+        await services.import_areas(session, levels, [])
+    rows = refused.value.report.rows
+    assert [(r.code, r.severity, r.needs_confirmation) for r in rows] == [("0102", "warning", True)]
+    assert "retire" in rows[0].message
+    report = await services.import_areas(session, levels, [], confirm_warnings=True)
     assert [(r.code, r.severity) for r in report.rows] == [("0102", "warning")]
     assert await _count(session) == 5
 

@@ -512,3 +512,59 @@ async def test_a_declared_charset_chooses_the_encoding(
     mapping = await client.get(response.headers["location"], headers={**english, **HTML})
     assert "<dd>Windows-1252</dd>" in mapping.text
     assert "SchlÃ¼ssel" in mapping.text
+
+
+async def test_a_renumbering_is_imported_with_its_date_and_successor(
+    client: Client, login_as: LoginFactory, session: AsyncSession
+) -> None:
+    """The mapping form has the date the changes take effect, retiring the areas missing from
+    the file and successors; the preview shows what is retired; a missing area without them is
+    a warning to confirm."""
+    admin = await login_as("admin")
+    link = await _upload(client, admin, "bezirke.geojson", districts())
+    assert (await _form(client, link, admin, {**MAPPING, "action": "import"})).status_code == 200
+    renumbered = _collection(
+        _feature(_square(13.30, 52.50, 13.40, 52.55), SCHLUESSEL="01", BEZEICHNUNG="Mitte-Test"),
+        _feature(_square(13.40, 52.50, 13.50, 52.55), SCHLUESSEL="03", BEZEICHNUNG="Nord-Test"),
+    )
+    link = await _upload(client, admin, "bezirke-neu.geojson", renumbered)
+    form = await client.get(link, headers={**admin, **HTML})
+    assert 'type="date"' in form.text and 'name="valid_from"' in form.text
+    assert 'name="retire_missing"' in form.text and 'name="successors"' in form.text
+    again = {**MAPPING, "level": "bezirk", "new_level_key": ""}
+
+    # Without retiring: area 02 is missing, which must be confirmed.
+    preview = await _form(client, link, admin, {**again, "action": "import"})
+    assert preview.status_code == 400
+    assert "02: not in this import" in preview.text
+
+    bad = await _form(client, link, admin, {**again, "successors": "02 03", "action": "preview"})
+    assert bad.status_code == 400
+    assert "one area per line" in _error_at(bad.text, "successors")
+    unknown = {**again, "successors": "02 = 09", "action": "preview"}
+    refused = await _form(client, link, admin, unknown)
+    assert refused.status_code == 400
+    assert "successor 09" in _error_at(refused.text, "successors")
+
+    dated = {**again, "valid_from": "2024-01-01", "successors": "02 = 03"}
+    preview = await _form(client, link, admin, {**dated, "action": "preview"})
+    assert preview.status_code == 200, preview.text
+    assert "1 new, 0 changed, 1 unchanged. 1 retired." in preview.text
+    assert preview.text.count('<path class="map-c0"') == 1  # the retired area on the map
+    assert 'name="valid_from" value="2024-01-01"' in preview.text
+    assert "Import 2 areas" in preview.text
+    done = await _form(client, link, admin, {**dated, "action": "import"})
+    assert done.status_code == 200, done.text
+    assert "Retired areas" in done.text
+    rows = (
+        await session.execute(
+            select(SocialArea.code, SocialArea.valid_from, SocialArea.valid_to).order_by(
+                SocialArea.code
+            )
+        )
+    ).all()
+    assert [(code, str(start), str(end)) for code, start, end in rows] == [
+        ("01", "None", "None"),
+        ("02", "None", "2024-01-01"),
+        ("03", "2024-01-01", "None"),
+    ]

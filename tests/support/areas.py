@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from collections.abc import Mapping, Sequence
 
+import sqlalchemy as sa
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from quartier.areas.models import AreaLevel, SocialArea
+
+# social_areas with the columns of revision 0002 (0024 added the validity columns), so that
+# migration tests can insert areas into a database at an older revision.
+_AREAS_AT_0002 = sa.table(
+    "social_areas",
+    *(
+        column.copy()
+        for column in SocialArea.__table__.columns
+        if column.name not in ("valid_from", "valid_to", "boundary_from", "sa_orm_sentinel")
+    ),
+)
 
 SQUARE = {
     "type": "MultiPolygon",
@@ -33,22 +47,26 @@ async def add_area_tree(
         while ancestor is not None:
             path.insert(0, ids[ancestor])
             ancestor = areas[ancestor][1]
-        db.add(
-            SocialArea(
-                id=ids[code],
-                code=code,
-                name=name,
-                search_name=name.lower(),
-                level_id=level_rows[len(path) - 1].id,
-                parent_id=ids[parent] if parent else None,
-                path=path,
-                boundary=SQUARE,
-                min_lon=13.3,
-                min_lat=52.5,
-                max_lon=13.4,
-                max_lat=52.6,
-                area_m2=1_000_000.0,
-            )
+        now = datetime.datetime.now(datetime.UTC)
+        await db.execute(
+            insert(_AREAS_AT_0002),
+            {
+                "id": ids[code],
+                "code": code,
+                "name": name,
+                "search_name": name.lower(),
+                "level_id": level_rows[len(path) - 1].id,
+                "parent_id": ids[parent] if parent else None,
+                "path": path,
+                "boundary": SQUARE,
+                "min_lon": 13.3,
+                "min_lat": 52.5,
+                "max_lon": 13.4,
+                "max_lat": 52.6,
+                "area_m2": 1_000_000.0,
+                "created_at": now,
+                "updated_at": now,
+            },
         )
         await db.flush()
     return ids

@@ -34,10 +34,25 @@ def _parse_level(spec: str, options: dict[str, str | None]) -> importer.LevelSou
     )
 
 
+def _parse_successors(specs: tuple[str, ...]) -> dict[str, list[str]]:
+    """`OLD=NEW[,NEW…]` each → {old: [new, …]}."""
+    successors: dict[str, list[str]] = {}
+    for spec in specs:
+        old, separator, new = spec.partition("=")
+        codes = [code.strip() for code in new.split(",") if code.strip()]
+        if not separator or not old.strip() or not codes:
+            raise click.BadParameter(f"{spec!r}: expected OLD=NEW[,NEW…]", param_hint="--successor")
+        if old.strip() in successors:
+            raise click.BadParameter(f"{old.strip()} is named twice", param_hint="--successor")
+        successors[old.strip()] = codes
+    return successors
+
+
 def format_report(report: ImportReport) -> list[str]:
     lines = [
         f"{level.key} (depth {level.depth}): {level.features} features, {level.created} "
-        f"created, {level.updated} updated, {level.unchanged} unchanged, {level.skipped} skipped"
+        f"created, {level.updated} updated, {level.unchanged} unchanged, {level.retired} "
+        f"retired, {level.skipped} skipped"
         for level in report.levels
     ]
     population = report.population
@@ -118,6 +133,28 @@ def format_report(report: ImportReport) -> list[str]:
     help="Confirm the plausibility warnings (marked 'warning (confirm)' in the report); "
     "without it an import with such warnings changes nothing.",
 )
+@click.option(
+    "--valid-from",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Date the import's changes take effect (default today): changed boundaries become "
+    "new versions from it, retired areas end the day before, new areas start on it.",
+)
+@click.option(
+    "--retire-missing",
+    is_flag=True,
+    default=False,
+    help="Retire the stored areas of the imported levels that the files do not contain, as "
+    "of --valid-from. Without it (or --successor) such areas are a warning to confirm.",
+)
+@click.option(
+    "--successor",
+    "successors",
+    multiple=True,
+    metavar="OLD=NEW[,NEW…]",
+    help="Retire area OLD (missing from the files) as of --valid-from and record the areas "
+    "that take its place, e.g. a renumbered area: --successor 01011101=01011105. Repeatable.",
+)
 def import_areas(
     levels: tuple[str, ...],
     population: tuple[Path, ...],
@@ -131,12 +168,20 @@ def import_areas(
     population_encoding: str,
     parent_level: str | None,
     accept_warnings: bool,
+    valid_from: datetime.datetime | None,
+    retire_missing: bool,
+    successors: tuple[str, ...],
 ) -> None:
     """Import social areas and population in one transaction; print the report. Exits 1 when
     the import fails or has warnings to confirm without --accept-warnings (and changes
     nothing), 2 on unreadable input."""
     if not levels and not population:
         raise click.UsageError("give at least one --level or --population")
+    validity = services.Validity(
+        valid_from=valid_from.date() if valid_from else None,
+        retire_missing=retire_missing,
+        successors=_parse_successors(successors),
+    )
     try:
         settings = load_settings()
     except SettingsError as error:
@@ -171,6 +216,7 @@ def import_areas(
             tables,
             parent_level=parent_level,
             confirm_warnings=accept_warnings,
+            validity=validity,
         )
 
     with database(settings) as url:

@@ -3,6 +3,7 @@ export and the import. Handlers are thin: they call areas.services."""
 
 from __future__ import annotations
 
+import datetime
 import enum
 from typing import Annotated, Any
 from uuid import UUID
@@ -15,8 +16,10 @@ from litestar.types import ControllerRouterHandler
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from quartier.areas import importer, services
+from quartier.areas.models import today
 from quartier.areas.schemas import (
     AreaLevelList,
+    AreaVersionList,
     ImportProblem,
     ImportReport,
     ImportRequest,
@@ -25,7 +28,7 @@ from quartier.areas.schemas import (
     SocialAreaOut,
 )
 from quartier.core.conditional import cached, is_fresh, validators
-from quartier.core.errors import PROBLEM_BASE, PROBLEM_MEDIA_TYPE, FieldError
+from quartier.core.errors import PROBLEM_BASE, PROBLEM_MEDIA_TYPE, FieldError, InvalidInput
 from quartier.core.openapi import FEATURE_COLLECTION
 from quartier.core.pagination import Cursor, Limit, Page
 from quartier.core.security import ADMINS, access
@@ -53,6 +56,23 @@ LevelParam = Annotated[
 ]
 
 
+AtParam = Annotated[
+    datetime.date | None,
+    Parameter(
+        description="The date to answer for (ISO 8601, default today): only areas valid then, "
+        "with the boundary version valid then; population counts the sub-areas valid then.",
+    ),
+]
+AreaAtParam = Annotated[
+    datetime.date | None,
+    Parameter(
+        description="The date to answer for (ISO 8601): the boundary version and population "
+        "of that day; 404 when the area did not exist then. Without it, the area is given "
+        "whatever its validity, as today or, when retired, as on its last day.",
+    ),
+]
+
+
 def _boundaries(include: list[Include] | None) -> bool:
     return Include.BOUNDARY in (include or [])
 
@@ -65,8 +85,10 @@ class SocialAreaController(Controller):
         operation_id="ListSocialAreas",
         summary="List social areas",
         description=(
-            "Social areas ordered by code, cursor-paginated, with their level and population "
-            "(the latest reference date; parents' figures are the sum of their sub-areas). "
+            "Social areas valid on `at` (default today) ordered by code, cursor-paginated, with "
+            "their level, validity, boundary version and population (the latest reference "
+            "date; parents' figures are the sum of their sub-areas valid on `at`, so a retired "
+            "area and its successor never count twice). "
             "Filters combine: `level` (key), `parent` (code) or `parent_id`, `code`, and `q`, a "
             "case-insensitive search in names that ignores umlaut spelling (Köpenick, "
             "Koepenick and Kopenick find the same area)."
@@ -89,11 +111,12 @@ class SocialAreaController(Controller):
             str | None, Parameter(min_length=1, max_length=100, description="Name search.")
         ] = None,
         include: IncludeParam = None,
+        at: AtParam = None,
         limit: Limit = 50,
         cursor: Cursor = None,
     ) -> Page[SocialAreaOut]:
         filters = services.AreaFilter(
-            level=level, parent_code=parent, parent_id=parent_id, code=code, q=q
+            level=level, parent_code=parent, parent_id=parent_id, code=code, q=q, at=at
         )
         return await services.list_areas(
             db_session, filters, limit=limit, cursor=cursor, boundaries=_boundaries(include)
@@ -103,21 +126,27 @@ class SocialAreaController(Controller):
         "/{area_id:uuid}",
         operation_id="GetSocialArea",
         summary="Get a social area",
-        description="One social area by id, with level and population; "
-        "`include=boundary` adds its boundary.",
+        description="One social area by id — also a retired one, with its validity and "
+        "successors — with level and population; `include=boundary` adds its boundary; `at` "
+        "gives the version of that day (e.g. the one a response was given in).",
         **cached(access(public=True)),
     )
     async def get_area(
-        self, db_session: AsyncSession, area_id: UUID, include: IncludeParam = None
+        self,
+        db_session: AsyncSession,
+        area_id: UUID,
+        include: IncludeParam = None,
+        at: AreaAtParam = None,
     ) -> SocialAreaOut:
-        return await services.get_area(db_session, area_id, boundaries=_boundaries(include))
+        return await services.get_area(db_session, area_id, boundaries=_boundaries(include), at=at)
 
     @get(
         "/by-code/{code:str}",
         operation_id="GetSocialAreaByCode",
         summary="Get a social area by its official code",
-        description="One social area by its official code (e.g. Berlin's `01011101`), with "
-        "level and population; `include=boundary` adds its boundary.",
+        description="One social area by its official code (e.g. Berlin's `01011101`) — also "
+        "a retired one — with level and population; `include=boundary` adds its boundary; "
+        "`at` gives the version of that day.",
         **cached(access(public=True)),
     )
     async def get_area_by_code(
@@ -125,20 +154,43 @@ class SocialAreaController(Controller):
         db_session: AsyncSession,
         code: Annotated[str, Parameter(min_length=1, max_length=32)],
         include: IncludeParam = None,
+        at: AreaAtParam = None,
     ) -> SocialAreaOut:
-        return await services.get_area_by_code(db_session, code, boundaries=_boundaries(include))
+        return await services.get_area_by_code(
+            db_session, code, boundaries=_boundaries(include), at=at
+        )
+
+    @get(
+        "/{area_id:uuid}/versions",
+        operation_id="ListSocialAreaVersions",
+        summary="List the boundary versions of a social area",
+        description="Every boundary the area has had, oldest first, each with the period it "
+        "was valid (`valid_to` exclusive; null on the newest); `include=boundary` adds the "
+        "boundaries.",
+        **cached(access(public=True)),
+    )
+    async def list_versions(
+        self, db_session: AsyncSession, area_id: UUID, include: IncludeParam = None
+    ) -> AreaVersionList:
+        return await services.area_versions(db_session, area_id, boundaries=_boundaries(include))
 
     @get(
         "/{area_id:uuid}/children",
         operation_id="ListSocialAreaChildren",
         summary="List the sub-areas of a social area",
-        description="The areas one level below this one, ordered by code, cursor-paginated.",
+        description="The areas one level below this one valid on `at` (default today), "
+        "ordered by code, cursor-paginated.",
         **cached(access(public=True)),
     )
     async def list_children(
-        self, db_session: AsyncSession, area_id: UUID, limit: Limit = 50, cursor: Cursor = None
+        self,
+        db_session: AsyncSession,
+        area_id: UUID,
+        at: AtParam = None,
+        limit: Limit = 50,
+        cursor: Cursor = None,
     ) -> Page[SocialAreaOut]:
-        return await services.children(db_session, area_id, limit=limit, cursor=cursor)
+        return await services.children(db_session, area_id, limit=limit, cursor=cursor, at=at)
 
     @get(
         "/{area_id:uuid}/ancestors",
@@ -148,16 +200,19 @@ class SocialAreaController(Controller):
         "area) — e.g. for a breadcrumb.",
         **cached(access(public=True)),
     )
-    async def list_ancestors(self, db_session: AsyncSession, area_id: UUID) -> SocialAreaList:
-        return SocialAreaList(items=await services.ancestors(db_session, area_id))
+    async def list_ancestors(
+        self, db_session: AsyncSession, area_id: UUID, at: AtParam = None
+    ) -> SocialAreaList:
+        return SocialAreaList(items=await services.ancestors(db_session, area_id, at))
 
     @get(
         "/lookup",
         operation_id="LookupSocialAreasByPoint",
         summary="Find the social areas at a point",
-        description="The areas at every level whose boundary contains the point (WGS 84), top "
-        "level first; empty when the point lies outside all areas. A point exactly on a shared "
-        "boundary belongs to both neighbours.",
+        description="The areas valid on `at` (default today) at every level whose boundary "
+        "version of that day contains the point (WGS 84), top level first; empty when the "
+        "point lies outside all areas. A point exactly on a shared boundary belongs to both "
+        "neighbours.",
         **access(public=True),
     )
     async def lookup(
@@ -165,18 +220,20 @@ class SocialAreaController(Controller):
         db_session: AsyncSession,
         lat: Annotated[float, Parameter(ge=-90, le=90, description="Latitude, WGS 84.")],
         lon: Annotated[float, Parameter(ge=-180, le=180, description="Longitude, WGS 84.")],
+        at: AtParam = None,
     ) -> PointLookup:
         return PointLookup(
-            lat=lat, lon=lon, items=await services.lookup_point(db_session, lat, lon)
+            lat=lat, lon=lon, items=await services.lookup_point(db_session, lat, lon, at)
         )
 
     @get(
         "/geojson",
         operation_id="ExportSocialAreasGeoJSON",
         summary="Export one level as GeoJSON",
-        description="All areas of a level as a GeoJSON FeatureCollection (RFC 7946, WGS 84), "
-        "streamed; each feature's properties carry code, name, parent code, area and "
-        "population. Conditional: the ETag is a version of the stored areas and figures.",
+        description="The areas of a level valid on `at` (default today), with the boundary "
+        "version of that day, as a GeoJSON FeatureCollection (RFC 7946, WGS 84), streamed; "
+        "each feature's properties carry code, name, parent code, area and population. "
+        "Conditional: the ETag is a version of the stored areas and figures and the date.",
         media_type=GEOJSON_MEDIA_TYPE,
         responses={
             200: ResponseSpec(
@@ -199,15 +256,17 @@ class SocialAreaController(Controller):
         db_session: AsyncSession,
         db_engine: AsyncEngine,
         level: Annotated[str, Parameter(min_length=1, max_length=40, description="Level key.")],
+        at: AtParam = None,
     ) -> Response[bytes] | Stream:
-        found, figures = await services.export_level(db_session, level)
+        day = at or today()
+        found, figures = await services.export_level(db_session, level, day)
         version = await services.data_version(db_session)
-        headers = validators(f"{found.key}|{version.key}", version.modified)
+        headers = validators(f"{found.key}|{day.isoformat()}|{version.key}", version.modified)
         headers["Content-Disposition"] = f'attachment; filename="{found.key}.geojson"'
         if is_fresh(request, headers):
             return Response(b"", media_type=GEOJSON_MEDIA_TYPE, headers=headers)
         return Stream(
-            services.stream_level_geojson(db_engine, found, figures),
+            services.stream_level_geojson(db_engine, found, figures, day),
             media_type=GEOJSON_MEDIA_TYPE,
             headers=headers,
         )
@@ -240,6 +299,8 @@ def _field_errors(report: ImportReport) -> list[FieldError]:
                 path += f".{row.field}"
         elif path.startswith("population["):
             path += ".csv"
+        elif path.startswith("successors[") and row.field:
+            path += f".{row.field}"
         message = row.message if row.code is None else f"area {row.code}: {row.message}"
         if row.line is not None:
             message = f"line {row.line}: {message}"
@@ -279,6 +340,15 @@ class SocialAreaImportController(Controller):
             "above lies, which the report then says), `OGC:CRS84` longitude first; other CRSs "
             "are refused. One level can be imported on its own under the stored areas of the "
             "level above (`parent_level`, or the first level's stored depth).\n\n"
+            "Areas have validity periods. A changed boundary becomes a new version valid from "
+            "`valid_from` (default today); the previous version stays readable for earlier "
+            "dates (`at`, ListSocialAreaVersions). Stored areas of the imported levels that the "
+            "import lacks are retired as of `valid_from` with `retire_missing`, or each with "
+            "its successors through `successors` (e.g. a renumbered area: old code → new "
+            "code); a retired area keeps its id and code, so what was given in it keeps "
+            "pointing at it, and is counted in no total after its retirement. Missing areas "
+            "that are not retired are a warning to confirm (confirming keeps them valid next to "
+            "the imported ones). A retired code cannot be imported again.\n\n"
             "Errors abort the import (422 `import-failed`, nothing changes, the body carries the "
             "report): among them an unclosed ring, a geometry type other than (Multi)Polygon "
             "such as GeometryCollection, an unknown CRS. Plausibility warnings must be "
@@ -286,7 +356,8 @@ class SocialAreaImportController(Controller):
             "nothing changes before): a boundary far from its previous version or its parent, "
             "siblings overlapping substantially, a child outside its parent, a population "
             "table most of whose codes match no area (with a hint when leading zeros were "
-            "lost). Other warnings (repaired geometry, population rows without an area, …) are "
+            "lost), stored areas missing from the import that it does not retire. Other "
+            "warnings (repaired geometry, population rows without an area, …) are "
             "listed in the report. A body that does not match this contract is a 400 naming "
             "the field. Admins, or an API token with scope `areas:write`."
         ),
@@ -301,7 +372,8 @@ class SocialAreaImportController(Controller):
                 "`/problems/import-needs-confirmation`: the report has warnings with "
                 "`needs_confirmation` (counted in `report.needs_confirmation`), send the "
                 "import again with `confirm_warnings: true` to store it; "
-                "`/problems/invalid-input`: an unknown `parent_level`.",
+                "`/problems/invalid-input`: an unknown `parent_level`, an area named twice in "
+                "`successors`.",
                 generate_examples=False,
             )
         },
@@ -309,6 +381,18 @@ class SocialAreaImportController(Controller):
         **access(roles=ADMINS, scopes={"areas:write"}),
     )
     async def import_areas(self, db_session: AsyncSession, data: ImportRequest) -> ImportReport:
+        successors: dict[str, list[str]] = {}
+        for index, item in enumerate(data.successors):
+            if item.code in successors:
+                raise InvalidInput(
+                    f"Area {item.code} is named twice in successors.",
+                    errors=[
+                        FieldError(
+                            field=f"successors[{index}].code", source="body", message="named twice"
+                        )
+                    ],
+                )
+            successors[item.code] = item.successors
         levels = [
             importer.LevelSource(
                 key=item.key,
@@ -339,6 +423,11 @@ class SocialAreaImportController(Controller):
             population,
             parent_level=data.parent_level,
             confirm_warnings=data.confirm_warnings,
+            validity=services.Validity(
+                valid_from=data.valid_from,
+                retire_missing=data.retire_missing,
+                successors=successors,
+            ),
         )
 
 

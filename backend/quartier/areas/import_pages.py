@@ -2,8 +2,9 @@
 ImportSocialAreas without a token).
 
     GET/POST /workspace/areas/import                 upload a GeoJSON (one level)
-    GET/POST /workspace/areas/import/{upload}        map its properties, choose level and CRS;
-                                                     preview (map + table), then import
+    GET/POST /workspace/areas/import/{upload}        map its properties, choose level and CRS,
+                                                     the date the changes take effect and what
+                                                     to retire; preview (map + table), import
     GET/POST /workspace/areas/population             upload a population CSV
     GET/POST /workspace/areas/population/{upload}    encoding, separator, code column, date;
                                                      preview (rows matched to areas), import
@@ -55,8 +56,15 @@ OUTCOME_NAMES = {
     "created": N_("new"),
     "updated": N_("changed"),
     "unchanged": N_("unchanged"),
+    "retired": N_("retired"),
 }
-OUTCOME_CLASSES = {"created": "map-c1", "updated": "map-c3", "unchanged": "map-missing"}
+OUTCOME_CLASSES = {
+    "created": "map-c1",
+    "updated": "map-c3",
+    "unchanged": "map-missing",
+    "retired": "map-c0",
+}
+MAX_SUCCESSOR_TEXT = 20_000
 SEPARATORS = {";": ";", ",": ",", "tab": "\t"}
 
 LevelName = Annotated[str, msgspec.Meta(min_length=1, max_length=LEVEL_NAME_MAX)]
@@ -71,8 +79,32 @@ class AreaMappingForm(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     name_property: PropertyName
     parent_property: PropertyName | None = None
     crs: Annotated[str, msgspec.Meta(max_length=40)] | None = None
+    valid_from: datetime.date | None = None
+    retire_missing: bool = False
+    successors: Annotated[str, msgspec.Meta(max_length=MAX_SUCCESSOR_TEXT)] | None = None
     confirm_warnings: bool = False
     action: Literal["preview", "import"] = "preview"
+
+
+_SUCCESSION = re.compile(r"^\s*([^=\s]{1,32})\s*=\s*([^=]+)$")
+_CODE = re.compile(r"^[^\s,=;]{1,32}$")
+
+
+def parse_successors(text: str | None) -> dict[str, list[str]] | None:
+    """`OLD = NEW, NEW` per line (or separated by `;`) → {old: [new, …]}; None when a part
+    cannot be read or an old code comes twice."""
+    found: dict[str, list[str]] = {}
+    for part in re.split(r"[\n;]", text or ""):
+        if not part.strip():
+            continue
+        match = _SUCCESSION.match(part.strip())
+        if match is None:
+            return None
+        new = [code.strip() for code in match.group(2).split(",") if code.strip()]
+        if not new or not all(_CODE.match(code) for code in new) or match.group(1) in found:
+            return None
+        found[match.group(1)] = new
+    return found
 
 
 class PopulationMappingForm(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -287,6 +319,8 @@ async def _area_page(
         "name_property": next((n for n in ("name", "bezeichnung") if n in names), ""),
         "parent_property": "",
         "crs": "",
+        "valid_from": "",
+        "successors": "",
     }
     values = {**defaults, **(values or {})}
     level_options = [
@@ -321,6 +355,7 @@ async def _area_page(
         counts = {key: 0 for key in OUTCOME_NAMES}
         for area in preview.areas:
             counts[area.outcome] = counts.get(area.outcome, 0) + 1
+        in_file = len(preview.areas) - counts["retired"]
         legend = [
             maps.LegendEntry(css_class=OUTCOME_CLASSES[key], text=_(OUTCOME_NAMES[key]))
             for key in OUTCOME_NAMES
@@ -347,6 +382,7 @@ async def _area_page(
             "areas": shown,
             "omitted": len(preview.areas) - len(shown),
             "counts": counts,
+            "in_file": in_file,
             "map": figure,
             **_warnings(preview.report),
             "warnings_omitted": preview.report.rows_omitted,
@@ -377,7 +413,14 @@ async def area_mapping_submit(
     depth = 0
     key = ""
     name_de = name_en = None
+    successors: dict[str, list[str]] | None = {}
     if data is not None:
+        successors = parse_successors(data.successors)
+        if successors is None:
+            errors["successors"] = _(
+                "Write one area per line: its code, =, and the codes that take its place, "
+                "separated by commas"
+            )
         for field in ("code_property", "name_property", "parent_property"):
             chosen = getattr(data, field)
             if chosen is not None and chosen not in names:
@@ -401,10 +444,13 @@ async def area_mapping_submit(
                 errors["level"] = _("Choose one of the levels offered")
             else:
                 depth, key = found.depth, found.key
-    if data is None or errors:
+    if data is None or successors is None or errors:
         return await _area_page(
             request, db_session, upload, values=form.values, errors=errors, status=400
         )
+    validity = services.Validity(
+        valid_from=data.valid_from, retire_missing=data.retire_missing, successors=successors
+    )
     source = importer.LevelSource(
         key=key,
         collection=collection,
@@ -425,12 +471,17 @@ async def area_mapping_submit(
                 [],
                 first_depth=depth,
                 confirm_warnings=data.confirm_warnings,
+                validity=validity,
             )
         else:
-            preview = await services.preview_import(db_session, [source], [], first_depth=depth)
+            preview = await services.preview_import(
+                db_session, [source], [], first_depth=depth, validity=validity
+            )
     except services.ImportNeedsConfirmation:
         # The confirmation step: the preview again, its warnings to confirm and the checkbox.
-        preview = await services.preview_import(db_session, [source], [], first_depth=depth)
+        preview = await services.preview_import(
+            db_session, [source], [], first_depth=depth, validity=validity
+        )
         return await _area_page(
             request,
             db_session,
@@ -452,6 +503,10 @@ async def area_mapping_submit(
             "coordinates are outside": "crs",
             "level ": "level",
             "depth ": "level",
+            "successor ": "successors",
+            "there is no valid stored area": "successors",
+            "area ": "successors",
+            "the stored boundary is valid from": "valid_from",
         }
         if data.parent_property:
             fields[f"properties.{data.parent_property}"] = "parent_property"

@@ -196,6 +196,17 @@ class AreaRecord:
 
 
 @dataclass(slots=True)
+class RetiredArea:
+    """A stored area of the level that the import retires (it is missing from the import)."""
+
+    code: str
+    name: str
+    parent_code: str | None
+    boundary: dict[str, Any]  # GeoJSON, WGS 84
+    successors: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
 class LevelRecord:
     source: LevelSource
     depth: int
@@ -203,6 +214,7 @@ class LevelRecord:
     summary: LevelSummary | None = None
     # Filled when the areas are written: code → "created", "updated" or "unchanged".
     outcomes: dict[str, str] = field(default_factory=dict)
+    retired: list[RetiredArea] = field(default_factory=list)
 
 
 @dataclass(slots=True)

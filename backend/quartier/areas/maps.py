@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -43,7 +43,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from quartier.areas.geometry import as_multipolygon
-from quartier.areas.models import SocialArea
+from quartier.areas.models import SocialArea, today
 from quartier.core.i18n import gettext as _
 
 WIDTH = 600  # px, the width the viewBox is designed for (it scales down on phones)
@@ -121,7 +121,7 @@ class Choropleth:
 class _LevelShapes:
     """The simplified, projected, quantised outlines of one level at one zoom."""
 
-    stamp: tuple[datetime | None, int]
+    stamp: tuple[datetime | None, int, date]
     grid: float  # metres per unit of the path coordinates
     paths: dict[UUID, str]  # relative path data, starting with an absolute M
     bounds: dict[UUID, tuple[int, int, int, int]]  # min x, min y, max x, max y in units
@@ -130,7 +130,7 @@ class _LevelShapes:
 class _Geometry:
     """The projected boundaries of one level (metres), shared by its zooms."""
 
-    def __init__(self, stamp: tuple[datetime | None, int], rows: Sequence[Any]) -> None:
+    def __init__(self, stamp: tuple[datetime | None, int, date], rows: Sequence[Any]) -> None:
         self.stamp = stamp
         self.ids: list[UUID] = [row.id for row in rows]
         geometries = [as_multipolygon(shape(row.boundary)) for row in rows]
@@ -201,21 +201,20 @@ def _zoom(geometry: _Geometry, tolerance: float) -> _LevelShapes:
 
 
 async def _level_geometry(session: AsyncSession, level_id: UUID) -> _Geometry:
+    """The level's areas valid today, with their newest boundaries."""
+    day = today()
+    valid = (SocialArea.level_id == level_id, SocialArea.valid_on(day))
     stamp_row = (
-        await session.execute(
-            select(func.max(SocialArea.updated_at), func.count()).where(
-                SocialArea.level_id == level_id
-            )
-        )
+        await session.execute(select(func.max(SocialArea.updated_at), func.count()).where(*valid))
     ).one()
-    stamp = (stamp_row[0], int(stamp_row[1]))
+    stamp = (stamp_row[0], int(stamp_row[1]), day)
     cached = _CACHE.get(level_id)
     if cached is not None and cached.stamp == stamp:
         return cached
     rows = (
         await session.execute(
             select(SocialArea.id, SocialArea.boundary)
-            .where(SocialArea.level_id == level_id)
+            .where(*valid)
             .order_by(SocialArea.code, SocialArea.id)
         )
     ).all()

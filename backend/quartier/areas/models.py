@@ -7,6 +7,14 @@ ancestors of X are the ids in X's `path` (primary key). Boundaries are GeoJSON M
 WGS 84 kept as JSONB, with bounding-box columns indexed as a PostgreSQL `box` (GiST, core
 PostgreSQL, no extension) for finding candidate areas of a point.
 
+Validity: an area is one row for its whole life (same id, same code). `valid_from`/`valid_to`
+bound the dates on which it exists (NULL: since ever / still valid; `valid_to` is exclusive, the
+first day it no longer exists). The row holds the newest boundary, valid from `boundary_from`
+(NULL: since the area exists); earlier boundaries are kept in `social_area_versions`, each with
+its own period. A retired area keeps its row (responses, ideas and feedback keep pointing at it)
+and names its successors in `social_area_successions`. `valid_on(day)` is the condition every
+dated query uses.
+
 Population is stored only for leaf areas (the importer refuses figures for areas with children);
 the population of any other area is the sum over its subtree, computed in SQL (services).
 """
@@ -29,10 +37,13 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    and_,
+    or_,
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
 
 from quartier.core import i18n
 from quartier.db import Base
@@ -78,6 +89,13 @@ class SocialArea(Base):
         ),
         CheckConstraint("area_m2 >= 0", name="area_not_negative"),
         CheckConstraint("path[cardinality(path)] = id", name="path_ends_with_self"),
+        CheckConstraint(
+            "valid_from IS NULL OR valid_to IS NULL OR valid_from < valid_to", name="valid_period"
+        ),
+        CheckConstraint(
+            "boundary_from IS NULL OR valid_to IS NULL OR boundary_from < valid_to",
+            name="boundary_within_period",
+        ),
     )
 
     code: Mapped[str] = mapped_column(String(CODE_MAX), unique=True)
@@ -98,9 +116,86 @@ class SocialArea(Base):
     max_lon: Mapped[float] = mapped_column(Double)
     max_lat: Mapped[float] = mapped_column(Double)
     area_m2: Mapped[float] = mapped_column(Double)
+    valid_from: Mapped[datetime.date | None] = mapped_column(Date)
+    valid_to: Mapped[datetime.date | None] = mapped_column(Date)
+    boundary_from: Mapped[datetime.date | None] = mapped_column(Date)
 
     level: Mapped[AreaLevel] = relationship(lazy="raise")
     parent: Mapped[SocialArea | None] = relationship(remote_side="SocialArea.id", lazy="raise")
+
+    @classmethod
+    def valid_on(cls, day: Any) -> ColumnElement[bool]:
+        """The area exists on `day` (a date or a date-valued SQL expression)."""
+        return valid_between(cls.valid_from, cls.valid_to, day)
+
+    def is_valid_on(self, day: datetime.date) -> bool:
+        return (self.valid_from is None or self.valid_from <= day) and (
+            self.valid_to is None or day < self.valid_to
+        )
+
+    def day_within(self, day: datetime.date) -> datetime.date:
+        """`day` moved into the area's validity: a retired area answers as on its last day,
+        a future one as on its first."""
+        if self.valid_to is not None and day >= self.valid_to:
+            day = self.valid_to - datetime.timedelta(days=1)
+        if self.valid_from is not None and day < self.valid_from:
+            day = self.valid_from
+        return day
+
+
+def today() -> datetime.date:
+    """The date validity questions take when none is given (UTC)."""
+    return datetime.datetime.now(datetime.UTC).date()
+
+
+def valid_between(valid_from: Any, valid_to: Any, day: Any) -> ColumnElement[bool]:
+    """`day` lies in [valid_from, valid_to) where NULL is open."""
+    return and_(
+        or_(valid_from.is_(None), valid_from <= day), or_(valid_to.is_(None), valid_to > day)
+    )
+
+
+class AreaVersion(Base):
+    """An earlier boundary of an area, valid from `valid_from` (NULL: since the area exists)
+    up to the day before `valid_to`, when the next version (or the row's boundary) starts."""
+
+    __tablename__ = "social_area_versions"
+    __table_args__ = (
+        UniqueConstraint("area_id", "valid_to", name="uq_social_area_versions_area_end"),
+        Index("ix_social_area_versions_bbox", text(BBOX_BOX_SQL), postgresql_using="gist"),
+        CheckConstraint("valid_from IS NULL OR valid_from < valid_to", name="valid_period"),
+        CheckConstraint("min_lon <= max_lon AND min_lat <= max_lat", name="bbox_ordered"),
+        CheckConstraint("area_m2 >= 0", name="area_not_negative"),
+    )
+
+    area_id: Mapped[UUID] = mapped_column(
+        ForeignKey("social_areas.id", ondelete="CASCADE"), index=True
+    )
+    valid_from: Mapped[datetime.date | None] = mapped_column(Date)
+    valid_to: Mapped[datetime.date] = mapped_column(Date)
+    boundary: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    min_lon: Mapped[float] = mapped_column(Double)
+    min_lat: Mapped[float] = mapped_column(Double)
+    max_lon: Mapped[float] = mapped_column(Double)
+    max_lat: Mapped[float] = mapped_column(Double)
+    area_m2: Mapped[float] = mapped_column(Double)
+
+
+class AreaSuccession(Base):
+    """A retired area and one of the areas that took its place from `valid_from` (the day
+    the predecessor's validity ends)."""
+
+    __tablename__ = "social_area_successions"
+    __table_args__ = (
+        UniqueConstraint("predecessor_id", "successor_id", name="uq_social_area_successions_pair"),
+        CheckConstraint("predecessor_id <> successor_id", name="not_own_successor"),
+    )
+
+    predecessor_id: Mapped[UUID] = mapped_column(ForeignKey("social_areas.id", ondelete="CASCADE"))
+    successor_id: Mapped[UUID] = mapped_column(
+        ForeignKey("social_areas.id", ondelete="CASCADE"), index=True
+    )
+    valid_from: Mapped[datetime.date] = mapped_column(Date)
 
 
 class AgeBand(Base):

@@ -104,6 +104,26 @@ class PopulationImport(msgspec.Struct, forbid_unknown_fields=True, kw_only=True)
     code_column: PropertyName = "id"
 
 
+AreaCode = Annotated[str, msgspec.Meta(min_length=1, max_length=CODE_MAX)]
+MAX_SUCCESSIONS = 1000
+MAX_SUCCESSORS = 50
+
+
+class SuccessionIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A stored area missing from the import, retired as of the import's `valid_from`, and the
+    areas that take its place (codes in the import or stored areas still valid)."""
+
+    code: Annotated[AreaCode, msgspec.Meta(description="Code of the area to retire.")]
+    successors: Annotated[
+        list[AreaCode],
+        msgspec.Meta(
+            min_length=1,
+            max_length=MAX_SUCCESSORS,
+            description="Codes of the areas that take its place, e.g. its new number.",
+        ),
+    ]
+
+
 class ImportRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Levels (GeoJSON, top level first) and/or population tables to import in one transaction."""
 
@@ -129,6 +149,32 @@ class ImportRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             "and is answered with the problem `import-needs-confirmation`."
         ),
     ] = False
+    valid_from: Annotated[
+        datetime.date | None,
+        msgspec.Meta(
+            description="The date the import's changes take effect (default today): a changed "
+            "boundary becomes a new version valid from it (the previous one stays readable "
+            "for earlier dates), retired areas end the day before, and new areas start on it. "
+            "Without it, the areas of a level imported for the first time are valid since "
+            "ever."
+        ),
+    ] = None
+    retire_missing: Annotated[
+        bool,
+        msgspec.Meta(
+            description="Retire the stored areas of the imported levels that the import does "
+            "not contain, as of `valid_from`. Without it (and without `successors` naming "
+            "them) such areas are a warning to confirm: confirming keeps them valid."
+        ),
+    ] = False
+    successors: Annotated[
+        list[SuccessionIn],
+        msgspec.Meta(
+            max_length=MAX_SUCCESSIONS,
+            description="Areas missing from the import to retire as of `valid_from`, each with "
+            "the areas that take its place (e.g. a renumbered area and its new code).",
+        ),
+    ] = msgspec.field(default_factory=list)
 
 
 # -- import report -----------------------------------------------------------------------------
@@ -165,6 +211,9 @@ class LevelSummary(msgspec.Struct, kw_only=True):
     updated: int = 0
     unchanged: int = 0
     skipped: int = 0
+    retired: Annotated[
+        int, msgspec.Meta(description="Stored areas of the level retired by the import.")
+    ] = 0
 
 
 class PopulationSummary(msgspec.Struct, kw_only=True):
@@ -249,6 +298,15 @@ class MultiPolygonOut(msgspec.Struct, kw_only=True):
     coordinates: list[list[list[list[float]]]]
 
 
+class VersionOut(msgspec.Struct, kw_only=True):
+    """The period of the boundary version given (null: open)."""
+
+    valid_from: datetime.date | None
+    valid_to: Annotated[
+        datetime.date | None, msgspec.Meta(description="Exclusive: the first day of the next.")
+    ]
+
+
 class SocialAreaOut(msgspec.Struct, kw_only=True):
     id: UUID
     code: Annotated[str, msgspec.Meta(max_length=CODE_MAX, examples=["01011101"])]
@@ -265,6 +323,26 @@ class SocialAreaOut(msgspec.Struct, kw_only=True):
         MultiPolygonOut | None,
         msgspec.Meta(description="GeoJSON (WGS 84); only with `include=boundary`."),
     ] = None
+    valid_from: Annotated[
+        datetime.date | None, msgspec.Meta(description="First day of the area; null: always.")
+    ] = None
+    valid_to: Annotated[
+        datetime.date | None,
+        msgspec.Meta(description="First day the area no longer exists; null: still valid."),
+    ] = None
+    version: Annotated[
+        VersionOut | None,
+        msgspec.Meta(
+            description="The boundary version given (`boundary`, `bbox`, `area_m2`): the one "
+            "valid on the date asked for (`at`)."
+        ),
+    ] = None
+    predecessors: Annotated[
+        list[str], msgspec.Meta(description="Codes of the retired areas this one replaced.")
+    ] = msgspec.field(default_factory=list)
+    successors: Annotated[
+        list[str], msgspec.Meta(description="Codes of the areas that replaced this one.")
+    ] = msgspec.field(default_factory=list)
 
 
 class SocialAreaList(msgspec.Struct, kw_only=True):
@@ -278,3 +356,22 @@ class PointLookup(msgspec.Struct, kw_only=True):
         list[SocialAreaOut],
         msgspec.Meta(description="The areas containing the point, top level first."),
     ]
+
+
+class AreaVersionOut(msgspec.Struct, kw_only=True):
+    """One boundary version of an area."""
+
+    valid_from: Annotated[
+        datetime.date | None, msgspec.Meta(description="null: since the area exists.")
+    ]
+    valid_to: Annotated[
+        datetime.date | None,
+        msgspec.Meta(description="Exclusive; null: the current (newest) version."),
+    ]
+    area_m2: float
+    bbox: list[float]
+    boundary: MultiPolygonOut | None = None
+
+
+class AreaVersionList(msgspec.Struct, kw_only=True):
+    items: Annotated[list[AreaVersionOut], msgspec.Meta(description="Oldest first.")]

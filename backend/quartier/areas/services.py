@@ -3,15 +3,20 @@ and the import's database phase. Services never commit; the request (or the CLI'
 `run_in_session`) does.
 
 Population roll-up: only leaf areas carry figures; an area's population is the sum over the
-leaves of its subtree (`path @> ARRAY[area.id]`) on the latest reference date found there,
-computed in one grouped SQL query per page of areas.
+leaves of its subtree (`path @> ARRAY[area.id]`) valid on the date asked for, on the latest
+reference date found there, computed in one grouped SQL query per page of areas.
+
+Dates: lists, children, the GeoJSON export and the point lookup take a date `at` (default
+today) and give the areas valid then with the boundary version valid then; a single area read
+by id or code is given whatever its validity, as on `at` moved into its validity (a retired
+area as on its last day). So a retired area and its successor are never counted together.
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 from typing import cast as cast_type
@@ -21,6 +26,7 @@ import anyio.to_thread
 import msgspec
 from sqlalchemy import (
     ARRAY,
+    Date,
     Select,
     String,
     Table,
@@ -29,16 +35,18 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
+    case,
     cast,
     delete,
     func,
+    literal,
     or_,
     select,
     text,
 )
 from sqlalchemy.dialects.postgresql import array, insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
-from sqlalchemy.orm import defer, joinedload
+from sqlalchemy.orm import aliased, defer, joinedload
 from uuid_utils.compat import uuid7
 
 from quartier.areas import geometry as geo
@@ -49,17 +57,24 @@ from quartier.areas.models import (
     AreaLevel,
     AreaPopulation,
     AreaPopulationByAge,
+    AreaSuccession,
+    AreaVersion,
     SocialArea,
+    today,
+    valid_between,
 )
 from quartier.areas.schemas import (
     AgeBandCount,
     AreaLevelList,
     AreaLevelOut,
+    AreaVersionList,
+    AreaVersionOut,
     ImportReport,
     LevelRef,
     MultiPolygonOut,
     PopulationOut,
     SocialAreaOut,
+    VersionOut,
 )
 from quartier.areas.text import like_pattern, search_forms
 from quartier.core import i18n
@@ -107,7 +122,7 @@ class ImportNeedsConfirmation(ImportFailed):
 async def list_levels(session: AsyncSession) -> AreaLevelList:
     count = (
         select(func.count(SocialArea.id))
-        .where(SocialArea.level_id == AreaLevel.id)
+        .where(SocialArea.level_id == AreaLevel.id, SocialArea.valid_on(today()))
         .scalar_subquery()
     )
     rows = (await session.execute(select(AreaLevel, count).order_by(AreaLevel.depth))).all()
@@ -147,15 +162,32 @@ def _areas(*, boundaries: bool = False) -> Select[SocialArea]:
     return statement
 
 
+def _day_within(valid_from: Any, valid_to: Any, day: datetime.date) -> Any:
+    """SQL: `day` moved into [valid_from, valid_to) — SocialArea.day_within in SQL."""
+    last = cast(valid_to - datetime.timedelta(days=1), Date)
+    return case(
+        (valid_to <= day, last),
+        (valid_from > day, valid_from),
+        else_=literal(day, Date),
+    )
+
+
 async def populations(
-    session: AsyncSession, area_ids: Sequence[UUID] | Select[Any]
+    session: AsyncSession,
+    area_ids: Sequence[UUID] | Select[Any],
+    *,
+    at: datetime.date | None = None,
 ) -> dict[UUID, PopulationOut]:
-    """Population on the latest reference date of each area's subtree, summed in SQL."""
+    """Population of each area on `at` (default today; for an area not valid then, its last
+    or first valid day): the sum over the leaves of its subtree valid on that day, on the
+    latest reference date found there, in SQL. A retired area and its successor are never
+    both valid on one day, so neither counts twice."""
     if isinstance(area_ids, Sequence) and not area_ids:
         return {}
     target = _table(SocialArea).alias("target")
     member = _table(SocialArea).alias("member")
     figures = _table(AreaPopulation)
+    day = _day_within(target.c.valid_from, target.c.valid_to, at or today())
     rows = (
         select(
             target.c.id.label("area_id"),
@@ -169,7 +201,9 @@ async def populations(
                 figures, figures.c.area_id == member.c.id
             )
         )
-        .where(target.c.id.in_(area_ids))
+        .where(
+            target.c.id.in_(area_ids), valid_between(member.c.valid_from, member.c.valid_to, day)
+        )
         .cte("figures")
     )
     latest = (
@@ -246,9 +280,97 @@ async def populations(
     return result
 
 
+@dataclass(frozen=True, slots=True)
+class _Version:
+    valid_from: datetime.date | None
+    valid_to: datetime.date | None
+    bbox: list[float]
+    area_m2: float
+    boundary: dict[str, Any] | None
+
+
+def _current_version(area: SocialArea, boundaries: bool) -> _Version:
+    return _Version(
+        valid_from=area.boundary_from,
+        valid_to=area.valid_to,
+        bbox=[area.min_lon, area.min_lat, area.max_lon, area.max_lat],
+        area_m2=area.area_m2,
+        boundary=area.boundary if boundaries else None,
+    )
+
+
+def _earlier_version(version: AreaVersion, boundaries: bool) -> _Version:
+    return _Version(
+        valid_from=version.valid_from,
+        valid_to=version.valid_to,
+        bbox=[version.min_lon, version.min_lat, version.max_lon, version.max_lat],
+        area_m2=version.area_m2,
+        boundary=version.boundary if boundaries else None,
+    )
+
+
+async def _versions_on(
+    session: AsyncSession, areas: Sequence[SocialArea], day: datetime.date, boundaries: bool
+) -> dict[UUID, _Version]:
+    """The boundary version of each area valid on `day` moved into the area's validity: the
+    row's own (newest) version, or an earlier one from social_area_versions."""
+    found: dict[UUID, _Version] = {}
+    earlier: dict[UUID, datetime.date] = {}
+    for area in areas:
+        on = area.day_within(day)
+        if area.boundary_from is None or area.boundary_from <= on:
+            found[area.id] = _current_version(area, boundaries)
+        else:
+            earlier[area.id] = on
+    if earlier:
+        statement = select(AreaVersion).where(AreaVersion.area_id.in_(list(earlier)))
+        if not boundaries:
+            statement = statement.options(defer(AreaVersion.boundary, raiseload=True))
+        for version in (await session.scalars(statement)).all():
+            on = earlier[version.area_id]
+            if (version.valid_from is None or version.valid_from <= on) and on < version.valid_to:
+                found[version.area_id] = _earlier_version(version, boundaries)
+    return found
+
+
+async def _successions(
+    session: AsyncSession, area_ids: Sequence[UUID]
+) -> tuple[dict[UUID, list[str]], dict[UUID, list[str]]]:
+    """(predecessor codes, successor codes) by area id."""
+    predecessors: dict[UUID, list[str]] = {}
+    successors: dict[UUID, list[str]] = {}
+    if not area_ids:
+        return predecessors, successors
+    before = aliased(SocialArea)
+    after = aliased(SocialArea)
+    rows = await session.execute(
+        select(AreaSuccession.predecessor_id, before.code, AreaSuccession.successor_id, after.code)
+        .join(before, before.id == AreaSuccession.predecessor_id)
+        .join(after, after.id == AreaSuccession.successor_id)
+        .where(
+            or_(
+                AreaSuccession.predecessor_id.in_(area_ids),
+                AreaSuccession.successor_id.in_(area_ids),
+            )
+        )
+        .order_by(before.code, after.code)
+    )
+    for predecessor_id, predecessor_code, successor_id, successor_code in rows:
+        successors.setdefault(predecessor_id, []).append(successor_code)
+        predecessors.setdefault(successor_id, []).append(predecessor_code)
+    return predecessors, successors
+
+
 async def present(
-    session: AsyncSession, areas: Sequence[SocialArea], *, boundaries: bool = False
+    session: AsyncSession,
+    areas: Sequence[SocialArea],
+    *,
+    boundaries: bool = False,
+    at: datetime.date | None = None,
 ) -> list[SocialAreaOut]:
+    """The areas as on `at` (default today), each moved into its validity: the boundary
+    version, bbox, area and population of that day."""
+    day = at or today()
     # Lookups and breadcrumbs present whole chains: their parents are already at hand.
     parent_codes = {a.id: a.code for a in areas}
     parent_ids = {a.parent_id for a in areas if a.parent_id is not None} - parent_codes.keys()
@@ -260,22 +382,37 @@ async def present(
                 )
             ).all()
         )
-    figures = await populations(session, [a.id for a in areas])
-    return [
-        SocialAreaOut(
-            id=area.id,
-            code=area.code,
-            name=area.name,
-            level=LevelRef(key=area.level.key, depth=area.level.depth, name=area.level.name),
-            parent_id=area.parent_id,
-            parent_code=parent_codes.get(area.parent_id) if area.parent_id else None,
-            area_m2=area.area_m2,
-            bbox=[area.min_lon, area.min_lat, area.max_lon, area.max_lat],
-            population=figures.get(area.id),
-            boundary=msgspec.convert(area.boundary, MultiPolygonOut) if boundaries else None,
+    ids = [a.id for a in areas]
+    figures = await populations(session, ids, at=day)
+    versions = await _versions_on(session, areas, day, boundaries)
+    predecessors, successors = await _successions(session, ids)
+    result = []
+    for area in areas:
+        version = versions.get(area.id) or _current_version(area, boundaries)
+        result.append(
+            SocialAreaOut(
+                id=area.id,
+                code=area.code,
+                name=area.name,
+                level=LevelRef(key=area.level.key, depth=area.level.depth, name=area.level.name),
+                parent_id=area.parent_id,
+                parent_code=parent_codes.get(area.parent_id) if area.parent_id else None,
+                area_m2=version.area_m2,
+                bbox=version.bbox,
+                population=figures.get(area.id),
+                boundary=(
+                    msgspec.convert(version.boundary, MultiPolygonOut)
+                    if version.boundary is not None
+                    else None
+                ),
+                valid_from=area.valid_from,
+                valid_to=area.valid_to,
+                version=VersionOut(valid_from=version.valid_from, valid_to=version.valid_to),
+                predecessors=predecessors.get(area.id, []),
+                successors=successors.get(area.id, []),
+            )
         )
-        for area in areas
-    ]
+    return result
 
 
 # -- queries -----------------------------------------------------------------------------------
@@ -300,6 +437,7 @@ class AreaFilter:
     parent_code: str | None = None
     code: str | None = None
     q: str | None = None
+    at: datetime.date | None = None  # default today
 
 
 async def list_areas(
@@ -311,7 +449,8 @@ async def list_areas(
     boundaries: bool = False,
 ) -> Page[SocialAreaOut]:
     _check_cursor(cursor)
-    statement = _areas(boundaries=boundaries)
+    day = filters.at or today()
+    statement = _areas(boundaries=boundaries).where(SocialArea.valid_on(day))
     if filters.level is not None:
         level = await get_level(session, filters.level)
         statement = statement.where(SocialArea.level_id == level.id)
@@ -332,60 +471,130 @@ async def list_areas(
     if filters.q is not None:
         statement = statement.where(SocialArea.search_name.like(like_pattern(filters.q), "\\"))
     areas, next_cursor = await keyset_page(session, statement, _ORDER, limit=limit, cursor=cursor)
-    return Page(items=await present(session, areas, boundaries=boundaries), next_cursor=next_cursor)
+    return Page(
+        items=await present(session, areas, boundaries=boundaries, at=day),
+        next_cursor=next_cursor,
+    )
 
 
 async def top_level_areas(session: AsyncSession) -> list[SocialAreaOut]:
+    """The top-level areas valid today."""
     areas = (
         await session.scalars(
-            _areas().where(SocialArea.parent_id.is_(None)).order_by(SocialArea.code)
+            _areas()
+            .where(SocialArea.parent_id.is_(None), SocialArea.valid_on(today()))
+            .order_by(SocialArea.code)
         )
     ).all()
     return await present(session, areas)
 
 
-async def _load(session: AsyncSession, condition: Any, what: str) -> SocialArea:
+def _validity(area: SocialArea) -> str:
+    start = area.valid_from.isoformat() if area.valid_from else "always"
+    end = f"before {area.valid_to.isoformat()}" if area.valid_to else "today"
+    return f"from {start} until {end}"
+
+
+async def _load(
+    session: AsyncSession, condition: Any, what: str, at: datetime.date | None = None
+) -> SocialArea:
     area = await session.scalar(_areas(boundaries=True).where(condition))
     if area is None:
         raise NotFound(f"There is no social area with {what}.")
+    if at is not None and not area.is_valid_on(at):
+        raise NotFound(
+            f"The social area with {what} did not exist on {at.isoformat()}; it is valid "
+            f"{_validity(area)}."
+        )
     return area
 
 
 async def get_area(
-    session: AsyncSession, area_id: UUID, *, boundaries: bool = False
+    session: AsyncSession,
+    area_id: UUID,
+    *,
+    boundaries: bool = False,
+    at: datetime.date | None = None,
 ) -> SocialAreaOut:
-    area = await _load(session, SocialArea.id == area_id, f"id {area_id}")
-    return (await present(session, [area], boundaries=boundaries))[0]
+    """The area whatever its validity (as on its last day when retired), or as on `at`,
+    when given (NotFound when it did not exist then)."""
+    area = await _load(session, SocialArea.id == area_id, f"id {area_id}", at)
+    return (await present(session, [area], boundaries=boundaries, at=at))[0]
 
 
 async def get_area_by_code(
-    session: AsyncSession, code: str, *, boundaries: bool = False
+    session: AsyncSession,
+    code: str,
+    *,
+    boundaries: bool = False,
+    at: datetime.date | None = None,
 ) -> SocialAreaOut:
-    area = await _load(session, SocialArea.code == code, f"code {code!r}")
-    return (await present(session, [area], boundaries=boundaries))[0]
+    area = await _load(session, SocialArea.code == code, f"code {code!r}", at)
+    return (await present(session, [area], boundaries=boundaries, at=at))[0]
 
 
-async def area_boundary(session: AsyncSession, area_id: UUID) -> dict[str, Any]:
-    boundary = await session.scalar(select(SocialArea.boundary).where(SocialArea.id == area_id))
-    if boundary is None:
-        raise NotFound(f"There is no social area with id {area_id}.")
-    return dict(boundary)
+async def area_boundary(
+    session: AsyncSession, area_id: UUID, at: datetime.date | None = None
+) -> dict[str, Any]:
+    """The boundary valid on `at` (default today, moved into the area's validity)."""
+    area = await _load(session, SocialArea.id == area_id, f"id {area_id}")
+    version = (await _versions_on(session, [area], at or today(), True)).get(area.id)
+    boundary = version.boundary if version is not None else area.boundary
+    return dict(boundary or area.boundary)
+
+
+async def area_versions(
+    session: AsyncSession, area_id: UUID, *, boundaries: bool = False
+) -> AreaVersionList:
+    """Every boundary version of the area, oldest first; the last is the row's own."""
+    area = await _load(session, SocialArea.id == area_id, f"id {area_id}")
+    statement = (
+        select(AreaVersion).where(AreaVersion.area_id == area_id).order_by(AreaVersion.valid_to)
+    )
+    if not boundaries:
+        statement = statement.options(defer(AreaVersion.boundary, raiseload=True))
+    versions = [_earlier_version(v, boundaries) for v in (await session.scalars(statement)).all()]
+    versions.append(_current_version(area, boundaries))
+    return AreaVersionList(
+        items=[
+            AreaVersionOut(
+                valid_from=v.valid_from,
+                valid_to=v.valid_to,
+                area_m2=v.area_m2,
+                bbox=v.bbox,
+                boundary=(
+                    msgspec.convert(v.boundary, MultiPolygonOut) if v.boundary is not None else None
+                ),
+            )
+            for v in versions
+        ]
+    )
 
 
 async def children(
-    session: AsyncSession, area_id: UUID, *, limit: int, cursor: str | None
+    session: AsyncSession,
+    area_id: UUID,
+    *,
+    limit: int,
+    cursor: str | None,
+    at: datetime.date | None = None,
 ) -> Page[SocialAreaOut]:
+    """The sub-areas valid on `at` (default today)."""
     _check_cursor(cursor)
     await _exists(session, area_id)
-    statement = _areas().where(SocialArea.parent_id == area_id)
+    day = at or today()
+    statement = _areas().where(SocialArea.parent_id == area_id, SocialArea.valid_on(day))
     areas, next_cursor = await keyset_page(session, statement, _ORDER, limit=limit, cursor=cursor)
-    return Page(items=await present(session, areas), next_cursor=next_cursor)
+    return Page(items=await present(session, areas, at=day), next_cursor=next_cursor)
 
 
 async def all_children(session: AsyncSession, area_id: UUID) -> list[SocialAreaOut]:
+    """The sub-areas valid today."""
     areas = (
         await session.scalars(
-            _areas().where(SocialArea.parent_id == area_id).order_by(SocialArea.code)
+            _areas()
+            .where(SocialArea.parent_id == area_id, SocialArea.valid_on(today()))
+            .order_by(SocialArea.code)
         )
     ).all()
     return await present(session, areas)
@@ -398,8 +607,10 @@ async def _exists(session: AsyncSession, area_id: UUID) -> list[UUID]:
     return list(path)
 
 
-async def ancestors(session: AsyncSession, area_id: UUID) -> list[SocialAreaOut]:
-    """The areas above this one, top level first."""
+async def ancestors(
+    session: AsyncSession, area_id: UUID, at: datetime.date | None = None
+) -> list[SocialAreaOut]:
+    """The areas above this one, top level first (as on `at`, default today)."""
     path = await _exists(session, area_id)
     if len(path) <= 1:
         return []
@@ -411,43 +622,91 @@ async def ancestors(session: AsyncSession, area_id: UUID) -> list[SocialAreaOut]
             .order_by(AreaLevel.depth)
         )
     ).all()
-    return await present(session, areas)
+    return await present(session, areas, at=at)
 
 
-async def lookup_point(session: AsyncSession, lat: float, lon: float) -> list[SocialAreaOut]:
-    """The areas at every level that contain the point (its boundary included): candidates by
-    bounding box in SQL (GiST), then an exact test against cached prepared boundaries."""
+async def lookup_point(
+    session: AsyncSession, lat: float, lon: float, at: datetime.date | None = None
+) -> list[SocialAreaOut]:
+    """The areas valid on `at` (default today) at every level whose boundary version of that
+    day contains the point (its boundary included): candidates by bounding box in SQL (GiST,
+    on the areas' newest boundaries and on the earlier versions), then an exact test against
+    cached prepared boundaries."""
+    day = at or today()
     # GiST's box operator class has `box @> box` but no `box @> point`: compare with a
     # degenerate box so that the index is used.
     in_bbox = text(f"{BBOX_BOX_SQL} @> box(point(:lon, :lat), point(:lon, :lat))").bindparams(
         lon=lon, lat=lat
     )
-    candidates = (
+    current = (
         await session.scalars(
-            _areas()
-            .join(AreaLevel, AreaLevel.id == SocialArea.level_id)
-            .where(in_bbox)
-            .order_by(AreaLevel.depth, SocialArea.code)
+            _areas().where(
+                in_bbox,
+                SocialArea.valid_on(day),
+                or_(SocialArea.boundary_from.is_(None), SocialArea.boundary_from <= day),
+            )
         )
     ).all()
+    # (version id, area id, updated_at) of earlier versions valid that day
+    earlier = (
+        await session.execute(
+            select(AreaVersion.id, AreaVersion.area_id, AreaVersion.updated_at).where(
+                in_bbox, valid_between(AreaVersion.valid_from, AreaVersion.valid_to, day)
+            )
+        )
+    ).all()
+    # A boundary is cached under the id of what holds it (area or earlier version).
+    holders: dict[UUID, tuple[UUID, datetime.datetime]] = {
+        area.id: (area.id, area.updated_at) for area in current
+    }
+    holders.update((area_id, (version_id, stamp)) for version_id, area_id, stamp in earlier)
+    candidates = list(current)
+    if earlier:
+        candidates += (
+            await session.scalars(
+                _areas().where(
+                    SocialArea.id.in_([area_id for _, area_id, _ in earlier]),
+                    SocialArea.valid_on(day),
+                )
+            )
+        ).all()
     if not candidates:
         return []
     prepared: dict[UUID, Any] = {}
     for area in candidates:
-        if (hit := geo.PREPARED.get(area.id, area.updated_at)) is not None:
+        key, stamp = holders[area.id]
+        if (hit := geo.PREPARED.get(key, stamp)) is not None:
             prepared[area.id] = hit
-    missing = [area.id for area in candidates if area.id not in prepared]
+    missing = [holders[area.id][0] for area in candidates if area.id not in prepared]
     if missing:
-        loaded = await session.execute(
-            select(SocialArea.id, SocialArea.updated_at, SocialArea.boundary).where(
-                SocialArea.id.in_(missing)
+        loaded = (
+            await session.execute(
+                select(
+                    SocialArea.id,
+                    SocialArea.id.label("area_id"),
+                    SocialArea.updated_at,
+                    SocialArea.boundary,
+                )
+                .where(SocialArea.id.in_(missing))
+                .union_all(
+                    select(
+                        AreaVersion.id,
+                        AreaVersion.area_id,
+                        AreaVersion.updated_at,
+                        AreaVersion.boundary,
+                    ).where(AreaVersion.id.in_(missing))
+                )
             )
-        )
-        for area_id, updated_at, boundary in loaded:
-            prepared[area_id] = geo.PREPARED.put(area_id, updated_at, boundary)
+        ).all()
+        for key, area_id, updated_at, boundary in loaded:
+            prepared[area_id] = geo.PREPARED.put(key, updated_at, boundary)
+    depths = {area.id: area.level.depth for area in candidates}
     where = geo.point(lon, lat)
-    inside = [area for area in candidates if prepared[area.id].covers(where)]
-    return await present(session, inside) if inside else []
+    inside = sorted(
+        (area for area in candidates if prepared[area.id].covers(where)),
+        key=lambda area: (depths[area.id], area.code),
+    )
+    return await present(session, inside, at=day) if inside else []
 
 
 # -- GeoJSON export ----------------------------------------------------------------------------
@@ -484,7 +743,11 @@ async def data_version(session: AsyncSession) -> DataVersion:
                        (SELECT count(*) FROM area_populations),
                        (SELECT max(updated_at) FROM area_populations),
                        (SELECT count(*) FROM area_population_ages),
-                       (SELECT max(updated_at) FROM area_population_ages)
+                       (SELECT max(updated_at) FROM area_population_ages),
+                       (SELECT count(*) FROM social_area_versions),
+                       (SELECT max(updated_at) FROM social_area_versions),
+                       (SELECT count(*) FROM social_area_successions),
+                       (SELECT max(updated_at) FROM social_area_successions)
                 """
             )
         )
@@ -495,36 +758,56 @@ async def data_version(session: AsyncSession) -> DataVersion:
 
 
 async def export_level(
-    session: AsyncSession, level_key: str
+    session: AsyncSession, level_key: str, at: datetime.date | None = None
 ) -> tuple[AreaLevel, dict[UUID, PopulationOut]]:
-    """The level and the population of each of its areas, read before the stream starts."""
+    """The level and the population of each of its areas valid on `at` (default today), read
+    before the stream starts."""
     level = await get_level(session, level_key)
-    ids = select(SocialArea.id).where(SocialArea.level_id == level.id)
-    return level, await populations(session, ids)
+    day = at or today()
+    ids = select(SocialArea.id).where(SocialArea.level_id == level.id, SocialArea.valid_on(day))
+    return level, await populations(session, ids, at=day)
 
 
 async def stream_level_geojson(
-    engine: AsyncEngine, level: AreaLevel, figures: dict[UUID, PopulationOut]
+    engine: AsyncEngine,
+    level: AreaLevel,
+    figures: dict[UUID, PopulationOut],
+    at: datetime.date | None = None,
 ) -> AsyncIterator[bytes]:
-    """The level as a GeoJSON FeatureCollection, one feature at a time. Boundaries are passed
-    through as PostgreSQL renders the JSONB, never decoded here. Uses its own connection: the
-    request's session is closed once the response starts."""
+    """The level's areas valid on `at` (default today) with the boundary version of that day,
+    as a GeoJSON FeatureCollection, one feature at a time. Boundaries are passed through as
+    PostgreSQL renders the JSONB, never decoded here. Uses its own connection: the request's
+    session is closed once the response starts."""
+    day = at or today()
     encoder = msgspec.json.Encoder()
     header = {"type": "FeatureCollection", "name": level.key}
     yield encoder.encode(header)[:-1] + b',"features":['
     parent = _table(SocialArea).alias("parent")
     areas = _table(SocialArea)
+    earlier = _table(AreaVersion).alias("earlier")
     statement = (
         select(
             areas.c.id,
             areas.c.code,
             areas.c.name,
-            areas.c.area_m2,
+            func.coalesce(earlier.c.area_m2, areas.c.area_m2),
             parent.c.code,
-            cast(areas.c.boundary, Text),
+            cast(func.coalesce(earlier.c.boundary, areas.c.boundary), Text),
         )
-        .select_from(areas.outerjoin(parent, parent.c.id == areas.c.parent_id))
-        .where(areas.c.level_id == level.id)
+        .select_from(
+            areas.outerjoin(parent, parent.c.id == areas.c.parent_id).outerjoin(
+                earlier,
+                and_(
+                    earlier.c.area_id == areas.c.id,
+                    areas.c.boundary_from > day,
+                    valid_between(earlier.c.valid_from, earlier.c.valid_to, day),
+                ),
+            )
+        )
+        .where(
+            areas.c.level_id == level.id,
+            valid_between(areas.c.valid_from, areas.c.valid_to, day),
+        )
         .order_by(areas.c.code)
     )
     async with engine.connect() as connection:
@@ -558,6 +841,27 @@ async def stream_level_geojson(
 _CODES = bindparam("codes", type_=ARRAY(String))
 
 
+@dataclass(frozen=True, slots=True)
+class Validity:
+    """When an import's changes take effect and which missing areas it retires.
+
+    `valid_from` (default today): a changed boundary becomes a new version from that day (the
+    previous one is kept for earlier days), retired areas end the day before, and new areas of
+    a level that has areas already start on it (the areas of a level imported for the first
+    time are valid since ever unless `valid_from` is given). `retire_missing` retires every
+    stored area of the imported levels that the import lacks; `successors` (old code → new
+    codes) retires the areas it names and records what took their place. Stored areas missing
+    from the import and not retired are a warning to confirm: confirming keeps them valid."""
+
+    valid_from: datetime.date | None = None
+    retire_missing: bool = False
+    successors: Mapping[str, Sequence[str]] = field(default_factory=dict)
+
+    @property
+    def day(self) -> datetime.date:
+        return self.valid_from or today()
+
+
 async def import_areas(
     session: AsyncSession,
     levels: list[importer.LevelSource],
@@ -566,6 +870,7 @@ async def import_areas(
     first_depth: int | None = None,
     parent_level: str | None = None,
     confirm_warnings: bool = False,
+    validity: Validity | None = None,
 ) -> ImportReport:
     """Import levels and population in the caller's transaction, inside a savepoint: on any
     error nothing changes and ImportFailed carries the report; with plausibility warnings
@@ -575,9 +880,11 @@ async def import_areas(
 
     The levels are listed from `first_depth` down (see `resolve_first_depth`): 0 imports the
     hierarchy from the top; a deeper start (one level on its own) places the first level under
-    the stored areas of the level above it."""
+    the stored areas of the level above it. `validity`: see Validity."""
     depth = await resolve_first_depth(session, levels, first_depth, parent_level)
-    report, _, _ = await _import(session, levels, population, depth, confirm_warnings)
+    report, _, _ = await _import(
+        session, levels, population, depth, confirm_warnings, validity or Validity()
+    )
     return report
 
 
@@ -642,6 +949,7 @@ async def preview_import(
     population: list[importer.PopulationSource],
     *,
     first_depth: int | None = None,
+    validity: Validity | None = None,
 ) -> ImportPreview:
     """Run the import in a savepoint that is rolled back: the report, and per area and
     population row what the import would do, exactly as `import_areas` would do it (the same
@@ -649,7 +957,9 @@ async def preview_import(
     (`needs_confirmation`), for the importer to confirm."""
     depth = await resolve_first_depth(session, levels, first_depth)
     async with session.begin_nested() as savepoint:
-        report, prepared, accepted = await _import(session, levels, population, depth, True)
+        report, prepared, accepted = await _import(
+            session, levels, population, depth, True, validity or Validity()
+        )
         await savepoint.rollback()
     areas = [
         AreaOutcome(
@@ -662,6 +972,17 @@ async def preview_import(
         )
         for record in prepared.levels
         for area in record.areas.values()
+    ] + [
+        AreaOutcome(
+            code=area.code,
+            name=area.name,
+            parent_code=area.parent_code,
+            level=record.source.key,
+            outcome="retired",
+            geometry=geo.from_geojson(area.boundary),
+        )
+        for record in prepared.levels
+        for area in record.retired
     ]
     taken = {(r.code, r.reference_date) for r in accepted}
     rows = [
@@ -686,7 +1007,7 @@ async def _stored_parents(
         await session.execute(
             select(SocialArea.id, SocialArea.code, SocialArea.name, SocialArea.boundary)
             .join(AreaLevel, AreaLevel.id == SocialArea.level_id)
-            .where(AreaLevel.depth == depth)
+            .where(AreaLevel.depth == depth, SocialArea.valid_to.is_(None))
         )
     ).all()
     parents: dict[str, importer.AreaRecord] = {}
@@ -713,13 +1034,14 @@ async def _stored_parents(
 async def _previous_boundaries(
     session: AsyncSession, levels: list[importer.LevelSource]
 ) -> dict[str, dict[str, Any]]:
-    """The stored boundaries (GeoJSON) of the areas on the levels being imported, by code."""
+    """The stored boundaries (GeoJSON) of the areas still valid on the levels being imported,
+    by code."""
     if not levels:
         return {}
     rows = await session.execute(
         select(SocialArea.code, SocialArea.boundary)
         .join(AreaLevel, AreaLevel.id == SocialArea.level_id)
-        .where(AreaLevel.key.in_([level.key for level in levels]))
+        .where(AreaLevel.key.in_([level.key for level in levels]), SocialArea.valid_to.is_(None))
     )
     return {code: boundary for code, boundary in rows}
 
@@ -741,6 +1063,7 @@ async def _import(
     population: list[importer.PopulationSource],
     first_depth: int,
     confirm_warnings: bool,
+    validity: Validity,
 ) -> tuple[ImportReport, importer.PreparedImport, list[importer.PopulationRecord]]:
     parents: dict[str, importer.AreaRecord] | None = None
     parent_ids: dict[str, UUID] = {}
@@ -774,29 +1097,43 @@ async def _import(
 
     codes = [code for record in prepared.levels for code in record.areas]
     level_of_code = {code: record.source.key for record in prepared.levels for code in record.areas}
-    existing = {
-        code: (area_id, level_key)
-        for area_id, code, level_key in (
+    stored = {
+        row.code: _Stored(row.id, row.key, row.valid_from, row.valid_to, row.boundary_from)
+        for row in (
             await session.execute(
-                select(SocialArea.id, SocialArea.code, AreaLevel.key)
+                select(
+                    SocialArea.id,
+                    SocialArea.code,
+                    AreaLevel.key,
+                    SocialArea.valid_from,
+                    SocialArea.valid_to,
+                    SocialArea.boundary_from,
+                )
                 .join(AreaLevel, AreaLevel.id == SocialArea.level_id)
                 .where(SocialArea.code == any_(_CODES)),
                 {"codes": codes},
             )
         ).all()
     }
-    for code, (_, level_key) in existing.items():
-        if level_key != level_of_code[code]:
+    existing = {code: (found.id, found.level) for code, found in stored.items()}
+    for code, found in stored.items():
+        if found.level != level_of_code[code]:
             report.error(
                 "database",
-                f"code {code} belongs to level {level_key}, not {level_of_code[code]}",
+                f"code {code} belongs to level {found.level}, not {level_of_code[code]}",
                 code=code,
             )
+        if found.valid_to is not None:
+            report.error(
+                "database",
+                f"area {code} was retired on {found.valid_to.isoformat()}; a retired code "
+                "cannot be imported again",
+                code=code,
+            )
+    changed = _changed_boundaries(prepared, stored, previous, validity.day)
 
     accepted = await _check_population(session, prepared)
-    absent = await _absent_areas(session, prepared, existing_levels)
-    for code in absent:
-        report.warning("database", "not in this import; the area is kept", code=code)
+    retiring = await _plan_retirement(session, prepared, existing_levels, validity)
 
     if report.errors:
         raise ImportFailed(report.build(summaries, prepared.population_summary))
@@ -805,12 +1142,317 @@ async def _import(
             report.build(summaries, prepared.population_summary, confirmed=False)
         )
 
+    populated = set(
+        (
+            await session.scalars(
+                select(AreaLevel.key)
+                .join(SocialArea, SocialArea.level_id == AreaLevel.id)
+                .where(SocialArea.valid_to.is_(None))
+                .distinct()
+            )
+        ).all()
+    )
     async with session.begin_nested():
         level_ids = await _write_levels(session, prepared, existing_levels)
-        await _write_areas(session, prepared, level_ids, existing, parent_ids)
+        await _keep_earlier_versions(session, stored, changed, validity.day)
+        await _write_areas(
+            session,
+            prepared,
+            level_ids,
+            existing,
+            parent_ids,
+            _Dates(validity, stored, changed, populated),
+        )
+        await _retire(session, retiring, validity.day)
         await _write_population(session, prepared, accepted)
         await session.flush()
     return report.build(summaries, prepared.population_summary), prepared, accepted
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """A stored area that the import names."""
+
+    id: UUID
+    level: str
+    valid_from: datetime.date | None
+    valid_to: datetime.date | None
+    boundary_from: datetime.date | None
+
+    @property
+    def boundary_start(self) -> datetime.date | None:
+        return self.boundary_from or self.valid_from
+
+
+def _changed_boundaries(
+    prepared: importer.PreparedImport,
+    stored: dict[str, _Stored],
+    previous: dict[str, dict[str, Any]],
+    day: datetime.date,
+) -> set[str]:
+    """Codes of stored areas whose boundary the import changes; a change before the stored
+    version starts is an error (versions follow each other in time)."""
+    changed: set[str] = set()
+    for record in prepared.levels:
+        for code, area in record.areas.items():
+            found = stored.get(code)
+            if found is None or code not in previous or area.boundary.geojson == previous[code]:
+                continue
+            changed.add(code)
+            start = found.boundary_start
+            if start is not None and start > day:
+                prepared.report.error(
+                    record.source.source,
+                    f"the stored boundary is valid from {start.isoformat()}; a new version "
+                    f"cannot start before it, on {day.isoformat()}",
+                    feature=area.feature,
+                    code=code,
+                    field="geometry",
+                )
+    return changed
+
+
+@dataclass(frozen=True, slots=True)
+class _Dates:
+    """The validity columns the import writes for each area."""
+
+    validity: Validity
+    stored: dict[str, _Stored]
+    changed: set[str]
+    populated_levels: set[str]
+
+    def columns(self, code: str, level: str) -> dict[str, datetime.date | None]:
+        found = self.stored.get(code)
+        if found is None:
+            explicit = self.validity.valid_from
+            start = explicit or (self.validity.day if level in self.populated_levels else None)
+            return {"valid_from": start, "boundary_from": start}
+        boundary_from = self.validity.day if code in self.changed else found.boundary_from
+        return {"valid_from": found.valid_from, "boundary_from": boundary_from}
+
+
+async def _keep_earlier_versions(
+    session: AsyncSession, stored: dict[str, _Stored], changed: set[str], day: datetime.date
+) -> None:
+    """Before a changed boundary is written, keep the stored one as an earlier version ending
+    the day before `day` — unless it started that very day (a correction replaces it)."""
+    ids = [
+        stored[code].id
+        for code in changed
+        if stored[code].boundary_start is None or stored[code].boundary_start < day  # type: ignore[operator]
+    ]
+    if not ids:
+        return
+    now = datetime.datetime.now(datetime.UTC)
+    rows = await session.execute(
+        select(
+            SocialArea.id,
+            SocialArea.valid_from,
+            SocialArea.boundary_from,
+            SocialArea.boundary,
+            SocialArea.min_lon,
+            SocialArea.min_lat,
+            SocialArea.max_lon,
+            SocialArea.max_lat,
+            SocialArea.area_m2,
+        ).where(SocialArea.id.in_(ids))
+    )
+    await session.execute(
+        insert(_table(AreaVersion)),
+        [
+            {
+                "id": uuid7(),
+                "area_id": row.id,
+                "valid_from": row.boundary_from or row.valid_from,
+                "valid_to": day,
+                "boundary": row.boundary,
+                "min_lon": row.min_lon,
+                "min_lat": row.min_lat,
+                "max_lon": row.max_lon,
+                "max_lat": row.max_lat,
+                "area_m2": row.area_m2,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for row in rows
+        ],
+    )
+
+
+@dataclass(slots=True)
+class _Retiring:
+    id: UUID
+    code: str
+    successors: list[str]
+
+
+async def _plan_retirement(
+    session: AsyncSession,
+    prepared: importer.PreparedImport,
+    existing_levels: dict[str, AreaLevel],
+    validity: Validity,
+) -> list[_Retiring]:
+    """The stored areas missing from the import that it retires (`retire_missing`, or named in
+    `successors`), checked; the others missing are a warning to confirm. Fills each level
+    record's `retired` and summary."""
+    report = prepared.report
+    day = validity.day
+    absent = {row.code: row for row in await _absent_areas(session, prepared, existing_levels)}
+    imported = {code: record for record in prepared.levels for code in record.areas}
+    wanted = {c for codes in validity.successors.values() for c in codes} - imported.keys()
+    valid_stored = set(
+        (
+            await session.scalars(
+                select(SocialArea.code).where(
+                    SocialArea.code == any_(_CODES), SocialArea.valid_to.is_(None)
+                ),
+                {"codes": sorted(wanted)},
+            )
+        ).all()
+    )
+    named: dict[str, list[str]] = {}
+    for index, (old, new_codes) in enumerate(validity.successors.items()):
+        source = f"successors[{index}]"
+        if old in imported:
+            report.error(
+                source,
+                f"area {old} is in this import; only an area missing from it can be retired",
+                code=old,
+                field="code",
+            )
+        elif old not in absent:
+            report.error(
+                source,
+                f"there is no valid stored area {old} on the imported levels to retire",
+                code=old,
+                field="code",
+            )
+        for new in new_codes:
+            if new == old or (new not in imported and new not in valid_stored):
+                report.error(
+                    source,
+                    f"successor {new} is neither in this import nor a valid stored area",
+                    code=old,
+                    field="successors",
+                )
+        named[old] = list(dict.fromkeys(new_codes))
+    retiring: list[_Retiring] = []
+    records = {record.source.key: record for record in prepared.levels}
+    for code, row in absent.items():
+        if not validity.retire_missing and code not in named:
+            report.confirm(
+                "database",
+                "not in this import; it would stay valid next to the imported areas: retire "
+                "the areas missing from the import (or name this one's successors), or "
+                "confirm to keep it",
+                code=code,
+            )
+            continue
+        record = records[row.level]
+        start = max((d for d in (row.valid_from, row.boundary_from) if d), default=None)
+        if start is not None and start >= day:
+            report.error(
+                record.source.source,
+                f"area {code} is valid from {start.isoformat()}; it cannot be retired on "
+                f"{day.isoformat()}",
+                code=code,
+            )
+        successors = named.get(code, [])
+        retiring.append(_Retiring(row.id, code, successors))
+        record.retired.append(
+            importer.RetiredArea(
+                code=code,
+                name=row.name,
+                parent_code=row.parent_code,
+                boundary=row.boundary,
+                successors=successors,
+            )
+        )
+        if record.summary is not None:
+            record.summary.retired += 1
+        then = f" (successors: {', '.join(successors)})" if successors else ""
+        report.warning(
+            record.source.source,
+            f"not in this import; retired as of {day.isoformat()}{then}",
+            code=code,
+        )
+    await _check_retired_parents(session, prepared, {r.code: r.id for r in retiring})
+    return retiring
+
+
+async def _check_retired_parents(
+    session: AsyncSession, prepared: importer.PreparedImport, retiring: dict[str, UUID]
+) -> None:
+    """No valid area may lie in a retired one: neither one of the import nor a stored one."""
+    if not retiring:
+        return
+    report = prepared.report
+    imported = {code for record in prepared.levels for code in record.areas}
+    for record in prepared.levels:
+        for area in record.areas.values():
+            if area.parent_code in retiring:
+                report.error(
+                    record.source.source,
+                    f"its parent {area.parent_code} is retired by this import",
+                    feature=area.feature,
+                    code=area.code,
+                )
+    parent = aliased(SocialArea)
+    children = await session.execute(
+        select(SocialArea.code, parent.code)
+        .join(parent, parent.id == SocialArea.parent_id)
+        .where(SocialArea.parent_id.in_(list(retiring.values())), SocialArea.valid_to.is_(None))
+        .order_by(SocialArea.code)
+    )
+    for child, parent_code in children:
+        if child not in imported and child not in retiring:
+            report.error(
+                "database",
+                f"area {child} lies in {parent_code}, which this import retires: import the "
+                f"level of {child} as well, or retire {child} too",
+                code=child,
+            )
+
+
+async def _retire(session: AsyncSession, retiring: list[_Retiring], day: datetime.date) -> None:
+    """End the areas' validity (their newest boundary version ends with it) and record their
+    successors."""
+    if not retiring:
+        return
+    now = datetime.datetime.now(datetime.UTC)
+    await session.execute(
+        _table(SocialArea)
+        .update()
+        .where(_table(SocialArea).c.id.in_([r.id for r in retiring]))
+        .values(valid_to=day, updated_at=now)
+    )
+    codes = sorted({code for r in retiring for code in r.successors})
+    if not codes:
+        return
+    ids = dict(
+        (
+            await session.execute(
+                select(SocialArea.code, SocialArea.id).where(SocialArea.code == any_(_CODES)),
+                {"codes": codes},
+            )
+        ).all()
+    )
+    table = _table(AreaSuccession)
+    await session.execute(
+        insert(table).on_conflict_do_nothing(constraint="uq_social_area_successions_pair"),
+        [
+            {
+                "id": uuid7(),
+                "predecessor_id": r.id,
+                "successor_id": ids[code],
+                "valid_from": day,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for r in retiring
+            for code in r.successors
+        ],
+    )
 
 
 async def _check_population(
@@ -928,18 +1570,35 @@ async def _absent_areas(
     session: AsyncSession,
     prepared: importer.PreparedImport,
     existing_levels: dict[str, AreaLevel],
-) -> list[str]:
+) -> list[Any]:
+    """The stored areas still valid on the imported levels that the import does not contain."""
     level_ids = [
         existing_levels[r.source.key].id for r in prepared.levels if r.source.key in existing_levels
     ]
     if not level_ids:
         return []
     codes = [code for record in prepared.levels for code in record.areas]
+    parent = aliased(SocialArea)
     return list(
         (
-            await session.scalars(
-                select(SocialArea.code)
-                .where(SocialArea.level_id.in_(level_ids), SocialArea.code != all_(_CODES))
+            await session.execute(
+                select(
+                    SocialArea.id,
+                    SocialArea.code,
+                    SocialArea.name,
+                    SocialArea.valid_from,
+                    SocialArea.boundary_from,
+                    SocialArea.boundary,
+                    AreaLevel.key.label("level"),
+                    parent.code.label("parent_code"),
+                )
+                .join(AreaLevel, AreaLevel.id == SocialArea.level_id)
+                .outerjoin(parent, parent.id == SocialArea.parent_id)
+                .where(
+                    SocialArea.level_id.in_(level_ids),
+                    SocialArea.valid_to.is_(None),
+                    SocialArea.code != all_(_CODES),
+                )
                 .order_by(SocialArea.code),
                 {"codes": codes},
             )
@@ -980,11 +1639,20 @@ async def _write_areas(
     level_ids: dict[str, UUID],
     existing: dict[str, tuple[UUID, str]],
     parent_ids: dict[str, UUID],
+    dates: _Dates,
 ) -> None:
     now = datetime.datetime.now(datetime.UTC)
     table = _table(SocialArea)
     code_ids: dict[str, UUID] = dict(parent_ids)
-    changing = ("name", "search_name", "level_id", "parent_id", "boundary", "area_m2")
+    changing = (
+        "name",
+        "search_name",
+        "level_id",
+        "parent_id",
+        "boundary",
+        "area_m2",
+        "boundary_from",
+    )
     for record in prepared.levels:
         assert record.summary is not None
         rows = []
@@ -1006,6 +1674,7 @@ async def _write_areas(
                     "max_lon": east,
                     "max_lat": north,
                     "area_m2": area.boundary.area_m2,
+                    **dates.columns(area.code, record.source.key),
                     "created_at": now,
                     "updated_at": now,
                 }

@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from quartier.areas import services as areas
-from quartier.areas.models import SocialArea
+from quartier.areas.models import SocialArea, today
 from quartier.areas.schemas import PopulationOut
 from quartier.indicators import comparison
 from quartier.inventory import models as m
@@ -135,8 +135,8 @@ def _per_1000(value: float, population: int | None) -> float | None:
 async def _level_areas(
     session: AsyncSession, process_id: UUID, level_key: str
 ) -> list[tuple[UUID, str, str]]:
-    """The areas of the level within the process's scope (all of them for an unscoped
-    process): inside a scope area, or containing one."""
+    """The areas of the level valid today within the process's scope (all of them for an
+    unscoped process): inside a scope area, or containing one."""
     level = await areas.get_level(session, level_key)
     scope = list(
         await session.scalars(
@@ -144,7 +144,7 @@ async def _level_areas(
         )
     )
     statement = sa.select(SocialArea.id, SocialArea.code, SocialArea.name).where(
-        SocialArea.level_id == level.id
+        SocialArea.level_id == level.id, SocialArea.valid_on(today())
     )
     if scope:
         containing = sa.select(sa.func.unnest(SocialArea.path)).where(SocialArea.id.in_(scope))

@@ -1,6 +1,7 @@
 """Where a contribution applies: a social area chosen from a list, or a point resolved to the
 areas that contain it — always within the scope of the process (the descendants of its areas,
-or their ancestors; any area when the process names none).
+or their ancestors; any area when the process names none), and always among the areas valid
+today (a retired area is no longer offered; its successors are).
 
 The statements are built once with bind parameters (`:process_id`, `:level`, and `:code` or
 `:codes`), so that submission paths skip SQL construction and compiling.
@@ -13,11 +14,13 @@ from uuid import UUID
 from sqlalchemy import (
     ARRAY,
     ColumnElement,
+    Date,
     Select,
     String,
     Uuid,
     any_,
     bindparam,
+    cast,
     func,
     or_,
     select,
@@ -46,12 +49,20 @@ def _in_scope() -> ColumnElement[bool]:
     )
 
 
+# Today in UTC, as areas.services.today(), evaluated by the database.
+_TODAY = cast(func.timezone("UTC", func.now()), Date)
+
+
 def area_candidates() -> Select[UUID, str, str]:
-    """Areas at the level `:level` within the scope of the process `:process_id`."""
+    """Areas valid today at the level `:level` within the scope of the process `:process_id`."""
     return (
         select(SocialArea.id, SocialArea.code, SocialArea.name)
         .join(AreaLevel, AreaLevel.id == SocialArea.level_id)
-        .where(AreaLevel.key == bindparam("level", type_=String), _in_scope())
+        .where(
+            AreaLevel.key == bindparam("level", type_=String),
+            SocialArea.valid_on(_TODAY),
+            _in_scope(),
+        )
     )
 
 
@@ -104,8 +115,8 @@ async def area_by_code(session: AsyncSession, process_id: UUID, code: str) -> UU
 async def area_at_point(
     session: AsyncSession, process_id: UUID, lat: float, lon: float
 ) -> UUID | None:
-    """The most detailed area within the process's scope that contains the point (None if the
-    point lies outside every such area)."""
+    """The most detailed area valid today within the process's scope that contains the point
+    (None if the point lies outside every such area)."""
     containing = await area_services.lookup_point(session, lat, lon)
     if not containing:
         return None
