@@ -91,6 +91,7 @@ from quartier.core.pagination import encode_cursor  # noqa: E402
 from quartier.db import PrivateCluster, create_engine, session_scope  # noqa: E402
 from quartier.ideas import schemas as idea_schemas  # noqa: E402
 from quartier.ideas import services as ideas  # noqa: E402
+from quartier.participation import pseudonyms  # noqa: E402
 from quartier.processes import schemas as process_schemas  # noqa: E402
 from quartier.processes import services as processes  # noqa: E402
 from quartier.processes.phases import PhaseKey  # noqa: E402
@@ -173,6 +174,7 @@ def _records(
     end = target_ms - 3_600_000
     start = end - 2 * 365 * 86_400_000
     ordinary = count - targets
+    now = datetime.datetime.fromtimestamp(target_ms / 1000, datetime.UTC)
     merged_into: uuid.UUID | None = None
     batch: list[tuple[Any, ...]] = []
     for number in range(count):
@@ -215,7 +217,9 @@ def _records(
                 status,
                 "Wir prüfen die Idee mit dem Bezirksamt." if status else None,
                 answered,
-                created + datetime.timedelta(hours=rng.randint(1, 48)) if visible else None,
+                min(created + datetime.timedelta(hours=rng.randint(1, 48)), now)
+                if visible
+                else None,
                 _support_count(rng) if visible else 0,
                 rng.randbytes(32),
                 hashlib.sha1(f"{title} {description} {number}".encode()).hexdigest(),
@@ -262,7 +266,7 @@ SUPPORTS = f"""
     INSERT INTO idea_supports (idea_id, pseudonym, created_at, record_key)
     SELECT idea.id,
            sha256(convert_to('resident-' || resident, 'UTF8')),
-           idea.published_at + make_interval(mins => g),
+           least(idea.published_at + make_interval(mins => g), now()),
            hashtext('key-' || resident)::bigint & 4294967295
     FROM ideas idea
     CROSS JOIN LATERAL generate_series(1, idea.support_count) g
@@ -487,11 +491,8 @@ async def capture_support(
         assert response.status_code == 200, response.text
     connection = await asyncpg.connect(**_connect_kwargs(url, DATABASE))
     try:
-        pseudonym = await connection.fetchval(
-            "SELECT pseudonym FROM idea_supports WHERE idea_id = $1 ORDER BY created_at DESC "
-            "LIMIT 1",
-            idea_id,
-        )
+        salt = await connection.fetchval("SELECT pseudonym_salt FROM idea_settings")
+        pseudonym = pseudonyms.pseudonym(SECRET, salt, token)
     finally:
         await connection.close()
     prefix = f"{target_ms:012x}7000"

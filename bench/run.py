@@ -226,6 +226,13 @@ def pgbench_script(
             ):
                 if low <= uuid.UUID(found).int >> 80 <= high:
                     replacements.setdefault(f"'{found}'", fresh_uuid7(f"u{len(replacements)}"))
+    missing = [
+        literal
+        for literal in replacements
+        if not any(literal in statement.script for statement in statements)
+    ]
+    if missing:  # a value that differs per request would be replayed as a constant
+        raise ValueError(f"not in the captured statements: {', '.join(missing)}")
     script = ["\\set n random(1, 9000000000000000000)", "BEGIN;"]
     for statement in statements:
         text = statement.script
