@@ -499,14 +499,19 @@ async def capture_support(
     script = pgbench_script(
         statements,
         {
-            f"'\\x{pseudonym.hex()}'": (
-                "sha256(convert_to('s-' || :client_id || '-' || :n, 'UTF8'))"
-            ),
+            f"'\\x{pseudonym.hex()}'": ":pseudonym::bytea",
             f"'{idea_id}'": f"('{prefix}' || '8' || lpad(to_hex(:k::bigint), 15, '0'))::uuid",
         },
         created_between=(started, ended),
     )
     script.insert(1, f"\\set k random(0, {targets - 1})")
+    # The fresh pseudonym, computed once before the transaction (as the app computes it once, in
+    # Python): as an expression in the statements, the support's look-up of the resident's
+    # record key would compute it again for every row it scans.
+    script.insert(
+        2,
+        "SELECT sha256(convert_to('s-' || :client_id || '-' || :n, 'UTF8')) AS pseudonym \\gset",
+    )
     return script, list(statements)
 
 
