@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime
 import json
 import os
@@ -38,7 +39,8 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -52,6 +54,7 @@ sys.path.insert(0, str(ROOT))
 
 from litestar.testing import AsyncTestClient  # noqa: E402
 from sqlalchemy import event, select  # noqa: E402
+from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
 from tests.support.live import free_port, start_app, wait_until  # noqa: E402
 
 from bench.realistic_survey import answers, definition  # noqa: E402
@@ -136,6 +139,113 @@ _VOLATILE = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class CapturedStatement:
+    """One statement a request sent: as sent (`$n` placeholders and their values, to replay it
+    on asyncpg) and as a pgbench line (values as literals, volatile ones as expressions)."""
+
+    sql: str
+    params: tuple[Any, ...]
+    script: str
+
+
+@contextlib.asynccontextmanager
+async def capturing_sql(engine: AsyncEngine) -> AsyncIterator[list[CapturedStatement]]:
+    """Record every statement sent while the block runs: through SQLAlchemy (the
+    `before_cursor_execute` event of `engine`) and on the asyncpg driver path
+    (`core.driver.Driver`, whose volatile parameters become the `_VOLATILE` expressions)."""
+    statements: list[CapturedStatement] = []
+
+    def record_sa(
+        conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+    ) -> None:
+        many = executemany and bool(parameters) and isinstance(parameters[0], list | tuple)
+        flat = " ".join(statement.split())
+        for row in parameters if many else [parameters]:
+            values = tuple(row or ())
+            statements.append(CapturedStatement(flat, values, _render(flat, values)))
+
+    original = {name: getattr(driver.Driver, name) for name in ("row", "value")}
+
+    def recording(name: str) -> Any:
+        async def method(self: driver.Driver, statement: Any, values: Any) -> Any:
+            sql, arguments = statement.arguments(self.dialect, values)
+            names = [entry[0] for entry in statement.compile(self.dialect)[1]]
+            rendered = [
+                _VOLATILE.get(param) or _literal(argument)
+                for param, argument in zip(names, arguments, strict=True)
+            ]
+            flat = " ".join(sql.split())
+            script = re.sub(r"\$(\d+)", lambda m: rendered[int(m.group(1)) - 1], flat)
+            statements.append(CapturedStatement(flat, tuple(arguments), script))
+            return await original[name](self, statement, values)
+
+        return method
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record_sa)
+    for name in original:
+        setattr(driver.Driver, name, recording(name))
+    try:
+        yield statements
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record_sa)
+        for name, method in original.items():
+            setattr(driver.Driver, name, method)
+
+
+def fresh_uuid7(label: str) -> str:
+    """A pgbench expression for a UUIDv7 drawn fresh per transaction (the same `label` gives
+    the same value within one): the transaction's millisecond (`now()`, the same in all its
+    statements), then random-looking bits — ordered by time as the app's ids are, so index
+    inserts append as they do for the app."""
+    bits = f"md5('{label}-' || :client_id || '-' || :n)"
+    return (
+        "(lpad(to_hex(floor(extract(epoch FROM now()) * 1000)::bigint), 12, '0')"
+        f" || '7' || substr({bits}, 1, 3) || '8' || substr({bits}, 4, 15))::uuid"
+    )
+
+
+def pgbench_script(
+    statements: Sequence[CapturedStatement],
+    replacements: dict[str, str] | None = None,
+    *,
+    created_between: tuple[float, float] | None = None,
+) -> list[str]:
+    """One transaction of the captured statements for pgbench (`:n` is drawn per transaction).
+    `replacements` maps literals of values that must differ per transaction (a pseudonym, a
+    receipt code, an Idempotency-Key, `'\\x…'`, `'…'` or a bare number) to the expression that
+    draws them; with `created_between` (Unix seconds), every UUIDv7 literal whose time lies in
+    that window — an id the request created — becomes a fresh UUIDv7 of its own."""
+    replacements = dict(replacements or {})
+    if created_between is not None:
+        low, high = (int(t * 1000) for t in created_between)
+        for statement in statements:
+            for found in re.findall(
+                r"'([0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12})'",
+                statement.script,
+            ):
+                if low <= uuid.UUID(found).int >> 80 <= high:
+                    replacements.setdefault(f"'{found}'", fresh_uuid7(f"u{len(replacements)}"))
+    missing = [
+        literal
+        for literal in replacements
+        if not any(literal in statement.script for statement in statements)
+    ]
+    if missing:  # a value that differs per request would be replayed as a constant
+        raise ValueError(f"not in the captured statements: {', '.join(missing)}")
+    script = ["\\set n random(1, 9000000000000000000)", "BEGIN;"]
+    for statement in statements:
+        text = statement.script
+        for literal, expression in replacements.items():
+            pattern = re.escape(literal)
+            if literal[:1].isdigit():
+                pattern = rf"(?<![\w.]){pattern}(?![\w.])"
+            text = re.sub(pattern, lambda _, e=expression: e, text)  # type: ignore[misc]
+        script.append(text + ";")
+    script.append("COMMIT;")
+    return script
+
+
 async def capture_submission_sql(
     url: str, survey_id: str, codes: list[str], data_dir: Path
 ) -> tuple[list[str], dict[str, str]]:
@@ -150,55 +260,22 @@ async def capture_submission_sql(
         }
     )
     app = create_app(settings, database_url=url)
-    statements: list[str] = []
     key = f"capture-{uuid.uuid4()}"
     async with AsyncTestClient(app, base_url="https://bench.local") as client:
         # warm the definition cache as a running app would have it
         await client.get(f"/api/v1/surveys/{survey_id}")
         engine = app.state["db_config"].get_engine()
-
-        def record_sa(
-            conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
-        ) -> None:
-            rows = parameters if executemany else [parameters]
-            statements.extend(_render(" ".join(statement.split()), row) for row in rows)
-
-        original = {name: getattr(driver.Driver, name) for name in ("row", "value")}
-
-        def recording(name: str) -> Any:
-            async def method(self: driver.Driver, statement: Any, values: Any) -> Any:
-                sql, arguments = statement.arguments(self.dialect, values)
-                names = [entry[0] for entry in statement.compile(self.dialect)[1]]
-                rendered = [
-                    _VOLATILE.get(param) or _literal(argument)
-                    for param, argument in zip(names, arguments, strict=True)
-                ]
-                flat = " ".join(sql.split())
-                statements.append(re.sub(r"\$(\d+)", lambda m: rendered[int(m.group(1)) - 1], flat))
-                return await original[name](self, statement, values)
-
-            return method
-
-        event.listen(engine.sync_engine, "before_cursor_execute", record_sa)
-        for name in original:
-            setattr(driver.Driver, name, recording(name))
-        try:
+        async with capturing_sql(engine) as statements:
             response = await client.post(
                 f"/api/v1/surveys/{survey_id}/responses",
                 json={"answers": answers(codes, random.Random(1))},
                 headers={"Idempotency-Key": key},
             )
-        finally:
-            event.remove(engine.sync_engine, "before_cursor_execute", record_sa)
-            for name, method in original.items():
-                setattr(driver.Driver, name, method)
         assert response.status_code == 201, response.text
-    script = ["\\set n random(1, 9000000000000000000)", "BEGIN;"]
-    script += [statement + ";" for statement in statements]
-    script.append("COMMIT;")
+    script = pgbench_script(statements)
     summary = {
         "statements": str(len(statements)),
-        "kinds": ", ".join(_kind(st) for st in statements),
+        "kinds": ", ".join(_kind(st.script) for st in statements),
     }
     return script, summary
 
@@ -422,6 +499,65 @@ def machine() -> dict[str, str]:
     }
 
 
+def load_average() -> str:
+    """The 1-, 5- and 15-minute load averages, as /proc/loadavg has them."""
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def busy_note(start: str, end: str) -> str:
+    """A warning for the report when the machine was not quiet (1-minute load average at start
+    or end of at least half the cores): the absolute figures then mean little."""
+    cores = os.cpu_count() or 1
+    if max(float(start.split()[0]), float(end.split()[0])) < cores / 2:
+        return ""
+    return (
+        f"**The machine was shared while this ran** (load average {start} at start, {end} at "
+        f"end, on {cores} cores): other work competed for the cores, so the absolute times and "
+        "rates are far from a quiet machine's; only the ratios (app and bare SQL/pgbench "
+        "measured alternately in the same run) are meaningful."
+    )
+
+
+def percentile(values: Sequence[float], share: float) -> float:
+    """Nearest-rank percentile (`share` 0.5 is the median of an odd count, 0.99 the p99)."""
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, -(-int(share * 1000) * len(ordered) // 1000) - 1))]
+
+
+def serve_app(url: str, data_dir: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+    """The app as `make bench` serves it (uvicorn, `workers` processes, production settings, no
+    rate limits, a pool of 20 per worker); returns once /ready answers."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        "DATABASE_URL": url,
+        "SECRET_KEY": SECRET,
+        "QUARTIER_ENV": "production",
+        "QUARTIER_DATA_DIR": str(data_dir),
+        "QUARTIER_RATE_LIMITS": UNLIMITED,
+        "QUARTIER_LOG_LEVEL": "WARNING",
+        "QUARTIER_DB_POOL_SIZE": "20",
+    }
+    process = start_app(env, port, workers=workers, quiet=False)
+    try:
+        # Starting takes a minute and more on a loaded 2-core machine.
+        wait_until(f"{base}/ready", timeout=300)
+    except BaseException:
+        stop(process)
+        raise
+    return process, base
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop a server started here: SIGTERM, and SIGKILL when it has not exited in 30 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=30)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10, help="length of each measured run")
@@ -454,19 +590,8 @@ def main() -> int:
         r_pg = statistics.median(r_pg_runs)
         print(f"R_pg: {r_pg:.0f} tps (runs {', '.join(f'{r:.0f}' for r in r_pg_runs)})", flush=True)
 
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        env = {
-            "DATABASE_URL": url,
-            "SECRET_KEY": SECRET,
-            "QUARTIER_ENV": "production",
-            "QUARTIER_DATA_DIR": str(base_dir),
-            "QUARTIER_RATE_LIMITS": UNLIMITED,
-            "QUARTIER_LOG_LEVEL": "WARNING",
-            "QUARTIER_DB_POOL_SIZE": "20",
-        }
-        processes.append(start_app(env, port, workers=args.workers, quiet=False))
-        wait_until(f"{base}/ready")
+        app_process, base = serve_app(url, base_dir, args.workers)
+        processes.append(app_process)
         submit = wrk_submission_script(base_dir, survey_id, codes)
         wrk(wrk_binary, base, seconds=5, script=submit)  # warm-up
         app_runs = [
