@@ -75,6 +75,57 @@ async def test_a_token_with_areas_write_imports_and_gets_the_report(
     assert area["level"]["name"] == "Bezirk"
 
 
+PROVENANCE = {
+    "source": "Statistikamt Kleinstadt, https://example.org/gebiete",
+    "licence": "dl-de/by-2-0",
+    "attribution": "© Statistikamt Kleinstadt (Datenlizenz Deutschland – Namensnennung 2.0)",
+}
+
+
+async def _geojson_header(client: Client, level: str) -> dict[str, Any]:
+    response = await client.get("/api/v1/social-areas/geojson", params={"level": level})
+    assert response.status_code == 200, response.text
+    document = response.json()
+    assert document["type"] == "FeatureCollection" and document["features"]
+    return {key: document.get(key) for key in ("attribution", "licence", "source")}
+
+
+async def test_provenance_is_recorded_on_the_levels_and_repeated_by_their_exports(
+    client: Client, make_token: TokenFactory, settings: Settings
+) -> None:
+    headers = await make_token({"areas:write"})
+    # Without provenance: the deployment's configured attribution, nothing else invented.
+    response = await client.post(URL, json=body(), headers=headers)
+    assert response.status_code == 200, response.text
+    assert await _geojson_header(client, "quarter") == {
+        "attribution": settings.area_data_attribution,
+        "licence": None,
+        "source": None,
+    }
+    # A later import stating its provenance records it on the levels it imports ...
+    only_districts = body(population=[], provenance=PROVENANCE)
+    only_districts["levels"] = only_districts["levels"][:1]
+    response = await client.post(URL, json=only_districts, headers=headers)
+    assert response.status_code == 200, response.text
+    assert await _geojson_header(client, "district") == PROVENANCE
+    assert (await _geojson_header(client, "quarter"))["licence"] is None
+    # ... and a population import on the levels whose areas it sets.
+    population_only = {
+        "population": [{"reference_date": "2021-12-31", "csv": SMALL_POPULATION}],
+        "provenance": {**PROVENANCE, "attribution": "Einwohnerregister Kleinstadt"},
+    }
+    response = await client.post(URL, json=population_only, headers=headers)
+    assert response.status_code == 200, response.text
+    assert (await _geojson_header(client, "quarter"))["attribution"] == (
+        "Einwohnerregister Kleinstadt"
+    )
+    levels = (await client.get("/api/v1/area-levels")).json()["items"]
+    assert {level["key"]: level["provenance"]["attribution"] for level in levels} == {
+        "district": PROVENANCE["attribution"],
+        "quarter": "Einwohnerregister Kleinstadt",
+    }
+
+
 async def test_an_admin_session_imports(client: Client, login_as: TokenFactory) -> None:
     response = await client.post(URL, json=body(), headers=await login_as("admin"))
     assert response.status_code == 200, response.text
@@ -141,6 +192,11 @@ async def test_an_unknown_crs_is_a_422_naming_it(client: Client, make_token: Tok
         ({"levels": [], "surprise": 1}, "surprise"),
         ({"levels": [{"key": "district", "geojson": {"type": "Feature"}}]}, "geojson"),
         ({"population": [{"reference_date": "yesterday", "csv": "id"}]}, "reference_date"),
+        ({"provenance": {"source": "x", "licence": "CC BY 4.0"}}, "attribution"),
+        (
+            {"provenance": {"source": "x", "licence": "y", "attribution": "two\nlines"}},
+            "provenance.attribution",
+        ),
     ],
 )
 async def test_malformed_requests_are_400_naming_the_field(

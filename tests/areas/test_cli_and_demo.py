@@ -54,6 +54,22 @@ def test_import_areas_prints_the_report(database_url: str, tmp_path: Path) -> No
     assert "population (2020-12-31): 4 rows, 3 imported, 1 skipped" in result.output
     assert "warning: " in result.output and "[0999]" in result.output
     assert "import done: 0 error(s), 1 warning(s)" in result.output
+    stated = CliRunner().invoke(
+        main,
+        [
+            "import-areas",
+            "--level",
+            f"district={districts}",
+            "--source",
+            "Statistikamt Kleinstadt",
+            "--licence",
+            "dl-de/by-2-0",
+            "--attribution",
+            "© Statistikamt Kleinstadt",
+        ],
+        env=_env(database_url, tmp_path),
+    )
+    assert stated.exit_code == 0, stated.output
 
 
 def test_a_failed_import_exits_1_and_says_nothing_changed(
@@ -141,6 +157,7 @@ def test_a_windows_1252_table_and_one_level_under_another(
         (["--level", "district=/nonexistent.geojson"], "cannot read"),
         (["--population", "/tmp/population.csv"], "reference date"),
         ([], "at least one --level or --population"),
+        (["--population", "/tmp/p.csv", "--licence", "CC BY 4.0"], "go together"),
     ],
 )
 def test_unusable_arguments_exit_2(
@@ -165,6 +182,10 @@ async def test_the_demo_imports_the_compact_berlin_copy_once(session: AsyncSessi
     )
     found = await services.lookup_point(session, 52.5219, 13.4132)
     assert [a.code for a in found][:3] == ["01", "0101", "010113"]
+    # The CC BY attribution is recorded on every level, for every export to repeat.
+    levels = (await services.list_levels(session)).items
+    assert {level.provenance.licence for level in levels} == {"CC BY 4.0"}
+    assert all("Geoportal Berlin" in level.provenance.attribution for level in levels)
 
 
 def test_the_demo_copy_is_compact_and_keeps_the_attribution() -> None:

@@ -213,6 +213,7 @@ def test_the_contract_declares_exactly_the_conditional_operations() -> None:
         "ExportOpenSurveyNeeds",
         "ListSocialAreas",
         "GetSocialArea",
+        "ListSocialAreaVersions",
         "GetSocialAreaByCode",
         "ListSocialAreaChildren",
         "ListSocialAreaAncestors",

@@ -23,6 +23,15 @@ _AREAS_AT_0002 = sa.table(
     ),
 )
 
+_LEVELS_AT_0002 = sa.table(
+    "area_levels",
+    *(
+        column.copy()
+        for column in AreaLevel.__table__.columns
+        if column.name not in ("source", "licence", "attribution", "sa_orm_sentinel")
+    ),
+)
+
 SQUARE = {
     "type": "MultiPolygon",
     "coordinates": [[[[13.3, 52.5], [13.4, 52.5], [13.4, 52.6], [13.3, 52.6], [13.3, 52.5]]]],
@@ -35,11 +44,21 @@ async def add_area_tree(
     """Insert `levels` (keys, top first) and `areas` (code → (name, parent code), parents
     first), each area at the level of its depth with a 0.01° square as boundary; their ids."""
     ids = {code: uuid.uuid4() for code in areas}
-    level_rows = {
-        depth: AreaLevel(key=key, depth=depth, name_de=key, name_en=key)
-        for depth, key in enumerate(levels)
-    }
-    db.add_all(level_rows.values())
+    level_ids = {depth: uuid.uuid4() for depth in range(len(levels))}
+    for depth, key in enumerate(levels):
+        now = datetime.datetime.now(datetime.UTC)
+        await db.execute(
+            insert(_LEVELS_AT_0002),
+            {
+                "id": level_ids[depth],
+                "key": key,
+                "depth": depth,
+                "name_de": key,
+                "name_en": key,
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
     await db.flush()
     for code, (name, parent) in areas.items():
         path = [ids[code]]
@@ -55,7 +74,7 @@ async def add_area_tree(
                 "code": code,
                 "name": name,
                 "search_name": name.lower(),
-                "level_id": level_rows[len(path) - 1].id,
+                "level_id": level_ids[len(path) - 1],
                 "parent_id": ids[parent] if parent else None,
                 "path": path,
                 "boundary": SQUARE,

@@ -13,8 +13,11 @@ import zipfile
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from quartier.areas.models import AreaLevel
+from quartier.settings import Settings
 from quartier.surveys import aggregation, exports
 from quartier.surveys.aggregation import Weighting
 from tests.conftest import LoginFactory, TokenFactory
@@ -87,6 +90,19 @@ async def test_json_export_is_the_aggregated_needs_document(
     assert meta["weighting"] == "age"
     assert meta["first_submission"] == "2026-03-02"
     assert meta["withheld_areas"] >= 1 and "cell key" in meta["disclosure_method"]
+    # The area data's attribution (issue #13 §1): never null — without one recorded at
+    # import, the deployment's configured attribution; with one, the level's.
+    settings: Settings = client.app.state["settings"]
+    assert meta["attribution"] == settings.area_data_attribution
+    await session.execute(
+        update(AreaLevel)
+        .where(AreaLevel.key == "planning_area")
+        .values(attribution="© Testamt (CC BY 4.0)")
+    )
+    await session.commit()
+    again = await client.get(path, params={**params, "format": "csv"}, headers=exporter)
+    assert again.status_code == 200, again.text
+    assert "© Testamt (CC BY 4.0)" in again.text
     # Representativeness (issue #8 §4) travels with the age-weighted document.
     representation = document["representativeness"]
     assert representation["r_indicator"] is not None

@@ -7,11 +7,12 @@ import sys
 from pathlib import Path
 
 import click
+import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from quartier import migrations
 from quartier.areas import importer, services
-from quartier.areas.schemas import ImportReport
+from quartier.areas.schemas import ImportReport, Provenance
 from quartier.core.errors import InvalidInput
 from quartier.runtime import database, run_in_session
 from quartier.settings import SettingsError, load_settings
@@ -155,6 +156,14 @@ def format_report(report: ImportReport) -> list[str]:
     help="Retire area OLD (missing from the files) as of --valid-from and record the areas "
     "that take its place, e.g. a renumbered area: --successor 01011101=01011105. Repeatable.",
 )
+@click.option("--source", default=None, help="Provenance: publisher/address of the data.")
+@click.option("--licence", default=None, help="Provenance: the licence, e.g. 'CC BY 4.0'.")
+@click.option(
+    "--attribution",
+    default=None,
+    help="Provenance: the attribution the licence requires; recorded on the imported levels "
+    "and repeated by their exports. --source, --licence and --attribution go together.",
+)
 def import_areas(
     levels: tuple[str, ...],
     population: tuple[Path, ...],
@@ -171,12 +180,26 @@ def import_areas(
     valid_from: datetime.datetime | None,
     retire_missing: bool,
     successors: tuple[str, ...],
+    source: str | None,
+    licence: str | None,
+    attribution: str | None,
 ) -> None:
     """Import social areas and population in one transaction; print the report. Exits 1 when
     the import fails or has warnings to confirm without --accept-warnings (and changes
     nothing), 2 on unreadable input."""
     if not levels and not population:
         raise click.UsageError("give at least one --level or --population")
+    provenance = None
+    given = [value for value in (source, licence, attribution) if value is not None]
+    if given:
+        if len(given) < 3:
+            raise click.UsageError("--source, --licence and --attribution go together")
+        try:
+            provenance = msgspec.convert(
+                {"source": source, "licence": licence, "attribution": attribution}, Provenance
+            )
+        except msgspec.ValidationError as error:
+            raise click.UsageError(f"provenance: {error}") from error
     validity = services.Validity(
         valid_from=valid_from.date() if valid_from else None,
         retire_missing=retire_missing,
@@ -217,6 +240,7 @@ def import_areas(
             parent_level=parent_level,
             confirm_warnings=accept_warnings,
             validity=validity,
+            provenance=provenance,
         )
 
     with database(settings) as url:

@@ -232,7 +232,9 @@ class SocialAreaController(Controller):
         summary="Export one level as GeoJSON",
         description="The areas of a level valid on `at` (default today), with the boundary "
         "version of that day, as a GeoJSON FeatureCollection (RFC 7946, WGS 84), streamed; "
-        "each feature's properties carry code, name, parent code, area and population. "
+        "each feature's properties carry code, name, parent code, area and population; the "
+        "collection's `licence`, `source` and `attribution` members state the data's "
+        "provenance (the attribution its licence requires). "
         "Conditional: the ETag is a version of the stored areas and figures and the date.",
         media_type=GEOJSON_MEDIA_TYPE,
         responses={
@@ -260,13 +262,15 @@ class SocialAreaController(Controller):
     ) -> Response[bytes] | Stream:
         day = at or today()
         found, figures = await services.export_level(db_session, level, day)
+        settings: Settings = request.app.state["settings"]
+        provenance = services.provenance_of(found, settings.area_data_attribution)
         version = await services.data_version(db_session)
         headers = validators(f"{found.key}|{day.isoformat()}|{version.key}", version.modified)
         headers["Content-Disposition"] = f'attachment; filename="{found.key}.geojson"'
         if is_fresh(request, headers):
             return Response(b"", media_type=GEOJSON_MEDIA_TYPE, headers=headers)
         return Stream(
-            services.stream_level_geojson(db_engine, found, figures, day),
+            services.stream_level_geojson(db_engine, found, figures, day, provenance),
             media_type=GEOJSON_MEDIA_TYPE,
             headers=headers,
         )
@@ -423,6 +427,7 @@ class SocialAreaImportController(Controller):
             population,
             parent_level=data.parent_level,
             confirm_warnings=data.confirm_warnings,
+            provenance=data.provenance,
             validity=services.Validity(
                 valid_from=data.valid_from,
                 retire_missing=data.retire_missing,
@@ -435,13 +440,15 @@ class SocialAreaImportController(Controller):
     "/area-levels",
     operation_id="ListAreaLevels",
     summary="List the levels of the area hierarchy",
-    description="The named levels, top level (depth 0) first, with German and English names "
-    "and the number of areas on each.",
+    description="The named levels, top level (depth 0) first, with German and English names, "
+    "the number of areas on each and the provenance of their data (source, licence and the "
+    "attribution their exports repeat).",
     tags=TAGS,
     **cached(access(public=True)),
 )
-async def list_levels(db_session: AsyncSession) -> AreaLevelList:
-    return await services.list_levels(db_session)
+async def list_levels(request: Request[Any, Any, Any], db_session: AsyncSession) -> AreaLevelList:
+    settings: Settings = request.app.state["settings"]
+    return await services.list_levels(db_session, settings.area_data_attribution)
 
 
 API_ROUTES: list[ControllerRouterHandler] = [

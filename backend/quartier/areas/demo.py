@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from quartier.areas import importer, services
 from quartier.areas.models import SocialArea
+from quartier.areas.schemas import Provenance
+from quartier.settings import DEFAULT_AREA_DATA_ATTRIBUTION
 
 DATA = Path(__file__).resolve().parent / "data" / "berlin-lor"
 # Berlin's levels from the top: key, German name, English name, file.
@@ -20,6 +22,13 @@ BERLIN_LEVELS = (
     ("planning_area", "Planungsraum", "Planning area", "planning-areas.geojson"),
 )
 BERLIN_POPULATION = ("population-2020-12-t2-planning-areas.csv",)
+# As data/berlin-lor/README.md states it (CC BY 4.0: every copy and export keeps it).
+BERLIN_PROVENANCE = Provenance(
+    source="Geoportal Berlin (boundaries), Amt für Statistik Berlin-Brandenburg (population), "
+    "prepared by open-data-product / open-lifeworlds „Berlin LOR“",
+    licence="CC BY 4.0",
+    attribution=DEFAULT_AREA_DATA_ATTRIBUTION,
+)
 
 
 def berlin_sources(
@@ -39,7 +48,7 @@ async def load(session: AsyncSession) -> str:
     if present:
         return f"social areas: {present} already present, Berlin demo not imported"
     levels, population = berlin_sources()
-    report = await services.import_areas(session, levels, population)
+    report = await services.import_areas(session, levels, population, provenance=BERLIN_PROVENANCE)
     counts = " / ".join(f"{level.created} {level.key}" for level in report.levels)
     return (
         f"social areas: Berlin LOR imported ({counts}; "

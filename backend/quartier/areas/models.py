@@ -52,6 +52,9 @@ CODE_MAX = 32
 NAME_MAX = 200
 LEVEL_KEY_MAX = 40
 LEVEL_NAME_MAX = 100
+SOURCE_MAX = 500
+LICENCE_MAX = 200
+ATTRIBUTION_MAX = 1000
 BAND_KEY_MAX = 40
 
 # The expression the GiST index is built on; queries must use the same expression to use it.
@@ -68,6 +71,11 @@ class AreaLevel(Base):
     depth: Mapped[int] = mapped_column(SmallInteger, unique=True)
     name_de: Mapped[str] = mapped_column(String(LEVEL_NAME_MAX))
     name_en: Mapped[str] = mapped_column(String(LEVEL_NAME_MAX))
+    # Provenance of the level's data (boundaries and population) as the last import stated it;
+    # every export of the level repeats it (CC BY and similar licences require the attribution).
+    source: Mapped[str | None] = mapped_column(String(SOURCE_MAX))
+    licence: Mapped[str | None] = mapped_column(String(LICENCE_MAX))
+    attribution: Mapped[str | None] = mapped_column(String(ATTRIBUTION_MAX))
 
     @property
     def name(self) -> str:

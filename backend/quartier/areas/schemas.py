@@ -124,6 +124,56 @@ class SuccessionIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     ]
 
 
+# One line of text: no control characters (no line breaks either).
+NO_CONTROL_PATTERN = r"^[^\x00-\x1f\x7f]*$"
+
+
+class Provenance(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Where imported area data comes from. Stored on every level the import touches (its
+    boundaries or its areas' population) and repeated by every export of those levels."""
+
+    source: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=1,
+            max_length=500,
+            pattern=NO_CONTROL_PATTERN,
+            description="Publisher and, where there is one, the address of the data, e.g. "
+            "`Amt für Statistik Berlin-Brandenburg, https://daten.berlin.de/…`.",
+        ),
+    ]
+    licence: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=1,
+            max_length=200,
+            pattern=NO_CONTROL_PATTERN,
+            description="The licence, e.g. `CC BY 4.0` or `dl-de/by-2-0`.",
+        ),
+    ]
+    attribution: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=1,
+            max_length=1000,
+            pattern=NO_CONTROL_PATTERN,
+            description="The attribution the licence requires, repeated by every export.",
+        ),
+    ]
+
+
+class ProvenanceOut(msgspec.Struct, kw_only=True):
+    source: str | None
+    licence: str | None
+    attribution: Annotated[
+        str,
+        msgspec.Meta(
+            description="As recorded at import, or the deployment's configured attribution of "
+            "area data when the import stated none."
+        ),
+    ]
+
+
 class ImportRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Levels (GeoJSON, top level first) and/or population tables to import in one transaction."""
 
@@ -167,6 +217,14 @@ class ImportRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             "them) such areas are a warning to confirm: confirming keeps them valid."
         ),
     ] = False
+    provenance: Annotated[
+        Provenance | None,
+        msgspec.Meta(
+            description="Source, licence and attribution of the imported data: recorded on "
+            "the imported levels (and on the levels whose population the import sets) and "
+            "repeated by their exports. Without it, what a level has recorded stays."
+        ),
+    ] = None
     successors: Annotated[
         list[SuccessionIn],
         msgspec.Meta(
@@ -263,6 +321,7 @@ class AreaLevelOut(msgspec.Struct, kw_only=True):
     name_de: str
     name_en: str
     area_count: int
+    provenance: ProvenanceOut
 
 
 class AreaLevelList(msgspec.Struct, kw_only=True):

@@ -43,6 +43,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    update,
 )
 from sqlalchemy.dialects.postgresql import array, insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -73,6 +74,8 @@ from quartier.areas.schemas import (
     LevelRef,
     MultiPolygonOut,
     PopulationOut,
+    Provenance,
+    ProvenanceOut,
     SocialAreaOut,
     VersionOut,
 )
@@ -119,7 +122,8 @@ class ImportNeedsConfirmation(ImportFailed):
 # -- levels ------------------------------------------------------------------------------------
 
 
-async def list_levels(session: AsyncSession) -> AreaLevelList:
+async def list_levels(session: AsyncSession, fallback: str = "") -> AreaLevelList:
+    """The levels from the top, with their areas valid today; `fallback`: see provenance_of."""
     count = (
         select(func.count(SocialArea.id))
         .where(SocialArea.level_id == AreaLevel.id, SocialArea.valid_on(today()))
@@ -135,9 +139,50 @@ async def list_levels(session: AsyncSession) -> AreaLevelList:
                 name_de=level.name_de,
                 name_en=level.name_en,
                 area_count=area_count,
+                provenance=provenance_of(level, fallback),
             )
             for level, area_count in rows
         ]
+    )
+
+
+def provenance_of(level: AreaLevel, fallback: str) -> ProvenanceOut:
+    """A level's recorded provenance; `fallback` (the deployment's configured attribution of
+    area data) where its import stated none."""
+    return ProvenanceOut(
+        source=level.source, licence=level.licence, attribution=level.attribution or fallback
+    )
+
+
+async def attribution(
+    session: AsyncSession, fallback: str, level_ids: Sequence[UUID] | None = None
+) -> str:
+    """The attribution an export of area data repeats: the distinct attributions recorded on
+    the levels it uses (all levels when `level_ids` is None), in level order, joined by `; `;
+    `fallback` where a level has none recorded."""
+    statement = select(AreaLevel.attribution).order_by(AreaLevel.depth)
+    if level_ids is not None:
+        statement = statement.where(AreaLevel.id.in_(level_ids))
+    found = [text or fallback for text in (await session.scalars(statement)).all()]
+    return "; ".join(dict.fromkeys(found)) or fallback
+
+
+async def _record_provenance(
+    session: AsyncSession,
+    provenance: Provenance,
+    level_keys: Sequence[str],
+    population_codes: Sequence[str],
+) -> None:
+    touched = select(SocialArea.level_id).where(SocialArea.code.in_(population_codes))
+    await session.execute(
+        update(AreaLevel)
+        .where(or_(AreaLevel.key.in_(level_keys), AreaLevel.id.in_(touched)))
+        .values(
+            source=provenance.source,
+            licence=provenance.licence,
+            attribution=provenance.attribution,
+            updated_at=func.now(),  # the ETags of the level's reads and exports change
+        )
     )
 
 
@@ -773,6 +818,7 @@ async def stream_level_geojson(
     level: AreaLevel,
     figures: dict[UUID, PopulationOut],
     at: datetime.date | None = None,
+    provenance: ProvenanceOut | None = None,
 ) -> AsyncIterator[bytes]:
     """The level's areas valid on `at` (default today) with the boundary version of that day,
     as a GeoJSON FeatureCollection, one feature at a time. Boundaries are passed through as
@@ -780,7 +826,13 @@ async def stream_level_geojson(
     session is closed once the response starts."""
     day = at or today()
     encoder = msgspec.json.Encoder()
-    header = {"type": "FeatureCollection", "name": level.key}
+    header: dict[str, Any] = {"type": "FeatureCollection", "name": level.key}
+    if provenance is not None:  # foreign members (RFC 7946 §6.1)
+        header.update(
+            attribution=provenance.attribution,
+            licence=provenance.licence,
+            source=provenance.source,
+        )
     yield encoder.encode(header)[:-1] + b',"features":['
     parent = _table(SocialArea).alias("parent")
     areas = _table(SocialArea)
@@ -871,6 +923,7 @@ async def import_areas(
     parent_level: str | None = None,
     confirm_warnings: bool = False,
     validity: Validity | None = None,
+    provenance: Provenance | None = None,
 ) -> ImportReport:
     """Import levels and population in the caller's transaction, inside a savepoint: on any
     error nothing changes and ImportFailed carries the report; with plausibility warnings
@@ -880,11 +933,19 @@ async def import_areas(
 
     The levels are listed from `first_depth` down (see `resolve_first_depth`): 0 imports the
     hierarchy from the top; a deeper start (one level on its own) places the first level under
-    the stored areas of the level above it. `validity`: see Validity."""
+    the stored areas of the level above it. `validity`: see Validity. `provenance` is recorded
+    on the imported levels and on the levels whose areas' population the import sets."""
     depth = await resolve_first_depth(session, levels, first_depth, parent_level)
-    report, _, _ = await _import(
+    report, _, figures = await _import(
         session, levels, population, depth, confirm_warnings, validity or Validity()
     )
+    if provenance is not None:
+        await _record_provenance(
+            session,
+            provenance,
+            [level.key for level in levels],
+            sorted({record.code for record in figures}),
+        )
     return report
 
 

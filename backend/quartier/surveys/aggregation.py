@@ -783,6 +783,7 @@ async def _aggregate(
             first_submission=counts.first.date() if counts.first else None,
             last_submission=counts.last.date() if counts.last else None,
             level=LevelRef(key=level.key, depth=level.depth, name=level.name),
+            attribution=level.attribution,
             k_threshold=source.k,
             min_respondents=source.min_respondents,
             weighting=weighting_,

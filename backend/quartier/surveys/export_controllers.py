@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, get
+from litestar import Controller, Request, get
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import QueryParameter
 from litestar.response import Stream
@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from quartier.core.openapi import FEATURE_COLLECTION, problems, with_content
 from quartier.core.security import PLANNERS, access
+from quartier.settings import Settings
 from quartier.surveys import aggregation, exports
 from quartier.surveys.aggregation import AggregatedNeeds, Weighting
 from quartier.surveys.exports import Format
@@ -106,6 +107,14 @@ def stream_file(
     )
 
 
+def attributed(request: Request[Any, Any, Any], result: AggregatedNeeds) -> AggregatedNeeds:
+    """The attribution of the area data as its import recorded it on the level, else the
+    deployment's configured one (as the areas' own GeoJSON export states it)."""
+    settings: Settings = request.app.state["settings"]
+    result.metadata.attribution = result.metadata.attribution or settings.area_data_attribution
+    return result
+
+
 class SurveyNeedsController(Controller):
     path = "/surveys/{survey_id:uuid}/aggregated-needs"
 
@@ -122,13 +131,17 @@ class SurveyNeedsController(Controller):
     )
     async def get_needs(
         self,
+        request: Request[Any, Any, Any],
         db_session: AsyncSession,
         survey_id: UUID,
         level: LevelParam,
         weighting: WeightingParam = Weighting.NONE,
     ) -> AggregatedNeeds:
-        return await aggregation.aggregated_needs(
-            db_session, survey_id, level_key=level, weighting=weighting
+        return attributed(
+            request,
+            await aggregation.aggregated_needs(
+                db_session, survey_id, level_key=level, weighting=weighting
+            ),
         )
 
     @get(
@@ -144,6 +157,7 @@ class SurveyNeedsController(Controller):
     )
     async def export_needs(
         self,
+        request: Request[Any, Any, Any],
         db_session: AsyncSession,
         db_engine: AsyncEngine,
         survey_id: UUID,
@@ -154,7 +168,7 @@ class SurveyNeedsController(Controller):
         result = await aggregation.aggregated_needs(
             db_session, survey_id, level_key=level, weighting=weighting
         )
-        return stream_file(result, format, db_engine)
+        return stream_file(attributed(request, result), format, db_engine)
 
 
 class ProcessNeedsController(Controller):
@@ -171,13 +185,17 @@ class ProcessNeedsController(Controller):
     )
     async def get_needs(
         self,
+        request: Request[Any, Any, Any],
         db_session: AsyncSession,
         process_id: UUID,
         level: LevelParam,
         weighting: WeightingParam = Weighting.NONE,
     ) -> AggregatedNeeds:
-        return await aggregation.process_aggregated_needs(
-            db_session, process_id, level_key=level, weighting=weighting
+        return attributed(
+            request,
+            await aggregation.process_aggregated_needs(
+                db_session, process_id, level_key=level, weighting=weighting
+            ),
         )
 
     @get(
@@ -192,6 +210,7 @@ class ProcessNeedsController(Controller):
     )
     async def export_needs(
         self,
+        request: Request[Any, Any, Any],
         db_session: AsyncSession,
         db_engine: AsyncEngine,
         process_id: UUID,
@@ -202,7 +221,7 @@ class ProcessNeedsController(Controller):
         result = await aggregation.process_aggregated_needs(
             db_session, process_id, level_key=level, weighting=weighting
         )
-        return stream_file(result, format, db_engine, process=True)
+        return stream_file(attributed(request, result), format, db_engine, process=True)
 
 
 EXPORT_ROUTES: list[ControllerRouterHandler] = [SurveyNeedsController, ProcessNeedsController]
