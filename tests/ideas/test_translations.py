@@ -71,22 +71,22 @@ async def test_the_answer_round_trips_per_language_and_a_new_answer_replaces_the
 
 
 @pytest.mark.parametrize(
-    ("translations", "field"),
+    ("translations", "status", "field"),
     [
-        ({"fr": {"official_answer": "Trois bancs"}}, "translations"),
-        ({"en": {"official_answer": "x" * 4001}}, "translations.en.official_answer"),
-        ({"en": {"answer": ENGLISH}}, "translations.en"),  # unknown field
-        ({"en": {"official_answer": "bell\x07"}}, "translations.en.official_answer"),
+        ({"fr": {"official_answer": "Trois bancs"}}, 400, "translations"),
+        ({"en": {"official_answer": "x" * 4001}}, 400, "translations.en.official_answer"),
+        ({"en": {"answer": ENGLISH}}, 400, "translations.en"),  # unknown field
+        ({"en": {"official_answer": "bell\x07"}}, 422, "translations.en.official_answer"),
     ],
 )
 async def test_bad_translations_are_refused_naming_the_field(
-    ideas: Ideas, client: Client, translations: Any, field: str
+    ideas: Ideas, client: Client, translations: Any, status: int, field: str
 ) -> None:
     idea = await ideas.published()
     response = await client.put(
         f"/api/v1/ideas/{idea['id']}/answer", json=_answer(**translations), headers=ideas.planner
     )
-    assert response.status_code == 422, response.text
+    assert response.status_code == status, response.text
     assert any(name.startswith(field) for name in _fields(response))
 
 

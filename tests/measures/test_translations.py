@@ -72,7 +72,7 @@ async def test_translations_round_trip_and_each_version_keeps_what_was_sent(
     first = await client.get(f"/api/v1/measures/{measure_id}?version=1", headers=planner)
     assert first.json()["content"]["translations"]["en"] == ENGLISH  # versions are kept
     diff = await client.get(
-        f"/api/v1/measures/{measure_id}/diff?from_version=1&to_version=2", headers=planner
+        f"/api/v1/measures/{measure_id}/diff?from=1&to=2", headers=planner
     )
     changed = {change["field"]: change["change"] for change in diff.json()["changes"]}
     assert changed["translations.en.title"] == "removed"
@@ -112,7 +112,7 @@ async def test_bad_translations_are_refused_naming_the_field(
     response = await client.post(
         f"/api/v1/processes/{measuring_process}/measures", json=body, headers=planner
     )
-    assert response.status_code == 422, response.text
+    assert response.status_code == 400, response.text  # the body does not decode
     assert any(name.startswith(field) for name in _fields(response)), response.text
 
 
@@ -125,12 +125,7 @@ async def test_a_language_the_deployment_does_not_enable_is_refused(
         f"/api/v1/processes/{measuring_process}/measures", json=body, headers=planner
     )
     assert response.status_code == 422
-    assert _fields(response) == {"translations.tr"}
-    body["translations"] = {"en": ENGLISH}
-    response = await client.post(
-        f"/api/v1/processes/{measuring_process}/measures", json=body, headers=planner
-    )
-    assert _fields(response) == {"sections[1].translations.ar"}
+    assert _fields(response) == {"translations.tr", "sections[1].translations.ar"}
 
 
 async def test_resident_pages_show_the_readers_language_or_say_it_is_german(

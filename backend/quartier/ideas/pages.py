@@ -728,11 +728,11 @@ async def answer_idea(
     form = await request.form()
     principal = principal_of(request)
     assert principal is not None
-    values = _form_values(form, "official_status", "answer")
+    sent = _form_values(form, "official_status", "answer")
     change, errors, translated = shared_translations.read_form(form, AnswerTextForm)
-    values.update(translated)
+    values = {**sent, **translated}
     body = {
-        **values,
+        **sent,
         "translations": {
             code: {"official_answer": texts["answer"]}
             for code, texts in change.items()

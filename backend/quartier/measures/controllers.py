@@ -258,7 +258,8 @@ class MeasureController(Controller):
         summary="Compare two versions of a measure",
         description="Field by field: title, summary, provider, areas, target groups, goals, "
         "each resource line and criterion, and each section (matched by key, with a unified "
-        "diff of long texts).",
+        "diff of long texts); texts per language as `translations.<language>.<field>` and "
+        "`sections.<key>.translations.<language>.<field>`.",
         **access(public=True),
     )
     async def diff(

@@ -247,7 +247,7 @@ class MeasureVersion(Struct, kw_only=True):
     created_at: datetime
     translations: Annotated[
         MeasureTranslations, Meta(description="Title and summary in languages beside German")
-    ]
+    ] = field(default_factory=MeasureTranslations)
 
 
 class Measure(Struct, kw_only=True):
@@ -271,7 +271,7 @@ class MeasureSummary(Struct, kw_only=True):
     updated_at: datetime
     translations: Annotated[
         MeasureTranslations, Meta(description="Title and summary in languages beside German")
-    ]
+    ] = field(default_factory=MeasureTranslations)
 
 
 class Change(Struct, kw_only=True):

@@ -320,26 +320,40 @@ async def _content(
         "resources": msgspec.to_builtins(data.resources),
         "provider_id": data.provider_id,
         "criteria": msgspec.to_builtins(data.criteria),
-        "sections": _sections(data.sections),
-        "translations": shared_translations.merged(
-            {}, data.translations, field_name="translations"
-        ),
+        **_texts(data),
         "author_name": actor.name,
     }
 
 
-def _sections(sections: list[s.Section]) -> list[dict[str, Any]]:
-    """The sections as stored, each with its texts per enabled language (a language the
-    deployment does not enable is a 422 naming `sections[i].translations.<language>`)."""
-    return [
-        {
-            **msgspec.to_builtins(section),
-            "translations": shared_translations.merged(
-                {}, section.translations, field_name=f"sections[{index}].translations"
-            ),
-        }
-        for index, section in enumerate(sections)
-    ]
+def _texts(data: s.MeasureInput) -> dict[str, Any]:
+    """The translations of the measure and of each section as stored, for the enabled
+    languages only: every language the deployment does not enable is named at once in a 422
+    (`translations.<language>`, `sections[i].translations.<language>`)."""
+    refused: list[FieldError] = []
+
+    def merged(change: msgspec.Struct, field_name: str) -> dict[str, dict[str, str]]:
+        try:
+            return shared_translations.merged({}, change, field_name=field_name)
+        except InvalidInput as problem:
+            refused.extend(problem.errors or [])
+            return {}
+
+    texts = {
+        "translations": merged(data.translations, "translations"),
+        "sections": [
+            {
+                **msgspec.to_builtins(section),
+                "translations": merged(section.translations, f"sections[{index}].translations"),
+            }
+            for index, section in enumerate(data.sections)
+        ],
+    }
+    if refused:
+        raise InvalidInput(
+            "Translations were given in languages this deployment does not enable.",
+            errors=refused,
+        )
+    return texts
 
 
 async def create_measure(
