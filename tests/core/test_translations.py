@@ -35,9 +35,7 @@ def test_every_translations_struct_names_the_translated_languages(kind: type) ->
 def test_a_change_replaces_removes_and_keeps_languages() -> None:
     current = {"en": {"title": "Old"}, "tr": {"title": "Eski"}, "xx": {"title": "gone"}}
     change = {"en": {"title": "New", "summary": " "}, "tr": None}
-    assert shared.merged(current, change, field_name="translations") == {
-        "en": {"title": "New"}
-    }
+    assert shared.merged(current, change, field_name="translations") == {"en": {"title": "New"}}
 
 
 def test_a_language_the_deployment_does_not_enable_is_named() -> None:

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from quartier.core import i18n
+from tests.surveys.conftest import Client
 
 from .conftest import Ideas
 from .test_pages import HTML
-from tests.surveys.conftest import Client
 
 FALLBACK = "data-language-fallback"
 GERMAN = "Wir stellen drei Bänke auf."
@@ -30,6 +30,17 @@ def only_english() -> Iterator[None]:
         yield
     finally:
         i18n.configure_languages(i18n.KNOWN_LANGUAGES)
+
+
+@pytest.fixture
+async def english_process(ideas: Ideas, client: Client) -> None:
+    """The ideas' process has an English title (else English pages note its German title)."""
+    response = await client.patch(
+        f"/api/v1/processes/{ideas.process_id}",
+        json={"translations": {"en": {"title": "Preventing child poverty in Mitte"}}},
+        headers=ideas.planner,
+    )
+    assert response.status_code == 200, response.text
 
 
 def _fields(response: Any) -> set[str]:
@@ -104,7 +115,7 @@ async def test_a_language_the_deployment_does_not_enable_is_refused(
 
 
 async def test_the_idea_page_shows_the_answer_in_the_readers_language_or_says_it_is_german(
-    ideas: Ideas, client: Client
+    ideas: Ideas, client: Client, english_process: None
 ) -> None:
     idea = await ideas.published()
     given = {"en": {"official_answer": ENGLISH}, "de-x-simple": {"official_answer": EASY}}
@@ -119,6 +130,7 @@ async def test_the_idea_page_shows_the_answer_in_the_readers_language_or_says_it
     english = await client.get(url, headers=HTML)
     assert ENGLISH in english.text and GERMAN not in english.text
     assert "Care for the elderly" in english.text  # the need category's English label
+    assert "Preventing child poverty in Mitte" in english.text  # the process's English title
     assert FALLBACK not in english.text
 
     easy = await client.get(url, headers={"Accept": "text/html", "Accept-Language": "de-x-simple"})
@@ -137,13 +149,19 @@ async def test_the_idea_page_shows_the_answer_in_the_readers_language_or_says_it
     assert ENGLISH in follow_en.text and FALLBACK not in follow_en.text
 
 
-async def test_lists_say_when_need_categories_are_shown_in_german(
-    ideas: Ideas, client: Client
-) -> None:
+async def test_lists_say_when_texts_are_shown_in_german(ideas: Ideas, client: Client) -> None:
     await ideas.published()
     url = f"/processes/{ideas.process_id}/ideas"
+    untranslated = await client.get(url, headers=HTML)
+    assert FALLBACK in untranslated.text  # the process's title has no English version yet
+    await client.patch(
+        f"/api/v1/processes/{ideas.process_id}",
+        json={"translations": {"en": {"title": "Preventing child poverty in Mitte"}}},
+        headers=ideas.planner,
+    )
     english = await client.get(url, headers=HTML)
-    assert FALLBACK not in english.text  # every category has an English label
+    assert '<p class="lead">Preventing child poverty in Mitte</p>' in english.text
+    assert FALLBACK not in english.text  # and every need category has an English label
     arabic = await client.get(url, headers={"Accept": "text/html", "Accept-Language": "ar"})
     assert FALLBACK in arabic.text
     new = await client.get(f"{url}/new", headers={"Accept": "text/html", "Accept-Language": "tr"})

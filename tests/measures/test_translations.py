@@ -13,7 +13,7 @@ import pytest
 
 from quartier.core import i18n
 
-from .conftest import Client, CreateMeasure, Headers, Json, measure_body
+from .conftest import Client, Headers, Json, measure_body
 
 HTML = {"Accept": "text/html", "Accept-Language": "en"}
 FALLBACK = "data-language-fallback"
@@ -71,9 +71,7 @@ async def test_translations_round_trip_and_each_version_keeps_what_was_sent(
     assert plain.json()["content"]["sections"][0]["translations"] == {}
     first = await client.get(f"/api/v1/measures/{measure_id}?version=1", headers=planner)
     assert first.json()["content"]["translations"]["en"] == ENGLISH  # versions are kept
-    diff = await client.get(
-        f"/api/v1/measures/{measure_id}/diff?from=1&to=2", headers=planner
-    )
+    diff = await client.get(f"/api/v1/measures/{measure_id}/diff?from=1&to=2", headers=planner)
     changed = {change["field"]: change["change"] for change in diff.json()["changes"]}
     assert changed["translations.en.title"] == "removed"
     assert changed["sections.offer.translations.en.body"] == "removed"
@@ -87,7 +85,9 @@ async def test_translations_round_trip_and_each_version_keeps_what_was_sent(
         (measure_body(translations={"de": {"title": "Deutsch"}}), "translations"),
         (
             measure_body(
-                sections=[{"key": "a", "title": "A", "body": "B", "translations": {"en": {"x": ""}}}]
+                sections=[
+                    {"key": "a", "title": "A", "body": "B", "translations": {"en": {"x": ""}}}
+                ]
             ),
             "sections[0].translations.en",
         ),
@@ -161,7 +161,8 @@ async def test_resident_pages_show_the_readers_language_or_say_it_is_german(
 
     listing = f"/processes/{measuring_process}/measures"
     listed = await client.get(listing, headers=HTML)
-    assert "Family centre Moabit" in listed.text and "A family centre with open hours." in listed.text
+    assert "Family centre Moabit" in listed.text
+    assert "A family centre with open hours." in listed.text
     listed_tr = await client.get(listing, headers={"Accept": "text/html", "Accept-Language": "tr"})
     assert "Familienzentrum Moabit" in listed_tr.text and FALLBACK in listed_tr.text
 

@@ -31,6 +31,7 @@ from quartier.jobs.mail import verify_unsubscribe_token
 from quartier.participation.browser import RespondentCookie, new_respondent_token
 from quartier.participation.submissions import operation_name, resident_write
 from quartier.processes import participation
+from quartier.processes import translations as process_translations
 from quartier.processes.models import PlanningProcess
 from quartier.processes.phases import N_
 from quartier.settings import Settings
@@ -113,16 +114,23 @@ def _form_values(form: Any, *names: str) -> dict[str, str]:
     return {name: str(form.get(name) or "").strip() for name in names}
 
 
-async def _process_title(session: AsyncSession, process_id: UUID) -> str:
-    title = await session.scalar(
-        select(PlanningProcess.title).where(PlanningProcess.id == process_id)
-    )
-    if title is None:
+async def _process_title(session: AsyncSession, process_id: UUID) -> i18n.Shown:
+    """The process's title in the reader's language, or German (the page then says so)."""
+    row = (
+        await session.execute(
+            select(
+                PlanningProcess.title, PlanningProcess.topic, PlanningProcess.translations
+            ).where(PlanningProcess.id == process_id)
+        )
+    ).one_or_none()
+    if row is None:
         raise NotFound("No such planning process.")
-    return title
+    return process_translations.summary_for_residents(row[0], row[1], row[2]).title
 
 
-async def _visible_process(request: AnyRequest, session: AsyncSession, process_id: UUID) -> str:
+async def _visible_process(
+    request: AnyRequest, session: AsyncSession, process_id: UUID
+) -> i18n.Shown:
     state = await participation.load(session, process_id)
     if state is None or (state.status.value == "draft" and principal_of(request) is None):
         raise NotFound("No such planning process.")
@@ -133,9 +141,12 @@ def _categories(pairs: list[tuple[str, dict[str, str]]]) -> list[tuple[str, str]
     return [(key, i18n.pick(label)) for key, label in pairs]
 
 
-def _categories_fallback(pairs: list[tuple[str, dict[str, str]]]) -> str | None:
-    """The language need categories are shown in where one lacks the reader's language."""
-    return shared_translations.fallback_language(i18n.show(label) for _key, label in pairs)
+def _categories_fallback(pairs: list[tuple[str, dict[str, str]]], *shown: i18n.Shown) -> str | None:
+    """The language need categories (and the `shown` texts) are shown in where one lacks the
+    reader's language."""
+    return shared_translations.fallback_language(
+        [*shown, *(i18n.show(label) for _key, label in pairs)]
+    )
 
 
 def _answer(idea: s.IdeaOut) -> i18n.Shown:
@@ -217,7 +228,7 @@ async def browse(
             query=query,
             areas=await services.area_options(db_session, process_id, all_levels=True),
             categories=_categories(pairs),
-            fallback_language=_categories_fallback(pairs),
+            fallback_language=_categories_fallback(pairs, title),
             is_open=await participation.is_open(db_session, process_id, "ideas"),
             status_options=[("", _("Any status"))]
             + [(key, _(name)) for key, name in OFFICIAL_STATUS_NAMES.items()],
@@ -261,7 +272,7 @@ async def _submit_form(
             is_open=is_open,
             areas=await services.area_options(db_session, process_id, all_levels=False),
             categories=_categories(pairs),
-            fallback_language=_categories_fallback(pairs),
+            fallback_language=_categories_fallback(pairs, title),
         ),
         status_code=status,
     )
@@ -366,15 +377,18 @@ async def _idea_template(
     labels = dict(await services.need_categories(db_session))
     category = i18n.show(labels.get(idea.need_category) or {"de": idea.need_category})
     answer = _answer(idea)
+    process_title = await _process_title(db_session, idea.process_id)
     extra.setdefault("answer_values", _answer_values(idea))
     return Template(
         template_name="ideas/idea.html",
         context=_context(
             idea=idea,
-            process_title=await _process_title(db_session, idea.process_id),
+            process_title=process_title,
             category=category,
             answer=answer,
-            fallback_language=shared_translations.fallback_language([category, answer]),
+            fallback_language=shared_translations.fallback_language(
+                [process_title, category, answer]
+            ),
             languages=shared_translations.form_languages(),
             german=i18n.language_names()["de"],
             comments=await services.list_comments(db_session, idea_id, staff=role is not None),
