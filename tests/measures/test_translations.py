@@ -215,3 +215,29 @@ async def test_planners_draft_the_texts_in_every_language(
     edit = await client.get(f"/dashboard/measures/{measure_id}/edit", headers=headers)
     assert 'value="Youth club Wedding"' in edit.text
     assert ">Open on Tuesdays.</textarea>" in edit.text
+
+
+async def test_the_chain_from_needs_to_measures_names_measures_in_the_readers_language(
+    client: Client, planner: Headers, measuring_process: uuid.UUID, consult: Consult
+) -> None:
+    goal = await client.post(
+        f"/api/v1/processes/{measuring_process}/goals",
+        json={"statement": "Jede Familie findet Beratung.", "need_categories": ["childcare"]},
+        headers=planner,
+    )
+    assert goal.status_code == 201, goal.text
+    created = await client.post(
+        f"/api/v1/processes/{measuring_process}/measures",
+        json=_translated(goal_ids=[goal.json()["id"]]),
+        headers=planner,
+    )
+    await consult(created.json()["id"])
+    url = f"/processes/{measuring_process}/traceability"
+    trace = (await client.get(f"/api/v1/processes/{measuring_process}/traceability")).json()
+    assert trace["needs"][0]["goals"][0]["measures"][0]["translations"]["en"] == ENGLISH
+    english = await client.get(url, headers=HTML)
+    assert ">Family centre Moabit</a>" in english.text
+    assert '<span lang="de">Jede Familie findet Beratung.</span>' in english.text
+    assert FALLBACK in english.text  # goals are written in German only
+    german = await client.get(url, headers={"Accept": "text/html", "Accept-Language": "de"})
+    assert ">Familienzentrum Moabit</a>" in german.text and FALLBACK not in german.text

@@ -410,9 +410,29 @@ async def traceability_page(
     viewer = common.Viewer.of(principal_of(request))
     process = await common.process(db_session, process_id, viewer)
     chain = await feedback.traceability(db_session, process_id, viewer)
+    title = texts.process_title(process)
+    measure_titles = {
+        measure.id: shared_translations.show(measure.title, measure.translations, "title")
+        for need in chain.needs
+        for goal in need.goals
+        for measure in goal.measures
+    }
+    # Goals are written in German only: a reader of another language is told so too.
+    goals_in_german = any(
+        need.goals for need in chain.needs
+    ) and not i18n.current_language().startswith("de")
     return Template(
         template_name="measures/traceability.html",
-        context=_context(process=process, chain=chain),
+        context=_context(
+            process=process,
+            process_title=title,
+            chain=chain,
+            measure_titles=measure_titles,
+            fallback_language=shared_translations.fallback_language(
+                [title, *measure_titles.values()]
+            )
+            or ("de" if goals_in_german else None),
+        ),
     )
 
 

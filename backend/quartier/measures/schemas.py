@@ -521,8 +521,11 @@ class FeedbackSummary(Struct, kw_only=True):
 
 class TraceMeasure(Struct, kw_only=True):
     id: UUID
-    title: str
+    title: Annotated[str, Meta(description="The title in German")]
     status: MeasureStatus
+    translations: Annotated[
+        MeasureTranslations, Meta(description="Title and summary in languages beside German")
+    ] = field(default_factory=MeasureTranslations)
 
 
 class TraceGoal(Struct, kw_only=True):
