@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from quartier.core import i18n
 from tests.surveys.conftest import Client
@@ -201,3 +203,19 @@ async def test_planners_answer_in_every_language_on_the_idea_page(
     }
     again = await client.get(f"/ideas/{idea['id']}", headers=HTML | ideas.planner)
     assert f">{EASY}</textarea>" in again.text  # the form shows what is saved
+
+
+async def test_a_translation_added_to_an_answer_mails_nobody_again(
+    ideas: Ideas, client: Client, engine: AsyncEngine
+) -> None:
+    idea = await ideas.published(notify_email="c@example.org", email_consent=True)
+    url = f"/api/v1/ideas/{idea['id']}/answer"
+    first = await client.put(url, json=_answer(), headers=ideas.planner)
+    assert first.status_code == 200, first.text
+    translated = await client.put(
+        url, json=_answer(en={"official_answer": ENGLISH}), headers=ideas.planner
+    )
+    assert translated.json()["translations"] == {"en": {"official_answer": ENGLISH}}
+    async with engine.connect() as connection:
+        mails = await connection.scalar(text("SELECT count(*) FROM jobs WHERE kind = 'mail.send'"))
+    assert mails == 1

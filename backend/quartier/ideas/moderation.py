@@ -385,11 +385,8 @@ async def answer_idea(
         raise InvalidTransition(
             f"The idea is {idea.state}; only moderated ideas receive an official answer."
         )
-    changed = (
-        idea.official_status != data.official_status
-        or idea.official_answer != answer
-        or idea.translations != translated
-    )
+    # Followers hear of a new status or answer, not of a translation added to it.
+    changed = idea.official_status != data.official_status or idea.official_answer != answer
     idea.official_status = data.official_status
     idea.official_answer = answer
     idea.translations = translated

@@ -470,7 +470,7 @@ async def comment_idea(
         except Problem as problem:
             if problem.status_code == 404:
                 raise
-            errors = _answer_errors(problem)
+            errors = problem_errors(problem)
     return await _idea_template(
         request,
         db_session,
