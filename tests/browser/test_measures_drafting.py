@@ -1,6 +1,7 @@
-"""A planner drafts a measure, saves a second version, compares the two and opens the
-consultation — in Chromium with JavaScript off; axe-core clean on the planner pages (checked
-in a context with scripts on, which axe needs)."""
+"""A planner drafts a measure (its title also in English), saves a second version, compares the
+two and opens the consultation, and residents read it in English — in Chromium with JavaScript
+off; axe-core clean on the planner pages and the resident page (checked in a context with
+scripts on, which axe needs)."""
 
 from __future__ import annotations
 
@@ -60,7 +61,8 @@ def test_a_planner_drafts_versions_and_consults(
     page.get_by_role("button", name="Maßnahme entwerfen").click()
     page.wait_for_load_state()
     _accessible(page)
-    page.get_by_label("Titel").fill("Mittagstisch im Kiez")
+    page.locator("#title").fill("Mittagstisch im Kiez")
+    page.locator("#title_en").fill("Lunch in the neighbourhood")
     page.locator("#resources-0-label").fill("Küchenkraft")
     page.locator("#resources-0-amount").fill("0,5")
     page.locator("#sections-0-key").fill("offer")
@@ -87,4 +89,11 @@ def test_a_planner_drafts_versions_and_consults(
     page.get_by_role("button", name="Beteiligung eröffnen").click()
     page.wait_for_load_state()
     assert "In Beteiligung" in page.locator("main").inner_text()
+    _accessible(page)
+
+    # Residents reading English see the English title, and a note where German is shown.
+    measure_id = re.search(r"/dashboard/measures/([0-9a-f-]{36})", page.url).group(1)  # type: ignore[union-attr]
+    page.goto(f"/measures/{measure_id}?lang=en")
+    assert page.locator("h1").inner_text() == "Lunch in the neighbourhood"
+    assert page.locator("[data-language-fallback]").count() == 1
     _accessible(page)

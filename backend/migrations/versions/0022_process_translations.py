@@ -21,7 +21,7 @@ branch_labels = None
 depends_on = None
 
 TABLES = ("planning_processes", "process_phases")
-# Keep in step with quartier.processes.models.TRANSLATIONS_MAX_BYTES.
+# Keep in step with quartier.core.translations.MAX_BYTES.
 MAX_BYTES = 524_288
 
 

@@ -351,8 +351,10 @@ class IdeaController(Controller):
         operation_id="GetIdea",
         name="ideas:get",
         summary="Get an idea",
-        description="One idea with its area, status, official answer and support count. A "
-        "hidden idea shows its public reason instead of its text. Ideas awaiting moderation "
+        description="One idea with its area, status, official answer and support count. The "
+        "official answer is German, its `translations` the further languages staff gave (the "
+        "response's language does not change them). A hidden idea shows its public reason "
+        "instead of its text. Ideas awaiting moderation "
         "or withdrawn are 404 except for staff and tokens with an `ideas:` scope.",
         **access(public=True),
     )
@@ -589,8 +591,12 @@ class IdeaController(Controller):
         operation_id="AnswerIdea",
         summary="Set the official status and public answer",
         description="Planners answer an idea: under review, accepted, merged, not pursued "
-        "(say why), implemented. Followers who gave an e-mail address are notified; a closing "
-        "status (not pursued, implemented, merged) deletes the address.",
+        "(say why), implemented. `answer` is German; `translations` gives the answer in further "
+        'languages (`{"en": {"official_answer": …}}`), replacing those given before; a '
+        "language the deployment does not enable is a 422 naming `translations.<language>`. "
+        "Residents read the answer in their language, otherwise in German with a note. "
+        "Followers who gave an e-mail address are notified; a closing status (not pursued, "
+        "implemented, merged) deletes the address.",
         responses=problems(409),
         **_answer(),
     )

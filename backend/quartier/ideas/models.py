@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime
 import enum
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import (
@@ -43,6 +44,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from quartier.core import translations as shared_translations
 from quartier.db import Base, metadata
 from quartier.stats.cellkey import new_record_key
 
@@ -117,6 +119,7 @@ class Idea(Base):
         Index("ix_ideas_state_support", "state", "support_count", "id"),
         Index("ix_ideas_area", "area_id"),
         Index("ix_ideas_duplicate_text", "process_id", "text_fingerprint"),
+        CheckConstraint(shared_translations.BOUNDED, name="translations_bounded"),
     )
 
     process_id: Mapped[UUID] = mapped_column(
@@ -138,7 +141,10 @@ class Idea(Base):
     hidden_reason: Mapped[str | None] = mapped_column(String(REASON_MAX))
     merged_into_id: Mapped[UUID | None] = mapped_column(ForeignKey("ideas.id", ondelete="RESTRICT"))
     official_status: Mapped[str | None] = mapped_column(String(16))
-    official_answer: Mapped[str | None] = mapped_column(Text)
+    official_answer: Mapped[str | None] = mapped_column(Text)  # German, the source text
+    # The official answer in the languages beside German: {"en": {"official_answer": …}, …}
+    # (`core.translations`; the resident's own title and description are shown as written).
+    translations: Mapped[dict[str, Any]] = shared_translations.column()
     answered_at: Mapped[datetime.datetime | None] = mapped_column(DateTime(timezone=True))
     published_at: Mapped[datetime.datetime | None] = mapped_column(DateTime(timezone=True))
     support_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))

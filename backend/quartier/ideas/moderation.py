@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from uuid import UUID
 
+import msgspec
 from sqlalchemy import ColumnElement, delete, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from quartier.core import translations as shared_translations
 from quartier.core.errors import NotFound
 from quartier.core.pagination import decode_cursor, encode_cursor
 from quartier.core.security import Principal
@@ -365,14 +367,29 @@ async def answer_idea(
     `notifications.status_changed`); a closing status deletes the author's e-mail address
     once the notification has been handed over."""
     answer = check_text("answer", data.answer, m.ANSWER_MAX, multiline=True)
+    translated = shared_translations.merged(
+        {},
+        {
+            language: {
+                name: check_text(
+                    f"translations.{language}.{name}", value, m.ANSWER_MAX, multiline=True
+                )
+                for name, value in (texts or {}).items()
+            }
+            for language, texts in msgspec.to_builtins(data.translations).items()
+        },
+        field_name="translations",
+    )
     idea = await _idea_for_update(session, idea_id)
     if idea.state not in (m.IdeaState.PUBLISHED, m.IdeaState.HIDDEN, m.IdeaState.MERGED):
         raise InvalidTransition(
             f"The idea is {idea.state}; only moderated ideas receive an official answer."
         )
+    # Followers hear of a new status or answer, not of a translation added to it.
     changed = idea.official_status != data.official_status or idea.official_answer != answer
     idea.official_status = data.official_status
     idea.official_answer = answer
+    idea.translations = translated
     idea.answered_at = utcnow()
     log_action(session, actor, "answer", idea_id, reason=data.official_status)
     await session.flush()

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from quartier.core import i18n
+from quartier.core import translations as shared_translations
 from quartier.core.errors import NotFound, PhaseClosed, Problem
 from quartier.core.i18n import gettext as _
 from quartier.core.pagination import Cursor
@@ -30,6 +31,7 @@ from quartier.jobs.mail import verify_unsubscribe_token
 from quartier.participation.browser import RespondentCookie, new_respondent_token
 from quartier.participation.submissions import operation_name, resident_write
 from quartier.processes import participation
+from quartier.processes import translations as process_translations
 from quartier.processes.models import PlanningProcess
 from quartier.processes.phases import N_
 from quartier.settings import Settings
@@ -112,16 +114,23 @@ def _form_values(form: Any, *names: str) -> dict[str, str]:
     return {name: str(form.get(name) or "").strip() for name in names}
 
 
-async def _process_title(session: AsyncSession, process_id: UUID) -> str:
-    title = await session.scalar(
-        select(PlanningProcess.title).where(PlanningProcess.id == process_id)
-    )
-    if title is None:
+async def _process_title(session: AsyncSession, process_id: UUID) -> i18n.Shown:
+    """The process's title in the reader's language, or German (the page then says so)."""
+    row = (
+        await session.execute(
+            select(
+                PlanningProcess.title, PlanningProcess.topic, PlanningProcess.translations
+            ).where(PlanningProcess.id == process_id)
+        )
+    ).one_or_none()
+    if row is None:
         raise NotFound("No such planning process.")
-    return title
+    return process_translations.summary_for_residents(row[0], row[1], row[2]).title
 
 
-async def _visible_process(request: AnyRequest, session: AsyncSession, process_id: UUID) -> str:
+async def _visible_process(
+    request: AnyRequest, session: AsyncSession, process_id: UUID
+) -> i18n.Shown:
     state = await participation.load(session, process_id)
     if state is None or (state.status.value == "draft" and principal_of(request) is None):
         raise NotFound("No such planning process.")
@@ -130,6 +139,39 @@ async def _visible_process(request: AnyRequest, session: AsyncSession, process_i
 
 def _categories(pairs: list[tuple[str, dict[str, str]]]) -> list[tuple[str, str]]:
     return [(key, i18n.pick(label)) for key, label in pairs]
+
+
+def _categories_fallback(pairs: list[tuple[str, dict[str, str]]], *shown: i18n.Shown) -> str | None:
+    """The language need categories (and the `shown` texts) are shown in where one lacks the
+    reader's language."""
+    return shared_translations.fallback_language(
+        [*shown, *(i18n.show(label) for _key, label in pairs)]
+    )
+
+
+def _answer(idea: s.IdeaOut) -> i18n.Shown:
+    """The official answer in the reader's language, or German (with a note on the page)."""
+    return shared_translations.show(idea.official_answer, idea.translations, "official_answer")
+
+
+class AnswerTextForm(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The answer form's text in one language beside German (fields `answer_<suffix>`)."""
+
+    answer: s.TranslatedAnswer = ""
+
+
+def _answer_values(idea: s.IdeaOut) -> dict[str, str]:
+    """The answer form filled with the saved answer in every language."""
+    return {
+        "official_status": idea.official_status or "",
+        "answer": idea.official_answer or "",
+        **shared_translations.form_values(
+            {
+                code: {"answer": texts.get("official_answer", "")}
+                for code, texts in msgspec.to_builtins(idea.translations).items()
+            }
+        ),
+    }
 
 
 # -- browsing ------------------------------------------------------------------------------------
@@ -175,6 +217,7 @@ async def browse(
         "status": filters.official_status or "",
         "sort": chosen_sort,
     }
+    pairs = await services.need_categories(db_session)
     return Template(
         template_name="ideas/browse.html",
         context=_context(
@@ -184,7 +227,8 @@ async def browse(
             next_cursor=next_cursor,
             query=query,
             areas=await services.area_options(db_session, process_id, all_levels=True),
-            categories=_categories(await services.need_categories(db_session)),
+            categories=_categories(pairs),
+            fallback_language=_categories_fallback(pairs, title),
             is_open=await participation.is_open(db_session, process_id, "ideas"),
             status_options=[("", _("Any status"))]
             + [(key, _(name)) for key, name in OFFICIAL_STATUS_NAMES.items()],
@@ -217,6 +261,7 @@ async def _submit_form(
 ) -> Template:
     title = await _process_title(db_session, process_id)
     is_open = await participation.is_open(db_session, process_id, "ideas")
+    pairs = await services.need_categories(db_session)
     return Template(
         template_name="ideas/new.html",
         context=_context(
@@ -226,7 +271,8 @@ async def _submit_form(
             errors=errors,
             is_open=is_open,
             areas=await services.area_options(db_session, process_id, all_levels=False),
-            categories=_categories(await services.need_categories(db_session)),
+            categories=_categories(pairs),
+            fallback_language=_categories_fallback(pairs, title),
         ),
         status_code=status,
     )
@@ -328,14 +374,23 @@ async def _idea_template(
     idea = await services.get_idea(db_session, idea_id, staff=role is not None)
     settings = _settings(request)
     token = IDEAS_RESPONDENT.token(request, settings, idea.process_id)
+    labels = dict(await services.need_categories(db_session))
+    category = i18n.show(labels.get(idea.need_category) or {"de": idea.need_category})
+    answer = _answer(idea)
+    process_title = await _process_title(db_session, idea.process_id)
+    extra.setdefault("answer_values", _answer_values(idea))
     return Template(
         template_name="ideas/idea.html",
         context=_context(
             idea=idea,
-            process_title=await _process_title(db_session, idea.process_id),
-            category=dict(_categories(await services.need_categories(db_session))).get(
-                idea.need_category, idea.need_category
+            process_title=process_title,
+            category=category,
+            answer=answer,
+            fallback_language=shared_translations.fallback_language(
+                [process_title, category, answer]
             ),
+            languages=shared_translations.form_languages(),
+            german=i18n.language_names()["de"],
             comments=await services.list_comments(db_session, idea_id, staff=role is not None),
             supported=await services.supported_by(
                 db_session, settings, idea_id, idea.process_id, token
@@ -501,6 +556,8 @@ async def _follow_template(
     errors: dict[str, str] | None = None,
     status: int = 200,
 ) -> Template:
+    pairs = await services.need_categories(db_session)
+    answer = _answer(followed.idea)
     return Template(
         template_name="ideas/follow.html",
         context=_context(
@@ -511,7 +568,10 @@ async def _follow_template(
             new=new,
             done=done,
             errors=errors or {},
-            categories=_categories(await services.need_categories(db_session)),
+            categories=_categories(pairs),
+            answer=answer,
+            fallback_language=shared_translations.fallback_language([answer] if answer.text else [])
+            or (_categories_fallback(pairs) if followed.editable else None),
         ),
         status_code=status,
     )
@@ -657,6 +717,19 @@ async def moderate_comment(
     return Redirect(f"{back}{separator}done=comment", status_code=303)
 
 
+def _answer_errors(problem: Problem) -> dict[str, str]:
+    """A refusal of the answer by form field: `translations.en.official_answer` is shown at
+    `answer_en`."""
+    suffixes = shared_translations.FORM_SUFFIXES
+    errors: dict[str, str] = {}
+    for field, message in problem_errors(problem).items():
+        parts = field.split(".")
+        if parts[0] == "translations" and len(parts) > 1 and parts[1] in suffixes:
+            field = f"answer_{suffixes[parts[1]]}"
+        errors.setdefault(field, message)
+    return errors
+
+
 @post(
     "/dashboard/ideas/{idea_id:uuid}/answer",
     include_in_schema=False,
@@ -669,8 +742,19 @@ async def answer_idea(
     form = await request.form()
     principal = principal_of(request)
     assert principal is not None
-    values = _form_values(form, "official_status", "answer")
-    data, errors = convert(values, s.AnswerRequest)
+    sent = _form_values(form, "official_status", "answer")
+    change, errors, translated = shared_translations.read_form(form, AnswerTextForm)
+    values = {**sent, **translated}
+    body = {
+        **sent,
+        "translations": {
+            code: {"official_answer": texts["answer"]}
+            for code, texts in change.items()
+            if texts and texts.get("answer")
+        },
+    }
+    data, answer_errors = convert(body, s.AnswerRequest)
+    errors = {**answer_errors, **errors}
     if not errors:
         try:
             await moderation.answer_idea(db_session, _settings(request), idea_id, data, principal)
@@ -678,7 +762,7 @@ async def answer_idea(
         except Problem as problem:
             if problem.status_code == 404:
                 raise
-            errors = problem_errors(problem)
+            errors = _answer_errors(problem)
     return await _idea_template(
         request, db_session, idea_id, errors=errors, status=400, answer_values=values
     )

@@ -1,4 +1,8 @@
-"""Request and response bodies of the ideas API (msgspec Structs, every input bounded)."""
+"""Request and response bodies of the ideas API (msgspec Structs, every input bounded).
+
+What residents write (title, description, comments) is shown as written. What staff write for
+residents, the official answer, is German in `official_answer` (as in v1 from the start) and in
+further languages in `translations` (`core.translations`)."""
 
 from __future__ import annotations
 
@@ -23,6 +27,13 @@ TargetGroup = Annotated[str, Meta(min_length=1, max_length=m.TARGET_GROUP_MAX)]
 Longitude = Annotated[float, Meta(ge=-180, le=180)]
 Latitude = Annotated[float, Meta(ge=-90, le=90)]
 
+TranslatedAnswer = Annotated[
+    str,
+    Meta(
+        max_length=m.ANSWER_MAX,
+        description="The official answer in this language; empty: the German answer",
+    ),
+]
 IdeaStateName = Literal["pending", "published", "hidden", "merged", "withdrawn"]
 OfficialStatusName = Literal["under_review", "accepted", "merged", "not_pursued", "implemented"]
 
@@ -60,6 +71,23 @@ class IdeaEdit(Struct, kw_only=True, forbid_unknown_fields=True):
     need_category: NeedKey | None = None
 
 
+class AnswerText(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+    """The official answer in one language beside German (left empty: residents read the
+    German answer, with a note saying so)."""
+
+    official_answer: TranslatedAnswer = ""
+
+
+class AnswerTranslations(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+    """The official answer per language beside German: English, easy-read German
+    (`de-x-simple`), Turkish, Arabic. Only languages the deployment enables are accepted."""
+
+    en: AnswerText | None = None
+    de_x_simple: AnswerText | None = field(default=None, name="de-x-simple")
+    tr: AnswerText | None = None
+    ar: AnswerText | None = None
+
+
 class AreaRef(Struct, kw_only=True):
     id: UUID
     code: str
@@ -82,11 +110,15 @@ class IdeaOut(Struct, kw_only=True):
     hidden_reason: str | None
     merged_into_id: UUID | None
     official_status: OfficialStatusName | None
-    official_answer: str | None
+    official_answer: Annotated[str | None, Meta(description="The official answer in German")]
     answered_at: datetime.datetime | None
     published_at: datetime.datetime | None
     created_at: datetime.datetime
     support_count: int
+    translations: Annotated[
+        AnswerTranslations,
+        Meta(description="The official answer in the languages beside German staff gave"),
+    ]
 
 
 class IdeaSubmitted(Struct, kw_only=True):
@@ -157,8 +189,12 @@ class MergeRequest(Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 class AnswerRequest(Struct, kw_only=True, forbid_unknown_fields=True):
+    """The official status with the public answer: `answer` in German, `translations` the
+    answer in further languages (replacing those given before; a language left out has none)."""
+
     official_status: OfficialStatusName
     answer: Answer
+    translations: AnswerTranslations = field(default_factory=AnswerTranslations)
 
 
 class IdeaSettingsIn(Struct, kw_only=True, forbid_unknown_fields=True):

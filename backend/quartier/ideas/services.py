@@ -29,6 +29,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from quartier.areas.models import AreaLevel, SocialArea
+from quartier.core import translations as shared_translations
 from quartier.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from quartier.core.i18n import gettext as _
 from quartier.core.pagination import decode_cursor, encode_cursor
@@ -144,6 +145,7 @@ def idea_out(row: Any) -> s.IdeaOut:
         published_at=idea.published_at,
         created_at=idea.created_at,
         support_count=idea.support_count,
+        translations=shared_translations.as_struct(idea.translations, s.AnswerTranslations),
     )
 
 

@@ -152,8 +152,9 @@ class MeasureController(Controller):
         "/processes/{process_id:uuid}/measures",
         operation_id="ListMeasures",
         summary="List the measures of a planning process",
-        description="Measures with the title of their current version; drafts only for staff "
-        "and tokens with `measures:read` or `measures:write`.",
+        description="Measures with the title and summary of their current version (German, "
+        "with their `translations`); drafts only for staff and tokens with `measures:read` or "
+        "`measures:write`.",
         **access(public=True),
     )
     async def list_measures(
@@ -175,7 +176,11 @@ class MeasureController(Controller):
         summary="Draft a measure",
         description="A draft measure (version 1): title, summary, goals it answers, social "
         "areas, target groups, resources as structured lines, intended provider, criteria of "
-        "success and the body in sections.",
+        "success and the body in sections. "
+        "Title, summary and the sections' headings and texts are German; `translations` (of the "
+        "measure and of each section) gives them in further languages, and a language the "
+        "deployment does not enable is a 422 naming `translations.<language>` or "
+        "`sections[i].translations.<language>`.",
         status_code=HTTP_201_CREATED,
         response_headers=LOCATION,
         responses=problems(409, 422),
@@ -197,7 +202,8 @@ class MeasureController(Controller):
         operation_id="GetMeasure",
         summary="Get a measure",
         description="The measure with its current version (or `version`) and its latest "
-        "consultation.",
+        "consultation. Texts are German, their `translations` the further languages staff gave "
+        "(the response's language does not change them).",
         name="measures:measure",
         **access(public=True),
     )
@@ -215,7 +221,12 @@ class MeasureController(Controller):
         operation_id="UpdateMeasure",
         summary="Save a new version of a measure",
         description="Drafts and revised measures only (409 `measure-not-editable` otherwise). "
-        "Feedback stays with the version it was given on.",
+        "Feedback stays with the version it was given on. The new version holds what is sent, "
+        "its `translations` included (texts per language not sent are not carried over). "
+        "Title, summary and the sections' headings and texts are German; `translations` (of the "
+        "measure and of each section) gives them in further languages, and a language the "
+        "deployment does not enable is a 422 naming `translations.<language>` or "
+        "`sections[i].translations.<language>`.",
         responses=problems(409, 422),
         **_write(),
     )
@@ -247,7 +258,8 @@ class MeasureController(Controller):
         summary="Compare two versions of a measure",
         description="Field by field: title, summary, provider, areas, target groups, goals, "
         "each resource line and criterion, and each section (matched by key, with a unified "
-        "diff of long texts).",
+        "diff of long texts); texts per language as `translations.<language>.<field>` and "
+        "`sections.<key>.translations.<language>.<field>`.",
         **access(public=True),
     )
     async def diff(

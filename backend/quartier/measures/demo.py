@@ -77,6 +77,16 @@ async def load(session: AsyncSession) -> str:
                     key="offer",
                     title="Angebot",
                     body="Hausbesuche auf Wunsch, offene Sprechstunde mittwochs.",
+                    translations=s.SectionTranslations(
+                        en=s.SectionText(
+                            title="What we offer",
+                            body="Home visits on request, open office hours on Wednesdays.",
+                        ),
+                        de_x_simple=s.SectionText(
+                            title="Das machen wir",
+                            body="Wir besuchen Sie zu Hause. Mittwochs können Sie zu uns kommen.",
+                        ),
+                    ),
                 ),
                 s.Section(
                     key="reach",
@@ -84,6 +94,17 @@ async def load(session: AsyncSession) -> str:
                     body="Über Hausärzte, Apotheken, Kirchengemeinden und Briefe.",
                 ),
             ],
+            # English and easy-read German for the opening texts; the second section stays
+            # German, so the demo shows the note residents see where a text is not translated.
+            translations=s.MeasureTranslations(
+                en=s.MeasureText(
+                    title="Neighbourhood guides for older people",
+                    summary="Two guides visit older people at home and arrange help.",
+                ),
+                de_x_simple=s.MeasureText(
+                    summary="2 Frauen besuchen alte Menschen zu Hause. Sie helfen bei Fragen.",
+                ),
+            ),
         ),
         SYSTEM,
     )

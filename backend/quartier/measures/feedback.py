@@ -31,6 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from quartier.areas.models import SocialArea
+from quartier.core import translations as shared_translations
 from quartier.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from quartier.core.idempotency import StoredResponse, fingerprint, run_idempotent
 from quartier.measures import common
@@ -596,7 +597,13 @@ async def traceability(
     ).all()
     measure_rows = (
         await session.execute(
-            sa.select(Measure.id, Measure.status, MeasureVersion.title, MeasureVersion.goal_ids)
+            sa.select(
+                Measure.id,
+                Measure.status,
+                MeasureVersion.title,
+                MeasureVersion.goal_ids,
+                MeasureVersion.translations,
+            )
             .join(
                 MeasureVersion,
                 sa.and_(
@@ -609,12 +616,17 @@ async def traceability(
         )
     ).all()
     measures_of: dict[UUID, list[s.TraceMeasure]] = defaultdict(list)
-    for measure_id, status, title, goal_ids in measure_rows:
+    for measure_id, status, title, goal_ids, translations in measure_rows:
         if status == MeasureStatus.DRAFT.value and not viewer.privileged:
             continue
         for goal_id in goal_ids:
             measures_of[goal_id].append(
-                s.TraceMeasure(id=measure_id, title=title, status=MeasureStatus(status))
+                s.TraceMeasure(
+                    id=measure_id,
+                    title=title,
+                    status=MeasureStatus(status),
+                    translations=shared_translations.as_struct(translations, s.MeasureTranslations),
+                )
             )
     versions = [row.GoalVersion for row in goal_rows]
     categories = await common.categories_by_id(

@@ -6,7 +6,8 @@
   figure as published when the link was made.
 * `measures` / `measure_versions`: a draft measure (Maßnahme) with its lifecycle status; every
   edit writes a new version (title, summary, goals, areas, target groups, resources, provider,
-  criteria of success, body in sections).
+  criteria of success, body in sections). Texts residents read are German in the columns,
+  further languages in `translations` (migration 0025, `core.translations`).
 * `measure_transitions`: every lifecycle step, who took it, when and why; the adoption also
   records the council's decision (deciding body, reference, date).
 * `measure_consultations`: the feedback window on one measure version and what is asked.
@@ -28,6 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+from quartier.core import translations as shared_translations
 from quartier.db import Base
 from quartier.stats.cellkey import new_record_key
 
@@ -116,6 +118,7 @@ class MeasureVersion(Base):
     __tablename__ = "measure_versions"
     __table_args__ = (
         sa.UniqueConstraint("measure_id", "version", name="uq_measure_versions_measure_version"),
+        sa.CheckConstraint(shared_translations.BOUNDED, name="translations_bounded"),
     )
 
     measure_id: Mapped[UUID] = mapped_column(sa.ForeignKey("measures.id", ondelete="CASCADE"))
@@ -130,7 +133,11 @@ class MeasureVersion(Base):
         sa.ForeignKey("organisations.id", ondelete="RESTRICT")
     )
     criteria: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    # Each section {"key", "title", "body", "translations": {"en": {"title", "body"}, …}}.
     sections: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    # Title and summary in the languages beside German: {"en": {"title": …, "summary": …}, …}
+    # (`core.translations`).
+    translations: Mapped[dict[str, Any]] = shared_translations.column()
     author_name: Mapped[str] = mapped_column(sa.String(200))
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
@@ -24,10 +25,11 @@ from litestar.types import ControllerRouterHandler
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from quartier.core import i18n
+from quartier.core import translations as shared_translations
 from quartier.core.errors import Conflict, FieldError, InvalidInput, NotFound, PhaseClosed, Problem
 from quartier.core.i18n import gettext as _
 from quartier.core.security import PLANNERS, access, principal_of
-from quartier.measures import common, delivery, delivery_pages, feedback, goals, services
+from quartier.measures import common, delivery, delivery_pages, feedback, goals, services, texts
 from quartier.measures import schemas as s
 from quartier.measures.delivery_pages import PERIOD_NAMES, UNIT_NAMES
 from quartier.measures.models import MeasureStatus, RespondentKind, Stance
@@ -125,9 +127,20 @@ async def index(request: AnyRequest, db_session: AsyncSession, process_id: UUID)
     page = await services.list_measures(db_session, process_id, viewer, limit=200, cursor=None)
     in_consultation = [m for m in page.items if m.status is MeasureStatus.IN_CONSULTATION]
     others = [m for m in page.items if m.status is not MeasureStatus.IN_CONSULTATION]
+    shown = {m.id: texts.summary_for_residents(m) for m in page.items}
+    title = texts.process_title(process)
     return Template(
         template_name="measures/index.html",
-        context=_context(process=process, in_consultation=in_consultation, others=others),
+        context=_context(
+            process=process,
+            process_title=title,
+            in_consultation=in_consultation,
+            others=others,
+            texts=shown,
+            fallback_language=shared_translations.fallback_language(
+                [title, *(text for measure in shown.values() for text in measure.all())]
+            ),
+        ),
     )
 
 
@@ -171,12 +184,16 @@ async def _measure_page(
     summary_visible = consultation is not None and (
         viewer.privileged or (consultation.summary_public and not consultation.is_open)
     )
+    shown = texts.for_residents(measure.content)
     return Template(
         template_name="measures/measure.html",
         context=_context(
             process=process,
+            process_title=texts.process_title(process),
             measure=measure,
             content=measure.content,
+            texts=shown,
+            fallback_language=shown.fallback_language,
             consultation=consultation,
             accepting=accepting,
             summary_visible=summary_visible,
@@ -327,10 +344,16 @@ def stance_chart(group: s.GroupSummary, k: int) -> survey_pages.BarChart:
 
 
 def comment_groups(
-    comments: list[s.CommentView], content: s.MeasureVersion
+    comments: list[s.CommentView],
+    content: s.MeasureVersion,
+    titles: Mapping[str, str] | None = None,
 ) -> list[tuple[str, list[s.CommentView]]]:
-    """Comments by section in the measure's order (titled), the general comments last."""
-    order = [(section.key, section.title) for section in content.sections]
+    """Comments by section in the measure's order (titled: by `titles` where given, e.g. in
+    the reader's language, else the German heading), the general comments last."""
+    titles = titles or {}
+    order = [
+        (section.key, titles.get(section.key) or section.title) for section in content.sections
+    ]
     groups = [
         (title, [c for c in comments if c.section == key])
         for key, title in [*order, (None, _("General comments"))]
@@ -355,13 +378,21 @@ async def summary_page(request: AnyRequest, db_session: AsyncSession, measure_id
     result = await feedback.summary(db_session, measure_id, viewer)
     charts = {g.key: stance_chart(g, result.metadata.k_threshold) for g in result.groups}
     consulted = await services.get_measure(db_session, measure_id, viewer, result.metadata.version)
+    title = texts.for_residents(measure.content).title
+    shown = texts.for_residents(consulted.content)
     return Template(
         template_name="measures/summary.html",
         context=_context(
             measure=measure,
             summary=result,
             charts=charts,
-            comment_groups=comment_groups(result.comments, consulted.content),
+            title=title,
+            fallback_language=shared_translations.fallback_language(
+                [title, *(section.title for section in shown.sections)]
+            ),
+            comment_groups=comment_groups(
+                result.comments, consulted.content, shown.section_titles()
+            ),
         ),
     )
 
@@ -379,9 +410,29 @@ async def traceability_page(
     viewer = common.Viewer.of(principal_of(request))
     process = await common.process(db_session, process_id, viewer)
     chain = await feedback.traceability(db_session, process_id, viewer)
+    title = texts.process_title(process)
+    measure_titles = {
+        measure.id: shared_translations.show(measure.title, measure.translations, "title")
+        for need in chain.needs
+        for goal in need.goals
+        for measure in goal.measures
+    }
+    # Goals are written in German only: a reader of another language is told so too.
+    goals_in_german = any(
+        need.goals for need in chain.needs
+    ) and not i18n.current_language().startswith("de")
     return Template(
         template_name="measures/traceability.html",
-        context=_context(process=process, chain=chain),
+        context=_context(
+            process=process,
+            process_title=title,
+            chain=chain,
+            measure_titles=measure_titles,
+            fallback_language=shared_translations.fallback_language(
+                [title, *measure_titles.values()]
+            )
+            or ("de" if goals_in_german else None),
+        ),
     )
 
 
@@ -476,8 +527,53 @@ def _measure_body(form: Any) -> dict[str, Any]:
         "resources": resources,
         "provider_id": str(form.get("provider_id") or "") or None,
         "criteria": criteria,
-        "sections": _rows(form, "sections", ("key", "title", "body")),
     }
+
+
+SECTION_FIELDS = ("key", "title", "body")
+
+
+def _translated_form(form: Any) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
+    """The texts per language of the measure form: the title and summary's translations and
+    the sections (each with its translations) as the API takes them, the values sent by form
+    field (`title_en`, `sections-0-body_simple`, …) and the errors. Sections are numbered as
+    kept (blank rows dropped), so values and errors match the form shown again."""
+    change, errors, values = shared_translations.read_form(form, s.MeasureText)
+    sections: list[dict[str, Any]] = []
+    for index in range(60):
+        if all(form.get(f"sections-{index}-{f}") is None for f in SECTION_FIELDS):
+            break
+        row = {f: str(form.get(f"sections-{index}-{f}") or "").strip() for f in SECTION_FIELDS}
+        if not any(row.values()):
+            continue
+        found, row_errors, row_values = shared_translations.read_form(
+            form, s.SectionText, prefix=f"sections-{index}-"
+        )
+        sent, kept = f"sections-{index}-", f"sections-{len(sections)}-"
+        values.update({kept + key.removeprefix(sent): v for key, v in row_values.items()})
+        errors.update({kept + key.removeprefix(sent): v for key, v in row_errors.items()})
+        sections.append({**row, "translations": {c: t for c, t in found.items() if t}})
+    return (
+        {"translations": {c: t for c, t in change.items() if t}, "sections": sections},
+        values,
+        errors,
+    )
+
+
+def _text_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The form values of the texts in every language (German under the field's own name),
+    from a measure's content as the API gives it."""
+    found: dict[str, Any] = {
+        "title": values.get("title", ""),
+        "summary": values.get("summary", ""),
+        **shared_translations.form_values(values.get("translations") or {}),
+    }
+    for index, row in enumerate(values.get("sections") or []):
+        prefix = f"sections-{index}-"
+        found[f"{prefix}title"] = row.get("title", "")
+        found[f"{prefix}body"] = row.get("body", "")
+        found.update(shared_translations.form_values(row.get("translations") or {}, prefix=prefix))
+    return found
 
 
 def _values_of(content: s.MeasureVersion | None) -> dict[str, Any]:
@@ -493,6 +589,7 @@ def _values_of(content: s.MeasureVersion | None) -> dict[str, Any]:
         "resources": msgspec.to_builtins(content.resources),
         "criteria": msgspec.to_builtins(content.criteria),
         "sections": msgspec.to_builtins(content.sections),
+        "translations": msgspec.to_builtins(content.translations),
     }
 
 
@@ -503,8 +600,12 @@ async def _editor(
     *,
     measure_id: UUID | None = None,
     errors: dict[str, str] | None = None,
+    texts_sent: dict[str, Any] | None = None,
 ) -> Template:
+    """The measure form; `texts_sent`: the texts per language as sent (shown again with the
+    errors), otherwise they come from `values`."""
     values = dict(values)
+    values["texts"] = {**_text_values(values), **(texts_sent or {})}
     if isinstance(values.get("area_codes"), list):
         values["area_codes"] = ", ".join(values["area_codes"])
     if isinstance(values.get("target_groups"), list):
@@ -518,6 +619,8 @@ async def _editor(
             measure_id=measure_id,
             values=values,
             errors=errors or {},
+            languages=shared_translations.form_languages(),
+            german=i18n.language_names()["de"],
             **await _choices(db_session, process_id),
         ),
         status_code=422 if errors else 200,
@@ -527,22 +630,30 @@ async def _editor(
 async def _save_measure(
     request: AnyRequest, db_session: AsyncSession, process_id: UUID, measure_id: UUID | None
 ) -> Template | Redirect:
-    body = _measure_body(await request.form())
+    form = await request.form()
+    translated, texts_sent, errors = _translated_form(form)
+    body = {**_measure_body(form), **translated}
     try:
         data = msgspec.convert(body, s.MeasureInput)
-        async with db_session.begin_nested():
-            actor = Actor.of(principal_of(request))
-            if measure_id is None:
-                measure_id = await services.create_measure(db_session, process_id, data, actor)
-            else:
-                await services.update_measure(db_session, measure_id, data, actor)
+        if not errors:
+            async with db_session.begin_nested():
+                actor = Actor.of(principal_of(request))
+                if measure_id is None:
+                    measure_id = await services.create_measure(db_session, process_id, data, actor)
+                else:
+                    await services.update_measure(db_session, measure_id, data, actor)
     except msgspec.ValidationError as error:
-        return await _editor(
-            db_session, process_id, body, measure_id=measure_id, errors=_validation_errors(error)
-        )
+        errors = {**_validation_errors(error), **errors}
     except (InvalidInput, Conflict) as problem:
+        errors = _errors(problem)
+    if errors:
         return await _editor(
-            db_session, process_id, body, measure_id=measure_id, errors=_errors(problem)
+            db_session,
+            process_id,
+            body,
+            measure_id=measure_id,
+            errors=errors,
+            texts_sent=texts_sent,
         )
     return Redirect(f"/dashboard/measures/{measure_id}", status_code=303)
 

@@ -1,6 +1,10 @@
 """Request and response bodies of goals, measures, consultations and feedback (msgspec).
 
 Inputs forbid unknown fields and bound every string, number and list.
+
+Texts residents read of a measure (title, summary, the sections' headings and texts) are German
+in their own fields, as in v1 from the start; `translations` gives them in further languages,
+one object per language (`core.translations`), bounded like the German text.
 """
 
 from __future__ import annotations
@@ -121,6 +125,52 @@ class Goal(Struct, kw_only=True):
 
 # -- measures ------------------------------------------------------------------------------------
 
+TranslatedTitle = Annotated[
+    str, Meta(max_length=200, description="Title in this language; empty: the German title")
+]
+TranslatedSummary = Annotated[
+    str, Meta(max_length=4_000, description="Summary in this language; empty: the German one")
+]
+TranslatedBody = Annotated[
+    str, Meta(max_length=20_000, description="Text in this language; empty: the German text")
+]
+
+
+class MeasureText(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+    """A measure's title and summary in one language beside German (what is left empty is
+    shown in German, with a note saying so)."""
+
+    title: TranslatedTitle = ""
+    summary: TranslatedSummary = ""
+
+
+class MeasureTranslations(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+    """Title and summary per language beside German: English, easy-read German
+    (`de-x-simple`), Turkish, Arabic. Only languages the deployment enables are accepted."""
+
+    en: MeasureText | None = None
+    de_x_simple: MeasureText | None = field(default=None, name="de-x-simple")
+    tr: MeasureText | None = None
+    ar: MeasureText | None = None
+
+
+class SectionText(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+    """A section's heading and text in one language beside German (what is left empty is
+    shown in German, with a note saying so)."""
+
+    title: TranslatedTitle = ""
+    body: TranslatedBody = ""
+
+
+class SectionTranslations(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+    """A section's heading and text per language beside German (as for the measure's)."""
+
+    en: SectionText | None = None
+    de_x_simple: SectionText | None = field(default=None, name="de-x-simple")
+    tr: SectionText | None = None
+    ar: SectionText | None = None
+
+
 ResourceUnit = Literal["fte", "eur", "rooms", "material"]
 ResourcePeriod = Literal["once", "per_year", "per_month", "per_week"]
 
@@ -150,6 +200,10 @@ class Section(Struct, kw_only=True, forbid_unknown_fields=True):
     key: Key
     title: Title
     body: LongText
+    translations: Annotated[
+        SectionTranslations,
+        Meta(description="Heading and text in languages beside German"),
+    ] = field(default_factory=SectionTranslations)
 
 
 class MeasureInput(Struct, kw_only=True, forbid_unknown_fields=True):
@@ -164,6 +218,13 @@ class MeasureInput(Struct, kw_only=True, forbid_unknown_fields=True):
     provider_id: Annotated[UUID | None, Meta(description="Intended provider")] = None
     criteria: Annotated[list[Criterion], Meta(max_length=30)] = field(default_factory=list)
     sections: Annotated[list[Section], Meta(max_length=30)] = field(default_factory=list)
+    translations: Annotated[
+        MeasureTranslations,
+        Meta(
+            description="Title and summary in languages beside German (a new version keeps "
+            "only those sent)"
+        ),
+    ] = field(default_factory=MeasureTranslations)
 
 
 class OrganisationRef(Struct, kw_only=True):
@@ -184,6 +245,9 @@ class MeasureVersion(Struct, kw_only=True):
     sections: list[Section]
     author_name: str
     created_at: datetime
+    translations: Annotated[
+        MeasureTranslations, Meta(description="Title and summary in languages beside German")
+    ] = field(default_factory=MeasureTranslations)
 
 
 class Measure(Struct, kw_only=True):
@@ -205,6 +269,9 @@ class MeasureSummary(Struct, kw_only=True):
     title: str
     summary: str
     updated_at: datetime
+    translations: Annotated[
+        MeasureTranslations, Meta(description="Title and summary in languages beside German")
+    ] = field(default_factory=MeasureTranslations)
 
 
 class Change(Struct, kw_only=True):
@@ -454,8 +521,11 @@ class FeedbackSummary(Struct, kw_only=True):
 
 class TraceMeasure(Struct, kw_only=True):
     id: UUID
-    title: str
+    title: Annotated[str, Meta(description="The title in German")]
     status: MeasureStatus
+    translations: Annotated[
+        MeasureTranslations, Meta(description="Title and summary in languages beside German")
+    ] = field(default_factory=MeasureTranslations)
 
 
 class TraceGoal(Struct, kw_only=True):

@@ -31,6 +31,7 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from quartier.core import translations as shared_translations
 from quartier.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from quartier.core.pagination import Page, keyset_page
 from quartier.measures import common
@@ -163,6 +164,7 @@ async def version_view(session: AsyncSession, row: MeasureVersion) -> s.MeasureV
         sections=msgspec.convert(row.sections, list[s.Section]),
         author_name=row.author_name,
         created_at=row.created_at,
+        translations=shared_translations.as_struct(row.translations, s.MeasureTranslations),
     )
 
 
@@ -248,6 +250,9 @@ async def list_measures(
             title=versions[m.id].title,
             summary=versions[m.id].summary,
             updated_at=m.updated_at,
+            translations=shared_translations.as_struct(
+                versions[m.id].translations, s.MeasureTranslations
+            ),
         )
         for m in measures
     ]
@@ -315,9 +320,40 @@ async def _content(
         "resources": msgspec.to_builtins(data.resources),
         "provider_id": data.provider_id,
         "criteria": msgspec.to_builtins(data.criteria),
-        "sections": msgspec.to_builtins(data.sections),
+        **_texts(data),
         "author_name": actor.name,
     }
+
+
+def _texts(data: s.MeasureInput) -> dict[str, Any]:
+    """The translations of the measure and of each section as stored, for the enabled
+    languages only: every language the deployment does not enable is named at once in a 422
+    (`translations.<language>`, `sections[i].translations.<language>`)."""
+    refused: list[FieldError] = []
+
+    def merged(change: msgspec.Struct, field_name: str) -> dict[str, dict[str, str]]:
+        try:
+            return shared_translations.merged({}, change, field_name=field_name)
+        except InvalidInput as problem:
+            refused.extend(problem.errors or [])
+            return {}
+
+    texts = {
+        "translations": merged(data.translations, "translations"),
+        "sections": [
+            {
+                **msgspec.to_builtins(section),
+                "translations": merged(section.translations, f"sections[{index}].translations"),
+            }
+            for index, section in enumerate(data.sections)
+        ],
+    }
+    if refused:
+        raise InvalidInput(
+            "Translations were given in languages this deployment does not enable.",
+            errors=refused,
+        )
+    return texts
 
 
 async def create_measure(
@@ -651,7 +687,31 @@ def diff_versions(a: s.MeasureVersion, b: s.MeasureVersion) -> list[s.Change]:
         if old and new and old.title != new.title:
             _compare(changes, f"sections.{key}.title", old.title, new.title)
         _compare(changes, f"sections.{key}", old.body if old else None, new.body if new else None)
+        _translations(
+            changes,
+            f"sections.{key}.translations",
+            old.translations if old else s.SectionTranslations(),
+            new.translations if new else s.SectionTranslations(),
+        )
+    _translations(changes, "translations", a.translations, b.translations)
     return changes
+
+
+def _translations(
+    changes: list[s.Change], field: str, before: msgspec.Struct, after: msgspec.Struct
+) -> None:
+    """The texts per language beside German, language by language, text by text."""
+    old: dict[str, dict[str, str]] = msgspec.to_builtins(before)
+    new: dict[str, dict[str, str]] = msgspec.to_builtins(after)
+    for language in [*old, *(code for code in new if code not in old)]:
+        texts_before, texts_after = old.get(language) or {}, new.get(language) or {}
+        for name in [*texts_before, *(n for n in texts_after if n not in texts_before)]:
+            _compare(
+                changes,
+                f"{field}.{language}.{name}",
+                texts_before.get(name),
+                texts_after.get(name),
+            )
 
 
 async def diff(

@@ -9,7 +9,7 @@ continued by at most one next cycle.
 
 Texts residents read exist per language: German in the columns (the source text), further
 languages in a bounded `translations` map per process and per phase (migration 0022,
-`processes.translations`).
+`core.translations`).
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from quartier.areas.models import SocialArea
+from quartier.core import translations as shared_translations
 from quartier.db import Base, metadata
 from quartier.processes.phases import PhaseKey
 
@@ -74,20 +74,6 @@ def _in(column: str, kind: type[enum.StrEnum]) -> str:
     return f"{column} IN ({values})"
 
 
-# The database's backstop for a translations map (the API bounds each string much tighter:
-# four languages of the longest texts, each character escaped, stay below it).
-TRANSLATIONS_MAX_BYTES = 524_288
-TRANSLATIONS_BOUNDED = (
-    "jsonb_typeof(translations) = 'object' "
-    f"AND octet_length(translations::text) <= {TRANSLATIONS_MAX_BYTES}"
-)
-
-
-def _translations() -> Mapped[dict[str, Any]]:
-    """{language: {field: text}} for the languages beside German (`processes.translations`)."""
-    return mapped_column(JSONB, default=dict, server_default=sa.text("'{}'::jsonb"))
-
-
 process_areas = sa.Table(
     "process_areas",
     metadata,
@@ -112,7 +98,7 @@ class PlanningProcess(Base):
     __table_args__ = (
         sa.CheckConstraint(_in("status", ProcessStatus), name="status"),
         sa.CheckConstraint("cycle >= 1", name="cycle_positive"),
-        sa.CheckConstraint(TRANSLATIONS_BOUNDED, name="translations_bounded"),
+        sa.CheckConstraint(shared_translations.BOUNDED, name="translations_bounded"),
         sa.Index("ix_planning_processes_status", "status", "id"),
     )
 
@@ -132,7 +118,7 @@ class PlanningProcess(Base):
     report_recipients: Mapped[str] = mapped_column(sa.String(500), default="")
     internal_notes: Mapped[str] = mapped_column(sa.Text, default="")
     # Title, topic and description in the languages beside German: {"en": {"title": …}, …}.
-    translations: Mapped[dict[str, Any]] = _translations()
+    translations: Mapped[dict[str, Any]] = shared_translations.column()
 
     phases: Mapped[list[ProcessPhase]] = relationship(
         back_populates="process",
@@ -157,7 +143,7 @@ class ProcessPhase(Base):
             "planned_end IS NULL OR planned_start IS NULL OR planned_end >= planned_start",
             name="planned_dates_ordered",
         ),
-        sa.CheckConstraint(TRANSLATIONS_BOUNDED, name="translations_bounded"),
+        sa.CheckConstraint(shared_translations.BOUNDED, name="translations_bounded"),
         sa.UniqueConstraint("process_id", "phase", name="uq_process_phases_process_phase"),
         sa.Index(
             "uq_process_phases_one_active",
@@ -181,7 +167,7 @@ class ProcessPhase(Base):
     who_takes_part: Mapped[str] = mapped_column(sa.Text, default="")
     watch_out_for: Mapped[str] = mapped_column(sa.Text, default="")
     # The three notes in the languages beside German: {"en": {"what_is_done": …}, …}.
-    translations: Mapped[dict[str, Any]] = _translations()
+    translations: Mapped[dict[str, Any]] = shared_translations.column()
 
     process: Mapped[PlanningProcess] = relationship(back_populates="phases", lazy="raise")
 

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from quartier import webhooks
 from quartier.areas.models import SocialArea
+from quartier.core import translations as shared_translations
 from quartier.core.errors import Conflict, FieldError, InvalidInput, NotFound, Unauthorized
 from quartier.core.i18n import gettext
 from quartier.core.pagination import Page, keyset_page
@@ -209,7 +210,7 @@ def phase_view(phase: m.ProcessPhase) -> s.Phase:
         what_is_done=phase.what_is_done,
         who_takes_part=phase.who_takes_part,
         watch_out_for=phase.watch_out_for,
-        translations=translations.as_struct(phase.translations, s.PhaseTranslations),
+        translations=shared_translations.as_struct(phase.translations, s.PhaseTranslations),
     )
 
 
@@ -286,7 +287,7 @@ async def get_process(session: AsyncSession, process_id: UUID, viewer: Viewer) -
     return s.Process(
         **_summary_fields(process, active, areas),
         description=process.description,
-        translations=translations.as_struct(process.translations, s.ProcessTranslations),
+        translations=shared_translations.as_struct(process.translations, s.ProcessTranslations),
         mandate=s.Mandate(
             commissioned_by=process.commissioned_by,
             commissioned_to=process.commissioned_to,
@@ -432,7 +433,7 @@ async def _start(
 
 async def create_process(session: AsyncSession, data: s.ProcessCreate, actor: Actor) -> UUID:
     area_ids = await resolve_area_codes(session, data.area_codes, field="area_codes")
-    translated = translations.merged({}, data.translations, field_name="translations")
+    translated = shared_translations.merged({}, data.translations, field_name="translations")
     process = m.PlanningProcess(
         title=data.title,
         topic=data.topic,
@@ -463,7 +464,7 @@ async def update_process(session: AsyncSession, process_id: UUID, data: s.Proces
             if value is not UNSET:
                 setattr(process, name, value)
     if data.translations is not UNSET:
-        process.translations = translations.merged(
+        process.translations = shared_translations.merged(
             process.translations, data.translations, field_name="translations"
         )
     if data.area_codes is not UNSET:
@@ -517,7 +518,7 @@ async def update_phase(
         if value is not UNSET and name != "translations":
             setattr(phase, name, value)
     if data.translations is not UNSET:
-        phase.translations = translations.merged(
+        phase.translations = shared_translations.merged(
             phase.translations, data.translations, field_name="translations"
         )
     if phase.planned_start and phase.planned_end and phase.planned_end < phase.planned_start:

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from quartier.areas import services as area_services
 from quartier.core import i18n
+from quartier.core import translations as shared_translations
 from quartier.core.errors import Conflict, InvalidInput
 from quartier.core.forms import errors_of, parse_form, read_form
 from quartier.core.i18n import gettext as _
@@ -88,72 +89,9 @@ def _context(**values: Any) -> dict[str, Any]:
         "phases": PHASES,
         "status_names": STATUS_NAMES,
         "type_names": TYPE_NAMES,
-        "languages": _form_languages(),
+        "languages": shared_translations.form_languages(),
         "german": i18n.language_names()["de"],
         **values,
-    }
-
-
-# -- texts per language -------------------------------------------------------------------------
-
-# The form fields of a language beside German are `<field>_<suffix>`, e.g. `title_en` (easy-read
-# German is `_simple`, as in the survey builder); the German text keeps the field's own name.
-FORM_SUFFIXES = {"en": "en", "de-x-simple": "simple", "tr": "tr", "ar": "ar"}
-
-
-def _form_languages() -> list[tuple[str, str, str]]:
-    """(code, suffix, name) of the enabled languages beside German: the form's columns."""
-    names = i18n.language_names()
-    return [
-        (code, FORM_SUFFIXES[code], names[code])
-        for code in translations.TRANSLATED_LANGUAGES
-        if code in i18n.LANGUAGES
-    ]
-
-
-class _Suffixed:
-    """A form read through one language's suffix: `title` reads the field `title_en`."""
-
-    def __init__(self, form: Any, suffix: str) -> None:
-        self._form = form
-        self._suffix = suffix
-
-    def get(self, name: str, default: Any = None) -> Any:
-        return self._form.get(f"{name}_{self._suffix}", default)
-
-    def getall(self, name: str, default: Any = None) -> Any:
-        return self._form.getall(f"{name}_{self._suffix}", default)
-
-
-def _read_translations(
-    form: Any, kind: type[msgspec.Struct]
-) -> tuple[dict[str, Any], dict[str, str], dict[str, Any]]:
-    """The texts of each enabled language beside German, read into `kind` (the API's
-    `ProcessText` or `PhaseText`, so form and API share every bound): a change per language
-    as the API's translations update takes it (null where every field is empty), the errors
-    and the values sent, by form field."""
-    names = [info.name for info in msgspec.structs.fields(kind)]
-    change: dict[str, Any] = {}
-    errors: dict[str, str] = {}
-    values: dict[str, Any] = {}
-    for code, suffix, _name in _form_languages():
-        result = parse_form(
-            _Suffixed(form, suffix), kind, rename={name: f"{name}_{suffix}" for name in names}
-        )
-        values.update({f"{name}_{suffix}": value for name, value in result.values.items()})
-        errors.update(result.errors)
-        if result.data is not None:
-            change[code] = msgspec.to_builtins(result.data) or None
-    return change, errors, values
-
-
-def _translation_values(stored: msgspec.Struct) -> dict[str, str]:
-    """The form values of the texts beside German, from the API's translations Struct."""
-    return {
-        f"{name}_{FORM_SUFFIXES[code]}": text
-        for code, texts in msgspec.to_builtins(stored).items()
-        if texts
-        for name, text in texts.items()
     }
 
 
@@ -168,7 +106,7 @@ def _process_values(process: s.Process) -> dict[str, Any]:
         "area_codes": [area.code for area in process.areas],
         **msgspec.structs.asdict(process.mandate),
         "internal_notes": process.internal_notes or "",
-        **_translation_values(process.translations),
+        **shared_translations.form_values(process.translations),
     }
 
 
@@ -228,7 +166,7 @@ def _query_values(request: AnyRequest) -> dict[str, Any] | None:
         *ProcessForm.__struct_fields__,
         *(
             f"{name}_{suffix}"
-            for _, suffix, _ in _form_languages()
+            for _, suffix, _ in shared_translations.form_languages()
             for name in translations.PROCESS_FIELDS
         ),
     ]
@@ -251,7 +189,7 @@ async def _read_process_form(
     values)."""
     sent = await request.form()
     form = parse_form(sent, ProcessForm)
-    change, errors, values = _read_translations(sent, s.ProcessText)
+    change, errors, values = shared_translations.read_form(sent, s.ProcessText)
     errors = {**form.errors, **errors}
     return (None if errors else form.data), change, errors, {**form.values, **values}
 
@@ -416,7 +354,7 @@ async def phase_page(db_session: AsyncSession, process_id: UUID, key: PhaseKey) 
         "what_is_done": phase.what_is_done,
         "who_takes_part": phase.who_takes_part,
         "watch_out_for": phase.watch_out_for,
-        **_translation_values(phase.translations),
+        **shared_translations.form_values(phase.translations),
     }
     return _phase_page(process, key, values)
 
@@ -433,7 +371,9 @@ async def phase_submit(
     process = await services.get_process(db_session, process_id, services.STAFF_VIEWER)
     sent = await request.form()
     form = parse_form(sent, PhaseForm)
-    change, translation_errors, translation_values = _read_translations(sent, s.PhaseText)
+    change, translation_errors, translation_values = shared_translations.read_form(
+        sent, s.PhaseText
+    )
     errors = {**form.errors, **translation_errors}
     values = {**form.values, **translation_values}
     if form.data is not None and not errors:
