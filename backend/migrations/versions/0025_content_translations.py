@@ -9,7 +9,7 @@ in `measure_versions.sections`). The map is an object and bounded in size (the A
 string; the CHECK is the database's own backstop).
 
 Revision ID: 0025
-Revises: 0021
+Revises: 0026
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "0025"
-down_revision = "0021"
+down_revision = "0026"
 branch_labels = None
 depends_on = None
 
