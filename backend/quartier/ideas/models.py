@@ -117,6 +117,7 @@ class Idea(Base):
         # Lists: newest first within a process (and all processes), most supported.
         Index("ix_ideas_process_state_id", "process_id", "state", "id"),
         Index("ix_ideas_state_support", "state", "support_count", "id"),
+        Index("ix_ideas_process_support", "process_id", "support_count", "id"),
         Index("ix_ideas_area", "area_id"),
         Index("ix_ideas_duplicate_text", "process_id", "text_fingerprint"),
         CheckConstraint(shared_translations.BOUNDED, name="translations_bounded"),
@@ -166,6 +167,8 @@ idea_supports = Table(
     # pseudonym in a process (services.support copies it), random for a new supporter.
     Column("record_key", BigInteger, nullable=False),
     PrimaryKeyConstraint("idea_id", "pseudonym", name="pk_idea_supports"),
+    # A support finds the resident's record key among their other supports.
+    Index("ix_idea_supports_pseudonym", "pseudonym"),
 )
 
 
