@@ -195,3 +195,11 @@ def test_numbers_and_dates_as_statistics_offices_write_them() -> None:
     assert importer.date("2020-02-01") == datetime.date(2020, 2, 1)
     text, encoding = importer.decode("Schlüssel".encode("utf-8-sig"))
     assert (text, encoding) == ("Schlüssel", "utf-8")
+
+
+def test_a_lone_carriage_return_in_a_field_is_an_error_report_not_a_crash() -> None:
+    """Found by Schemathesis (ImportIndicatorValuesCsv answered 500): bytes with a bare `\\r`
+    inside an unquoted field made the csv module raise instead of reading a line break."""
+    parsed = importer.parse_csv(b"\x8f?\r\xecU\x17\x9cf<\xb0\xb3\xf3")
+    assert parsed.errors and all(e.startswith("line 1:") for e in parsed.errors)
+    assert not importer.parse_csv(b"code;date;value\r01;2024-12-31;1,5\r").errors

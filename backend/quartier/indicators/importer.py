@@ -94,7 +94,7 @@ def parse_csv(data: bytes, default_date: datetime.date | None = None) -> Parsed:
     parsed = Parsed(encoding=encoding)
     first_line = text.split("\n", 1)[0]
     delimiter = ";" if ";" in first_line else "\t" if "\t" in first_line else ","
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = next(reader)
     except StopIteration:
