@@ -568,3 +568,42 @@ async def test_a_renumbering_is_imported_with_its_date_and_successor(
         ("02", "None", "2024-01-01"),
         ("03", "2024-01-01", "None"),
     ]
+
+
+async def test_renamed_and_moved_areas_are_shown_as_changes_with_their_date(
+    client: Client, login_as: LoginFactory
+) -> None:
+    """A re-import dated `valid_from` that renames one area and moves another under another
+    parent: the preview and the result page list each change with before, after and date."""
+    admin = await login_as("admin")
+    await _areas_with_regions(client, admin)
+    changed = _collection(
+        _feature(
+            _square(13.31, 52.51, 13.35, 52.54), NR="0101", TITEL="Am Neuen Ufer", BEZIRK="01"
+        ),
+        _feature(_square(13.41, 52.51, 13.45, 52.54), NR="0201", TITEL="Am Hang", BEZIRK="01"),
+    )
+    link = await _upload(client, admin, "regionen-neu.geojson", changed)
+    mapping = {
+        "level": "region",
+        "code_property": "NR",
+        "name_property": "TITEL",
+        "parent_property": "BEZIRK",
+        "valid_from": "2024-01-01",
+    }
+    preview = await _form(client, link, admin, {**mapping, "action": "preview"})
+    assert preview.status_code == 200, preview.text
+    assert "Changes to existing areas" in preview.text
+    row = (
+        "<tr><td>0101</td><td>Name</td><td>Am Ufer</td><td>Am Neuen Ufer</td>"
+        "<td>2024-01-01</td></tr>"
+    )
+    moved = "<tr><td>0201</td><td>Parent</td><td>02</td><td>01</td><td>2024-01-01</td></tr>"
+    assert row in preview.text and moved in preview.text
+    done = await _form(
+        client, link, admin, {**mapping, "action": "import", "confirm_warnings": "true"}
+    )
+    assert done.status_code == 200, done.text
+    assert row in done.text and moved in done.text
+    history = await client.get("/api/v1/social-areas/by-code/0201", params={"at": "2023-12-31"})
+    assert history.json()["parent_code"] == "02"

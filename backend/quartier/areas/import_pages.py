@@ -386,6 +386,7 @@ async def _area_page(
             "map": figure,
             **_warnings(preview.report),
             "warnings_omitted": preview.report.rows_omitted,
+            "changes": preview.report.changes,
         }
     return _page("areas", context, status)
 
@@ -507,6 +508,7 @@ async def area_mapping_submit(
             "there is no valid stored area": "successors",
             "area ": "successors",
             "the stored boundary is valid from": "valid_from",
+            "the stored version is valid from": "valid_from",
         }
         if data.parent_property:
             fields[f"properties.{data.parent_property}"] = "parent_property"

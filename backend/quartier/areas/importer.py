@@ -65,6 +65,7 @@ from shapely.prepared import prep
 from quartier.areas import geometry as geo
 from quartier.areas.models import CODE_MAX, NAME_MAX
 from quartier.areas.schemas import (
+    AreaChange,
     FeatureCollectionIn,
     ImportReport,
     LevelSummary,
@@ -100,6 +101,7 @@ class Report:
         self.warnings = 0
         self.to_confirm = 0
         self.omitted = 0
+        self.changes: list[AreaChange] = []
 
     def add(
         self,
@@ -155,6 +157,7 @@ class Report:
             population=population,
             rows=self.rows,
             rows_omitted=self.omitted,
+            changes=sorted(self.changes, key=lambda c: (c.code, c.field)),
         )
 
 

@@ -9,11 +9,12 @@ PostgreSQL, no extension) for finding candidate areas of a point.
 
 Validity: an area is one row for its whole life (same id, same code). `valid_from`/`valid_to`
 bound the dates on which it exists (NULL: since ever / still valid; `valid_to` is exclusive, the
-first day it no longer exists). The row holds the newest boundary, valid from `boundary_from`
-(NULL: since the area exists); earlier boundaries are kept in `social_area_versions`, each with
-its own period. A retired area keeps its row (responses, ideas and feedback keep pointing at it)
-and names its successors in `social_area_successions`. `valid_on(day)` is the condition every
-dated query uses.
+first day it no longer exists). The row holds the newest version — boundary, name and parent —
+valid from `boundary_from` (NULL: since the area exists); earlier versions (a changed boundary,
+a new name, another parent) are kept in `social_area_versions`, each with its own period. A
+retired area keeps its row (responses, ideas and feedback keep pointing at it) and names its
+successors in `social_area_successions`. `valid_on(day)` is the condition every dated query
+uses.
 
 Population is stored only for leaf areas (the importer refuses figures for areas with children);
 the population of any other area is the sum over its subtree, computed in SQL (services).
@@ -164,11 +165,13 @@ def valid_between(valid_from: Any, valid_to: Any, day: Any) -> ColumnElement[boo
 
 
 class AreaVersion(Base):
-    """An earlier boundary of an area, valid from `valid_from` (NULL: since the area exists)
-    up to the day before `valid_to`, when the next version (or the row's boundary) starts."""
+    """An earlier version of an area — its boundary, name and parent (with the `path` that
+    parent gave it) — valid from `valid_from` (NULL: since the area exists) up to the day
+    before `valid_to`, when the next version (or the row's own) starts."""
 
     __tablename__ = "social_area_versions"
     __table_args__ = (
+        Index("ix_social_area_versions_path", "path", postgresql_using="gin"),
         UniqueConstraint("area_id", "valid_to", name="uq_social_area_versions_area_end"),
         Index("ix_social_area_versions_bbox", text(BBOX_BOX_SQL), postgresql_using="gist"),
         CheckConstraint("valid_from IS NULL OR valid_from < valid_to", name="valid_period"),
@@ -181,6 +184,12 @@ class AreaVersion(Base):
     )
     valid_from: Mapped[datetime.date | None] = mapped_column(Date)
     valid_to: Mapped[datetime.date] = mapped_column(Date)
+    name: Mapped[str] = mapped_column(String(NAME_MAX))
+    search_name: Mapped[str] = mapped_column(Text)
+    parent_id: Mapped[UUID | None] = mapped_column(
+        ForeignKey("social_areas.id", ondelete="RESTRICT"), index=True
+    )
+    path: Mapped[list[UUID]] = mapped_column(ARRAY(Uuid))
     boundary: Mapped[dict[str, Any]] = mapped_column(JSONB)
     min_lon: Mapped[float] = mapped_column(Double)
     min_lat: Mapped[float] = mapped_column(Double)

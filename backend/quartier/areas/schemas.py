@@ -284,6 +284,30 @@ class PopulationSummary(msgspec.Struct, kw_only=True):
     age_bands: list[str] = msgspec.field(default_factory=list)
 
 
+class AreaChange(msgspec.Struct, kw_only=True):
+    """One change an import makes to a stored area."""
+
+    code: Annotated[str, msgspec.Meta(max_length=CODE_MAX)]
+    level: str
+    field: Annotated[
+        Literal["name", "parent", "boundary"],
+        msgspec.Meta(description="`parent` gives the parents' codes."),
+    ]
+    before: Annotated[
+        str | None, msgspec.Meta(description="The earlier name or parent code (boundary: null).")
+    ] = None
+    after: Annotated[
+        str | None, msgspec.Meta(description="The new name or parent code (boundary: null).")
+    ] = None
+    valid_from: Annotated[
+        datetime.date,
+        msgspec.Meta(
+            description="First day of the new value. A version that started that very day is "
+            "corrected in place; otherwise the earlier value is kept for earlier dates."
+        ),
+    ]
+
+
 class ImportReport(msgspec.Struct, kw_only=True):
     """What an import did (or, when `ok` is false, why it changed nothing)."""
 
@@ -297,6 +321,14 @@ class ImportReport(msgspec.Struct, kw_only=True):
     population: PopulationSummary
     rows: list[ReportRow]
     rows_omitted: int = 0
+    changes: Annotated[
+        list[AreaChange],
+        msgspec.Meta(
+            description="What the import changes in stored areas that stay valid: a new name, "
+            "another parent, a new boundary, each from `valid_from` (the earlier value is kept "
+            "for earlier dates). Areas created or retired are counted in `levels`."
+        ),
+    ] = msgspec.field(default_factory=list)
 
 
 class ImportProblem(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -418,7 +450,7 @@ class PointLookup(msgspec.Struct, kw_only=True):
 
 
 class AreaVersionOut(msgspec.Struct, kw_only=True):
-    """One boundary version of an area."""
+    """One version of an area: its boundary, name and parent in that period."""
 
     valid_from: Annotated[
         datetime.date | None, msgspec.Meta(description="null: since the area exists.")
@@ -430,6 +462,16 @@ class AreaVersionOut(msgspec.Struct, kw_only=True):
     area_m2: float
     bbox: list[float]
     boundary: MultiPolygonOut | None = None
+    name: Annotated[
+        str | None,
+        msgspec.Meta(max_length=NAME_MAX, description="The area's name in this period."),
+    ] = None
+    parent_id: Annotated[
+        UUID | None, msgspec.Meta(description="The area's parent in this period; null: none.")
+    ] = None
+    parent_code: Annotated[
+        str | None, msgspec.Meta(max_length=CODE_MAX, description="The parent's code.")
+    ] = None
 
 
 class AreaVersionList(msgspec.Struct, kw_only=True):

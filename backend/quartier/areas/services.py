@@ -18,7 +18,7 @@ import datetime
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, Literal
 from typing import cast as cast_type
 from uuid import UUID
 
@@ -31,6 +31,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    Uuid,
     all_,
     and_,
     any_,
@@ -66,6 +67,7 @@ from quartier.areas.models import (
 )
 from quartier.areas.schemas import (
     AgeBandCount,
+    AreaChange,
     AreaLevelList,
     AreaLevelOut,
     AreaVersionList,
@@ -207,6 +209,52 @@ def _areas(*, boundaries: bool = False) -> Select[SocialArea]:
     return statement
 
 
+def _state_on(day: datetime.date) -> Any:
+    """SQL: per area, the name, parent and path of the version valid on `day` (the row's own
+    from `boundary_from`, an earlier one from social_area_versions before it); areas not valid
+    on `day` may appear with their row's values, so join it with SocialArea.valid_on(day)."""
+    return (
+        select(
+            SocialArea.id.label("area_id"),
+            SocialArea.name,
+            SocialArea.search_name,
+            SocialArea.parent_id,
+            SocialArea.path,
+        )
+        .where(or_(SocialArea.boundary_from.is_(None), SocialArea.boundary_from <= day))
+        .union_all(
+            select(
+                AreaVersion.area_id,
+                AreaVersion.name,
+                AreaVersion.search_name,
+                AreaVersion.parent_id,
+                AreaVersion.path,
+            ).where(valid_between(AreaVersion.valid_from, AreaVersion.valid_to, day))
+        )
+        .subquery("state")
+    )
+
+
+def _periods() -> Any:
+    """SQL: every version of every area with its path and period [valid_from, valid_to) — the
+    row's own from `boundary_from` (or the area's start) to the area's end, and the earlier
+    ones. The path of a day is that of the version whose period holds it."""
+    areas = _table(SocialArea)
+    earlier = _table(AreaVersion)
+    return (
+        select(
+            areas.c.id.label("area_id"),
+            areas.c.path,
+            func.coalesce(areas.c.boundary_from, areas.c.valid_from).label("valid_from"),
+            areas.c.valid_to,
+        )
+        .union_all(
+            select(earlier.c.area_id, earlier.c.path, earlier.c.valid_from, earlier.c.valid_to)
+        )
+        .subquery("periods")
+    )
+
+
 def _day_within(valid_from: Any, valid_to: Any, day: datetime.date) -> Any:
     """SQL: `day` moved into [valid_from, valid_to) — SocialArea.day_within in SQL."""
     last = cast(valid_to - datetime.timedelta(days=1), Date)
@@ -226,11 +274,12 @@ async def populations(
     """Population of each area on `at` (default today; for an area not valid then, its last
     or first valid day): the sum over the leaves of its subtree valid on that day, on the
     latest reference date found there, in SQL. A retired area and its successor are never
-    both valid on one day, so neither counts twice."""
+    both valid on one day, so neither counts twice; the subtree is the one of that day (an
+    area moved to another parent counts under the parent of the day, never under both)."""
     if isinstance(area_ids, Sequence) and not area_ids:
         return {}
     target = _table(SocialArea).alias("target")
-    member = _table(SocialArea).alias("member")
+    member = _periods()
     figures = _table(AreaPopulation)
     day = _day_within(target.c.valid_from, target.c.valid_to, at or today())
     rows = (
@@ -243,7 +292,7 @@ async def populations(
         )
         .select_from(
             target.join(member, member.c.path.contains(array([target.c.id]))).join(
-                figures, figures.c.area_id == member.c.id
+                figures, figures.c.area_id == member.c.area_id
             )
         )
         .where(
@@ -332,12 +381,16 @@ class _Version:
     bbox: list[float]
     area_m2: float
     boundary: dict[str, Any] | None
+    name: str
+    parent_id: UUID | None
 
 
 def _current_version(area: SocialArea, boundaries: bool) -> _Version:
     return _Version(
         valid_from=area.boundary_from,
         valid_to=area.valid_to,
+        name=area.name,
+        parent_id=area.parent_id,
         bbox=[area.min_lon, area.min_lat, area.max_lon, area.max_lat],
         area_m2=area.area_m2,
         boundary=area.boundary if boundaries else None,
@@ -348,6 +401,8 @@ def _earlier_version(version: AreaVersion, boundaries: bool) -> _Version:
     return _Version(
         valid_from=version.valid_from,
         valid_to=version.valid_to,
+        name=version.name,
+        parent_id=version.parent_id,
         bbox=[version.min_lon, version.min_lat, version.max_lon, version.max_lat],
         area_m2=version.area_m2,
         boundary=version.boundary if boundaries else None,
@@ -416,9 +471,12 @@ async def present(
     """The areas as on `at` (default today), each moved into its validity: the boundary
     version, bbox, area and population of that day."""
     day = at or today()
+    versions = await _versions_on(session, areas, day, boundaries)
     # Lookups and breadcrumbs present whole chains: their parents are already at hand.
     parent_codes = {a.id: a.code for a in areas}
-    parent_ids = {a.parent_id for a in areas if a.parent_id is not None} - parent_codes.keys()
+    parent_ids = {
+        v.parent_id for v in versions.values() if v.parent_id is not None
+    } - parent_codes.keys()
     if parent_ids:
         parent_codes.update(
             (
@@ -429,7 +487,6 @@ async def present(
         )
     ids = [a.id for a in areas]
     figures = await populations(session, ids, at=day)
-    versions = await _versions_on(session, areas, day, boundaries)
     predecessors, successors = await _successions(session, ids)
     result = []
     for area in areas:
@@ -438,10 +495,10 @@ async def present(
             SocialAreaOut(
                 id=area.id,
                 code=area.code,
-                name=area.name,
+                name=version.name,
                 level=LevelRef(key=area.level.key, depth=area.level.depth, name=area.level.name),
-                parent_id=area.parent_id,
-                parent_code=parent_codes.get(area.parent_id) if area.parent_id else None,
+                parent_id=version.parent_id,
+                parent_code=parent_codes.get(version.parent_id) if version.parent_id else None,
                 area_m2=version.area_m2,
                 bbox=version.bbox,
                 population=figures.get(area.id),
@@ -499,8 +556,12 @@ async def list_areas(
     if filters.level is not None:
         level = await get_level(session, filters.level)
         statement = statement.where(SocialArea.level_id == level.id)
+    state = _state_on(day)
+    if filters.parent_id is not None or filters.parent_code is not None or filters.q is not None:
+        # parent and name of that day
+        statement = statement.join(state, state.c.area_id == SocialArea.id)
     if filters.parent_id is not None:
-        statement = statement.where(SocialArea.parent_id == filters.parent_id)
+        statement = statement.where(state.c.parent_id == filters.parent_id)
     if filters.parent_code is not None:
         parent_id = await session.scalar(
             select(SocialArea.id).where(SocialArea.code == filters.parent_code)
@@ -510,11 +571,11 @@ async def list_areas(
                 f"There is no area with code {filters.parent_code!r}.",
                 errors=[FieldError(field="parent", source="query", message="unknown area code")],
             )
-        statement = statement.where(SocialArea.parent_id == parent_id)
+        statement = statement.where(state.c.parent_id == parent_id)
     if filters.code is not None:
         statement = statement.where(SocialArea.code == filters.code)
     if filters.q is not None:
-        statement = statement.where(SocialArea.search_name.like(like_pattern(filters.q), "\\"))
+        statement = statement.where(state.c.search_name.like(like_pattern(filters.q), "\\"))
     areas, next_cursor = await keyset_page(session, statement, _ORDER, limit=limit, cursor=cursor)
     return Page(
         items=await present(session, areas, boundaries=boundaries, at=day),
@@ -600,6 +661,16 @@ async def area_versions(
         statement = statement.options(defer(AreaVersion.boundary, raiseload=True))
     versions = [_earlier_version(v, boundaries) for v in (await session.scalars(statement)).all()]
     versions.append(_current_version(area, boundaries))
+    parent_ids = {v.parent_id for v in versions if v.parent_id is not None}
+    parent_codes: dict[UUID, str] = {}
+    if parent_ids:
+        parent_codes.update(
+            (
+                await session.execute(
+                    select(SocialArea.id, SocialArea.code).where(SocialArea.id.in_(parent_ids))
+                )
+            ).all()
+        )
     return AreaVersionList(
         items=[
             AreaVersionOut(
@@ -610,6 +681,9 @@ async def area_versions(
                 boundary=(
                     msgspec.convert(v.boundary, MultiPolygonOut) if v.boundary is not None else None
                 ),
+                name=v.name,
+                parent_id=v.parent_id,
+                parent_code=parent_codes.get(v.parent_id) if v.parent_id else None,
             )
             for v in versions
         ]
@@ -628,17 +702,24 @@ async def children(
     _check_cursor(cursor)
     await _exists(session, area_id)
     day = at or today()
-    statement = _areas().where(SocialArea.parent_id == area_id, SocialArea.valid_on(day))
+    state = _state_on(day)
+    statement = (
+        _areas()
+        .join(state, state.c.area_id == SocialArea.id)
+        .where(state.c.parent_id == area_id, SocialArea.valid_on(day))
+    )
     areas, next_cursor = await keyset_page(session, statement, _ORDER, limit=limit, cursor=cursor)
     return Page(items=await present(session, areas, at=day), next_cursor=next_cursor)
 
 
 async def all_children(session: AsyncSession, area_id: UUID) -> list[SocialAreaOut]:
     """The sub-areas valid today."""
+    state = _state_on(today())
     areas = (
         await session.scalars(
             _areas()
-            .where(SocialArea.parent_id == area_id, SocialArea.valid_on(today()))
+            .join(state, state.c.area_id == SocialArea.id)
+            .where(state.c.parent_id == area_id, SocialArea.valid_on(today()))
             .order_by(SocialArea.code)
         )
     ).all()
@@ -655,19 +736,24 @@ async def _exists(session: AsyncSession, area_id: UUID) -> list[UUID]:
 async def ancestors(
     session: AsyncSession, area_id: UUID, at: datetime.date | None = None
 ) -> list[SocialAreaOut]:
-    """The areas above this one, top level first (as on `at`, default today)."""
-    path = await _exists(session, area_id)
-    if len(path) <= 1:
-        return []
-    areas = (
-        await session.scalars(
-            _areas()
-            .join(AreaLevel, AreaLevel.id == SocialArea.level_id)
-            .where(SocialArea.id.in_(path[:-1]))
-            .order_by(AreaLevel.depth)
-        )
-    ).all()
-    return await present(session, areas, at=at)
+    """The areas above this one, top level first (as on `at`, default today): the parent of
+    each as on that day (moved into the area's validity)."""
+    await _exists(session, area_id)
+    day = at or today()
+    chain: list[SocialArea] = []
+    current = await session.scalar(_areas().where(SocialArea.id == area_id))
+    seen = {area_id}
+    while current is not None:
+        version = (await _versions_on(session, [current], day, False)).get(current.id)
+        parent_id = version.parent_id if version is not None else current.parent_id
+        if parent_id is None or parent_id in seen:
+            break
+        seen.add(parent_id)
+        current = await session.scalar(_areas().where(SocialArea.id == parent_id))
+        if current is not None:
+            chain.append(current)
+    chain.reverse()
+    return await present(session, chain, at=at)
 
 
 async def lookup_point(
@@ -837,24 +923,26 @@ async def stream_level_geojson(
     parent = _table(SocialArea).alias("parent")
     areas = _table(SocialArea)
     earlier = _table(AreaVersion).alias("earlier")
+    # name and parent of that day: the earlier version's when one holds the day
+    parent_id = case((earlier.c.id.is_not(None), earlier.c.parent_id), else_=areas.c.parent_id)
     statement = (
         select(
             areas.c.id,
             areas.c.code,
-            areas.c.name,
+            func.coalesce(earlier.c.name, areas.c.name),
             func.coalesce(earlier.c.area_m2, areas.c.area_m2),
             parent.c.code,
             cast(func.coalesce(earlier.c.boundary, areas.c.boundary), Text),
         )
         .select_from(
-            areas.outerjoin(parent, parent.c.id == areas.c.parent_id).outerjoin(
+            areas.outerjoin(
                 earlier,
                 and_(
                     earlier.c.area_id == areas.c.id,
                     areas.c.boundary_from > day,
                     valid_between(earlier.c.valid_from, earlier.c.valid_to, day),
                 ),
-            )
+            ).outerjoin(parent, parent.c.id == parent_id)
         )
         .where(
             areas.c.level_id == level.id,
@@ -1158,8 +1246,17 @@ async def _import(
 
     codes = [code for record in prepared.levels for code in record.areas]
     level_of_code = {code: record.source.key for record in prepared.levels for code in record.areas}
+    stored_parent = aliased(SocialArea)
     stored = {
-        row.code: _Stored(row.id, row.key, row.valid_from, row.valid_to, row.boundary_from)
+        row.code: _Stored(
+            row.id,
+            row.key,
+            row.valid_from,
+            row.valid_to,
+            row.boundary_from,
+            row.name,
+            row.parent_code,
+        )
         for row in (
             await session.execute(
                 select(
@@ -1169,8 +1266,11 @@ async def _import(
                     SocialArea.valid_from,
                     SocialArea.valid_to,
                     SocialArea.boundary_from,
+                    SocialArea.name,
+                    stored_parent.code.label("parent_code"),
                 )
                 .join(AreaLevel, AreaLevel.id == SocialArea.level_id)
+                .outerjoin(stored_parent, stored_parent.id == SocialArea.parent_id)
                 .where(SocialArea.code == any_(_CODES)),
                 {"codes": codes},
             )
@@ -1191,7 +1291,8 @@ async def _import(
                 "cannot be imported again",
                 code=code,
             )
-    changed = _changed_boundaries(prepared, stored, previous, validity.day)
+    changed = _changed_versions(prepared, stored, previous, validity.day)
+    below = await _below_moved(session, prepared, stored, changed, validity.day)
 
     accepted = await _check_population(session, prepared)
     retiring = await _plan_retirement(session, prepared, existing_levels, validity)
@@ -1215,7 +1316,12 @@ async def _import(
     )
     async with session.begin_nested():
         level_ids = await _write_levels(session, prepared, existing_levels)
-        await _keep_earlier_versions(session, stored, changed, validity.day)
+        await _keep_earlier_versions(
+            session,
+            [(stored[code].id, stored[code].boundary_start) for code in changed]
+            + [(found.id, found.boundary_start) for found in below],
+            validity.day,
+        )
         await _write_areas(
             session,
             prepared,
@@ -1224,6 +1330,12 @@ async def _import(
             parent_ids,
             _Dates(validity, stored, changed, populated),
         )
+        if below:  # their path changes with the moved area's: a new version from that day
+            await session.execute(
+                update(SocialArea)
+                .where(SocialArea.id.in_([found.id for found in below]))
+                .values(boundary_from=validity.day)
+            )
         await _retire(session, retiring, validity.day)
         await _write_population(session, prepared, accepted)
         await session.flush()
@@ -1239,38 +1351,112 @@ class _Stored:
     valid_from: datetime.date | None
     valid_to: datetime.date | None
     boundary_from: datetime.date | None
+    name: str = ""
+    parent_code: str | None = None
 
     @property
     def boundary_start(self) -> datetime.date | None:
         return self.boundary_from or self.valid_from
 
 
-def _changed_boundaries(
+def _changed_versions(
     prepared: importer.PreparedImport,
     stored: dict[str, _Stored],
     previous: dict[str, dict[str, Any]],
     day: datetime.date,
 ) -> set[str]:
-    """Codes of stored areas whose boundary the import changes; a change before the stored
-    version starts is an error (versions follow each other in time)."""
+    """Codes of stored areas whose boundary, name or parent the import changes (each change
+    goes into the report); a change before the stored version starts is an error (versions
+    follow each other in time)."""
     changed: set[str] = set()
+    report = prepared.report
     for record in prepared.levels:
         for code, area in record.areas.items():
             found = stored.get(code)
-            if found is None or code not in previous or area.boundary.geojson == previous[code]:
+            if found is None or found.valid_to is not None:
+                continue
+            fields: list[tuple[Literal["name", "parent", "boundary"], str | None, str | None]] = []
+            if found.name != area.name:
+                fields.append(("name", found.name, area.name))
+            if found.parent_code != area.parent_code:
+                fields.append(("parent", found.parent_code, area.parent_code))
+            if code in previous and area.boundary.geojson != previous[code]:
+                fields.append(("boundary", None, None))
+            if not fields:
                 continue
             changed.add(code)
+            report.changes.extend(
+                AreaChange(
+                    code=code,
+                    level=record.source.key,
+                    field=name,
+                    before=before,
+                    after=after,
+                    valid_from=day,
+                )
+                for name, before, after in fields
+            )
             start = found.boundary_start
             if start is not None and start > day:
-                prepared.report.error(
+                report.error(
                     record.source.source,
-                    f"the stored boundary is valid from {start.isoformat()}; a new version "
+                    f"the stored version is valid from {start.isoformat()}; a new version "
                     f"cannot start before it, on {day.isoformat()}",
                     feature=area.feature,
                     code=code,
-                    field="geometry",
+                    field="geometry" if fields[0][0] == "boundary" else fields[0][0],
                 )
     return changed
+
+
+async def _below_moved(
+    session: AsyncSession,
+    prepared: importer.PreparedImport,
+    stored: dict[str, _Stored],
+    changed: set[str],
+    day: datetime.date,
+) -> list[_Stored]:
+    """The valid areas below an area that the import moves to another parent: their path
+    changes with it, so they get a new version from `day` too. Those the import names join
+    `changed`; the others are returned."""
+    moved = [
+        stored[c.code].id
+        for c in prepared.report.changes
+        if c.field == "parent" and c.code in changed
+    ]
+    if not moved:
+        return []
+    rows = (
+        await session.execute(
+            select(
+                SocialArea.id,
+                SocialArea.code,
+                SocialArea.valid_from,
+                SocialArea.valid_to,
+                SocialArea.boundary_from,
+            ).where(
+                SocialArea.path.overlap(cast(array(moved), ARRAY(Uuid))),
+                SocialArea.id.not_in(moved),
+                SocialArea.valid_to.is_(None),
+            )
+        )
+    ).all()
+    others: list[_Stored] = []
+    for row in rows:
+        start = row.boundary_from or row.valid_from
+        if start is not None and start > day:
+            prepared.report.error(
+                "database",
+                f"area {row.code} lies below a moved area and has a version valid from "
+                f"{start.isoformat()}; a new version cannot start before it, on "
+                f"{day.isoformat()}",
+                code=row.code,
+            )
+        if row.code in stored:
+            changed.add(row.code)
+        else:
+            others.append(_Stored(row.id, "", row.valid_from, row.valid_to, row.boundary_from))
+    return others
 
 
 @dataclass(frozen=True, slots=True)
@@ -1293,15 +1479,15 @@ class _Dates:
 
 
 async def _keep_earlier_versions(
-    session: AsyncSession, stored: dict[str, _Stored], changed: set[str], day: datetime.date
+    session: AsyncSession,
+    changing: list[tuple[UUID, datetime.date | None]],
+    day: datetime.date,
 ) -> None:
-    """Before a changed boundary is written, keep the stored one as an earlier version ending
-    the day before `day` — unless it started that very day (a correction replaces it)."""
-    ids = [
-        stored[code].id
-        for code in changed
-        if stored[code].boundary_start is None or stored[code].boundary_start < day  # type: ignore[operator]
-    ]
+    """Before a changed boundary, name or parent is written, keep the stored version (with
+    its boundary, name, parent and path) as an earlier version ending the day before `day` —
+    unless it started that very day (a correction replaces it). `changing`: (area id, start of
+    its stored version)."""
+    ids = [area_id for area_id, start in changing if start is None or start < day]
     if not ids:
         return
     now = datetime.datetime.now(datetime.UTC)
@@ -1316,6 +1502,10 @@ async def _keep_earlier_versions(
             SocialArea.max_lon,
             SocialArea.max_lat,
             SocialArea.area_m2,
+            SocialArea.name,
+            SocialArea.search_name,
+            SocialArea.parent_id,
+            SocialArea.path,
         ).where(SocialArea.id.in_(ids))
     )
     await session.execute(
@@ -1332,6 +1522,10 @@ async def _keep_earlier_versions(
                 "max_lon": row.max_lon,
                 "max_lat": row.max_lat,
                 "area_m2": row.area_m2,
+                "name": row.name,
+                "search_name": row.search_name,
+                "parent_id": row.parent_id,
+                "path": row.path,
                 "created_at": now,
                 "updated_at": now,
             }
