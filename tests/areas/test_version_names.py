@@ -236,3 +236,12 @@ async def test_the_api_reports_and_answers_for_both_dates(
     ]
     renamed = (await client.get(f"{api}/by-code/0101", params={"at": "2023-06-30"})).json()
     assert renamed["name"] == "Nordwest"
+
+
+async def test_the_cli_report_lists_the_changes(session: AsyncSession) -> None:
+    from quartier.areas.cli import format_report
+
+    lines = format_report(await _reimport(session))
+    assert "changed: quarter 0101: name Nordwest → Nordwest-Mitte from 2024-01-01" in lines
+    assert "changed: quarter 0102: parent 01 → 02 from 2024-01-01" in lines
+    assert "changed: district 01: new boundary from 2024-01-01" in lines

@@ -64,6 +64,14 @@ def format_report(report: ImportReport) -> list[str]:
             f"{population.skipped} skipped; {population.inhabitants_read:,} inhabitants read, "
             f"{population.inhabitants_imported:,} imported"
         )
+    for change in report.changes:
+        if change.field == "boundary":
+            what = "new boundary"
+        else:
+            what = f"{change.field} {change.before or '(none)'} → {change.after or '(none)'}"
+        lines.append(
+            f"changed: {change.level} {change.code}: {what} from {change.valid_from.isoformat()}"
+        )
     for row in report.rows:
         where = row.source
         if row.feature is not None:

@@ -164,9 +164,10 @@ class SocialAreaController(Controller):
         "/{area_id:uuid}/versions",
         operation_id="ListSocialAreaVersions",
         summary="List the boundary versions of a social area",
-        description="Every boundary the area has had, oldest first, each with the period it "
-        "was valid (`valid_to` exclusive; null on the newest); `include=boundary` adds the "
-        "boundaries.",
+        description="Every version the area has had — a new boundary, name or parent starts "
+        "one — oldest first, each with the period it was valid (`valid_to` exclusive; null on "
+        "the newest) and the area's name and parent in that period; `include=boundary` adds "
+        "the boundaries.",
         **cached(access(public=True)),
     )
     async def list_versions(

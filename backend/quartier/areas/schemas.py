@@ -463,14 +463,15 @@ class AreaVersionOut(msgspec.Struct, kw_only=True):
     bbox: list[float]
     boundary: MultiPolygonOut | None = None
     name: Annotated[
-        str | None,
-        msgspec.Meta(max_length=NAME_MAX, description="The area's name in this period."),
+        Annotated[str, msgspec.Meta(max_length=NAME_MAX)] | None,
+        msgspec.Meta(description="The area's name in this period."),
     ] = None
     parent_id: Annotated[
         UUID | None, msgspec.Meta(description="The area's parent in this period; null: none.")
     ] = None
     parent_code: Annotated[
-        str | None, msgspec.Meta(max_length=CODE_MAX, description="The parent's code.")
+        Annotated[str, msgspec.Meta(max_length=CODE_MAX)] | None,
+        msgspec.Meta(description="The parent's code in this period."),
     ] = None
 
 
