@@ -1,8 +1,9 @@
 """A re-import of Berlin in which one planning area is renumbered (01011101 Stülerstraße becomes
 01011199 with the same boundary) as of 2024-01-01: the old area is retired with its successor,
 its history stays readable, and population is counted once — on a date before the change and
-today. The module's copy of the Berlin database is changed once, by the `renumbered` fixture;
-the tests only read."""
+today. The same re-import renames 01011102 (Großer Tiergarten → Tiergarten-Süd, a made-up
+rename): the old name stays the name before the date. The module's copy of the Berlin database
+is changed once, by the `renumbered` fixture; the tests only read."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ pytestmark = pytest.mark.slow
 
 API = "/api/v1/social-areas"
 OLD, NEW = "01011101", "01011199"
+RENAMED, OLD_NAME, NEW_NAME = "01011102", "Großer Tiergarten", "Tiergarten-Süd"
 CHANGE = "2024-01-01"
 BEFORE = "2023-06-30"
 BERLIN_TOTAL = 3_769_962 - 10_786  # the t2 table's inhabitants of areas we have
@@ -41,6 +43,8 @@ def _renumbered_levels(data: Path) -> list[importer.LevelSource]:
     for feature in document["features"]:
         if feature["properties"]["id"] == OLD:
             feature["properties"]["id"] = NEW
+        elif feature["properties"]["id"] == RENAMED:
+            feature["properties"]["name"] = NEW_NAME
     levels[-1] = replace(planning, collection=msgspec.convert(document, FeatureCollectionIn))
     return levels
 
@@ -71,7 +75,10 @@ async def test_the_report_says_one_area_created_and_one_retired(
 ) -> None:
     assert renumbered.ok
     planning = renumbered.levels[-1]
-    assert (planning.created, planning.retired, planning.updated) == (1, 1, 0)
+    assert (planning.created, planning.retired, planning.updated) == (1, 1, 1)
+    assert [(c.code, c.field, c.before, c.after) for c in renumbered.changes] == [
+        (RENAMED, "name", OLD_NAME, NEW_NAME)
+    ]
     assert [lv.retired for lv in renumbered.levels[:-1]] == [0, 0, 0]
     retired = [row for row in renumbered.rows if row.code == OLD]
     assert [row.message for row in retired] == [
@@ -145,3 +152,19 @@ async def test_a_point_lies_in_only_the_valid_planning_area(
     assert [a["code"] for a in today] == ["01", "0101", "010111", NEW]
     then = (await berlin_client.get(f"{API}/lookup", params={**point, "at": BEFORE})).json()
     assert [a["code"] for a in then["items"]] == ["01", "0101", "010111", OLD]
+
+
+async def test_the_renamed_area_keeps_its_old_name_before_the_date(
+    renumbered: ImportReport, berlin_client: Client
+) -> None:
+    now = (await berlin_client.get(f"{API}/by-code/{RENAMED}")).json()
+    then = (await berlin_client.get(f"{API}/by-code/{RENAMED}", params={"at": BEFORE})).json()
+    assert (then["name"], now["name"]) == (OLD_NAME, NEW_NAME)
+    assert then["population"]["total"] == now["population"]["total"] > 0
+    versions = (await berlin_client.get(f"{API}/{now['id']}/versions")).json()["items"]
+    assert [(v["valid_to"], v["name"], v["parent_code"]) for v in versions] == [
+        (CHANGE, OLD_NAME, "010111"),
+        (None, NEW_NAME, "010111"),
+    ]
+    found = (await berlin_client.get(API, params={"q": "Tiergarten-Süd", "at": BEFORE})).json()
+    assert found["items"] == []
