@@ -16,7 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from quartier.areas import services
 from quartier.areas.services import AreaFilter, Validity
 
-from .conftest import SMALL_CITY, SMALL_POPULATION, collection, feature, level, population
+from .conftest import (
+    SMALL_CITY,
+    SMALL_POPULATION,
+    collection,
+    feature,
+    level,
+    population,
+    square,
+)
 from .conftest import small_city as small_city_levels
 
 CHANGE = datetime.date(2024, 1, 1)
@@ -245,3 +253,34 @@ async def test_the_cli_report_lists_the_changes(session: AsyncSession) -> None:
     assert "changed: quarter 0101: name Nordwest → Nordwest-Mitte from 2024-01-01" in lines
     assert "changed: quarter 0102: parent 01 → 02 from 2024-01-01" in lines
     assert "changed: district 01: new boundary from 2024-01-01" in lines
+
+
+async def test_areas_below_a_moved_area_follow_it_on_its_date(session: AsyncSession) -> None:
+    """The moved area has a sub-area the re-import does not name: its path changes with the
+    move, so its population counts under the old district before the date, the new after."""
+    block = collection(feature("010201", "Block", square(13.06, 52.01, 0.02)))
+    await services.import_areas(
+        session,
+        [*small_city_levels(), level("block", block)],
+        [population("id,inhabitants\n0101,100\n010201,40\n0201,30\n")],
+    )
+    await services.import_areas(session, redrawn(), [], validity=Validity(valid_from=CHANGE))
+    below = await services.get_area_by_code(session, "010201")
+    assert [a.code for a in await services.ancestors(session, below.id, at=BEFORE)] == [
+        "01",
+        "0102",
+    ]
+    assert [a.code for a in await services.ancestors(session, below.id, at=AFTER)] == [
+        "02",
+        "0102",
+    ]
+    north = (await services.get_area_by_code(session, "01")).id
+    south = (await services.get_area_by_code(session, "02")).id
+    for day, expected in ((BEFORE, {north: 140, south: 30}), (AFTER, {north: 100, south: 70})):
+        figures = await services.populations(session, [north, south], at=day)
+        assert {k: v.total for k, v in figures.items()} == expected, day
+    versions = await services.area_versions(session, below.id)
+    assert [(v.valid_to, v.parent_code) for v in versions.items] == [
+        (CHANGE, "0102"),
+        (None, "0102"),
+    ]
