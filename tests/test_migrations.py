@@ -363,3 +363,41 @@ async def test_0024_makes_stored_areas_valid_since_ever_and_keeps_them_on_downgr
         await _columns(database_url, "social_areas")
     )
     await asyncio.to_thread(migrations.upgrade, database_url)
+
+
+async def test_0029_gives_earlier_versions_the_areas_name_parent_and_path(
+    database_url: str,
+) -> None:
+    """Versions stored before 0029 take their area's current name, parent and path (nothing
+    older is known); a downgrade drops those columns and keeps the versions."""
+    await asyncio.to_thread(migrations.downgrade, database_url, "0027")
+    engine = create_engine(database_url, pool_size=1, max_overflow=0)
+    try:
+        async with session_scope(engine) as session:
+            ids = await add_area_tree(
+                session, {"01": ("Mitte", None), "0101": ("Tiergarten", "01")}, ["a", "b"]
+            )
+            await session.execute(
+                text(
+                    "INSERT INTO social_area_versions (id, area_id, valid_to, boundary, min_lon,"
+                    " min_lat, max_lon, max_lat, area_m2, created_at, updated_at) "
+                    "SELECT gen_random_uuid(), id, DATE '2024-01-01', boundary, min_lon, min_lat,"
+                    " max_lon, max_lat, area_m2, now(), now() FROM social_areas WHERE code = '0101'"
+                )
+            )
+    finally:
+        await engine.dispose()
+    await asyncio.to_thread(migrations.upgrade, database_url)
+    rows = await _scalar_rows(
+        database_url, "SELECT name, search_name, parent_id, path FROM social_area_versions"
+    )
+    assert [(r[0], r[2], list(r[3])) for r in rows] == [  # type: ignore[call-overload]
+        ("Tiergarten", ids["01"], [ids["01"], ids["0101"]])
+    ]
+    assert rows[0][1]
+    await asyncio.to_thread(migrations.downgrade, database_url, "0027")
+    assert await _scalar_rows(database_url, "SELECT count(*) FROM social_area_versions") == [(1,)]
+    assert {"name", "search_name", "parent_id", "path"}.isdisjoint(
+        await _columns(database_url, "social_area_versions")
+    )
+    await asyncio.to_thread(migrations.upgrade, database_url)
