@@ -283,6 +283,7 @@ async def give_feedback(
                 submission,
                 idempotency_key=form.idempotency_key,
                 respondent_token=None if form.kind == "organisation" else token,
+                engine=request.app.state["db_config"].get_engine(),
             )
     except msgspec.ValidationError as error:
         return await _measure_page(
