@@ -33,6 +33,7 @@ from quartier.measures import common, delivery, delivery_pages, feedback, goals,
 from quartier.measures import schemas as s
 from quartier.measures.delivery_pages import PERIOD_NAMES, UNIT_NAMES
 from quartier.measures.models import MeasureStatus, RespondentKind, Stance
+from quartier.measures.support_maps import area_maps
 from quartier.processes import models as pm
 from quartier.processes.phases import N_
 from quartier.processes.services import Actor
@@ -394,6 +395,7 @@ async def summary_page(request: AnyRequest, db_session: AsyncSession, measure_id
             comment_groups=comment_groups(
                 result.comments, consulted.content, shown.section_titles()
             ),
+            area_maps=await area_maps(db_session, result, consulted.content.areas),
         ),
     )
 
