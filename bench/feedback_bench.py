@@ -426,17 +426,22 @@ async def capture_submission(
         await connection.close()
     assert raw_receipt.replace("-", "") == receipt.replace("-", ""), (raw_receipt, receipt)
     operation = feedback.OPERATION
+    volatile = {
+        f"'\\x{pseudonym.hex()}'": "sha256(convert_to('f-' || :client_id || '-' || :n, 'UTF8'))",
+        f"'{raw_receipt}'": (
+            f"upper(substr(md5('rc' || :client_id || '-' || :n), 1, {len(raw_receipt)}))"
+        ),
+        f"'{key}'": "'bench-' || :client_id || '-' || :n",
+        str(lock_id(operation, key)): ":n",
+    }
+    # The driver path's receipt code, key and lock are drawn per transaction by their parameter
+    # names already (`bench.run._VOLATILE`); the pseudonym is always a literal.
     script = pgbench_script(
         statements,
         {
-            f"'\\x{pseudonym.hex()}'": (
-                "sha256(convert_to('f-' || :client_id || '-' || :n, 'UTF8'))"
-            ),
-            f"'{raw_receipt}'": (
-                f"upper(substr(md5('rc' || :client_id || '-' || :n), 1, {len(raw_receipt)}))"
-            ),
-            f"'{key}'": "'bench-' || :client_id || '-' || :n",
-            str(lock_id(operation, key)): ":n",
+            literal: expression
+            for literal, expression in volatile.items()
+            if literal.startswith("'\\x") or any(literal in s.script for s in statements)
         },
         created_between=(started, ended),
     )

@@ -112,8 +112,12 @@ def _literal(value: Any) -> str:
         return f"'\\x{value.hex()}'"
     if isinstance(value, datetime.datetime | datetime.date):
         return f"'{value.isoformat()}'"
-    if isinstance(value, list | tuple):
-        return "'{" + ",".join(str(v) for v in value) + "}'"
+    if isinstance(value, list | tuple):  # an array literal: elements quoted, None as NULL
+        elements = (
+            "NULL" if v is None else '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
+            for v in value
+        )
+        return "'{" + ",".join(elements).replace("'", "''") + "}'"
     if isinstance(value, dict):
         value = json.dumps(value)
     text = str(value).replace("'", "''")

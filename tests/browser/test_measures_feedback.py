@@ -1,8 +1,9 @@
 """Feedback on the demo measure in Chromium: a resident at 320 px with JavaScript off (keyboard
 for the stance); an organisation with the code a planner issued it; the planner reading the
-summary, the consultation report with its map and downloading the report and the decision
-template as PDFs. axe-core (WCAG 2.x A/AA) clean and nothing wider than 320 px on the measure
-page and after an error (axe needs scripts: checked in a context with them on)."""
+summary with its support maps (also at 320 px), the consultation report with its map and
+downloading the report and the decision template as PDFs. axe-core (WCAG 2.x A/AA) clean and
+nothing wider than 320 px on the measure page, after an error and on the summary (axe needs
+scripts: checked in a context with them on)."""
 
 from __future__ import annotations
 
@@ -145,8 +146,43 @@ def test_an_organisation_answers_with_the_code_a_planner_issued_and_is_named_in_
     main = planner.locator("main").inner_text()
     assert organisation in main
     assert "Wir beteiligen uns gern mit unserer Seniorenberatung." in main
+    _has_support_maps(planner)
     violations = axe_violations(planner)
     assert violations == [], describe_violations(violations)
+    # the same summary, maps included, on a phone without JavaScript
+    narrow = new_context(
+        viewport=NARROW, java_script_enabled=False, storage_state=signed_in_state
+    ).new_page()
+    narrow.goto(f"/measures/{measure_id}/summary")
+    _has_support_maps(narrow)
+    _accessible_and_narrow(narrow)
+
+
+def _has_support_maps(page: Page) -> None:
+    """The report's support maps on the summary page: server-rendered, with their table, and
+    protected areas hatched and named as protected, never shown as 0."""
+    assert page.get_by_role("heading", name="Rückmeldungen je Sozialraum").is_visible()
+    protected = 0
+    for kind in ("resident", "professional"):
+        figure = page.locator(f"#support-map-{kind}")
+        assert figure.locator("svg path").count() >= 1
+        assert figure.locator("svg title").first.text_content()  # a text alternative
+        table = page.locator(f"#support-map-{kind}-table")
+        assert table.is_visible()
+        rows = table.locator("tbody tr")
+        assert rows.count() == figure.locator("svg path").count()
+        for index in range(rows.count()):
+            cell = rows.nth(index).locator("td").first
+            if "suppressed" in (cell.get_attribute("class") or ""):
+                protected += 1
+                text = cell.inner_text().strip()
+                assert text == "geschützt (zu wenige Personen)", text
+        hatched = figure.locator("svg path.map-protected")
+        for index in range(hatched.count()):
+            assert "-hatch" in (hatched.nth(index).get_attribute("fill") or "")
+            label = hatched.nth(index).evaluate("path => path.parentNode.textContent")
+            assert "geschützt" in label and not re.search(r"\b0\s*%", label), label
+    assert protected >= 1  # the demo's few responses leave areas protected
 
 
 def test_a_planner_downloads_the_consultation_report_and_the_decision_template(

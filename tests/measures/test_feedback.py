@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from litestar import Litestar
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
@@ -17,6 +18,7 @@ from quartier.processes.phases import PhaseKey
 from quartier.stats.cellkey import Cell, PTable, Release
 from tests.support.disclosure import published, without_noise  # noqa: F401
 from tests.support.release_attacker import ReleaseAttacker
+from tests.support.statements import capturing_statements
 
 from .conftest import Client, CreateMeasure, Headers, Json
 
@@ -356,3 +358,65 @@ async def test_criterion_means_come_with_a_95_percent_interval(
     }  # fmt: skip
     feasibility = next(f for f in root["criteria"] if f["criterion"] == "feasibility")
     assert feasibility["n"] == 0 and feasibility["mean"] is None
+
+
+# A resident's submission: before the driver path (issue #10) it sent 14 statements through the
+# ORM. Now: the facts with the key's lock, then one statement storing the response, its ratings
+# and comments and the key's record (or reading the key's stored answer).
+MAX_SUBMISSION_STATEMENTS = 2
+
+
+async def test_a_submission_sends_few_statements(
+    client: Client, create_measure: CreateMeasure, consult: Consult, app: Litestar
+) -> None:
+    measure_id = await create_measure()
+    await consult(measure_id)
+    engine = app.state["db_config"].get_engine()
+    body = {
+        "ratings": {"relevance": 5, "feasibility": 3, "reach": 4},
+        "comments": [{"section": "offer", "body": "Bitte auch abends."}],
+        "general_comment": "Gute Idee.",
+        "area_code": "010101",
+    }
+    await give(client, measure_id, {**token(), "Idempotency-Key": "warm"}, **body)
+    counts: dict[str, int] = {}
+    for name, headers in {
+        "with key": {**token(), "Idempotency-Key": "counted"},
+        "replay": {**token(), "Idempotency-Key": "counted"},
+        "without key": token(),
+    }.items():
+        async with capturing_statements(engine) as statements:
+            response = await give(client, measure_id, headers, **body)
+        assert response.status_code == 201, response.text
+        assert ("idempotent-replayed" in response.headers) == (name == "replay")
+        counts[name] = len(statements)
+    assert all(n <= MAX_SUBMISSION_STATEMENTS for n in counts.values()), counts
+
+
+async def test_an_expired_key_is_used_afresh(
+    client: Client, create_measure: CreateMeasure, consult: Consult, engine: AsyncEngine
+) -> None:
+    """The driver path stores a key's record over an expired one of the same key (its unique
+    index still holds it until the purge), in the statement that stores the response."""
+    measure_id = await create_measure()
+    await consult(measure_id)
+    first = await give(client, measure_id, {**token(), "Idempotency-Key": "old-key"})
+    assert first.status_code == 201, first.text
+    async with async_sessionmaker(engine)() as db, db.begin():
+        await db.execute(
+            text(
+                "UPDATE idempotency_keys SET expires_at = now() - interval '1 hour' "
+                "WHERE idempotency_key = 'old-key'"
+            )
+        )
+    other = {**token(), "Idempotency-Key": "old-key"}
+    second = await give(client, measure_id, other, stance="oppose")
+    assert second.status_code == 201, second.text
+    assert "idempotent-replayed" not in second.headers
+    assert second.json()["receipt_code"] != first.json()["receipt_code"]
+    again = await give(client, measure_id, other, stance="oppose")
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json() == second.json()
+    async with async_sessionmaker(engine)() as db:
+        stances = (await db.execute(text("SELECT stance FROM measure_feedback"))).scalars().all()
+    assert sorted(stances) == ["oppose", "support"]

@@ -234,6 +234,11 @@ async def test_the_report_maps_the_feedback_per_social_area_on_the_page_and_in_t
     assert "0% – 20%" in professional  # the legend: fixed fifths of the share
     cells = re.findall(r'<td class="numeric[^"]*">([^<]*)</td>', professional)
     assert cells == ["protected (too few people)"] * 2  # not 0
+    # the feedback summary page shows the same maps with their tables (measures.support_maps)
+    summary_page = await client.get(f"/measures/{measure_id}/summary", headers=HTML)
+    assert summary_page.status_code == 200, summary_page.text
+    for kind in ("resident", "professional"):
+        assert _map_of(summary_page.text, kind) == _map_of(html, kind)
 
     response = await client.get(
         f"/api/v1/measures/{measure_id}/consultation-report/pdf", headers=ENGLISH
@@ -595,3 +600,9 @@ def test_survey_evidence_appears_with_its_published_figure(app: Litestar) -> Non
     assert '<html lang="de"' in html and "<title>Beschlussvorlage: Familienzentrum</title>" in html
     assert "45\u202f% (18 von 40 Antwortenden, 95-%-Intervall 31\u202f% – 60\u202f%)" in html
     assert "Befragung „Familienbefragung 2026“, wie am 01.11.2026 veröffentlicht" in html
+
+
+def _map_of(html: str, kind: str) -> str:
+    """A support map as rendered: its figure and its table."""
+    start = html.index(f'<figure class="map" id="support-map-{kind}"')
+    return html[start : html.index("</table>", start)]

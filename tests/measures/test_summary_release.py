@@ -207,8 +207,9 @@ def _check_and_attack(summary: Json, truth: Truth, release: Release) -> ReleaseA
 
 
 def _maps_agree(html: str, summary: Json) -> None:
-    """The report's maps show the groups' published figures: the share in support of the
-    published stance counts, or "protected" — never a figure of their own."""
+    """The maps (of the report and of the summary page) show the groups' published figures:
+    the share in support of the published stance counts, or "protected" — never a figure of
+    their own."""
     groups = {g["key"]: g for g in summary["groups"]}
     for kind in KINDS:
         start = html.index(f'id="support-map-{kind}-table"')
@@ -299,6 +300,11 @@ async def _release(
     page = await client.get(
         f"/measures/{measure_id}/consultation-report",
         headers={"Accept": "text/html", "Accept-Language": "en"},
+    )
+    assert page.status_code == 200, page.text
+    _maps_agree(page.text, summary)
+    page = await client.get(
+        f"/measures/{measure_id}/summary", headers={"Accept": "text/html", "Accept-Language": "en"}
     )
     assert page.status_code == 200, page.text
     _maps_agree(page.text, summary)

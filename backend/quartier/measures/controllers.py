@@ -470,6 +470,7 @@ class FeedbackController(Controller):
             data,
             idempotency_key=idempotency_key,
             respondent_token=respondent_token,
+            engine=request.app.state["db_config"].get_engine(),
         )
         response: Response[s.FeedbackReceipt] = as_response(result)
         return response

@@ -5,7 +5,10 @@ Submitting: the consultation window must be open, the measure in consultation, a
 process's active phase must open `measure_feedback` (the participation registry). Residents
 and professionals stay anonymous (a keyed per-consultation pseudonym of a respondent token
 refuses repeats, as in surveys); an organisation answers with the code issued to it, once, and
-is named. Every submission is idempotent with an `Idempotency-Key`.
+is named. Every submission is idempotent with an `Idempotency-Key`. The common case (a valid
+anonymous response to an open consultation, or a replay) runs on the asyncpg driver in two
+statements (`_submit_on_driver`, as survey responses do); everything else takes the general
+path, whose answers are the reference.
 
 The summary is disclosure-controlled by the cell key method, like every figure from residents
 (`stats.cellkey`, docs/PRIVACY.md). Every response carries a random `record_key`; a cell (the
@@ -28,12 +31,27 @@ from uuid import UUID
 
 import msgspec
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.sql.visitors import replacement_traverse
+from uuid_utils.compat import uuid7
 
 from quartier.areas.models import SocialArea
+from quartier.core import idempotency
 from quartier.core import translations as shared_translations
+from quartier.core.driver import DriverStatement, driver_transaction
 from quartier.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
-from quartier.core.idempotency import StoredResponse, fingerprint, run_idempotent
+from quartier.core.idempotency import (
+    StoredResponse,
+    check_key,
+    fingerprint,
+    in_flight,
+    key_reused,
+    lock_id,
+    record_values,
+    replay,
+    run_idempotent,
+)
 from quartier.measures import common
 from quartier.measures import schemas as s
 from quartier.measures.models import (
@@ -52,11 +70,12 @@ from quartier.measures.models import (
     Stance,
 )
 from quartier.measures.services import latest_consultation, visible_measure
+from quartier.participation import guard
 from quartier.participation import pseudonyms as resident_ids
 from quartier.processes import models as pm
 from quartier.processes import participation
 from quartier.settings import Settings
-from quartier.stats.cellkey import EMPTY, Cell, Release
+from quartier.stats.cellkey import EMPTY, Cell, Release, new_record_key
 from quartier.surveys import responses as codes
 
 MODULE = "measure_feedback"
@@ -235,7 +254,31 @@ async def submit_idempotent(
     *,
     idempotency_key: str | None,
     respondent_token: str | None,
+    engine: AsyncEngine | None = None,
 ) -> StoredResponse:
+    """A submission, stored at most once per `Idempotency-Key`. With `engine`, the common
+    case — a valid anonymous response to an open consultation, or a replay — takes the driver
+    path (`_submit_on_driver`: two statements in a transaction of its own); everything else
+    (organisations, refusals, repeats) the general path in `session`, whose problems are the
+    reference. Both paths use the same operation, key lock and body fingerprint."""
+    request_fingerprint = fingerprint(
+        settings.secret_key, measure_id.bytes, msgspec.json.encode(data)
+    )
+    if engine is not None:
+        if idempotency_key is not None:
+            check_key(idempotency_key)
+        fast = await _submit_on_driver(
+            engine,
+            settings,
+            measure_id,
+            data,
+            key=idempotency_key,
+            request_fingerprint=request_fingerprint,
+            respondent_token=respondent_token,
+        )
+        if fast is not None:
+            return fast
+
     async def produce() -> tuple[int, Any, dict[str, str]]:
         receipt = await submit(
             session, settings, measure_id, data, respondent_token=respondent_token
@@ -246,11 +289,320 @@ async def submit_idempotent(
         session,
         operation=OPERATION,
         key=idempotency_key,
-        request_fingerprint=fingerprint(
-            settings.secret_key, measure_id.bytes, msgspec.json.encode(data)
-        ),
+        request_fingerprint=request_fingerprint,
         produce=produce,
     )
+
+
+# -- the driver path -----------------------------------------------------------------------------
+# The rules are those of `submit` and `run_idempotent`; the driver path only takes the case in
+# which every check passes (or the key's answer is replayed) and leaves everything else to them.
+
+_MEASURES: sa.Table = Measure.__table__  # type: ignore[assignment]
+_CONSULTATIONS: sa.Table = Consultation.__table__  # type: ignore[assignment]
+_VERSIONS: sa.Table = MeasureVersion.__table__  # type: ignore[assignment]
+_FEEDBACK: sa.Table = Feedback.__table__  # type: ignore[assignment]
+_RATINGS: sa.Table = FeedbackRating.__table__  # type: ignore[assignment]
+_COMMENTS: sa.Table = FeedbackComment.__table__  # type: ignore[assignment]
+
+
+def _process_of_measure(element: Any, **_kw: Any) -> Any:
+    """`:process_id` of `guard.open_now` as the measure's own column."""
+    if isinstance(element, sa.BindParameter) and element.key == "process_id":
+        return _MEASURES.c.process_id
+    return None
+
+
+# `guard.open_now` states the phase rule for the process `:process_id`: here, the measure's.
+_OPEN_NOW: sa.ColumnElement[Any] = guard.open_now(MODULE)
+_NO_OPTIONS: dict[str, Any] = {}
+_LATEST = (
+    sa.select(
+        _CONSULTATIONS.c.id,
+        _CONSULTATIONS.c.version,
+        _CONSULTATIONS.c.opens_at,
+        _CONSULTATIONS.c.closes_at,
+        _CONSULTATIONS.c.criteria,
+        _CONSULTATIONS.c.pseudonym_salt,
+    )
+    .where(_CONSULTATIONS.c.measure_id == _MEASURES.c.id)
+    .order_by(_CONSULTATIONS.c.version.desc())
+    .limit(1)
+    .lateral("consultation")
+)
+# 1. The measure, its latest consultation and that version's sections, whether the process's
+#    phase opens measure feedback (`guard.open_now`, on the measure's process), the area named,
+#    and, with a key, the key's in-flight lock.
+_FACTS = DriverStatement(
+    sa.select(
+        _MEASURES.c.status,
+        _LATEST.c.id.label("consultation_id"),
+        _LATEST.c.opens_at,
+        _LATEST.c.closes_at,
+        _LATEST.c.criteria,
+        _LATEST.c.pseudonym_salt,
+        _VERSIONS.c.sections,
+        sa.func.coalesce(
+            replacement_traverse(_OPEN_NOW, _NO_OPTIONS, _process_of_measure), sa.false()
+        ).label("open"),
+        sa.select(SocialArea.id)
+        .where(SocialArea.code == sa.bindparam("area_code", type_=sa.String))
+        .scalar_subquery()
+        .label("area_id"),
+        sa.case(
+            (sa.bindparam("lock_id", type_=sa.BigInteger).is_(None), sa.true()),
+            else_=sa.func.pg_try_advisory_xact_lock(sa.bindparam("lock_id", type_=sa.BigInteger)),
+        ).label("locked"),
+    )
+    .select_from(
+        _MEASURES.outerjoin(_LATEST, sa.true()).outerjoin(
+            _VERSIONS,
+            sa.and_(
+                _VERSIONS.c.measure_id == _MEASURES.c.id, _VERSIONS.c.version == _LATEST.c.version
+            ),
+        )
+    )
+    .where(_MEASURES.c.id == sa.bindparam("measure_id", type_=sa.Uuid))
+)
+
+
+def _child_id(parent: Any, tag: str, ordinal: Any) -> Any:
+    """A row id derived from its response's UUIDv7: the response's first 8 bytes (its time, so
+    rows sort like their responses), then 8 bytes of md5(response id, tag, ordinal)."""
+    digest = sa.func.decode(
+        sa.func.md5(
+            sa.cast(parent, sa.Text)
+            .op("||")(sa.literal_column(f"'{tag}'"))
+            .op("||")(sa.cast(ordinal, sa.Text))
+        ),
+        sa.literal_column("'hex'"),
+    )
+    raw = sa.func.substring(sa.func.uuid_send(parent), 1, 8).op("||")(
+        sa.func.substring(digest, 1, 8)
+    )
+    return sa.cast(sa.func.encode(raw, sa.literal_column("'hex'")), sa.Uuid)
+
+
+_COMMENT_COLUMNS = (
+    "id", "feedback_id", "consultation_id", "section", "body", "moderation", "created_at",
+    "updated_at",
+)  # fmt: skip
+# What an expired record of the same key takes from the new one (its unique index still holds).
+_RENEWED = (
+    "fingerprint", "response_status", "response_body", "response_headers", "expires_at",
+    "created_at", "updated_at",
+)  # fmt: skip
+
+
+def _store() -> Any:
+    """2. After the lock (a statement of its own, so that its snapshot sees a record committed
+    by the lock's previous holder): the key's live record; unless there is one, the response
+    (nothing if its pseudonym or receipt code is taken), its ratings and comments, and the key's
+    record (replacing an expired one). Returns the live record's columns and the new id."""
+    live = sa.select(*idempotency.LIVE_COLUMNS).where(idempotency.LIVE_CONDITION).cte("live")
+    columns = [
+        "id", "consultation_id", "kind", "area_id", "stance", "pseudonym", "receipt_code",
+        "record_key", "created_at", "updated_at",
+    ]  # fmt: skip
+    response = (
+        insert(_FEEDBACK)
+        .from_select(
+            columns,
+            sa.select(
+                *(sa.bindparam(f"r_{name}", type_=_FEEDBACK.c[name].type) for name in columns)
+            ).where(~sa.exists(sa.select(live.c.fingerprint))),
+        )
+        .on_conflict_do_nothing()
+        .returning(_FEEDBACK.c.id, _FEEDBACK.c.consultation_id, _FEEDBACK.c.created_at)
+        .cte("response")
+    )
+    now = response.c.created_at
+    given = (
+        sa.func.unnest(
+            sa.bindparam("criteria", type_=ARRAY(sa.String)),
+            sa.bindparam("values", type_=ARRAY(sa.SmallInteger)),
+        )
+        .table_valued("criterion", "value", with_ordinality="ordinal")
+        .render_derived(name="given")
+    )
+    ratings = _RATINGS.insert().from_select(
+        ["id", "feedback_id", "consultation_id", "criterion", "value", "created_at", "updated_at"],
+        sa.select(
+            _child_id(response.c.id, "r", given.c.ordinal),
+            response.c.id,
+            response.c.consultation_id,
+            given.c.criterion,
+            given.c.value,
+            now,
+            now,
+        )
+        .select_from(response)
+        .join(given, sa.true()),
+    )
+    said = (
+        sa.func.unnest(
+            sa.bindparam("sections", type_=ARRAY(sa.String)),
+            sa.bindparam("bodies", type_=ARRAY(sa.Text)),
+        )
+        .table_valued("section", "body", with_ordinality="ordinal")
+        .render_derived(name="said")
+    )
+    comments = _COMMENTS.insert().from_select(
+        [*_COMMENT_COLUMNS],
+        sa.select(
+            _child_id(response.c.id, "c", said.c.ordinal),
+            response.c.id,
+            response.c.consultation_id,
+            said.c.section,
+            said.c.body,
+            sa.literal_column(f"'{ModerationStatus.VISIBLE.value}'"),
+            now,
+            now,
+        )
+        .select_from(response)
+        .join(said, sa.true()),
+    )
+    records = idempotency.RECORDS
+    record_columns = [c for c in records.c if c.name != "sa_orm_sentinel"]
+    record_insert = insert(records).from_select(
+        [c.name for c in record_columns],
+        sa.select(*(sa.bindparam(f"i_{c.name}", type_=c.type) for c in record_columns))
+        .select_from(response)
+        .where(sa.bindparam("i_idempotency_key", type_=sa.String).is_not(None)),
+    )
+    record = record_insert.on_conflict_do_update(
+        index_elements=[records.c.operation, records.c.idempotency_key],
+        set_={name: record_insert.excluded[name] for name in _RENEWED},
+        where=records.c.expires_at <= sa.func.now(),
+    )
+    return (
+        sa.select(
+            sa.select(response.c.id).scalar_subquery().label("inserted"),
+            *(live.c[c.name] for c in idempotency.LIVE_COLUMNS),
+        )
+        .select_from(sa.select(sa.literal(1).label("one")).subquery("one"))
+        .outerjoin(live, sa.true())
+        .add_cte(ratings.cte("ratings"), comments.cte("comments"), record.cte("record"))
+    )
+
+
+_STORE = DriverStatement(_store())
+_RECORD_COLUMNS = [c.name for c in idempotency.RECORDS.c if c.name != "sa_orm_sentinel"]
+
+
+class _NotStored(Exception):
+    """Nothing was stored (a repeat, a collision): roll back, and let the general path say."""
+
+
+async def _submit_on_driver(
+    engine: AsyncEngine,
+    settings: Settings,
+    measure_id: UUID,
+    data: s.FeedbackSubmission,
+    *,
+    key: str | None,
+    request_fingerprint: bytes,
+    respondent_token: str | None,
+) -> StoredResponse | None:
+    """Store a valid anonymous response to an open consultation, or replay its key's stored
+    answer; None for anything else (the caller then takes the general path)."""
+    if data.kind is RespondentKind.ORGANISATION or data.organisation_code:
+        return None  # the code's hash needs the consultation: the general path
+    if respondent_token is not None and not resident_ids.valid_respondent_token(respondent_token):
+        return None
+    try:
+        async with driver_transaction(engine) as db:
+            facts = await db.row(
+                _FACTS,
+                {
+                    "measure_id": measure_id,
+                    "area_code": data.area_code,
+                    "lock_id": None if key is None else lock_id(OPERATION, key),
+                },
+            )
+            if facts is None:
+                return None
+            if not facts["locked"]:
+                raise in_flight()
+            now = common.utcnow()
+            if (
+                facts["status"] != MeasureStatus.IN_CONSULTATION.value
+                or facts["consultation_id"] is None
+                or facts["sections"] is None
+                or not facts["open"]
+                or not facts["opens_at"] <= now < facts["closes_at"]
+                or (data.area_code is not None and facts["area_id"] is None)
+            ):
+                return None
+            criteria = {c["key"] for c in facts["criteria"]}
+            sections = {section["key"] for section in facts["sections"]}
+            commented = [c.section for c in data.comments]
+            if (
+                not criteria.issuperset(data.ratings)
+                or not sections.issuperset(commented)
+                or len(set(commented)) != len(commented)
+            ):
+                return None
+            pseudonym = (
+                None
+                if respondent_token is None
+                else resident_ids.pseudonym(
+                    settings.secret_key, facts["pseudonym_salt"], respondent_token
+                )
+            )
+            said: list[tuple[str | None, str]] = [(c.section, c.body) for c in data.comments]
+            if data.general_comment.strip():
+                said.append((None, data.general_comment.strip()))
+            given = {
+                "criteria": list(data.ratings),
+                "values": list(data.ratings.values()),
+                "sections": [section for section, _ in said],
+                "bodies": [body for _, body in said],
+            }
+            for _attempt in range(5):
+                receipt_code = codes.new_receipt_code()
+                row = {
+                    "id": uuid7(),
+                    "consultation_id": facts["consultation_id"],
+                    "kind": data.kind.value,
+                    "area_id": facts["area_id"],
+                    "stance": data.stance.value,
+                    "pseudonym": pseudonym,
+                    "receipt_code": receipt_code,
+                    "record_key": new_record_key(),
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                body = msgspec.json.encode(
+                    s.FeedbackReceipt(
+                        receipt_code=codes.format_code(receipt_code), submitted_at=now
+                    )
+                )
+                record = (
+                    dict.fromkeys(_RECORD_COLUMNS)
+                    if key is None
+                    else record_values(OPERATION, key, request_fingerprint, 201, body, {})
+                )
+                stored = await db.row(
+                    _STORE,
+                    {f"r_{name}": value for name, value in row.items()}
+                    | {f"i_{name}": value for name, value in record.items()}
+                    | given
+                    | {"operation": OPERATION, "key": key},
+                )
+                assert stored is not None  # one row, always
+                if stored["fingerprint"] is not None:
+                    if stored["fingerprint"] != request_fingerprint:
+                        raise key_reused()
+                    return replay(stored)
+                if stored["inserted"] is not None:
+                    return StoredResponse(201, body, {}, replayed=False)
+                if pseudonym is not None:
+                    raise _NotStored  # answered before, or a receipt collision
+                # otherwise the receipt code collided (1 in 2^40): draw another one
+            raise RuntimeError("could not allocate a receipt code")  # pragma: no cover
+    except _NotStored:
+        return None
 
 
 async def issue_codes(

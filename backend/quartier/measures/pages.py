@@ -33,6 +33,7 @@ from quartier.measures import common, delivery, delivery_pages, feedback, goals,
 from quartier.measures import schemas as s
 from quartier.measures.delivery_pages import PERIOD_NAMES, UNIT_NAMES
 from quartier.measures.models import MeasureStatus, RespondentKind, Stance
+from quartier.measures.support_maps import area_maps
 from quartier.processes import models as pm
 from quartier.processes.phases import N_
 from quartier.processes.services import Actor
@@ -283,6 +284,7 @@ async def give_feedback(
                 submission,
                 idempotency_key=form.idempotency_key,
                 respondent_token=None if form.kind == "organisation" else token,
+                engine=request.app.state["db_config"].get_engine(),
             )
     except msgspec.ValidationError as error:
         return await _measure_page(
@@ -393,6 +395,7 @@ async def summary_page(request: AnyRequest, db_session: AsyncSession, measure_id
             comment_groups=comment_groups(
                 result.comments, consulted.content, shown.section_titles()
             ),
+            area_maps=await area_maps(db_session, result, consulted.content.areas),
         ),
     )
 
