@@ -1,0 +1,43 @@
+"""goal translations: a goal's (and sub-goal's) statement per further language (issue #14 §1).
+
+German stays in `goal_versions.statement` (the source text, what the v1 field means); the other
+languages live in a `translations` map beside it, as for measures (migration 0025,
+`core.translations`): per goal version `{"en": {"statement": …}, "ar": {…}}`. The map is an
+object and bounded in size (the API bounds every string; the CHECK is the database's backstop).
+
+Revision ID: 0028
+Revises: 0027
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects.postgresql import JSONB
+
+revision = "0028"
+down_revision = "0027"
+branch_labels = None
+depends_on = None
+
+TABLE = "goal_versions"
+# Keep in step with quartier.core.translations.MAX_BYTES.
+MAX_BYTES = 524_288
+
+
+def upgrade() -> None:
+    op.add_column(
+        TABLE,
+        sa.Column("translations", JSONB(), nullable=False, server_default=sa.text("'{}'::jsonb")),
+    )
+    op.create_check_constraint(
+        op.f(f"ck_{TABLE}_translations_bounded"),
+        TABLE,
+        "jsonb_typeof(translations) = 'object' "
+        f"AND octet_length(translations::text) <= {MAX_BYTES}",
+    )
+
+
+def downgrade() -> None:
+    op.drop_constraint(op.f(f"ck_{TABLE}_translations_bounded"), TABLE, type_="check")
+    op.drop_column(TABLE, "translations")
