@@ -62,7 +62,10 @@ async def test_goal_statements_round_trip_per_language_and_versions_keep_what_wa
 
     updated = await client.put(
         f"/api/v1/goals/{goal['id']}",
-        json={"statement": GERMAN, "translations": {"tr": {"statement": "Her aile danışma bulur."}}},
+        json={
+            "statement": GERMAN,
+            "translations": {"tr": {"statement": "Her aile danışma bulur."}},
+        },
         headers=planner,
     )
     assert updated.status_code == 200, updated.text

@@ -69,7 +69,6 @@ class GoalTranslations(Struct, kw_only=True, forbid_unknown_fields=True, omit_de
     ar: GoalText | None = None
 
 
-
 class SurveyFigureEvidence(
     Struct, kw_only=True, forbid_unknown_fields=True, tag="survey_figure", tag_field="kind"
 ):
