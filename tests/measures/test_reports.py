@@ -647,6 +647,12 @@ async def test_the_decision_template_is_produced_in_a_chosen_language(
     assert "data-language-fallback" in english.text
     assert f'href="{page_url}.pdf?lang=en"' in english.text
 
+    arabic = await client.get(f"{page_url}?lang=ar", headers=planner | HTML)
+    assert '<html lang="ar" dir="rtl">' in arabic.text
+    assert "<h2>القرار المقترح</h2>" in arabic.text  # "Proposed decision", from the catalogue
+    assert 'lang="de" dir="ltr">Jede Familie in Moabit' in arabic.text  # no Arabic statement
+    assert "data-language-fallback" in arabic.text
+
     unknown = await client.get(f"{page_url}?lang=fr", headers=planner | HTML)
     assert unknown.headers["content-language"] == "de"  # ignored, as everywhere
 
