@@ -143,8 +143,8 @@ MATRIX: dict[str, frozenset[str]] = {
     "ImportSurveyResponses": STAFF | tokens("surveys:write"),
     "GetSurveyResults": PLANNERS | tokens("surveys:read"),
     "SetSurveyResultsPublication": PLANNERS | tokens("surveys:write"),
-    "CreateNeedCategory": ADMINS,
-    "UpdateNeedCategory": ADMINS,
+    "CreateNeedCategory": ADMINS | tokens("surveys:write"),
+    "UpdateNeedCategory": ADMINS | tokens("surveys:write"),
     # aggregated needs (surveys.export_controllers)
     "GetAggregatedNeeds": PLANNERS | tokens("surveys:read", "exports:read"),
     "GetProcessAggregatedNeeds": PLANNERS | tokens("surveys:read", "exports:read"),

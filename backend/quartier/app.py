@@ -172,6 +172,7 @@ def _page_routes() -> list[ControllerRouterHandler]:
     from quartier.processes.pages import PAGES as processes
     from quartier.reports.pages import PAGES as reports
     from quartier.surveys.builder_pages import PAGES as survey_builder
+    from quartier.surveys.category_pages import PAGES as need_categories
     from quartier.surveys.pages import PAGES as surveys
     from quartier.surveys.staff_entry_pages import PAGES as survey_entry
     from quartier.webhooks.pages import PAGES as webhooks
@@ -185,6 +186,7 @@ def _page_routes() -> list[ControllerRouterHandler]:
         *outbox,
         *indicators,
         *survey_builder,
+        *need_categories,
         *survey_entry,
         *measures,
         *measure_reports,

@@ -21,6 +21,7 @@ STRUCTS = (
     ideas.AnswerTranslations,
     measures.MeasureTranslations,
     measures.SectionTranslations,
+    measures.GoalTranslations,
 )
 
 

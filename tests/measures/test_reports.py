@@ -355,7 +355,7 @@ async def test_the_decision_template_shows_goals_resources_result_and_the_record
     assert history[-1]["decision"]["reference"] == "Drucksache 0815/2026"
     assert history[0]["decision"] is None
 
-    pdf = await client.get(f"{url}/pdf", headers=planner | ENGLISH)
+    pdf = await client.get(f"{url}/pdf?lang=en", headers=planner | ENGLISH)
     assert pdf.status_code == 200 and pdf.headers["content-type"] == PDF
     reader, text = pdf_text(pdf.content)
     assert reader.metadata is not None
@@ -373,7 +373,7 @@ async def test_the_decision_template_shows_goals_resources_result_and_the_record
     ):
         assert expected in text, expected
     page = await client.get(
-        f"/dashboard/measures/{measure_id}/decision-template", headers=planner | HTML
+        f"/dashboard/measures/{measure_id}/decision-template?lang=en", headers=planner | HTML
     )
     assert page.status_code == 200 and "Drucksache 0815/2026" in page.text
     assert "<title>Decision template: Familienzentrum Moabit</title>" in page.text
@@ -606,3 +606,88 @@ def _map_of(html: str, kind: str) -> str:
     """A support map as rendered: its figure and its table."""
     start = html.index(f'<figure class="map" id="support-map-{kind}"')
     return html[start : html.index("</table>", start)]
+
+
+async def test_the_decision_template_is_produced_in_a_chosen_language(
+    client: Client,
+    create_measure: CreateMeasure,
+    consult: Consult,
+    planner: Headers,
+    organisation: uuid.UUID,
+    measuring_process: uuid.UUID,
+) -> None:
+    goal = await client.post(
+        f"/api/v1/processes/{measuring_process}/goals",
+        json={
+            "statement": "Jede Familie in Moabit findet Beratung in der Nähe.",
+            "need_categories": ["childcare"],
+            "translations": {"en": {"statement": "Every family in Moabit finds advice nearby."}},
+        },
+        headers=planner,
+    )
+    assert goal.status_code == 201, goal.text
+    measure_id = await consulted_measure(
+        client, create_measure, consult, planner, organisation, goal_ids=[goal.json()["id"]]
+    )
+    current = (await client.get(f"/api/v1/measures/{measure_id}", headers=planner)).json()
+    body = measure_body(
+        title=current["content"]["title"],
+        goal_ids=[goal.json()["id"]],
+        translations={"en": {"title": "Family centre Moabit"}},
+    )
+    revised = await client.put(f"/api/v1/measures/{measure_id}", json=body, headers=planner)
+    assert revised.status_code == 200, revised.text
+    page_url = f"/dashboard/measures/{measure_id}/decision-template"
+
+    # German by default, whatever the reader's interface language.
+    german = await client.get(page_url, headers=planner | HTML)
+    assert german.headers["content-language"] == "de"
+    assert "<h2>Beschlussvorschlag</h2>" in german.text
+    assert "Jede Familie in Moabit findet Beratung in der Nähe." in german.text
+    assert "data-language-fallback" not in german.text
+    assert f'href="{page_url}?lang=en"' in german.text  # the other languages, one link each
+
+    english = await client.get(f"{page_url}?lang=en", headers=planner | HTML)
+    assert english.status_code == 200 and english.headers["content-language"] == "en"
+    assert '<html lang="en" dir="ltr">' in english.text
+    assert "<title>Decision template: Family centre Moabit</title>" in english.text
+    assert "<h2>Proposed decision</h2>" in english.text
+    assert ">Every family in Moabit finds advice nearby.</h3>" in english.text
+    # The sections have no English text: German, marked, and the document says so.
+    assert 'lang="de" dir="ltr">Angebot</h2>' in english.text
+    assert "data-language-fallback" in english.text
+    assert f'href="{page_url}.pdf?lang=en"' in english.text
+
+    arabic = await client.get(f"{page_url}?lang=ar", headers=planner | HTML)
+    assert '<html lang="ar" dir="rtl">' in arabic.text
+    assert "<h2>القرار المقترح</h2>" in arabic.text  # "Proposed decision", from the catalogue
+    assert 'lang="de" dir="ltr">Jede Familie in Moabit' in arabic.text  # no Arabic statement
+    assert "data-language-fallback" in arabic.text
+
+    unknown = await client.get(f"{page_url}?lang=fr", headers=planner | HTML)
+    assert unknown.headers["content-language"] == "de"  # ignored, as everywhere
+
+    pdf = await client.get(
+        f"/api/v1/measures/{measure_id}/decision-template/pdf?lang=en", headers=planner
+    )
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == PDF
+    assert pdf.headers["content-language"] == "en"
+    assert pdf.headers["content-disposition"].endswith('-en.pdf"')
+    reader, text = pdf_text(pdf.content)
+    assert reader.metadata is not None
+    assert reader.metadata.title == "Decision template: Family centre Moabit"
+    for expected in (
+        "Proposed decision",
+        "Goals and needs evidence",
+        "Every family in Moabit finds advice nearby.",
+        "have not been translated",
+    ):
+        assert expected in text, expected
+    assert "Beschlussvorschlag" not in text
+
+    german_pdf = await client.get(
+        f"/api/v1/measures/{measure_id}/decision-template/pdf", headers=planner | ENGLISH
+    )
+    _, text = pdf_text(german_pdf.content)
+    assert "Beschlussvorschlag" in text and "Jede Familie in Moabit" in text
+    assert "Proposed decision" not in text

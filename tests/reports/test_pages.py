@@ -133,3 +133,32 @@ async def test_the_next_cycle_starts_from_the_released_report_and_its_gaps(
     assert [gap["note"] for gap in following.json()["starting_point"]] == ["Keine Kita im Kiez"]
     draft = await client.get(f"/processes/{next_id}/report", headers={**HTML, **planner})
     assert "Moabit Ost (010102): Keine Kita im Kiez" in draft.text
+
+
+async def test_the_report_shows_goals_in_the_readers_language_or_says_they_are_german(
+    client: Client, full_cycle: uuid.UUID, planner: Headers
+) -> None:
+    goal = (await client.get(f"/api/v1/processes/{full_cycle}/goals", headers=planner)).json()[
+        "items"
+    ][0]
+    translated = await client.put(
+        f"/api/v1/goals/{goal['id']}",
+        json={
+            "statement": goal["statement"],
+            "need_categories": ["childcare"],
+            "area_codes": ["0101"],
+            "translations": {"en": {"statement": "Every child in Moabit has a nursery place."}},
+        },
+        headers=planner,
+    )
+    assert translated.status_code == 200, translated.text
+    path = f"/processes/{full_cycle}/report"
+    english = await client.get(path, headers={**HTML, **planner})
+    assert "<span>Every child in Moabit has a nursery place.</span>" in english.text
+    turkish = await client.get(
+        path, headers={**planner, "Accept": "text/html", "Accept-Language": "tr"}
+    )
+    assert '<span lang="de" dir="ltr">Jedes Kind in Moabit hat einen Kitaplatz.</span>' in (
+        turkish.text
+    )
+    assert "data-language-fallback" in turkish.text

@@ -3,6 +3,8 @@ categories, and deactivated categories can no longer be tagged."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.conftest import LoginFactory
 
 from .conftest import Client, Surveys, definition
@@ -119,3 +121,123 @@ async def test_only_administrators_manage_categories(
         headers=await login_as("admin"),
     )
     assert unknown.status_code == 404
+
+
+async def test_creating_is_idempotent_and_tokens_that_write_surveys_may_change_categories(
+    client: Client, login_as: LoginFactory, make_token: Any
+) -> None:
+    body = {"key": "digital_help", "label": {"de": "Digitale Hilfe", "ar": "مساعدة رقمية"}}
+    writer = await make_token({"surveys:write"})
+    first = await client.post(
+        "/api/v1/need-categories", json=body, headers={**writer, "Idempotency-Key": "cat-1"}
+    )
+    assert first.status_code == 201, first.text
+    again = await client.post(
+        "/api/v1/need-categories", json=body, headers={**writer, "Idempotency-Key": "cat-1"}
+    )
+    assert again.status_code == 201 and again.json()["id"] == first.json()["id"]
+    assert again.headers.get("idempotent-replayed") == "true"
+    other_body = await client.post(
+        "/api/v1/need-categories",
+        json={**body, "key": "digital_other"},
+        headers={**writer, "Idempotency-Key": "cat-1"},
+    )
+    assert other_body.status_code == 422  # the key was used for another body
+    assert other_body.headers["content-type"].startswith("application/problem+json")
+
+    reader = await make_token({"surveys:read"})
+    refused = await client.patch(
+        f"/api/v1/need-categories/{first.json()['id']}",
+        json={"is_active": False},
+        headers=reader,
+    )
+    assert refused.status_code == 403
+    planner = await login_as("planner")
+    assert (
+        await client.post("/api/v1/need-categories", json={**body, "key": "x_y"}, headers=planner)
+    ).status_code == 403
+    too_long = await client.post(
+        "/api/v1/need-categories",
+        json={"key": "long_label", "label": {"de": "x" * 4_001}},
+        headers=writer,
+    )
+    assert too_long.status_code == 400
+    assert too_long.json()["errors"][0]["field"].startswith("label")
+
+
+async def test_the_staff_page_lists_adds_edits_and_deactivates_categories(
+    client: Client, login_as: LoginFactory
+) -> None:
+    admin = await login_as("admin")
+    html = {**admin, "Accept": "text/html", "Accept-Language": "en"}
+    dashboard = await client.get("/workspace/password", headers=html)
+    assert 'href="/workspace/need-categories"' in dashboard.text
+    planner = await login_as("planner")
+    assert (
+        await client.get("/workspace/need-categories", headers={**planner, "Accept": "text/html"})
+    ).status_code == 403
+    page = await client.get("/workspace/need-categories", headers=html)
+    assert page.status_code == 200 and "childcare" in page.text
+    for name in ("key", "label", "label_en", "label_simple", "label_tr", "label_ar", "position"):
+        assert f'name="{name}"' in page.text
+
+    bad = await client.post(
+        "/workspace/need-categories",
+        data={"key": "Bad Key", "label": "", "label_en": "Help"},
+        headers=html,
+    )
+    assert bad.status_code == 400
+    assert 'href="#key"' in bad.text and 'href="#label"' in bad.text
+    assert 'value="Help"' in bad.text
+    taken = await client.post(
+        "/workspace/need-categories", data={"key": "childcare", "label": "Noch mal"}, headers=html
+    )
+    assert taken.status_code == 409 and 'href="#key"' in taken.text
+
+    created = await client.post(
+        "/workspace/need-categories",
+        data={"key": "loneliness", "label": "Einsamkeit", "label_en": "Loneliness"},
+        headers=html,
+        follow_redirects=False,
+    )
+    assert created.status_code == 303, created.text
+    items = (
+        await client.get("/api/v1/need-categories?include_inactive=true", headers=admin)
+    ).json()["items"]
+    category = next(item for item in items if item["key"] == "loneliness")
+    assert category["label"] == {"de": "Einsamkeit", "en": "Loneliness"}
+
+    url = f"/workspace/need-categories/{category['id']}"
+    edit = await client.get(url, headers=html)
+    assert 'value="Loneliness"' in edit.text
+    saved = await client.post(
+        url,
+        data={
+            "label": "Einsamkeit im Alter",
+            "label_en": "",
+            "label_tr": "Yalnızlık",
+            "position": "5",
+        },
+        headers=html,
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303, saved.text
+    deactivated = await client.post(
+        f"{url}/active", data={"active": "false"}, headers=html, follow_redirects=False
+    )
+    assert deactivated.status_code == 303
+    assert deactivated.headers["location"].endswith("?done=deactivated")
+    items = (
+        await client.get("/api/v1/need-categories?include_inactive=true", headers=admin)
+    ).json()["items"]
+    category = next(item for item in items if item["key"] == "loneliness")
+    assert category["label"] == {"de": "Einsamkeit im Alter", "tr": "Yalnızlık"}
+    assert category["position"] == 5 and category["is_active"] is False
+    listed = await client.get("/workspace/need-categories", headers=html)
+    assert "Einsamkeit im Alter" in listed.text and "Deactivated" in listed.text
+    reactivated = await client.post(
+        f"{url}/active", data={"active": "true"}, headers=html, follow_redirects=False
+    )
+    assert reactivated.headers["location"].endswith("?done=reactivated")
+    public = [i["key"] for i in (await client.get("/api/v1/need-categories")).json()["items"]]
+    assert "loneliness" in public

@@ -259,13 +259,18 @@ def language_middleware(app: ASGIApp) -> ASGIApp:
             if message["type"] == "http.response.start":  # on the raw list: every response
                 result: list[tuple[bytes, bytes]] = []
                 vary: bytes | None = None
+                # A response in a language asked for on its own (a council document's `lang`)
+                # states that one; every other response the negotiated language.
+                stated: bytes | None = None
                 for name, value in message.get("headers") or ():
                     lowered = name.lower()
                     if lowered == b"vary":
                         vary = value if vary is None else vary + b", " + value
-                    elif lowered != b"content-language":
+                    elif lowered == b"content-language":
+                        stated = value
+                    else:
                         result.append((name, value))
-                result.append((b"content-language", encoded))
+                result.append((b"content-language", stated or encoded))
                 result.append(
                     (b"vary", vary + b", Accept-Language" if vary else b"Accept-Language")
                 )

@@ -27,6 +27,7 @@ from quartier.core.conditional import (
 from quartier.core.errors import PROBLEM_MEDIA_TYPE, STATUS_SLUGS, ProblemDetails
 from quartier.core.middleware import ACCEPT_LANGUAGE_MAX, LANG_MAX
 from quartier.core.security import Access
+from quartier.settings import KNOWN_LANGUAGES
 
 _DESCRIPTIONS = {
     400: "Invalid input; `errors` names each field in error.",
@@ -294,14 +295,15 @@ def restore_nested_constraints(
 # -- what the server sends and accepts on every operation (issue 13) ------------------------------
 
 LANGUAGE_DESCRIPTION = (
-    "Content language: `de` (default), `en`, or `de-x-simple` (easy-read German where a text "
-    "has one). `lang` wins over the `quartier_lang` cookie, which wins over `Accept-Language`; "
-    "an unknown value is ignored. The response states the language in `Content-Language`."
+    "Content language: `de` (default), `en`, `de-x-simple` (easy-read German where a text "
+    "has one), `tr` or `ar`, as the deployment enables them. `lang` wins over the "
+    "`quartier_lang` cookie, which wins over `Accept-Language`; an unknown value is ignored. "
+    "The response states the language in `Content-Language`."
 )
 HEADERS: dict[str, dict[str, Any]] = {
     "Content-Language": {
-        "description": "The negotiated content language (`de`, `en` or `de-x-simple`).",
-        "schema": {"type": "string", "enum": ["de", "en", "de-x-simple"]},
+        "description": "The negotiated content language (`de`, `en`, `de-x-simple`, `tr` or `ar`).",
+        "schema": {"type": "string", "enum": list(KNOWN_LANGUAGES)},
     },
     "RateLimit-Limit": {
         "description": "Requests allowed per window for this caller and class of operation.",

@@ -56,6 +56,7 @@ ANSWER_MAX = 4000
 TARGET_GROUP_MAX = 60
 TARGET_GROUPS_MAX = 5
 EMAIL_MAX = 254
+LANGUAGE_MAX = 16
 
 
 class IdeaState(enum.StrEnum):
@@ -121,6 +122,11 @@ class Idea(Base):
         Index("ix_ideas_area", "area_id"),
         Index("ix_ideas_duplicate_text", "process_id", "text_fingerprint"),
         CheckConstraint(shared_translations.BOUNDED, name="translations_bounded"),
+        # The language of the notification mails goes with the address, and with it.
+        CheckConstraint(
+            "notify_language IS NULL OR notify_email IS NOT NULL",
+            name="notify_language_needs_email",
+        ),
     )
 
     process_id: Mapped[UUID] = mapped_column(
@@ -152,6 +158,9 @@ class Idea(Base):
     follow_token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
     # Optional, with explicit consent, only for notifications; never shown, exported or logged.
     notify_email: Mapped[str | None] = mapped_column(String(EMAIL_MAX))
+    # The interface language the author used when they asked for mail (a language code only,
+    # e.g. "ar"): the notifications are written in it (migration 0028).
+    notify_language: Mapped[str | None] = mapped_column(String(LANGUAGE_MAX))
     text_fingerprint: Mapped[str] = mapped_column(String(200))
     # Disclosure control of the ideas aggregates (stats.cellkey): random, never shown.
     record_key: Mapped[int] = mapped_column(BigInteger, default=new_record_key)

@@ -197,6 +197,7 @@ async def merge_ideas(
     source.official_status = m.OfficialStatus.MERGED.value
     source.answered_at = utcnow()
     source.notify_email = None
+    source.notify_language = None
     log_action(session, actor, "merge", idea_id, reason=reason)
     await _resolve_reports(session, idea_id)
     await session.flush()
@@ -397,5 +398,6 @@ async def answer_idea(
         await notifications.status_changed(session, settings, idea)
     if m.OfficialStatus(data.official_status) in CLOSING:
         idea.notify_email = None
+        idea.notify_language = None
         await session.flush()
     return idea_out(await load_row(session, idea_id))

@@ -42,13 +42,7 @@ MODERATORS = {Role.ADMIN, Role.MODERATOR}
 IDEAS_RESPONDENT = RespondentCookie(prefix="ri", purpose=b"respondent-ideas")
 NONCE_MAX = 64
 
-OFFICIAL_STATUS_NAMES: dict[str, str] = {
-    "under_review": N_("Under review"),
-    "accepted": N_("Accepted"),
-    "merged": N_("Merged with another idea"),
-    "not_pursued": N_("Not pursued"),
-    "implemented": N_("Implemented"),
-}
+OFFICIAL_STATUS_NAMES = notifications.OFFICIAL_STATUS_NAMES
 STATE_NAMES: dict[str, str] = {
     "pending": N_("Waiting for moderation"),
     "published": N_("Published"),

@@ -29,6 +29,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from quartier.areas.models import AreaLevel, SocialArea
+from quartier.core import i18n
 from quartier.core import translations as shared_translations
 from quartier.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from quartier.core.i18n import gettext as _
@@ -290,6 +291,10 @@ async def submit_idea(
         published_at=None if config.premoderation else now,
         follow_token_hash=codes.follow_token_hash(settings.secret_key, MODULE, token),
         notify_email=data.notify_email if data.email_consent else None,
+        # The interface language of the request that asks for mail: the mails are written in it.
+        notify_language=(
+            i18n.current_language() if data.notify_email and data.email_consent else None
+        ),
         text_fingerprint=fingerprint,
         support_count=0,
     )
@@ -370,6 +375,7 @@ async def withdraw_followed(
         raise NotEditable(_("The idea can no longer be withdrawn."))
     idea.state = m.IdeaState.WITHDRAWN.value
     idea.notify_email = None
+    idea.notify_language = None
     idea.updated_at = utcnow()
     await session.flush()
     return _followed(await load_row(session, idea.id))
@@ -380,6 +386,7 @@ async def forget_email(session: AsyncSession, settings: Settings, token: str) ->
     row = await _by_token(session, settings, token, lock=True)
     idea: m.Idea = row[0]
     idea.notify_email = None
+    idea.notify_language = None
     await session.flush()
     return _followed(await load_row(session, idea.id))
 
@@ -391,6 +398,7 @@ async def forget_email_of(session: AsyncSession, idea_id: UUID) -> bool:
     if idea is None or idea.notify_email is None:
         return False
     idea.notify_email = None
+    idea.notify_language = None
     await session.flush()
     return True
 

@@ -44,6 +44,13 @@ async def load(session: AsyncSession) -> str:
             need_categories=["everyday_support", "elderly_care"],
             area_codes=codes,
             target_groups=["Menschen ab 65, die allein leben"],
+            translations=s.GoalTranslations(
+                en=s.GoalText(
+                    statement="Older people in northern Neukölln find help with everyday life "
+                    "close by."
+                ),
+                de_x_simple=s.GoalText(statement="Alte Menschen in Neukölln bekommen Hilfe."),
+            ),
         ),
         SYSTEM,
     )

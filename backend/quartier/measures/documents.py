@@ -2,17 +2,31 @@
 (Beschlussvorlage) — as one Jinja template each, served as an HTML page and, from the same
 rendered HTML, as a tagged PDF (`core.pdf.render_pdf`). Pages and the JSON API both answer
 through here, so the page a planner prints and the PDF the API returns are the same document.
+
+The decision template is German unless another of the enabled languages is asked for (`lang`,
+`document_language`): then its interface texts come from the translation catalogues and the
+measure's texts and the goals' statements from their translations (`measures.texts`), each in
+German where it has none, with the note that says so.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from litestar import Litestar, Response
+from litestar import Litestar, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+<<<<<<< HEAD
 from quartier.core.i18n import gettext as _
 from quartier.core.pdf import PDF_MEDIA_TYPE, render_pdf
+=======
+from quartier.areas import maps
+from quartier.core import i18n
+from quartier.core import translations as shared_translations
+from quartier.core.i18n import gettext as _
+from quartier.core.pdf import PDF_MEDIA_TYPE, render_pdf
+from quartier.measures import feedback, summary_exports, texts
+>>>>>>> wt/i18n2
 from quartier.measures import schemas as s
 from quartier.measures.pages import KIND_NAMES, comment_groups, stance_chart
 from quartier.measures.pages import _context as page_context
@@ -21,6 +35,77 @@ from quartier.surveys import pages as survey_pages
 
 REPORT_TEMPLATE = "measures/consultation_report.html"
 DECISION_TEMPLATE = "measures/decision_template.html"
+<<<<<<< HEAD
+=======
+# Classes of the support maps: fixed fifths of the share, so maps of two kinds read alike.
+SUPPORT_BREAKS = (0.2, 0.4, 0.6, 0.8, 1.0)
+MAP_TITLES = {
+    "resident": N_("Residents: support per social area"),
+    "professional": N_("Professionals: support per social area"),
+}
+
+
+def document_language(request: Request[Any, Any, Any]) -> str:
+    """The language a council document is asked for with `lang` (the enabled languages, the
+    same rule as every page and operation: an unknown value is ignored), else German — not the
+    reader's interface language: a council document is German unless asked otherwise. Sets it
+    for the rendering."""
+    language = i18n.negotiate(request.query_params.get("lang"), None, None)
+    i18n.set_language(language)
+    return language
+
+
+async def area_maps(
+    session: AsyncSession, summary: s.FeedbackSummary, areas: list[s.AreaRef]
+) -> list[maps.Choropleth]:
+    """One choropleth per anonymous kind over the social areas the consulted version covers:
+    the share in support of each area's group (kind × area) of the summary. Every figure is
+    the summary's own (disclosure-controlled); a withheld group is drawn hatched, never 0.
+    Responses that named another area or none are in the tables, not on the maps."""
+    if not areas:
+        return []
+    groups = {group.key: group for group in summary.groups}
+    figures: list[maps.Choropleth] = []
+    for kind in feedback.ANONYMOUS_KINDS:
+        values = []
+        for area in areas:
+            group = groups.get(f"{kind.value}/{area.code}")
+            share = summary_exports.support_share(group) if group is not None else None
+            values.append(
+                maps.MapValue(
+                    area_id=area.id,
+                    code=area.code,
+                    name=area.name,
+                    value=share,
+                    text=None
+                    if share is None or group is None
+                    else _(
+                        "%(share)s of %(count)s responses",
+                        share=survey_pages.percent(share),
+                        count=group.respondents,
+                    ),
+                    protected=group is None or group.withheld,
+                )
+            )
+        figures.append(
+            await maps.choropleth(
+                session,
+                values,
+                title=_(MAP_TITLES[kind.value]),
+                description=_(
+                    "Map of the social areas of the measure coloured by the share of "
+                    "anonymous responses in support; areas with too few responses are "
+                    "hatched (protected). The table below the map has the figures."
+                ),
+                value_heading=_("Support"),
+                map_id=f"support-map-{kind.value}",
+                breaks=SUPPORT_BREAKS,
+                lowest=0.0,
+                format_break=survey_pages.percent,
+            )
+        )
+    return figures
+>>>>>>> wt/i18n2
 
 
 async def report_context(
@@ -40,7 +125,10 @@ async def report_context(
     )
 
 
-def decision_context(template: s.DecisionTemplate, *, pdf: bool = False) -> dict[str, Any]:
+def decision_context(
+    template: s.DecisionTemplate, *, pdf: bool = False, language: str = i18n.DEFAULT_LANGUAGE
+) -> dict[str, Any]:
+    """The decision template in `language` (set it first with `document_language`)."""
     chart = None
     if template.consultation is not None and not template.consultation.withheld:
         chart = stance_chart(
@@ -55,34 +143,48 @@ def decision_context(template: s.DecisionTemplate, *, pdf: bool = False) -> dict
             ),
             0,
         )
+    shown = texts.for_residents(template.content, language)
+    goal_statements = {goal.id: texts.goal_statement(goal, language) for goal in template.goals}
     return page_context(
         decision=template,
         content=template.content,
+        texts=shown,
+        goal_statements=goal_statements,
+        fallback_language=shared_translations.fallback_language(
+            [*shown.all(), *goal_statements.values()]
+        ),
+        document_language=language,
+        document_languages=i18n.LANGUAGES,
+        lang_query="" if language == i18n.DEFAULT_LANGUAGE else f"?lang={language}",
         chart=chart,
         survey_percent=survey_pages.percent,
-        document_title=_("Decision template: %(title)s", title=template.content.title),
+        document_title=_("Decision template: %(title)s", title=shown.title.text),
         pdf=pdf,
     )
 
 
 async def pdf_response(
-    app: Litestar, template_name: str, context: dict[str, Any], filename: str
+    app: Litestar,
+    template_name: str,
+    context: dict[str, Any],
+    filename: str,
+    language: str | None = None,
 ) -> Response[bytes]:
     """The document rendered from `template_name` as a PDF attachment."""
     html = app.template_engine.get_template(template_name).render(**context)  # type: ignore[union-attr]
-    return Response(
-        await render_pdf(html),
-        media_type=PDF_MEDIA_TYPE,
-        headers={
-            "Content-Disposition": f'attachment; filename="{filename}"',
-            "Cache-Control": "no-store",
-        },
-    )
+    headers = {
+        "Content-Disposition": f'attachment; filename="{filename}"',
+        "Cache-Control": "no-store",
+    }
+    if language:
+        headers["Content-Language"] = language
+    return Response(await render_pdf(html), media_type=PDF_MEDIA_TYPE, headers=headers)
 
 
 def report_filename(report: s.ConsultationReport) -> str:
     return f"consultation-report-{report.measure_id}-v{report.consulted.version}.pdf"
 
 
-def decision_filename(template: s.DecisionTemplate) -> str:
-    return f"decision-template-{template.measure_id}-v{template.content.version}.pdf"
+def decision_filename(template: s.DecisionTemplate, language: str = i18n.DEFAULT_LANGUAGE) -> str:
+    suffix = "" if language == i18n.DEFAULT_LANGUAGE else f"-{language}"
+    return f"decision-template-{template.measure_id}-v{template.content.version}{suffix}.pdf"

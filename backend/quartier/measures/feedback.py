@@ -997,6 +997,7 @@ async def traceability(
             statement=version.statement,
             figures=figures,
             measures=measures_of.get(version.goal_id, []),
+            translations=shared_translations.as_struct(version.translations, s.GoalTranslations),
         )
         for category_id in version.need_category_ids:
             for area_id in version.area_ids or [None]:

@@ -4,7 +4,8 @@ A goal addresses need categories in social areas for target groups and rests on 
 link to a survey figure stores the figure as it was published at the time (the disclosure-
 controlled aggregated needs of that survey at the area's level), so a later response does not
 silently change what a decision was based on. Goals nest one level deep (sub-goals). Every
-save writes a new version; the goal points at its current one.
+save writes a new version; the goal points at its current one. The statement is German, with
+further languages in `translations` (`core.translations`, as a measure's title and summary).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from quartier.areas.models import AreaLevel, SocialArea
+from quartier.core import translations as shared_translations
 from quartier.core.errors import FieldError, InvalidInput, NotFound
 from quartier.core.pagination import Page, keyset_page
 from quartier.measures import common
@@ -104,6 +106,10 @@ async def _version_values(
             evidence.append({"kind": "link", "label": item.label, "url": item.url})
     return {
         "statement": data.statement,
+        # Every version keeps only the translations sent with it, as a measure's do.
+        "translations": shared_translations.merged(
+            {}, data.translations, field_name="translations"
+        ),
         "need_category_ids": await common.need_category_ids(
             session, data.need_categories, "need_categories"
         ),
@@ -180,6 +186,7 @@ async def _views(session: AsyncSession, pairs: list[tuple[Goal, GoalVersion]]) -
             created_at=goal.created_at,
             updated_at=version.created_at,
             sub_goals=children.get(goal.id, []),
+            translations=shared_translations.as_struct(version.translations, s.GoalTranslations),
         )
         for goal, version in pairs
     ]

@@ -87,11 +87,15 @@ class GoalVersion(Base):
     __tablename__ = "goal_versions"
     __table_args__ = (
         sa.UniqueConstraint("goal_id", "version", name="uq_goal_versions_goal_version"),
+        sa.CheckConstraint(shared_translations.BOUNDED, name="translations_bounded"),
     )
 
     goal_id: Mapped[UUID] = mapped_column(sa.ForeignKey("goals.id", ondelete="CASCADE"))
     version: Mapped[int] = mapped_column(sa.Integer)
     statement: Mapped[str] = mapped_column(sa.Text)
+    # The statement in the languages beside German: {"en": {"statement": …}, …} (migration
+    # 0028, `core.translations`).
+    translations: Mapped[dict[str, Any]] = shared_translations.column()
     need_category_ids: Mapped[list[UUID]] = mapped_column(ARRAY(sa.Uuid))
     area_ids: Mapped[list[UUID]] = mapped_column(ARRAY(sa.Uuid))
     target_groups: Mapped[list[str]] = mapped_column(JSONB)

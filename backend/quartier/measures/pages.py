@@ -420,10 +420,9 @@ async def traceability_page(
         for goal in need.goals
         for measure in goal.measures
     }
-    # Goals are written in German only: a reader of another language is told so too.
-    goals_in_german = any(
-        need.goals for need in chain.needs
-    ) and not i18n.current_language().startswith("de")
+    goal_statements = {
+        goal.id: texts.goal_statement(goal) for need in chain.needs for goal in need.goals
+    }
     return Template(
         template_name="measures/traceability.html",
         context=_context(
@@ -431,10 +430,10 @@ async def traceability_page(
             process_title=title,
             chain=chain,
             measure_titles=measure_titles,
+            goal_statements=goal_statements,
             fallback_language=shared_translations.fallback_language(
-                [title, *measure_titles.values()]
-            )
-            or ("de" if goals_in_german else None),
+                [title, *measure_titles.values(), *goal_statements.values()]
+            ),
         ),
     )
 
@@ -897,6 +896,8 @@ async def _goal_editor(
             process_id=process_id,
             values=values,
             errors=errors or {},
+            languages=shared_translations.form_languages(),
+            german=i18n.language_names()["de"],
             **await _choices(db_session, process_id),
         ),
         status_code=422 if errors else 200,
@@ -925,8 +926,17 @@ async def create_goal(
         "evidence": evidence,
         "parent_id": str(form.get("parent_id") or "") or None,
     }
+    # The statement in the enabled languages beside German (the API's GoalText bounds each).
+    change, text_errors, texts_sent = shared_translations.read_form(form, s.GoalText)
+    values["texts"] = {"statement": values["statement"], **texts_sent}
+    if text_errors:
+        return await _goal_editor(db_session, process_id, values, text_errors)
+    body = {
+        **{k: v for k, v in values.items() if k != "texts"},
+        "translations": {code: texts for code, texts in change.items() if texts},
+    }
     try:
-        data = msgspec.convert(values, s.GoalCreate)
+        data = msgspec.convert(body, s.GoalCreate)
         async with db_session.begin_nested():
             await goals.create_goal(db_session, process_id, data, Actor.of(principal_of(request)))
     except msgspec.ValidationError as error:

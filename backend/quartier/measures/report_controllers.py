@@ -160,20 +160,28 @@ class MeasureReportController(Controller):
         summary="The decision template of a measure as PDF",
         description="GetMeasureDecisionTemplate as a tagged, accessible PDF (PDF/UA-1); the "
         "same document as the printable page `/dashboard/measures/{measure_id}/"
-        "decision-template`.",
+        "decision-template`. German, or the enabled language asked for with `lang` (not "
+        "`Accept-Language`: a council document is German unless asked otherwise): the "
+        "interface texts translated, the measure's texts and the goals' statements in their "
+        "translations, German where there is none (the document says so).",
         media_type=PDF_MEDIA_TYPE,
         responses=_pdf("The decision template as a PDF attachment."),
         **STAFF_READERS,
     )
     async def get_decision_template_pdf(
-        self, request: AnyRequest, db_session: AsyncSession, measure_id: UUID
+        self,
+        request: AnyRequest,
+        db_session: AsyncSession,
+        measure_id: UUID,
     ) -> Response[bytes]:
+        language = documents.document_language(request)
         template = await reports.decision_template(db_session, measure_id, common.STAFF_VIEWER)
         return await documents.pdf_response(
             request.app,
             documents.DECISION_TEMPLATE,
-            documents.decision_context(template, pdf=True),
-            documents.decision_filename(template),
+            documents.decision_context(template, pdf=True, language=language),
+            documents.decision_filename(template, language),
+            language,
         )
 
     @get(

@@ -64,13 +64,17 @@ async def report_pdf(
     include_in_schema=False,
     **access(roles=PLANNERS),
 )
-async def decision_page(db_session: AsyncSession, measure_id: UUID) -> Template:
-    """The decision template (Beschlussvorlage), printable; shows the decision once adopted."""
+async def decision_page(
+    request: AnyRequest, db_session: AsyncSession, measure_id: UUID
+) -> Template:
+    """The decision template (Beschlussvorlage), printable; shows the decision once adopted.
+    German, or the enabled language asked for (`lang`)."""
+    language = documents.document_language(request)
     template = await reports.decision_template(db_session, measure_id, common.STAFF_VIEWER)
     return Template(
         template_name=documents.DECISION_TEMPLATE,
-        context=documents.decision_context(template),
-        headers=NO_STORE,
+        context=documents.decision_context(template, language=language),
+        headers={**NO_STORE, "Content-Language": language},
     )
 
 
@@ -80,14 +84,18 @@ async def decision_page(db_session: AsyncSession, measure_id: UUID) -> Template:
     **access(roles=PLANNERS),
 )
 async def decision_pdf(
-    request: AnyRequest, db_session: AsyncSession, measure_id: UUID
+    request: AnyRequest,
+    db_session: AsyncSession,
+    measure_id: UUID,
 ) -> Response[bytes]:
+    language = documents.document_language(request)
     template = await reports.decision_template(db_session, measure_id, common.STAFF_VIEWER)
     return await documents.pdf_response(
         request.app,
         documents.DECISION_TEMPLATE,
-        documents.decision_context(template, pdf=True),
-        documents.decision_filename(template),
+        documents.decision_context(template, pdf=True, language=language),
+        documents.decision_filename(template, language),
+        language,
     )
 
 

@@ -2,9 +2,10 @@
 
 Inputs forbid unknown fields and bound every string, number and list.
 
-Texts residents read of a measure (title, summary, the sections' headings and texts) are German
-in their own fields, as in v1 from the start; `translations` gives them in further languages,
-one object per language (`core.translations`), bounded like the German text.
+Texts residents read of a measure (title, summary, the sections' headings and texts) and of a
+goal (its statement) are German in their own fields, as in v1 from the start; `translations`
+gives them in further languages, one object per language (`core.translations`), bounded like
+the German text.
 """
 
 from __future__ import annotations
@@ -33,7 +34,39 @@ CommentText = Annotated[str, Meta(min_length=1, max_length=4_000)]
 Rating = Annotated[int, Meta(ge=1, le=5)]
 
 
+TranslatedTitle = Annotated[
+    str, Meta(max_length=200, description="Title in this language; empty: the German title")
+]
+TranslatedSummary = Annotated[
+    str, Meta(max_length=4_000, description="Summary in this language; empty: the German one")
+]
+TranslatedBody = Annotated[
+    str, Meta(max_length=20_000, description="Text in this language; empty: the German text")
+]
+
+TranslatedStatement = Annotated[
+    str, Meta(max_length=2_000, description="Statement in this language; empty: the German one")
+]
+
+
 # -- goals ---------------------------------------------------------------------------------------
+
+
+class GoalText(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+    """A goal's statement in one language beside German (left empty, it is shown in German,
+    with a note saying so)."""
+
+    statement: TranslatedStatement = ""
+
+
+class GoalTranslations(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+    """The statement per language beside German: English, easy-read German (`de-x-simple`),
+    Turkish, Arabic. Only languages the deployment enables are accepted."""
+
+    en: GoalText | None = None
+    de_x_simple: GoalText | None = field(default=None, name="de-x-simple")
+    tr: GoalText | None = None
+    ar: GoalText | None = None
 
 
 class SurveyFigureEvidence(
@@ -65,6 +98,13 @@ class GoalInput(Struct, kw_only=True, forbid_unknown_fields=True):
     area_codes: AreaCodes = field(default_factory=list)
     target_groups: TargetGroups = field(default_factory=list)
     evidence: Annotated[list[EvidenceInput], Meta(max_length=30)] = field(default_factory=list)
+    translations: Annotated[
+        GoalTranslations,
+        Meta(
+            description="The statement in languages beside German (a new version keeps only "
+            "those sent)"
+        ),
+    ] = field(default_factory=GoalTranslations)
 
 
 class GoalCreate(GoalInput, kw_only=True, forbid_unknown_fields=True):
@@ -121,19 +161,12 @@ class Goal(Struct, kw_only=True):
     created_at: datetime
     updated_at: datetime
     sub_goals: list[UUID] = field(default_factory=list)
+    translations: Annotated[
+        GoalTranslations, Meta(description="The statement in languages beside German")
+    ] = field(default_factory=GoalTranslations)
 
 
 # -- measures ------------------------------------------------------------------------------------
-
-TranslatedTitle = Annotated[
-    str, Meta(max_length=200, description="Title in this language; empty: the German title")
-]
-TranslatedSummary = Annotated[
-    str, Meta(max_length=4_000, description="Summary in this language; empty: the German one")
-]
-TranslatedBody = Annotated[
-    str, Meta(max_length=20_000, description="Text in this language; empty: the German text")
-]
 
 
 class MeasureText(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -530,9 +563,12 @@ class TraceMeasure(Struct, kw_only=True):
 
 class TraceGoal(Struct, kw_only=True):
     id: UUID
-    statement: str
+    statement: Annotated[str, Meta(description="The statement in German")]
     figures: list[FigureSnapshot]
     measures: list[TraceMeasure]
+    translations: Annotated[
+        GoalTranslations, Meta(description="The statement in languages beside German")
+    ] = field(default_factory=GoalTranslations)
 
 
 class TraceNeed(Struct, kw_only=True):

@@ -1,11 +1,13 @@
 """What a resident reads of a measure in their language: title, summary, and the heading and
 text of each section, each in the reader's language where staff gave one, otherwise in German
-(`core.translations`); the pages say so visibly when that happens. Staff pages and the
-documents for the council keep the German source text."""
+(`core.translations`); the pages say so visibly when that happens. A goal's statement likewise
+(`goal_statement`). Staff pages keep the German source text; the documents for the council are
+German unless a language is asked for (`measures.documents`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from quartier.core import i18n
 from quartier.core import translations as shared
@@ -75,3 +77,9 @@ def process_title(process: pm.PlanningProcess, language: str | None = None) -> i
     return process_translations.summary_for_residents(
         process.title, process.topic, process.translations, language
     ).title
+
+
+def goal_statement(goal: s.Goal | s.TraceGoal | Any, language: str | None = None) -> i18n.Shown:
+    """A goal's (or sub-goal's) statement in the reader's language, else German: anything with
+    `statement` and `translations` (the API's goal, the chain's goal, the report's goal)."""
+    return shared.show(goal.statement, goal.translations, "statement", language)

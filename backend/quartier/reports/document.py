@@ -13,9 +13,10 @@ from litestar import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from quartier.areas import maps
-from quartier.core import i18n
+from quartier.core import i18n, translations
 from quartier.core.i18n import gettext as _
 from quartier.core.pdf import render_pdf
+from quartier.measures import texts as measure_texts
 from quartier.reports import schemas as s
 from quartier.surveys import aggregation
 from quartier.surveys import schemas as survey_schemas
@@ -143,6 +144,7 @@ async def context(
         for item in indicators
     }
     need_labels = {category.key: category.label for category in needs.categories} if needs else {}
+    goal_statements = {goal.id: measure_texts.goal_statement(goal) for goal in report.goals}
     return {
         "report": report,
         "needs": needs,
@@ -156,6 +158,8 @@ async def context(
         "indicator_areas": _indicator_areas(indicators),
         "percent": percent,
         "number": number,
+        "goal_statements": goal_statements,
+        "goals_fallback_language": translations.fallback_language(goal_statements.values()),
         "editable": editable,
         "pdf_href": f"/api/v1/processes/{report.process_id}/social-report/pdf",
     }

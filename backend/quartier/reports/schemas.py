@@ -7,7 +7,7 @@ import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from msgspec import Meta, Struct
+from msgspec import Meta, Struct, field
 
 from quartier.ideas import schemas as ideas
 from quartier.indicators import schemas as indicators
@@ -128,6 +128,9 @@ class ReportGoal(Struct, kw_only=True):
     need_categories: list[measures.CategoryRef]
     areas: list[measures.AreaRef]
     target_groups: list[str]
+    translations: Annotated[
+        measures.GoalTranslations, Meta(description="The statement in languages beside German")
+    ] = field(default_factory=measures.GoalTranslations)
 
 
 class ReportMeasure(Struct, kw_only=True):

@@ -231,6 +231,7 @@ async def _goals(session: AsyncSession, process_id: UUID) -> list[s.ReportGoal]:
                 need_categories=goal.need_categories,
                 areas=goal.areas,
                 target_groups=goal.target_groups,
+                translations=goal.translations,
             )
             for goal in page.items
         ]

@@ -520,6 +520,11 @@ class ReceiptController(Controller):
         await responses.withdraw(db_session, receipt_code[:32])
 
 
+# Need categories are shared by every module: administrators change them (the staff page
+# /workspace/need-categories calls the same services), and tokens that write surveys.
+CATEGORY_WRITERS = access(roles=ADMINS, scopes={"surveys:write"})
+
+
 class NeedCategoryController(Controller):
     path = "/need-categories"
     tags = NEEDS
@@ -543,22 +548,41 @@ class NeedCategoryController(Controller):
         operation_id="CreateNeedCategory",
         summary="Create a need category",
         description="Adds a need category; its `key` is permanent. 409 if the key exists. "
-        "Administrators only. Answers 201 with `Location`.",
+        "Administrators, and tokens that write surveys. Answers 201 with `Location`.\n\n"
+        "Send an `Idempotency-Key` to retry safely: the same key and body return the original "
+        "category and create nothing new.",
         status_code=HTTP_201_CREATED,
         response_headers=LOCATION,
-        responses=problems(409),
-        **access(roles=ADMINS),
+        responses=problems(409, 422),
+        **CATEGORY_WRITERS,
     )
     async def create_category(
-        self, request: AnyRequest, db_session: AsyncSession, data: s.NeedCategoryCreate
+        self,
+        request: AnyRequest,
+        db_session: AsyncSession,
+        data: s.NeedCategoryCreate,
+        idempotency_key: IdempotencyKeyHeader = None,
     ) -> Response[s.NeedCategoryOut]:
-        category = await services.create_need_category(db_session, data)
-        return _created(
-            request,
-            services.need_category_out(category),
-            "need-categories:item",
-            category_id=category.id,
+        async def produce() -> tuple[int, Any, dict[str, str]]:
+            category = await services.create_need_category(db_session, data)
+            location = request.app.route_reverse("need-categories:item", category_id=category.id)
+            return (
+                HTTP_201_CREATED,
+                services.need_category_out(category),
+                {"Location": location},
+            )
+
+        result = await run_idempotent(
+            db_session,
+            operation="CreateNeedCategory",
+            key=idempotency_key,
+            request_fingerprint=fingerprint(
+                _settings(request).secret_key, msgspec.json.encode(data, order="sorted")
+            ),
+            produce=produce,
         )
+        response: Response[s.NeedCategoryOut] = as_response(result)
+        return response
 
     @patch(
         "/{category_id:uuid}",
@@ -566,9 +590,9 @@ class NeedCategoryController(Controller):
         operation_id="UpdateNeedCategory",
         summary="Change or deactivate a need category",
         description="Changes label, description or position; `is_active: false` deactivates "
-        "the category (no longer offered for tagging; stored responses keep it). "
-        "Administrators only.",
-        **access(roles=ADMINS),
+        "the category (no longer offered for tagging; stored responses keep it), "
+        "`is_active: true` reactivates it. Administrators, and tokens that write surveys.",
+        **CATEGORY_WRITERS,
     )
     async def update_category(
         self, db_session: AsyncSession, category_id: UUID, data: s.NeedCategoryUpdate
