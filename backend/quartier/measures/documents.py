@@ -16,18 +16,12 @@ from typing import Any
 from litestar import Litestar, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-<<<<<<< HEAD
-from quartier.core.i18n import gettext as _
-from quartier.core.pdf import PDF_MEDIA_TYPE, render_pdf
-=======
-from quartier.areas import maps
 from quartier.core import i18n
 from quartier.core import translations as shared_translations
 from quartier.core.i18n import gettext as _
 from quartier.core.pdf import PDF_MEDIA_TYPE, render_pdf
-from quartier.measures import feedback, summary_exports, texts
->>>>>>> wt/i18n2
 from quartier.measures import schemas as s
+from quartier.measures import texts
 from quartier.measures.pages import KIND_NAMES, comment_groups, stance_chart
 from quartier.measures.pages import _context as page_context
 from quartier.measures.support_maps import area_maps
@@ -35,14 +29,6 @@ from quartier.surveys import pages as survey_pages
 
 REPORT_TEMPLATE = "measures/consultation_report.html"
 DECISION_TEMPLATE = "measures/decision_template.html"
-<<<<<<< HEAD
-=======
-# Classes of the support maps: fixed fifths of the share, so maps of two kinds read alike.
-SUPPORT_BREAKS = (0.2, 0.4, 0.6, 0.8, 1.0)
-MAP_TITLES = {
-    "resident": N_("Residents: support per social area"),
-    "professional": N_("Professionals: support per social area"),
-}
 
 
 def document_language(request: Request[Any, Any, Any]) -> str:
@@ -53,59 +39,6 @@ def document_language(request: Request[Any, Any, Any]) -> str:
     language = i18n.negotiate(request.query_params.get("lang"), None, None)
     i18n.set_language(language)
     return language
-
-
-async def area_maps(
-    session: AsyncSession, summary: s.FeedbackSummary, areas: list[s.AreaRef]
-) -> list[maps.Choropleth]:
-    """One choropleth per anonymous kind over the social areas the consulted version covers:
-    the share in support of each area's group (kind × area) of the summary. Every figure is
-    the summary's own (disclosure-controlled); a withheld group is drawn hatched, never 0.
-    Responses that named another area or none are in the tables, not on the maps."""
-    if not areas:
-        return []
-    groups = {group.key: group for group in summary.groups}
-    figures: list[maps.Choropleth] = []
-    for kind in feedback.ANONYMOUS_KINDS:
-        values = []
-        for area in areas:
-            group = groups.get(f"{kind.value}/{area.code}")
-            share = summary_exports.support_share(group) if group is not None else None
-            values.append(
-                maps.MapValue(
-                    area_id=area.id,
-                    code=area.code,
-                    name=area.name,
-                    value=share,
-                    text=None
-                    if share is None or group is None
-                    else _(
-                        "%(share)s of %(count)s responses",
-                        share=survey_pages.percent(share),
-                        count=group.respondents,
-                    ),
-                    protected=group is None or group.withheld,
-                )
-            )
-        figures.append(
-            await maps.choropleth(
-                session,
-                values,
-                title=_(MAP_TITLES[kind.value]),
-                description=_(
-                    "Map of the social areas of the measure coloured by the share of "
-                    "anonymous responses in support; areas with too few responses are "
-                    "hatched (protected). The table below the map has the figures."
-                ),
-                value_heading=_("Support"),
-                map_id=f"support-map-{kind.value}",
-                breaks=SUPPORT_BREAKS,
-                lowest=0.0,
-                format_break=survey_pages.percent,
-            )
-        )
-    return figures
->>>>>>> wt/i18n2
 
 
 async def report_context(

@@ -91,19 +91,18 @@ EvidenceInput = SurveyFigureEvidence | LinkEvidence
 
 
 class GoalInput(Struct, kw_only=True, forbid_unknown_fields=True):
-    """A goal's content; every save is a new version."""
+    """A goal's content; every save is a new version (which keeps only the translations sent
+    with it)."""
 
     statement: Statement
     need_categories: NeedKeys = field(default_factory=list)
     area_codes: AreaCodes = field(default_factory=list)
     target_groups: TargetGroups = field(default_factory=list)
     evidence: Annotated[list[EvidenceInput], Meta(max_length=30)] = field(default_factory=list)
+    # One description wherever GoalTranslations is used: the component's description is taken
+    # from whichever use the schema generator meets first, which is not a fixed order.
     translations: Annotated[
-        GoalTranslations,
-        Meta(
-            description="The statement in languages beside German (a new version keeps only "
-            "those sent)"
-        ),
+        GoalTranslations, Meta(description="The statement in languages beside German")
     ] = field(default_factory=GoalTranslations)
 
 
