@@ -14,7 +14,9 @@ sections written. Then, median of --runs after one warm-up:
 
 each with the share of its time spent in SQL: the time between SQLAlchemy's
 `before_cursor_execute` and `after_cursor_execute` of every statement (on any engine: the app's
-and the bench's), i.e. the statement's round trip including fetching its rows."""
+and the bench's), i.e. the statement's round trip including fetching its rows; the CPU time of
+this process (app and client, not PostgreSQL), which a busy machine distorts less than the
+wall-clock time; and the three statements that took longest in the service's runs."""
 
 from __future__ import annotations
 
@@ -68,16 +70,33 @@ class SqlClock:
     statements: int = 0
     seconds: float = 0.0
     running: bool = False
+    by_statement: dict[str, list[float]] = field(default_factory=dict)  # text → [count, s]
     _started: list[float] = field(default_factory=list)
+
+    def reset(self) -> None:
+        self.statements, self.seconds = 0, 0.0
+        self.by_statement = {}
 
     def before(self, *_: Any) -> None:
         self._started.append(time.perf_counter())
 
-    def after(self, *_: Any) -> None:
+    def after(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         started = self._started.pop() if self._started else None
         if started is not None and self.running:
+            elapsed = time.perf_counter() - started
             self.statements += 1
-            self.seconds += time.perf_counter() - started
+            self.seconds += elapsed
+            entry = self.by_statement.setdefault(" ".join(statement.split()), [0, 0.0])
+            entry[0] += 1
+            entry[1] += elapsed
+
+    def slowest(self, count: int, runs: int) -> list[str]:
+        """The statements that took longest in all, as `ms per run (n×): text…`."""
+        ranked = sorted(self.by_statement.items(), key=lambda item: item[1][1], reverse=True)
+        return [
+            f"{seconds / runs * 1000:.0f} ms per run ({calls / runs:.0f}×): {text[:160]}"
+            for text, (calls, seconds) in ranked[:count]
+        ]
 
 
 @contextlib.contextmanager
@@ -96,28 +115,35 @@ def sql_clock() -> Iterator[SqlClock]:
 @dataclass(frozen=True)
 class Timing:
     median_ms: float
+    cpu_ms: float  # median CPU time of this process (app and client; not PostgreSQL)
     sql_share: float  # of the runs' total time
     statements: int  # per run
     size: int  # bytes of the result (HTML, PDF); 0 for the service
+    slowest: list[str]  # the statements that took longest
 
 
 async def timed(clock: SqlClock, runs: int, action: Callable[[], Awaitable[int]]) -> Timing:
     await action()  # warm-up: caches, prepared statements, templates, fonts
     timings: list[float] = []
-    clock.statements, clock.seconds, clock.running = 0, 0.0, True
+    cpu: list[float] = []
+    clock.reset()
+    clock.running = True
     size = 0
     try:
         for _ in range(runs):
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             size = await action()
             timings.append(time.perf_counter() - started)
+            cpu.append(time.process_time() - cpu_started)
     finally:
         clock.running = False
     return Timing(
         median_ms=statistics.median(timings) * 1000,
+        cpu_ms=statistics.median(cpu) * 1000,
         sql_share=clock.seconds / sum(timings),
         statements=clock.statements // runs,
         size=size,
+        slowest=clock.slowest(3, runs),
     )
 
 
@@ -271,8 +297,8 @@ async def run(engine: AsyncEngine, app: Any, process_id: uuid.UUID, runs: int) -
         f"with 4 reports each and 1 draft, 2 indicators over {prepared['areas']} planning areas, "
         "6 gaps, editorial sections)",
         "",
-        "| social report | median ms | SQL share | statements | size |",
-        "|---|---|---|---|---|",
+        "| social report | median ms | SQL share | statements | CPU ms (app) | size |",
+        "|---|---|---|---|---|---|",
     ]
     results: dict[str, Timing] = {}
     with sql_clock() as clock:
@@ -301,6 +327,8 @@ async def run(engine: AsyncEngine, app: Any, process_id: uuid.UUID, runs: int) -
         size = f"{timing.size / 1024:,.0f} KiB" if timing.size else ""
         lines.append(
             f"| {name} | {timing.median_ms:.0f} | {timing.sql_share:.0%} | "
-            f"{timing.statements} | {size} |"
+            f"{timing.statements} | {timing.cpu_ms:.0f} | {size} |"
         )
+    lines += ["", "slowest statements of the service (in all, per run):"]
+    lines += [f"  {line}" for line in results["service (get_report)"].slowest]
     return lines
