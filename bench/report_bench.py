@@ -60,6 +60,7 @@ SECTIONS = rs.EditorialSections(
     evaluation="Die Familienzentren wurden gut angenommen.",
     outlook="Im nächsten Zyklus: Kitaplätze und Pflegeberatung.",
 )
+TARGET_MS = 5000
 NEEDS_OF_GOALS = (("childcare", "youth_work"), ("elderly_care",), ("housing", "health"))
 
 
@@ -329,6 +330,11 @@ async def run(engine: AsyncEngine, app: Any, process_id: uuid.UUID, runs: int) -
             f"| {name} | {timing.median_ms:.0f} | {timing.sql_share:.0%} | "
             f"{timing.statements} | {timing.cpu_ms:.0f} | {size} |"
         )
+    verdicts = ", ".join(
+        f"{name} {'met' if timing.median_ms < TARGET_MS else 'NOT met'}"
+        for name, timing in results.items()
+    )
+    lines += ["", f"target: each under {TARGET_MS / 1000:.0f} s (issue #11) — {verdicts}"]
     lines += ["", "slowest statements of the service (in all, per run):"]
     lines += [f"  {line}" for line in results["service (get_report)"].slowest]
     return lines
