@@ -56,14 +56,17 @@ durability: install
 durability-ci: install
 	$(BIN)/python tests/durability/run_durability.py --kills 3 --seconds 2 --clients 8
 
-# Benchmarks (bench/results/<date>*.md): submissions and aggregated needs (run.py, which runs
-# surveys_bench.py), ideas with 1M ideas (#9), feedback on measures (#10), the job queue and
-# webhook deliveries with retries and dead letters (jobs_bench.py, #13). Run on a quiet machine.
+# Benchmarks (bench/results/<date>*.md): submissions, aggregated needs and the social report
+# (run.py, which runs surveys_bench.py and with it report_bench.py, #11), ideas with 1M ideas (#9),
+# feedback on measures (#10), the job queue and webhook deliveries with retries and dead letters
+# (jobs_bench.py, #13); then the table of staff page sizes on the demo data (#12, printed).
+# Run on a quiet machine.
 bench: install
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/ideas_bench.py
 	$(BIN)/python bench/feedback_bench.py
 	$(BIN)/python bench/jobs_bench.py
+	$(BIN)/python bench/staff_pages.py
 
 # Re-extract UI strings and merge them into the de/en/tr/ar catalogues (then translate the new
 # German, Turkish and Arabic entries; tests/test_i18n.py fails while one is missing). The

@@ -17,7 +17,10 @@ areas by population. Then, after VACUUM ANALYZE:
   stratum), median of --runs;
 * the same over HTTP through the assembled app (in-process ASGI client);
 * the peak memory of a full CSV export, in a child process that imports only the export code
-  (max RSS, and the peak of Python allocations during the export).
+  (max RSS, and the peak of Python allocations during the export);
+* the social report of the process (bench/report_bench.py: the cycle walked through the
+  services, then the report as the service result, the HTML page and the PDF, median of --runs,
+  with the share of time in SQL).
 
 Prints a markdown block. Client, app and database share the machine's cores: quote ratios.
 """
@@ -62,6 +65,7 @@ from quartier.surveys import schemas as survey_schemas
 from quartier.surveys import services as surveys
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench import report_bench
 from bench.realistic_survey import NEEDS
 
 DATABASE = "quartier_bench_surveys"
@@ -534,7 +538,7 @@ async def run(data: Path, count: int, runs: int, server_url: str) -> None:
     lines: list[str] = []
     try:
         started = time.perf_counter()
-        _, survey_id, token = await _setup(engine, data)
+        process_id, survey_id, token = await _setup(engine, data)
         setup_seconds = time.perf_counter() - started
         # A tenth first, to measure the export's memory at two sizes.
         small = count // 10
@@ -626,8 +630,16 @@ async def run(data: Path, count: int, runs: int, server_url: str) -> None:
                 )
 
     memory = await _csv_memory(url, survey_id)
+    # The social report of the process over the same data (issue #11), after the above.
+    engine = create_engine(url, pool_size=2, max_overflow=0)
+    try:
+        report_lines = await report_bench.run(engine, app, process_id, runs)
+    finally:
+        await engine.dispose()
     lines.append("")
     lines.extend(table)
+    lines.append("")
+    lines.extend(report_lines)
     lines.append("")
     for responses, figures in ((small, memory_small), (count, memory)):
         lines.append(

@@ -1,0 +1,63 @@
+"""The weight of the staff pages (issue #12): an administrator on the demo data set crawls
+every staff page reachable from the workspace by GET links (tests/support/staff_crawl.py);
+each must answer 200 with HTML and stay within the budget, gzip-compressed. The few staff
+pages no page links to (the survey builder, a process's goals and measures, webhooks, outbox)
+are fetched too, once their process or survey is known. The table of
+sizes is printed by bench/staff_pages.py."""
+
+from __future__ import annotations
+
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from quartier.demo import load_demo
+from quartier.settings import Settings
+from tests.conftest import LoginFactory
+from tests.support import staff_crawl
+
+# Set from the measurement (bench/staff_pages.py on the demo data, December 2026): the heaviest
+# staff page, a survey's results (/dashboard/surveys/{id}/results), is 97 KiB raw and 13 KiB
+# gzipped; every other page is under 6 KiB gzipped. 32 KiB leaves that page room to grow by
+# more than half again (more questions, more areas) and still loads in about a quarter of a
+# second on a slow 3G connection (~1 Mbit/s); a page that crosses it has grown a table or an
+# inline asset it should paginate or link instead.
+BUDGET_GZIP = 32 * 1024
+
+
+async def test_every_staff_page_answers_html_within_the_budget(
+    client: AsyncTestClient[Litestar],
+    engine: AsyncEngine,
+    settings: Settings,
+    login_as: LoginFactory,
+) -> None:
+    async with async_sessionmaker(engine)() as db, db.begin():
+        await load_demo(db, settings=settings)
+    admin = await login_as("admin")
+    pages = await staff_crawl.crawl(client, admin)
+
+    urls = {staff_crawl.template(page.url) for page in pages}
+    for expected in (
+        "/dashboard",
+        "/workspace/processes/{id}",
+        "/workspace/accounts",
+        "/workspace/tokens",
+        "/workspace/organisations",
+        "/workspace/processes/{id}/report",
+        "/workspace/surveys/{id}",
+        "/dashboard/processes/{id}/measures",
+        "/dashboard/measures/{id}",
+    ):
+        assert expected in urls, f"{expected} not reached: {sorted(urls)}"
+    assert len(pages) < staff_crawl.MAX_PAGES, "the crawl hit its bound; raise it"
+    failed = [
+        f"{page.url}: {page.status} {page.content_type}"
+        for page in pages
+        if page.status != 200 or not page.content_type.startswith("text/html")
+    ]
+    assert not failed, "staff pages that are not 200 HTML:\n" + "\n".join(failed)
+    heaviest = max(pages, key=lambda page: page.gzipped)
+    assert heaviest.gzipped <= BUDGET_GZIP, (
+        f"the heaviest staff page {heaviest.url} is {heaviest.gzipped / 1024:.1f} KiB gzipped "
+        f"({heaviest.raw / 1024:.1f} KiB raw), over the budget of {BUDGET_GZIP // 1024} KiB"
+    )
