@@ -8,13 +8,22 @@ Chromium's package also brings).
 Rendering never reaches the network: only `static/` files of this deployment and `data:` URIs
 are fetched, so a report cannot be made to leak a request, and it renders the same offline.
 Layout is CPU-bound and synchronous, so it runs in a worker thread.
+
+The PDF is a pure function of the HTML (and of this deployment's static files), so each process
+keeps the documents it rendered last, keyed by a hash of their HTML, and renders a document that
+several requests ask for at the same time once. A released social report over Berlin's 447
+planning areas takes WeasyPrint tens of seconds of CPU; every later download of the same report
+(the same text in the same language on the same day) is served from memory.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import logging
 import mimetypes
 import sys
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +95,77 @@ def render_pdf_sync(html: str) -> bytes:
     return pdf
 
 
+class DocumentCache:
+    """The PDFs rendered last, by the SHA-256 of their HTML, within a bound on their total size
+    (least recently used go first); and the renderings under way, so that requests for the same
+    document wait for one rendering instead of each starting their own."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._documents: OrderedDict[bytes, bytes] = OrderedDict()
+        self._size = 0
+        self._rendering: dict[tuple[int, bytes], asyncio.Future[bytes]] = {}
+
+    def get(self, key: bytes) -> bytes | None:
+        document = self._documents.get(key)
+        if document is not None:
+            self._documents.move_to_end(key)
+        return document
+
+    def put(self, key: bytes, document: bytes) -> None:
+        if len(document) > self.max_bytes or key in self._documents:
+            return
+        self._documents[key] = document
+        self._size += len(document)
+        while self._size > self.max_bytes:
+            _, evicted = self._documents.popitem(last=False)
+            self._size -= len(evicted)
+
+    def clear(self) -> None:
+        self._documents.clear()
+        self._size = 0
+
+    async def render(self, html: str) -> bytes:
+        key = hashlib.sha256(html.encode()).digest()
+        if (document := self.get(key)) is not None:
+            return document
+        # Futures belong to one event loop (the test suite runs apps on more than one).
+        flight = (id(asyncio.get_running_loop()), key)
+        while (pending := self._rendering.get(flight)) is not None:
+            try:
+                return await asyncio.shield(pending)
+            except asyncio.CancelledError:
+                # The request that was rendering went away: render here instead, unless it is
+                # this request that is being cancelled.
+                if not pending.cancelled() or _being_cancelled():
+                    raise
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self._rendering[flight] = future
+        try:
+            document = await anyio.to_thread.run_sync(render_pdf_sync, html)
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except Exception as error:
+            future.set_exception(error)
+            future.exception()  # retrieved: nobody may be waiting
+            raise
+        finally:
+            del self._rendering[flight]
+        future.set_result(document)
+        self.put(key, document)
+        return document
+
+
+def _being_cancelled() -> bool:
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
+# 64 MiB: a hundred reports of the size of Berlin's social report (about 0.6 MB each).
+documents = DocumentCache(max_bytes=64 * 1024 * 1024)
+
+
 async def render_pdf(html: str) -> bytes:
-    """`render_pdf_sync` in a worker thread (layout takes tens to hundreds of milliseconds)."""
-    return await anyio.to_thread.run_sync(render_pdf_sync, html)
+    """The PDF of `html`: from the cache, or laid out by `render_pdf_sync` in a worker thread."""
+    return await documents.render(html)
