@@ -6,9 +6,13 @@ Schemathesis over every operation of openapi/openapi.json with all checks, posit
 negative data, and all phases including the stateful one — three times: anonymously, with an
 API token carrying every scope, and as a signed-in administrator (session cookie + CSRF token).
 
-    python tests/fuzz/run_fuzz.py --examples 25 --seed 20261125      # CI size (make fuzz-ci)
-    python tests/fuzz/run_fuzz.py --examples 10 --seed commit        # seed from the commit
     python tests/fuzz/run_fuzz.py --examples 1000                    # make fuzz: random seed
+    python tests/fuzz/run_fuzz.py --examples 10 --seed commit        # seed from the commit
+    python tests/fuzz/run_fuzz.py --run token:all:5:20261125 \
+        --run anonymous:examples,fuzzing,stateful:3:20261125 ...    # a plan (make fuzz-ci)
+
+A `--run CALLER:PHASES:EXAMPLES:SEED` (repeatable; PHASES `all` or a comma list, SEED a number
+or `commit`) runs Schemathesis once per entry against one server, in the order given.
 
 Exits non-zero when Schemathesis reports any failure. Reports (JUnit) go to --report-dir.
 """
@@ -23,6 +27,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -131,6 +137,33 @@ def _seed(given: str | None) -> int:
     return int(head[:8], 16) % 2**31
 
 
+CALLERS = ("anonymous", "token", "admin")
+ALL_PHASES = "examples,coverage,fuzzing,stateful"
+
+
+@dataclass(frozen=True)
+class Run:
+    """One Schemathesis run: who calls, which phases, examples per operation, the seed."""
+
+    caller: str
+    phases: str
+    examples: int
+    seed: int
+
+    def describe(self) -> str:
+        return f"{self.caller}, phases {self.phases}, {self.examples} examples, seed {self.seed}"
+
+
+def _planned(entry: str) -> Run:
+    try:
+        caller, phases, examples, seed = entry.split(":")
+    except ValueError:
+        raise SystemExit(f"--run {entry!r}: expected CALLER:PHASES:EXAMPLES:SEED") from None
+    if caller not in CALLERS:
+        raise SystemExit(f"--run {entry!r}: the caller is one of {', '.join(CALLERS)}")
+    return Run(caller, ALL_PHASES if phases == "all" else phases, int(examples), _seed(seed))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=50)
@@ -146,9 +179,24 @@ def main() -> int:
     parser.add_argument(
         "--operations", metavar="REGEX", help="only operations whose operationId matches (replay)"
     )
+    parser.add_argument(
+        "--run",
+        action="append",
+        metavar="CALLER:PHASES:EXAMPLES:SEED",
+        help="one Schemathesis run of the plan (repeatable); replaces --only/--examples/--seed",
+    )
     args = parser.parse_args()
-    seed = _seed(args.seed)
-    print(f"schemathesis seed: {seed}", flush=True)
+    plan = (
+        [_planned(entry) for entry in args.run]
+        if args.run
+        else [
+            Run(caller, ALL_PHASES, args.examples, _seed(args.seed))
+            for caller in CALLERS
+            if not args.only or caller in args.only
+        ]
+    )
+    for run in plan:
+        print(f"planned: {run.describe()}", flush=True)
 
     base_dir = Path(tempfile.mkdtemp(prefix="quartier-fuzz-"))
     base_dir.chmod(0o755)
@@ -183,9 +231,8 @@ def main() -> int:
         failed = []
         report_dir = Path(args.report_dir)
         report_dir.mkdir(parents=True, exist_ok=True)
-        for caller in ("anonymous", "token", "admin"):
-            if args.only and caller not in args.only:
-                continue
+        for run in plan:
+            caller = run.caller
             command = [
                 str(Path(sys.executable).parent / "schemathesis"),
                 "--config-file",
@@ -199,11 +246,11 @@ def main() -> int:
                 "--mode",
                 "all",
                 "--phases",
-                "examples,coverage,fuzzing,stateful",
+                run.phases,
                 "--max-examples",
-                str(args.examples),
+                str(run.examples),
                 "--seed",
-                str(seed),
+                str(run.seed),
                 "--workers",
                 args.workers,
                 "--request-timeout",
@@ -228,13 +275,15 @@ def main() -> int:
             command += ["--exclude-operation-id-regex", f"^({'|'.join(skipped)})$"]
             if args.operations:
                 command += ["--include-operation-id-regex", args.operations]
-            print(f"\n=== schemathesis as {caller} ===", flush=True)
+            print(f"\n=== schemathesis: {run.describe()} ===", flush=True)
+            started = time.monotonic()
             if subprocess.run(command, cwd=ROOT, check=False).returncode != 0:
-                failed.append(caller)
+                failed.append(run.describe())
+            print(f"=== {run.caller} took {time.monotonic() - started:.0f} s ===", flush=True)
         if failed:
-            print(f"\nschemathesis failures as: {', '.join(failed)} (seed {seed})")
+            print("\nschemathesis failures in: " + "; ".join(failed))
             return 1
-        print(f"\nschemathesis: no failures (seed {seed}, {args.examples} examples per operation)")
+        print("\nschemathesis: no failures in: " + "; ".join(run.describe() for run in plan))
         return 0
     finally:
         if server is not None:
