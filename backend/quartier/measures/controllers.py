@@ -4,11 +4,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import ResponseHeader
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from litestar.types import ControllerRouterHandler
@@ -67,6 +69,46 @@ def _actor(request: AnyRequest) -> Actor:
 def _created(request: AnyRequest, body: Any, route: str, **params: Any) -> Response[Any]:
     location = request.app.route_reverse(route, **params)
     return Response(body, status_code=HTTP_201_CREATED, headers={"Location": location})
+
+
+Step = Callable[[AsyncSession, UUID, Any, Actor], Awaitable[None]]
+
+
+def _transition(
+    verb: str,
+    *,
+    operation_id: str,
+    summary: str,
+    description: str,
+    step: Step,
+    data_type: type[Any] = s.TransitionInput,
+) -> HTTPRouteHandler:
+    """A lifecycle step of MeasureController: POST /measures/{id}/<verb>, planners only,
+    409 when the step does not apply; `step` records it, the answer is the measure."""
+
+    async def handler(
+        self: Controller,
+        request: AnyRequest,
+        db_session: AsyncSession,
+        measure_id: UUID,
+        data: s.TransitionInput,
+    ) -> s.Measure:
+        await step(db_session, measure_id, data, _actor(request))
+        return await services.get_measure(db_session, measure_id, common.STAFF_VIEWER)
+
+    name = verb.replace("-", "_")
+    handler.__name__ = name
+    handler.__qualname__ = f"MeasureController.{name}"
+    handler.__annotations__ = {**handler.__annotations__, "data": data_type}
+    return post(
+        f"/measures/{{measure_id:uuid}}/{verb}",
+        operation_id=operation_id,
+        summary=summary,
+        description=description,
+        status_code=HTTP_200_OK,
+        responses=problems(409),
+        **_write(),
+    )(handler)
 
 
 class GoalController(Controller):
@@ -308,129 +350,65 @@ class MeasureController(Controller):
     ) -> s.Consultation:
         return await services.start_consultation(db_session, measure_id, data, _actor(request))
 
-    async def _step(
-        self,
-        request: AnyRequest,
-        db_session: AsyncSession,
-        measure_id: UUID,
-        data: s.TransitionInput,
-        step: Any,
-    ) -> s.Measure:
-        await step(db_session, measure_id, data.reason, _actor(request))
-        return await services.get_measure(db_session, measure_id, common.STAFF_VIEWER)
-
-    @post(
-        "/measures/{measure_id:uuid}/revise",
+    revise = _transition(
+        "revise",
         operation_id="ReviseMeasure",
         summary="Close the consultation to revise the measure",
         description="in_consultation → revised (phase `measure_planning`); an open window "
         "closes now. The measure can then be edited (new version).",
-        status_code=HTTP_200_OK,
-        responses=problems(409),
-        **_write(),
+        step=lambda db, measure_id, data, actor: services.revise(
+            db, measure_id, data.reason, actor
+        ),
     )
-    async def revise(
-        self,
-        request: AnyRequest,
-        db_session: AsyncSession,
-        measure_id: UUID,
-        data: s.TransitionInput,
-    ) -> s.Measure:
-        return await self._step(request, db_session, measure_id, data, services.revise)
-
-    @post(
-        "/measures/{measure_id:uuid}/adopt",
+    adopt = _transition(
+        "adopt",
         operation_id="AdoptMeasure",
         summary="Record the council's adoption",
         description="revised → adopted (phase `measure_planning`), with the council's "
         "decision: the deciding body, the decision's reference and its date (today unless "
         "given). The decision template (GetMeasureDecisionTemplate) shows it from then on.",
-        status_code=HTTP_200_OK,
-        responses=problems(409),
-        **_write(),
+        step=lambda db, measure_id, data, actor: services.adopt(
+            db, measure_id, data.reason, actor, data
+        ),
+        data_type=s.AdoptionInput,
     )
-    async def adopt(
-        self,
-        request: AnyRequest,
-        db_session: AsyncSession,
-        measure_id: UUID,
-        data: s.AdoptionInput,
-    ) -> s.Measure:
-        await services.adopt(db_session, measure_id, data.reason, _actor(request), data)
-        return await services.get_measure(db_session, measure_id, common.STAFF_VIEWER)
-
-    @post(
-        "/measures/{measure_id:uuid}/resource",
+    resource = _transition(
+        "resource",
         operation_id="ResourceMeasure",
         summary="Record that the resources are provided",
         description="adopted → resourced (phase `resource_provision`).",
-        status_code=HTTP_200_OK,
-        responses=problems(409),
-        **_write(),
+        step=lambda db, measure_id, data, actor: services.resource(
+            db, measure_id, data.reason, actor
+        ),
     )
-    async def resource(
-        self,
-        request: AnyRequest,
-        db_session: AsyncSession,
-        measure_id: UUID,
-        data: s.TransitionInput,
-    ) -> s.Measure:
-        return await self._step(request, db_session, measure_id, data, services.resource)
-
-    @post(
-        "/measures/{measure_id:uuid}/start-delivery",
+    start_delivery = _transition(
+        "start-delivery",
         operation_id="StartMeasureDelivery",
         summary="Record that delivery has started",
         description="resourced → in_delivery (phase `service_delivery`).",
-        status_code=HTTP_200_OK,
-        responses=problems(409),
-        **_write(),
+        step=lambda db, measure_id, data, actor: services.start_delivery(
+            db, measure_id, data.reason, actor
+        ),
     )
-    async def start_delivery(
-        self,
-        request: AnyRequest,
-        db_session: AsyncSession,
-        measure_id: UUID,
-        data: s.TransitionInput,
-    ) -> s.Measure:
-        return await self._step(request, db_session, measure_id, data, services.start_delivery)
-
-    @post(
-        "/measures/{measure_id:uuid}/evaluate",
+    evaluate = _transition(
+        "evaluate",
         operation_id="EvaluateMeasure",
         summary="Record the evaluation",
         description="in_delivery → evaluated (phase `evaluation`).",
-        status_code=HTTP_200_OK,
-        responses=problems(409),
-        **_write(),
+        step=lambda db, measure_id, data, actor: services.evaluate(
+            db, measure_id, data.reason, actor
+        ),
     )
-    async def evaluate(
-        self,
-        request: AnyRequest,
-        db_session: AsyncSession,
-        measure_id: UUID,
-        data: s.TransitionInput,
-    ) -> s.Measure:
-        return await self._step(request, db_session, measure_id, data, services.evaluate)
-
-    @post(
-        "/measures/{measure_id:uuid}/withdraw",
+    withdraw = _transition(
+        "withdraw",
         operation_id="WithdrawMeasure",
         summary="Withdraw a measure",
         description="Any state but evaluated or withdrawn → withdrawn, in any phase; an open "
         "consultation closes now.",
-        status_code=HTTP_200_OK,
-        responses=problems(409),
-        **_write(),
+        step=lambda db, measure_id, data, actor: services.withdraw(
+            db, measure_id, data.reason, actor
+        ),
     )
-    async def withdraw(
-        self,
-        request: AnyRequest,
-        db_session: AsyncSession,
-        measure_id: UUID,
-        data: s.TransitionInput,
-    ) -> s.Measure:
-        return await self._step(request, db_session, measure_id, data, services.withdraw)
 
 
 class FeedbackController(Controller):
