@@ -19,8 +19,8 @@ template `workspace/_translated.html`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 import typing
+from collections.abc import Iterable, Mapping
 from typing import Any, Generic, TypeVar
 
 import msgspec
@@ -50,9 +50,7 @@ def _concrete_annotations(cls: type) -> None:
     (base,) = (b for b in getattr(cls, "__orig_bases__", ()) if typing.get_args(b))
     (text,) = typing.get_args(base)
     hints = typing.get_type_hints(typing.get_origin(base), include_extras=True)
-    cls.__annotations__ = {
-        name: hint[text] for name, hint in hints.items()
-    }
+    cls.__annotations__ = {name: hint[text] for name, hint in hints.items()}
 
 
 class Translations(

@@ -4,6 +4,7 @@ thin: they call `ideas.services` and `ideas.moderation`."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -81,6 +82,28 @@ def _settings(request: AnyRequest) -> Settings:
     return settings
 
 
+async def _idempotent(
+    request: AnyRequest,
+    db_session: AsyncSession,
+    operation: str,
+    body: Any,
+    key: str | None,
+    produce: Callable[[], Awaitable[tuple[int, Any, dict[str, str]]]],
+) -> Response[Any]:
+    """A resident's write: `produce` runs at most once per operation and `Idempotency-Key`;
+    a retry with the same key and body gets the stored answer."""
+    result = await resident_write(
+        db_session,
+        secret_key=_settings(request).secret_key,
+        operation=operation,
+        key=key,
+        body=body,
+        produce=produce,
+    )
+    response: Response[Any] = as_response(result)
+    return response
+
+
 def _actor(request: AnyRequest) -> Principal:
     principal = principal_of(request)
     assert principal is not None  # the guard let only signed-in callers through
@@ -149,16 +172,14 @@ class ProcessIdeasController(Controller):
             location = request.app.route_reverse("ideas:get", idea_id=done.idea.id)
             return 201, body, {"Location": location}
 
-        result = await resident_write(
+        return await _idempotent(
+            request,
             db_session,
-            secret_key=_settings(request).secret_key,
-            operation=operation_name("SubmitIdea", process_id),
-            key=idempotency_key,
-            body=data,
-            produce=produce,
+            operation_name("SubmitIdea", process_id),
+            data,
+            idempotency_key,
+            produce,
         )
-        response: Response[s.IdeaSubmitted] = as_response(result)
-        return response
 
     @put(
         "/idea-settings",
@@ -398,16 +419,14 @@ class IdeaController(Controller):
         async def produce() -> tuple[int, Any, dict[str, str]]:
             return 201, await services.submit_comment(db_session, idea_id, data), {}
 
-        result = await resident_write(
+        return await _idempotent(
+            request,
             db_session,
-            secret_key=_settings(request).secret_key,
-            operation=operation_name("SubmitIdeaComment", idea_id),
-            key=idempotency_key,
-            body=data,
-            produce=produce,
+            operation_name("SubmitIdeaComment", idea_id),
+            data,
+            idempotency_key,
+            produce,
         )
-        response: Response[s.CommentOut] = as_response(result)
-        return response
 
     @post(
         "/{idea_id:uuid}/supports",
@@ -434,16 +453,14 @@ class IdeaController(Controller):
             )
             return 200, state, {}
 
-        result = await resident_write(
+        return await _idempotent(
+            request,
             db_session,
-            secret_key=_settings(request).secret_key,
-            operation=operation_name("SubmitIdeaSupport", idea_id),
-            key=idempotency_key,
-            body={"idea_id": str(idea_id), "token": respondent_token},
-            produce=produce,
+            operation_name("SubmitIdeaSupport", idea_id),
+            {"idea_id": str(idea_id), "token": respondent_token},
+            idempotency_key,
+            produce,
         )
-        response: Response[s.SupportState] = as_response(result)
-        return response
 
     @delete(
         "/{idea_id:uuid}/supports",
@@ -487,16 +504,14 @@ class IdeaController(Controller):
         async def produce() -> tuple[int, Any, dict[str, str]]:
             return 201, await services.report(db_session, idea_id, data), {}
 
-        result = await resident_write(
+        return await _idempotent(
+            request,
             db_session,
-            secret_key=_settings(request).secret_key,
-            operation=operation_name("SubmitIdeaReport", idea_id),
-            key=idempotency_key,
-            body=data,
-            produce=produce,
+            operation_name("SubmitIdeaReport", idea_id),
+            data,
+            idempotency_key,
+            produce,
         )
-        response: Response[s.ReportReceived] = as_response(result)
-        return response
 
     @post(
         "/{idea_id:uuid}/publish",

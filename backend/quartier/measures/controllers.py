@@ -71,20 +71,19 @@ def _created(request: AnyRequest, body: Any, route: str, **params: Any) -> Respo
     return Response(body, status_code=HTTP_201_CREATED, headers={"Location": location})
 
 
-Step = Callable[[AsyncSession, UUID, Any, Actor], Awaitable[None]]
-
-
 def _transition(
     verb: str,
-    *,
     operation_id: str,
+    step: Callable[..., Awaitable[None]],
+    *,
     summary: str,
     description: str,
-    step: Step,
-    data_type: type[Any] = s.TransitionInput,
+    decision: bool = False,
 ) -> HTTPRouteHandler:
-    """A lifecycle step of MeasureController: POST /measures/{id}/<verb>, planners only,
-    409 when the step does not apply; `step` records it, the answer is the measure."""
+    """A lifecycle step of MeasureController: POST /measures/{id}/<verb> with the reason
+    (`TransitionInput`; with `decision`, the council's decision too: `AdoptionInput`),
+    planners only, 409 where the step does not apply; `step(session, measure_id, reason,
+    actor[, decision])` records it, the answer is the measure."""
 
     async def handler(
         self: Controller,
@@ -93,13 +92,15 @@ def _transition(
         measure_id: UUID,
         data: s.TransitionInput,
     ) -> s.Measure:
-        await step(db_session, measure_id, data, _actor(request))
+        extra = (data,) if decision else ()
+        await step(db_session, measure_id, data.reason, _actor(request), *extra)
         return await services.get_measure(db_session, measure_id, common.STAFF_VIEWER)
 
     name = verb.replace("-", "_")
     handler.__name__ = name
     handler.__qualname__ = f"MeasureController.{name}"
-    handler.__annotations__ = {**handler.__annotations__, "data": data_type}
+    if decision:
+        handler.__annotations__ = {**handler.__annotations__, "data": s.AdoptionInput}
     return post(
         f"/measures/{{measure_id:uuid}}/{verb}",
         operation_id=operation_id,
@@ -352,62 +353,50 @@ class MeasureController(Controller):
 
     revise = _transition(
         "revise",
-        operation_id="ReviseMeasure",
+        "ReviseMeasure",
+        services.revise,
         summary="Close the consultation to revise the measure",
         description="in_consultation → revised (phase `measure_planning`); an open window "
         "closes now. The measure can then be edited (new version).",
-        step=lambda db, measure_id, data, actor: services.revise(
-            db, measure_id, data.reason, actor
-        ),
     )
     adopt = _transition(
         "adopt",
-        operation_id="AdoptMeasure",
+        "AdoptMeasure",
+        services.adopt,
         summary="Record the council's adoption",
         description="revised → adopted (phase `measure_planning`), with the council's "
         "decision: the deciding body, the decision's reference and its date (today unless "
         "given). The decision template (GetMeasureDecisionTemplate) shows it from then on.",
-        step=lambda db, measure_id, data, actor: services.adopt(
-            db, measure_id, data.reason, actor, data
-        ),
-        data_type=s.AdoptionInput,
+        decision=True,
     )
     resource = _transition(
         "resource",
-        operation_id="ResourceMeasure",
+        "ResourceMeasure",
+        services.resource,
         summary="Record that the resources are provided",
         description="adopted → resourced (phase `resource_provision`).",
-        step=lambda db, measure_id, data, actor: services.resource(
-            db, measure_id, data.reason, actor
-        ),
     )
     start_delivery = _transition(
         "start-delivery",
-        operation_id="StartMeasureDelivery",
+        "StartMeasureDelivery",
+        services.start_delivery,
         summary="Record that delivery has started",
         description="resourced → in_delivery (phase `service_delivery`).",
-        step=lambda db, measure_id, data, actor: services.start_delivery(
-            db, measure_id, data.reason, actor
-        ),
     )
     evaluate = _transition(
         "evaluate",
-        operation_id="EvaluateMeasure",
+        "EvaluateMeasure",
+        services.evaluate,
         summary="Record the evaluation",
         description="in_delivery → evaluated (phase `evaluation`).",
-        step=lambda db, measure_id, data, actor: services.evaluate(
-            db, measure_id, data.reason, actor
-        ),
     )
     withdraw = _transition(
         "withdraw",
-        operation_id="WithdrawMeasure",
+        "WithdrawMeasure",
+        services.withdraw,
         summary="Withdraw a measure",
         description="Any state but evaluated or withdrawn → withdrawn, in any phase; an open "
         "consultation closes now.",
-        step=lambda db, measure_id, data, actor: services.withdraw(
-            db, measure_id, data.reason, actor
-        ),
     )
 
 
