@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Litestar, Response
+from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from quartier.core.i18n import gettext as _
@@ -86,3 +87,44 @@ def report_filename(report: s.ConsultationReport) -> str:
 
 def decision_filename(template: s.DecisionTemplate) -> str:
     return f"decision-template-{template.measure_id}-v{template.content.version}.pdf"
+
+
+# -- the documents, each as a page and as a PDF ----------------------------------------------
+
+
+def _page(template_name: str, context: dict[str, Any]) -> Template:
+    return Template(
+        template_name=template_name, context=context, headers={"Cache-Control": "no-store"}
+    )
+
+
+async def report_page(session: AsyncSession, report: s.ConsultationReport) -> Template:
+    """The consultation report as a printable page."""
+    return _page(REPORT_TEMPLATE, await report_context(session, report))
+
+
+async def report_pdf(
+    app: Litestar, session: AsyncSession, report: s.ConsultationReport
+) -> Response[bytes]:
+    """The consultation report as a PDF attachment: the page's template, rendered for print."""
+    return await pdf_response(
+        app,
+        REPORT_TEMPLATE,
+        await report_context(session, report, pdf=True),
+        report_filename(report),
+    )
+
+
+def decision_page(template: s.DecisionTemplate) -> Template:
+    """The decision template as a printable page."""
+    return _page(DECISION_TEMPLATE, decision_context(template))
+
+
+async def decision_pdf(app: Litestar, template: s.DecisionTemplate) -> Response[bytes]:
+    """The decision template as a PDF attachment: the page's template, rendered for print."""
+    return await pdf_response(
+        app,
+        DECISION_TEMPLATE,
+        decision_context(template, pdf=True),
+        decision_filename(template),
+    )

@@ -129,12 +129,7 @@ class MeasureReportController(Controller):
         report = await reports.consultation_report(
             db_session, measure_id, _viewer(request), version
         )
-        return await documents.pdf_response(
-            request.app,
-            documents.REPORT_TEMPLATE,
-            await documents.report_context(db_session, report, pdf=True),
-            documents.report_filename(report),
-        )
+        return await documents.report_pdf(request.app, db_session, report)
 
     @get(
         "/decision-template",
@@ -169,12 +164,7 @@ class MeasureReportController(Controller):
         self, request: AnyRequest, db_session: AsyncSession, measure_id: UUID
     ) -> Response[bytes]:
         template = await reports.decision_template(db_session, measure_id, common.STAFF_VIEWER)
-        return await documents.pdf_response(
-            request.app,
-            documents.DECISION_TEMPLATE,
-            documents.decision_context(template, pdf=True),
-            documents.decision_filename(template),
-        )
+        return await documents.decision_pdf(request.app, template)
 
     @get(
         "/summary/export",

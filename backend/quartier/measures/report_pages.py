@@ -16,7 +16,6 @@ from quartier.core.security import PLANNERS, access, principal_of
 from quartier.measures import common, documents, reports
 
 AnyRequest = Request[Any, Any, Any]
-NO_STORE = {"Cache-Control": "no-store"}
 
 
 async def _report(request: AnyRequest, db_session: AsyncSession, measure_id: UUID) -> Any:
@@ -34,11 +33,7 @@ async def report_page(request: AnyRequest, db_session: AsyncSession, measure_id:
     """The consultation report, printable: public after the window closes if the consultation
     publishes its summary, always for staff."""
     report = await _report(request, db_session, measure_id)
-    return Template(
-        template_name=documents.REPORT_TEMPLATE,
-        context=await documents.report_context(db_session, report),
-        headers=NO_STORE,
-    )
+    return await documents.report_page(db_session, report)
 
 
 @get(
@@ -50,12 +45,7 @@ async def report_pdf(
     request: AnyRequest, db_session: AsyncSession, measure_id: UUID
 ) -> Response[bytes]:
     report = await _report(request, db_session, measure_id)
-    return await documents.pdf_response(
-        request.app,
-        documents.REPORT_TEMPLATE,
-        await documents.report_context(db_session, report, pdf=True),
-        documents.report_filename(report),
-    )
+    return await documents.report_pdf(request.app, db_session, report)
 
 
 @get(
@@ -67,11 +57,7 @@ async def report_pdf(
 async def decision_page(db_session: AsyncSession, measure_id: UUID) -> Template:
     """The decision template (Beschlussvorlage), printable; shows the decision once adopted."""
     template = await reports.decision_template(db_session, measure_id, common.STAFF_VIEWER)
-    return Template(
-        template_name=documents.DECISION_TEMPLATE,
-        context=documents.decision_context(template),
-        headers=NO_STORE,
-    )
+    return documents.decision_page(template)
 
 
 @get(
@@ -83,12 +69,7 @@ async def decision_pdf(
     request: AnyRequest, db_session: AsyncSession, measure_id: UUID
 ) -> Response[bytes]:
     template = await reports.decision_template(db_session, measure_id, common.STAFF_VIEWER)
-    return await documents.pdf_response(
-        request.app,
-        documents.DECISION_TEMPLATE,
-        documents.decision_context(template, pdf=True),
-        documents.decision_filename(template),
-    )
+    return await documents.decision_pdf(request.app, template)
 
 
 PAGES: list[ControllerRouterHandler] = [report_page, report_pdf, decision_page, decision_pdf]
