@@ -17,6 +17,7 @@ from litestar.types import ControllerRouterHandler
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from quartier.core.conditional import cached
+from quartier.core.handlers import as_method
 from quartier.core.idempotency import IdempotencyKeyHeader, as_response
 from quartier.core.openapi import problems, with_content
 from quartier.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
@@ -137,13 +138,8 @@ def _resident_post(
             request, db_session, idempotency_key, operation_id, idea_id, data, produce
         )
 
-    handler.__name__ = name
-    handler.__qualname__ = f"IdeaController.{name}"
-    handler.__annotations__ = {
-        **handler.__annotations__,
-        "data": data_type,
-        "return": Response[answer_type],  # type: ignore[valid-type]
-    }
+    answer = Response[answer_type]  # type: ignore[valid-type]
+    handler = as_method(handler, "IdeaController", name, data=data_type, **{"return": answer})
     return post(
         f"/{{idea_id:uuid}}/{collection}",
         operation_id=operation_id,
@@ -206,9 +202,6 @@ def _moderation_step(
     ) -> s.IdeaOut:
         return await step(db_session, idea_id, _actor(request), data.reason)
 
-    handler.__name__ = name
-    handler.__qualname__ = f"IdeaController.{name}"
-    handler.__annotations__ = {**handler.__annotations__, "data": data_type}
     return post(
         f"/{{idea_id:uuid}}/{verb}",
         operation_id=operation_id,
@@ -218,7 +211,7 @@ def _moderation_step(
         responses=responses,
         tags=MODERATION,
         **_moderate(),
-    )(handler)
+    )(as_method(handler, "IdeaController", name, data=data_type))
 
 
 class ProcessIdeasController(Controller):

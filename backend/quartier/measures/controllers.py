@@ -16,6 +16,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from litestar.types import ControllerRouterHandler
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from quartier.core.handlers import as_method
 from quartier.core.idempotency import IdempotencyKeyHeader, as_response
 from quartier.core.openapi import problem_spec, problems
 from quartier.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
@@ -97,10 +98,7 @@ def _transition(
         return await services.get_measure(db_session, measure_id, common.STAFF_VIEWER)
 
     name = verb.replace("-", "_")
-    handler.__name__ = name
-    handler.__qualname__ = f"MeasureController.{name}"
-    if decision:
-        handler.__annotations__ = {**handler.__annotations__, "data": s.AdoptionInput}
+    data_type = s.AdoptionInput if decision else s.TransitionInput
     return post(
         f"/measures/{{measure_id:uuid}}/{verb}",
         operation_id=operation_id,
@@ -109,7 +107,7 @@ def _transition(
         status_code=HTTP_200_OK,
         responses=problems(409),
         **_write(),
-    )(handler)
+    )(as_method(handler, "MeasureController", name, data=data_type))
 
 
 class GoalController(Controller):
