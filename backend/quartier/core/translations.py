@@ -19,8 +19,9 @@ template `workspace/_translated.html`).
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Iterable, Mapping
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import msgspec
 import sqlalchemy as sa
@@ -33,10 +34,57 @@ from quartier.core.forms import parse_form
 
 Stored = dict[str, dict[str, str]]
 T = TypeVar("T", bound=msgspec.Struct)
+L = TypeVar("L", bound=msgspec.Struct)  # one language's texts, e.g. a title and a summary
 
 # The languages a translation may be given in (German is the source text). Every domain's
 # translations Struct names exactly these (tests/core/test_translations.py checks).
 TRANSLATED_LANGUAGES = ("en", "de-x-simple", "tr", "ar")
+
+# -- API Structs --------------------------------------------------------------------------------
+
+
+def _concrete_annotations(cls: type) -> None:
+    """Give a subclass like `MeasureTranslations(Translations[MeasureText])` its fields'
+    annotations with `L` put in: msgspec resolves the generic base itself, but the OpenAPI
+    schema is made from the class's type hints, which would otherwise still say `L`."""
+    (base,) = (b for b in getattr(cls, "__orig_bases__", ()) if typing.get_args(b))
+    (text,) = typing.get_args(base)
+    hints = typing.get_type_hints(typing.get_origin(base), include_extras=True)
+    cls.__annotations__ = {name: hint[text] for name, hint in hints.items()}
+
+
+class Translations(
+    msgspec.Struct, Generic[L], kw_only=True, forbid_unknown_fields=True, omit_defaults=True
+):
+    """The texts per language beside German, one `L` each (subclass it with a docstring:
+    `class MeasureTranslations(Translations[MeasureText])`, the docstring and class name are
+    the API's schema)."""
+
+    en: L | None = None
+    de_x_simple: L | None = msgspec.field(default=None, name="de-x-simple")
+    tr: L | None = None
+    ar: L | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _concrete_annotations(cls)
+
+
+class TranslationsUpdate(msgspec.Struct, Generic[L], kw_only=True, forbid_unknown_fields=True):
+    """A change of the texts per language: an object replaces that language's texts, null
+    removes them, a language not sent keeps them (subclass it like `Translations`)."""
+
+    en: L | msgspec.UnsetType | None = msgspec.UNSET
+    de_x_simple: L | msgspec.UnsetType | None = msgspec.field(
+        default=msgspec.UNSET, name="de-x-simple"
+    )
+    tr: L | msgspec.UnsetType | None = msgspec.UNSET
+    ar: L | msgspec.UnsetType | None = msgspec.UNSET
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _concrete_annotations(cls)
+
 
 # -- storage ------------------------------------------------------------------------------------
 

@@ -4,10 +4,12 @@ thin: they call `ideas.services` and `ideas.moderation`."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from litestar import Controller, Request, Response, delete, get, patch, post, put
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import HeaderParameter, Parameter, QueryParameter
 from litestar.response import Stream
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
@@ -15,6 +17,7 @@ from litestar.types import ControllerRouterHandler
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from quartier.core.conditional import cached
+from quartier.core.handlers import as_method
 from quartier.core.idempotency import IdempotencyKeyHeader, as_response
 from quartier.core.openapi import problems, with_content
 from quartier.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
@@ -81,6 +84,73 @@ def _settings(request: AnyRequest) -> Settings:
     return settings
 
 
+async def _idempotent(
+    request: AnyRequest,
+    db_session: AsyncSession,
+    key: str | None,
+    operation_id: str,
+    scope: UUID,
+    body: Any,
+    produce: Callable[[], Awaitable[tuple[int, Any, dict[str, str]]]],
+) -> Response[Any]:
+    """A resident's write (`operation_id` on `scope`, the process or idea): `produce` runs at
+    most once per `Idempotency-Key`; a retry with the same key and body gets the stored answer."""
+    result = await resident_write(
+        db_session,
+        secret_key=_settings(request).secret_key,
+        operation=operation_name(operation_id, scope),
+        key=key,
+        body=body,
+        produce=produce,
+    )
+    response: Response[Any] = as_response(result)
+    return response
+
+
+def _resident_post(
+    name: str,
+    collection: str,
+    operation_id: str,
+    write: Callable[[AsyncSession, UUID, Any], Awaitable[Any]],
+    data_type: type[Any],
+    answer_type: type[Any],
+    *,
+    summary: str,
+    description: str,
+    responses: Any,
+) -> HTTPRouteHandler:
+    """IdeaController's handler `name`: a resident's POST /ideas/{id}/<collection>, public,
+    201 with what `write(session, idea_id, data)` answers, retried safely with
+    `Idempotency-Key`."""
+
+    async def handler(
+        self: Controller,
+        request: AnyRequest,
+        db_session: AsyncSession,
+        idea_id: UUID,
+        data: Any,
+        idempotency_key: IdempotencyKeyHeader = None,
+    ) -> Response[Any]:
+        async def produce() -> tuple[int, Any, dict[str, str]]:
+            return 201, await write(db_session, idea_id, data), {}
+
+        return await _idempotent(
+            request, db_session, idempotency_key, operation_id, idea_id, data, produce
+        )
+
+    answer = Response[answer_type]  # type: ignore[valid-type]
+    handler = as_method(handler, "IdeaController", name, data=data_type, **{"return": answer})
+    return post(
+        f"/{{idea_id:uuid}}/{collection}",
+        operation_id=operation_id,
+        summary=summary,
+        description=description,
+        status_code=HTTP_201_CREATED,
+        responses=responses,
+        **access(public=True),
+    )(handler)
+
+
 def _actor(request: AnyRequest) -> Principal:
     principal = principal_of(request)
     assert principal is not None  # the guard let only signed-in callers through
@@ -106,6 +176,42 @@ def _moderate() -> dict[str, Any]:
 
 def _answer() -> dict[str, Any]:
     return access(roles=PLANNERS, scopes={"ideas:write"})
+
+
+def _moderation_step(
+    name: str,
+    verb: str,
+    operation_id: str,
+    step: Callable[[AsyncSession, UUID, Principal, str], Awaitable[s.IdeaOut]],
+    data_type: type[Any],
+    *,
+    summary: str,
+    description: str,
+    responses: Any = None,
+) -> HTTPRouteHandler:
+    """IdeaController's handler `name`: a moderator's POST /ideas/{id}/<verb> with a reason
+    (`data_type`); `step(session, idea_id, moderator, reason)` records it, the answer is the
+    idea."""
+
+    async def handler(
+        self: Controller,
+        request: AnyRequest,
+        db_session: AsyncSession,
+        idea_id: UUID,
+        data: Any,
+    ) -> s.IdeaOut:
+        return await step(db_session, idea_id, _actor(request), data.reason)
+
+    return post(
+        f"/{{idea_id:uuid}}/{verb}",
+        operation_id=operation_id,
+        summary=summary,
+        description=description,
+        status_code=HTTP_200_OK,
+        responses=responses,
+        tags=MODERATION,
+        **_moderate(),
+    )(as_method(handler, "IdeaController", name, data=data_type))
 
 
 class ProcessIdeasController(Controller):
@@ -151,16 +257,9 @@ class ProcessIdeasController(Controller):
             location = request.app.route_reverse("ideas:get", idea_id=done.idea.id)
             return 201, body, {"Location": location}
 
-        result = await resident_write(
-            db_session,
-            secret_key=_settings(request).secret_key,
-            operation=operation_name("SubmitIdea", process_id),
-            key=idempotency_key,
-            body=data,
-            produce=produce,
+        return await _idempotent(
+            request, db_session, idempotency_key, "SubmitIdea", process_id, data, produce
         )
-        response: Response[s.IdeaSubmitted] = as_response(result)
-        return response
 
     @put(
         "/idea-settings",
@@ -378,38 +477,19 @@ class IdeaController(Controller):
     ) -> list[s.CommentOut]:
         return await services.list_comments(db_session, idea_id, staff=_is_staff(request))
 
-    @post(
-        "/{idea_id:uuid}/comments",
-        operation_id="SubmitIdeaComment",
+    submit_comment = _resident_post(
+        "submit_comment",
+        "comments",
+        "SubmitIdeaComment",
+        services.submit_comment,
+        s.CommentSubmission,
+        s.CommentOut,
         summary="Comment on an idea",
         description="A comment on a published idea, or a reply (`parent_id`) to a comment that "
         "is not itself a reply, while ideas are open in the process. Moderated like ideas. "
         "Send an `Idempotency-Key` to retry safely.",
-        status_code=HTTP_201_CREATED,
         responses=problems(409, 422),
-        **access(public=True),
     )
-    async def submit_comment(
-        self,
-        request: AnyRequest,
-        db_session: AsyncSession,
-        idea_id: UUID,
-        data: s.CommentSubmission,
-        idempotency_key: IdempotencyKeyHeader = None,
-    ) -> Response[s.CommentOut]:
-        async def produce() -> tuple[int, Any, dict[str, str]]:
-            return 201, await services.submit_comment(db_session, idea_id, data), {}
-
-        result = await resident_write(
-            db_session,
-            secret_key=_settings(request).secret_key,
-            operation=operation_name("SubmitIdeaComment", idea_id),
-            key=idempotency_key,
-            body=data,
-            produce=produce,
-        )
-        response: Response[s.CommentOut] = as_response(result)
-        return response
 
     @post(
         "/{idea_id:uuid}/supports",
@@ -436,16 +516,10 @@ class IdeaController(Controller):
             )
             return 200, state, {}
 
-        result = await resident_write(
-            db_session,
-            secret_key=_settings(request).secret_key,
-            operation=operation_name("SubmitIdeaSupport", idea_id),
-            key=idempotency_key,
-            body={"idea_id": str(idea_id), "token": respondent_token},
-            produce=produce,
+        body = {"idea_id": str(idea_id), "token": respondent_token}
+        return await _idempotent(
+            request, db_session, idempotency_key, "SubmitIdeaSupport", idea_id, body, produce
         )
-        response: Response[s.SupportState] = as_response(result)
-        return response
 
     @delete(
         "/{idea_id:uuid}/supports",
@@ -468,37 +542,18 @@ class IdeaController(Controller):
             db_session, _settings(request), idea_id, respondent_token, on=False
         )
 
-    @post(
-        "/{idea_id:uuid}/reports",
-        operation_id="SubmitIdeaReport",
+    report = _resident_post(
+        "report",
+        "reports",
+        "SubmitIdeaReport",
+        services.report,
+        s.ReportSubmission,
+        s.ReportReceived,
         summary="Report an idea or a comment",
         description="Anyone reports a visible idea or one of its comments (`comment_id`) with "
         "a reason; reports queue for moderators.",
-        status_code=HTTP_201_CREATED,
         responses=problems(422),
-        **access(public=True),
     )
-    async def report(
-        self,
-        request: AnyRequest,
-        db_session: AsyncSession,
-        idea_id: UUID,
-        data: s.ReportSubmission,
-        idempotency_key: IdempotencyKeyHeader = None,
-    ) -> Response[s.ReportReceived]:
-        async def produce() -> tuple[int, Any, dict[str, str]]:
-            return 201, await services.report(db_session, idea_id, data), {}
-
-        result = await resident_write(
-            db_session,
-            secret_key=_settings(request).secret_key,
-            operation=operation_name("SubmitIdeaReport", idea_id),
-            key=idempotency_key,
-            body=data,
-            produce=produce,
-        )
-        response: Response[s.ReportReceived] = as_response(result)
-        return response
 
     @post(
         "/{idea_id:uuid}/publish",
@@ -515,59 +570,37 @@ class IdeaController(Controller):
     ) -> s.IdeaOut:
         return await moderation.publish_idea(db_session, idea_id, _actor(request))
 
-    @post(
-        "/{idea_id:uuid}/hide",
-        operation_id="HideIdea",
+    hide = _moderation_step(
+        "hide",
+        "hide",
+        "HideIdea",
+        moderation.hide_idea,
+        s.HideRequest,
         summary="Hide an idea with a public reason",
         description="The idea keeps its place and shows “hidden by moderation” with the "
         "reason; it never disappears silently. Logged; open reports are resolved.",
-        status_code=HTTP_200_OK,
         responses=problems(409),
-        tags=MODERATION,
-        **_moderate(),
     )
-    async def hide(
-        self, request: AnyRequest, db_session: AsyncSession, idea_id: UUID, data: s.HideRequest
-    ) -> s.IdeaOut:
-        return await moderation.hide_idea(db_session, idea_id, _actor(request), data.reason)
-
-    @post(
-        "/{idea_id:uuid}/restore",
-        operation_id="RestoreIdea",
+    restore = _moderation_step(
+        "restore",
+        "restore",
+        "RestoreIdea",
+        moderation.restore_idea,
+        s.ModerationNote,
         summary="Restore a hidden idea",
         description="A hidden idea is published again. Logged.",
-        status_code=HTTP_200_OK,
         responses=problems(409),
-        tags=MODERATION,
-        **_moderate(),
     )
-    async def restore(
-        self,
-        request: AnyRequest,
-        db_session: AsyncSession,
-        idea_id: UUID,
-        data: s.ModerationNote,
-    ) -> s.IdeaOut:
-        return await moderation.restore_idea(db_session, idea_id, _actor(request), data.reason)
-
-    @post(
-        "/{idea_id:uuid}/dismiss-reports",
-        operation_id="DismissIdeaReports",
+    dismiss = _moderation_step(
+        "dismiss",
+        "dismiss-reports",
+        "DismissIdeaReports",
+        moderation.dismiss_reports,
+        s.ModerationNote,
         summary="Dismiss the reports of an idea",
         description="The open reports of the idea are unfounded: they are resolved, the idea "
         "stays as it is. Logged.",
-        status_code=HTTP_200_OK,
-        tags=MODERATION,
-        **_moderate(),
     )
-    async def dismiss(
-        self,
-        request: AnyRequest,
-        db_session: AsyncSession,
-        idea_id: UUID,
-        data: s.ModerationNote,
-    ) -> s.IdeaOut:
-        return await moderation.dismiss_reports(db_session, idea_id, _actor(request), data.reason)
 
     @post(
         "/{idea_id:uuid}/merge",

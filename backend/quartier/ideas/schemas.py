@@ -14,6 +14,7 @@ import msgspec
 from msgspec import Meta, Struct, field
 
 from quartier.accounts.schemas import Email
+from quartier.core.translations import Translations
 from quartier.ideas import models as m
 
 Title = Annotated[str, Meta(min_length=3, max_length=m.TITLE_MAX)]
@@ -78,14 +79,9 @@ class AnswerText(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults
     official_answer: TranslatedAnswer = ""
 
 
-class AnswerTranslations(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+class AnswerTranslations(Translations[AnswerText]):
     """The official answer per language beside German: English, easy-read German
     (`de-x-simple`), Turkish, Arabic. Only languages the deployment enables are accepted."""
-
-    en: AnswerText | None = None
-    de_x_simple: AnswerText | None = field(default=None, name="de-x-simple")
-    tr: AnswerText | None = None
-    ar: AnswerText | None = None
 
 
 class AreaRef(Struct, kw_only=True):

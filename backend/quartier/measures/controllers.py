@@ -4,16 +4,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import ResponseHeader
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from litestar.types import ControllerRouterHandler
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from quartier.core.handlers import as_method
 from quartier.core.idempotency import IdempotencyKeyHeader, as_response
 from quartier.core.openapi import problem_spec, problems
 from quartier.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
@@ -67,6 +70,44 @@ def _actor(request: AnyRequest) -> Actor:
 def _created(request: AnyRequest, body: Any, route: str, **params: Any) -> Response[Any]:
     location = request.app.route_reverse(route, **params)
     return Response(body, status_code=HTTP_201_CREATED, headers={"Location": location})
+
+
+def _transition(
+    verb: str,
+    operation_id: str,
+    step: Callable[..., Awaitable[None]],
+    *,
+    summary: str,
+    description: str,
+    decision: bool = False,
+) -> HTTPRouteHandler:
+    """A lifecycle step of MeasureController: POST /measures/{id}/<verb> with the reason
+    (`TransitionInput`; with `decision`, the council's decision too: `AdoptionInput`),
+    planners only, 409 where the step does not apply; `step(session, measure_id, reason,
+    actor[, decision])` records it, the answer is the measure."""
+
+    async def handler(
+        self: Controller,
+        request: AnyRequest,
+        db_session: AsyncSession,
+        measure_id: UUID,
+        data: s.TransitionInput,
+    ) -> s.Measure:
+        extra = (data,) if decision else ()
+        await step(db_session, measure_id, data.reason, _actor(request), *extra)
+        return await services.get_measure(db_session, measure_id, common.STAFF_VIEWER)
+
+    name = verb.replace("-", "_")
+    data_type = s.AdoptionInput if decision else s.TransitionInput
+    return post(
+        f"/measures/{{measure_id:uuid}}/{verb}",
+        operation_id=operation_id,
+        summary=summary,
+        description=description,
+        status_code=HTTP_200_OK,
+        responses=problems(409),
+        **_write(),
+    )(as_method(handler, "MeasureController", name, data=data_type))
 
 
 class GoalController(Controller):
@@ -308,129 +349,53 @@ class MeasureController(Controller):
     ) -> s.Consultation:
         return await services.start_consultation(db_session, measure_id, data, _actor(request))
 
-    async def _step(
-        self,
-        request: AnyRequest,
-        db_session: AsyncSession,
-        measure_id: UUID,
-        data: s.TransitionInput,
-        step: Any,
-    ) -> s.Measure:
-        await step(db_session, measure_id, data.reason, _actor(request))
-        return await services.get_measure(db_session, measure_id, common.STAFF_VIEWER)
-
-    @post(
-        "/measures/{measure_id:uuid}/revise",
-        operation_id="ReviseMeasure",
+    revise = _transition(
+        "revise",
+        "ReviseMeasure",
+        services.revise,
         summary="Close the consultation to revise the measure",
         description="in_consultation → revised (phase `measure_planning`); an open window "
         "closes now. The measure can then be edited (new version).",
-        status_code=HTTP_200_OK,
-        responses=problems(409),
-        **_write(),
     )
-    async def revise(
-        self,
-        request: AnyRequest,
-        db_session: AsyncSession,
-        measure_id: UUID,
-        data: s.TransitionInput,
-    ) -> s.Measure:
-        return await self._step(request, db_session, measure_id, data, services.revise)
-
-    @post(
-        "/measures/{measure_id:uuid}/adopt",
-        operation_id="AdoptMeasure",
+    adopt = _transition(
+        "adopt",
+        "AdoptMeasure",
+        services.adopt,
         summary="Record the council's adoption",
         description="revised → adopted (phase `measure_planning`), with the council's "
         "decision: the deciding body, the decision's reference and its date (today unless "
         "given). The decision template (GetMeasureDecisionTemplate) shows it from then on.",
-        status_code=HTTP_200_OK,
-        responses=problems(409),
-        **_write(),
+        decision=True,
     )
-    async def adopt(
-        self,
-        request: AnyRequest,
-        db_session: AsyncSession,
-        measure_id: UUID,
-        data: s.AdoptionInput,
-    ) -> s.Measure:
-        await services.adopt(db_session, measure_id, data.reason, _actor(request), data)
-        return await services.get_measure(db_session, measure_id, common.STAFF_VIEWER)
-
-    @post(
-        "/measures/{measure_id:uuid}/resource",
-        operation_id="ResourceMeasure",
+    resource = _transition(
+        "resource",
+        "ResourceMeasure",
+        services.resource,
         summary="Record that the resources are provided",
         description="adopted → resourced (phase `resource_provision`).",
-        status_code=HTTP_200_OK,
-        responses=problems(409),
-        **_write(),
     )
-    async def resource(
-        self,
-        request: AnyRequest,
-        db_session: AsyncSession,
-        measure_id: UUID,
-        data: s.TransitionInput,
-    ) -> s.Measure:
-        return await self._step(request, db_session, measure_id, data, services.resource)
-
-    @post(
-        "/measures/{measure_id:uuid}/start-delivery",
-        operation_id="StartMeasureDelivery",
+    start_delivery = _transition(
+        "start-delivery",
+        "StartMeasureDelivery",
+        services.start_delivery,
         summary="Record that delivery has started",
         description="resourced → in_delivery (phase `service_delivery`).",
-        status_code=HTTP_200_OK,
-        responses=problems(409),
-        **_write(),
     )
-    async def start_delivery(
-        self,
-        request: AnyRequest,
-        db_session: AsyncSession,
-        measure_id: UUID,
-        data: s.TransitionInput,
-    ) -> s.Measure:
-        return await self._step(request, db_session, measure_id, data, services.start_delivery)
-
-    @post(
-        "/measures/{measure_id:uuid}/evaluate",
-        operation_id="EvaluateMeasure",
+    evaluate = _transition(
+        "evaluate",
+        "EvaluateMeasure",
+        services.evaluate,
         summary="Record the evaluation",
         description="in_delivery → evaluated (phase `evaluation`).",
-        status_code=HTTP_200_OK,
-        responses=problems(409),
-        **_write(),
     )
-    async def evaluate(
-        self,
-        request: AnyRequest,
-        db_session: AsyncSession,
-        measure_id: UUID,
-        data: s.TransitionInput,
-    ) -> s.Measure:
-        return await self._step(request, db_session, measure_id, data, services.evaluate)
-
-    @post(
-        "/measures/{measure_id:uuid}/withdraw",
-        operation_id="WithdrawMeasure",
+    withdraw = _transition(
+        "withdraw",
+        "WithdrawMeasure",
+        services.withdraw,
         summary="Withdraw a measure",
         description="Any state but evaluated or withdrawn → withdrawn, in any phase; an open "
         "consultation closes now.",
-        status_code=HTTP_200_OK,
-        responses=problems(409),
-        **_write(),
     )
-    async def withdraw(
-        self,
-        request: AnyRequest,
-        db_session: AsyncSession,
-        measure_id: UUID,
-        data: s.TransitionInput,
-    ) -> s.Measure:
-        return await self._step(request, db_session, measure_id, data, services.withdraw)
 
 
 class FeedbackController(Controller):

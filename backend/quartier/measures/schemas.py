@@ -16,6 +16,7 @@ from uuid import UUID
 
 from msgspec import Meta, Struct, field
 
+from quartier.core.translations import Translations
 from quartier.measures.models import MeasureStatus, RespondentKind, Stance
 
 Key = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
@@ -176,14 +177,9 @@ class MeasureText(Struct, kw_only=True, forbid_unknown_fields=True, omit_default
     summary: TranslatedSummary = ""
 
 
-class MeasureTranslations(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+class MeasureTranslations(Translations[MeasureText]):
     """Title and summary per language beside German: English, easy-read German
     (`de-x-simple`), Turkish, Arabic. Only languages the deployment enables are accepted."""
-
-    en: MeasureText | None = None
-    de_x_simple: MeasureText | None = field(default=None, name="de-x-simple")
-    tr: MeasureText | None = None
-    ar: MeasureText | None = None
 
 
 class SectionText(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -194,13 +190,8 @@ class SectionText(Struct, kw_only=True, forbid_unknown_fields=True, omit_default
     body: TranslatedBody = ""
 
 
-class SectionTranslations(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+class SectionTranslations(Translations[SectionText]):
     """A section's heading and text per language beside German (as for the measure's)."""
-
-    en: SectionText | None = None
-    de_x_simple: SectionText | None = field(default=None, name="de-x-simple")
-    tr: SectionText | None = None
-    ar: SectionText | None = None
 
 
 ResourceUnit = Literal["fte", "eur", "rooms", "material"]

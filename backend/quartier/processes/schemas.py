@@ -16,6 +16,7 @@ from uuid import UUID
 
 from msgspec import UNSET, Meta, Struct, UnsetType, field
 
+from quartier.core.translations import Translations, TranslationsUpdate
 from quartier.processes.models import ActorKind, OrganisationType, ProcessStatus, RoleKind
 from quartier.processes.phases import PhaseKey
 
@@ -69,43 +70,23 @@ class PhaseText(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=
     watch_out_for: TranslatedNote = ""
 
 
-class ProcessTranslations(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+class ProcessTranslations(Translations[ProcessText]):
     """Title, topic and description per language beside German: English, easy-read German
     (`de-x-simple`), Turkish, Arabic. Only languages the deployment enables are accepted."""
 
-    en: ProcessText | None = None
-    de_x_simple: ProcessText | None = field(default=None, name="de-x-simple")
-    tr: ProcessText | None = None
-    ar: ProcessText | None = None
 
-
-class ProcessTranslationsUpdate(Struct, kw_only=True, forbid_unknown_fields=True):
+class ProcessTranslationsUpdate(TranslationsUpdate[ProcessText]):
     """Per language: an object replaces that language's title, topic and description, null
     removes them, a language not sent keeps them."""
 
-    en: ProcessText | UnsetType | None = UNSET
-    de_x_simple: ProcessText | UnsetType | None = field(default=UNSET, name="de-x-simple")
-    tr: ProcessText | UnsetType | None = UNSET
-    ar: ProcessText | UnsetType | None = UNSET
 
-
-class PhaseTranslations(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+class PhaseTranslations(Translations[PhaseText]):
     """The phase notes per language beside German (as for the process's texts)."""
 
-    en: PhaseText | None = None
-    de_x_simple: PhaseText | None = field(default=None, name="de-x-simple")
-    tr: PhaseText | None = None
-    ar: PhaseText | None = None
 
-
-class PhaseTranslationsUpdate(Struct, kw_only=True, forbid_unknown_fields=True):
+class PhaseTranslationsUpdate(TranslationsUpdate[PhaseText]):
     """Per language: an object replaces that language's notes, null removes them, a language
     not sent keeps its notes."""
-
-    en: PhaseText | UnsetType | None = UNSET
-    de_x_simple: PhaseText | UnsetType | None = field(default=UNSET, name="de-x-simple")
-    tr: PhaseText | UnsetType | None = UNSET
-    ar: PhaseText | UnsetType | None = UNSET
 
 
 # -- processes ------------------------------------------------------------------------------
