@@ -19,23 +19,6 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 START = ("/dashboard",)  # the staff start page: the workspace is linked from it
-# Staff pages no page links to (December 2026): reached by typing the address or after a form
-# post's redirect. Fetched as well, once their process or survey is known, and marked.
-UNLINKED_START = ("/dashboard/webhooks", "/dashboard/outbox")
-UNLINKED = (
-    (
-        re.compile(r"^/workspace/processes/(?P<id>[0-9a-f-]{36})$"),
-        (
-            "/dashboard/processes/{id}/measures",
-            "/workspace/processes/{id}/surveys/new",
-            "/workspace/processes/{id}/surveys/import",
-        ),
-    ),
-    (
-        re.compile(r"^/dashboard/surveys/(?P<id>[0-9a-f-]{36})/results$"),
-        ("/workspace/surveys/{id}",),
-    ),
-)
 STAFF_PREFIXES = ("/dashboard", "/workspace")
 SKIPPED_PREFIXES = ("/api/", "/static/", "/logout", "/auth/")
 MAX_DEPTH = 4
@@ -56,7 +39,6 @@ class Page:
     content_type: str
     raw: int
     gzipped: int
-    linked: bool = True
 
 
 class _Links(HTMLParser):
@@ -101,12 +83,11 @@ async def crawl(client: Any, headers: dict[str, str]) -> list[Page]:
     Staff pages also link to pages of the public site that show staff more (a process's page
     links to its report editor and measures): such a page is fetched too, for its links into
     the staff area only, and is not itself one of the pages returned."""
-    queue = deque((url, 0, True) for url in START)
-    queue.extend((url, 0, False) for url in UNLINKED_START)
-    seen = {*START, *UNLINKED_START}
+    queue = deque((url, 0) for url in START)
+    seen = set(START)
     pages: list[Page] = []
     while queue and len(pages) < MAX_PAGES:
-        url, depth, linked = queue.popleft()
+        url, depth = queue.popleft()
         response = await client.get(
             url, headers={**headers, "Accept": "text/html"}, follow_redirects=False
         )
@@ -121,22 +102,14 @@ async def crawl(client: Any, headers: dict[str, str]) -> list[Page]:
                     content_type=content_type,
                     raw=len(response.content),
                     gzipped=gzip_size(response.content),
-                    linked=linked,
                 )
             )
-            for pattern, targets in UNLINKED:
-                if found := pattern.match(url):
-                    for target in targets:
-                        unlinked = target.format(id=found.group("id"))
-                        if unlinked not in seen:
-                            seen.add(unlinked)
-                            queue.append((unlinked, depth + 1, False))
         if depth >= MAX_DEPTH or not content_type.startswith("text/html"):
             continue
         for link in links(url, response.text):
             if link not in seen and (staff or is_staff(link)):
                 seen.add(link)
-                queue.append((link, depth + 1, True))
+                queue.append((link, depth + 1))
     return pages
 
 
@@ -159,9 +132,8 @@ def table(pages: list[Page]) -> list[str]:
         "|---|---|---|---|---|",
     ]
     for kind, page in sorted(heaviest.items(), key=lambda item: item[1].gzipped, reverse=True):
-        note = "" if page.linked else " (not linked)"
         rows.append(
-            f"| `{kind}`{note} | {counts[kind]} | {page.status} | {page.raw / 1024:.1f} | "
+            f"| `{kind}` | {counts[kind]} | {page.status} | {page.raw / 1024:.1f} | "
             f"{page.gzipped / 1024:.1f} |"
         )
     return rows

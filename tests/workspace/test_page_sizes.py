@@ -1,9 +1,8 @@
 """The weight of the staff pages (issue #12): an administrator on the demo data set crawls
 every staff page reachable from the workspace by GET links (tests/support/staff_crawl.py);
-each must answer 200 with HTML and stay within the budget, gzip-compressed. The few staff
-pages no page links to (the survey builder, a process's goals and measures, webhooks, outbox)
-are fetched too, once their process or survey is known. The table of
-sizes is printed by bench/staff_pages.py."""
+each must answer 200 with HTML and stay within the budget, gzip-compressed. Every kind of
+staff page must be reached by links alone: a page only an address typed by hand reaches is one
+a planner never finds. The table of sizes is printed by bench/staff_pages.py."""
 
 from __future__ import annotations
 
@@ -45,8 +44,13 @@ async def test_every_staff_page_answers_html_within_the_budget(
         "/workspace/organisations",
         "/workspace/processes/{id}/report",
         "/workspace/surveys/{id}",
+        "/workspace/processes/{id}/surveys/new",
+        "/workspace/processes/{id}/surveys/import",
         "/dashboard/processes/{id}/measures",
         "/dashboard/measures/{id}",
+        "/workspace/need-categories",
+        "/dashboard/webhooks",
+        "/dashboard/outbox",
     ):
         assert expected in urls, f"{expected} not reached: {sorted(urls)}"
     assert len(pages) < staff_crawl.MAX_PAGES, "the crawl hit its bound; raise it"
