@@ -336,3 +336,41 @@ def new_context(browser: Browser, live_server: LiveServer) -> Iterator[Any]:
     yield factory
     for context in contexts:
         context.close()
+
+
+def create_staff_account(live_server: LiveServer, email: str, name: str, role: str) -> str:
+    """A staff account with TEST_PASSWORD in the live server's database; its e-mail address."""
+
+    async def create(session: AsyncSession) -> None:
+        from quartier.accounts import services as accounts
+        from quartier.core.security import Role
+
+        await accounts.create_account(
+            session, email=email, display_name=name, role=Role(role), password=TEST_PASSWORD
+        )
+
+    # In a thread of its own: Playwright's sync API keeps an event loop running in this one.
+    _off_loop(run_in_session, live_server.database_url, create)
+    return email
+
+
+def sign_in(page: Page, email: str) -> None:
+    """Sign in through the HTML form (works with JavaScript off)."""
+    page.goto("/login")
+    page.fill("#email", email)
+    page.fill("#password", TEST_PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_load_state()
+    assert "/login" not in page.url, f"sign-in failed: still at {page.url}"
+
+
+def submit(page: Page, text: str) -> None:
+    """Press the button named `text` and wait for the page it leads to."""
+    page.get_by_role("button", name=text, exact=True).click()
+    page.wait_for_load_state()
+
+
+def assert_fits(page: Page, width: int = 320) -> None:
+    """No horizontal scrolling at `width` px."""
+    scroll_width = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll_width <= width, f"{page.url} is {scroll_width} px wide at {width} px"

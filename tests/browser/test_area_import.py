@@ -6,18 +6,18 @@ axe on every step (in a scripted twin of the scriptless page: see `axe_violation
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import BrowserContext, Page
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from quartier.accounts import services as accounts
-from quartier.core.security import Role
-from quartier.runtime import run_in_session
-from tests.browser.conftest import LiveServer, axe_violations, describe_violations
+from tests.browser.conftest import (
+    LiveServer,
+    axe_violations,
+    create_staff_account,
+    describe_violations,
+)
 from tests.conftest import TEST_PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -41,19 +41,7 @@ def _block(west: float, south: float, code: str, name: str) -> dict[str, object]
 
 @pytest.fixture(scope="module")
 def admin(live_server: LiveServer) -> str:
-    async def create(session: AsyncSession) -> None:
-        await accounts.create_account(
-            session,
-            email=ADMIN_EMAIL,
-            display_name="Ada Areas",
-            role=Role.ADMIN,
-            password=TEST_PASSWORD,
-        )
-
-    worker = threading.Thread(target=run_in_session, args=(live_server.database_url, create))
-    worker.start()
-    worker.join()
-    return ADMIN_EMAIL
+    return create_staff_account(live_server, ADMIN_EMAIL, "Ada Areas", "admin")
 
 
 def _fits_and_is_accessible(page: Page) -> None:
