@@ -564,7 +564,8 @@ def main() -> int:
         f"Machine: {facts['cpu']}, {facts['cores']} cores, {facts['memory']}, Linux "
         f"{facts['kernel']}, Python {facts['python']}, PostgreSQL {pg_version} (private cluster, "
         "fsync and synchronous_commit on); client, app and PostgreSQL share the cores. "
-        f"Load average (1/5/15 min) at start {load_start}, at end {load_end}.",
+        f"Load average (1/5/15 min) at start {load_start}, at end {load_end} (the end is the "
+        "benchmark's own load: client, app and PostgreSQL).",
         "",
         *([busy_note(load_start, load_end), ""] if busy_note(load_start, load_end) else []),
         f"Seed (COPY + ANALYZE, {seeded['seconds']:.1f} s): {seeded['entries']:,} feedback entries "
