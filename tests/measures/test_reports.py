@@ -56,10 +56,13 @@ async def consulted_measure(
     *,
     public: bool = True,
     goal_ids: list[str] | None = None,
+    translations: dict[str, Any] | None = None,
 ) -> str:
     """A measure consulted on with 8 residents, 1 professional and Caritas by its code, then
     revised (the window closes) and edited into version 2."""
-    measure_id = await create_measure(goal_ids=goal_ids or [])
+    measure_id = await create_measure(
+        goal_ids=goal_ids or [], **({"translations": translations} if translations else {})
+    )
     await consult(measure_id, k_threshold=3, min_respondents=3, summary_public=public)
     issued = await client.post(
         f"/api/v1/measures/{measure_id}/consultation/codes",
@@ -691,3 +694,38 @@ async def test_the_decision_template_is_produced_in_a_chosen_language(
     _, text = pdf_text(german_pdf.content)
     assert "Beschlussvorschlag" in text and "Jede Familie in Moabit" in text
     assert "Proposed decision" not in text
+
+
+async def test_the_consultation_report_is_in_the_readers_language_or_says_it_shows_german(
+    client: Client,
+    create_measure: CreateMeasure,
+    consult: Consult,
+    planner: Headers,
+    organisation: uuid.UUID,
+) -> None:
+    measure_id = await consulted_measure(
+        client,
+        create_measure,
+        consult,
+        planner,
+        organisation,
+        translations={"en": {"title": "Family centre Moabit", "summary": "Open advice hours."}},
+    )
+    url = f"/measures/{measure_id}/consultation-report"
+
+    english = await client.get(url, headers=HTML)
+    assert english.status_code == 200, english.text
+    assert "<title>Consultation report: Family centre Moabit</title>" in english.text
+    assert ">Open advice hours.</p>" in english.text
+    # The sections have no English text: shown in German, marked, and the document says so.
+    assert 'lang="de" dir="ltr">Angebot</h2>' in english.text
+    assert "data-language-fallback" in english.text
+
+    german = await client.get(url, headers={"Accept": "text/html", "Accept-Language": "de"})
+    assert "Familienzentrum Moabit</title>" in german.text
+    assert "data-language-fallback" not in german.text
+
+    pdf = await client.get(f"{url}.pdf", headers={"Accept-Language": "en"})
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == PDF
+    _, text = pdf_text(pdf.content)
+    assert "Family centre Moabit" in text and "Angebot" in text

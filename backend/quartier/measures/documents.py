@@ -44,16 +44,21 @@ def document_language(request: Request[Any, Any, Any]) -> str:
 async def report_context(
     session: AsyncSession, report: s.ConsultationReport, *, pdf: bool = False
 ) -> dict[str, Any]:
+    """The consultation report in the reader's language (residents read it once released):
+    the measure's texts where translated, else German with the note saying so."""
     everyone = next(group for group in report.summary.groups if group.kind is None)
+    shown = texts.for_residents(report.consulted, i18n.current_language())
     return page_context(
         report=report,
         summary=report.summary,
         content=report.consulted,
+        texts=shown,
+        fallback_language=shared_translations.fallback_language(shown.all()),
         chart=stance_chart(everyone, report.summary.metadata.k_threshold),
         comment_groups=comment_groups(report.summary.comments, report.consulted),
         respondent_kinds=", ".join(_(KIND_NAMES[kind]) for kind in report.respondent_kinds),
         area_maps=await area_maps(session, report.summary, report.consulted.areas),
-        document_title=_("Consultation report: %(title)s", title=report.consulted.title),
+        document_title=_("Consultation report: %(title)s", title=shown.title.text),
         pdf=pdf,
     )
 
