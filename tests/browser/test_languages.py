@@ -191,3 +191,34 @@ def test_switching_language_mid_survey_keeps_the_answers(
     assert page.locator("main .summary-list__row").count() >= 8
     press(page, "submit")
     assert RECEIPT.fullmatch(page.locator("main [data-receipt]").inner_text())
+
+
+@pytest.mark.parametrize(
+    ("language", "direction"),
+    [("de", "ltr"), ("de-x-simple", "ltr"), ("en", "ltr"), ("tr", "ltr"), ("ar", "rtl")],
+)
+def test_every_language_is_axe_clean_and_fits_320_px_through_the_survey(
+    new_context: ContextFactory, survey_id: str, language: str, direction: str
+) -> None:
+    """Each enabled language (issue #14 §3): the process page, the survey's intro, its first
+    page of questions, the error summary and the check page — axe-core clean, nothing wider
+    than 320 px, `lang` and `dir` set — without JavaScript (the pages' own state)."""
+    page = resident(new_context, java_script_enabled=False)
+    page.goto(f"/surveys/{survey_id}?lang={language}")
+    # Easy-read German is German to a screen reader (`lang="de"`), as the easy-read test says.
+    assert page.get_attribute("html", "lang") == language.removesuffix("-x-simple")
+    assert page.get_attribute("html", "dir") == direction
+    fits_and_is_accessible(page, f"intro ({language})")
+    process_link = page.locator("main a[href^='/processes/']").first
+    if process_link.count():
+        process_link.click()
+        page.wait_for_load_state()
+        fits_and_is_accessible(page, f"process page ({language})")
+        page.go_back()
+    press(page, "start")
+    fits_and_is_accessible(page, f"first page ({language})")
+    press(page, "continue")  # nothing answered: required questions are named
+    if page.locator(".error-summary").count():
+        fits_and_is_accessible(page, f"error summary ({language})")
+    to_check_page(page)
+    fits_and_is_accessible(page, f"check page ({language})")
