@@ -60,14 +60,9 @@ class GoalText(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=T
     statement: TranslatedStatement = ""
 
 
-class GoalTranslations(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+class GoalTranslations(Translations[GoalText]):
     """The statement per language beside German: English, easy-read German (`de-x-simple`),
     Turkish, Arabic. Only languages the deployment enables are accepted."""
-
-    en: GoalText | None = None
-    de_x_simple: GoalText | None = field(default=None, name="de-x-simple")
-    tr: GoalText | None = None
-    ar: GoalText | None = None
 
 
 class SurveyFigureEvidence(
