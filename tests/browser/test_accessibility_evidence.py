@@ -31,7 +31,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, CDPSession, Page, ViewportSize
+from playwright.sync_api import Browser, BrowserContext, CDPSession, Page, ViewportSize, expect
 
 from tests.browser.conftest import LiveServer, serve_demo
 from tests.browser.test_pages import _OVERFLOWING
@@ -279,7 +279,7 @@ def test_zoom_and_reflow(
     check("survey intro")
     _press(page, "start")
     _press(page, "continue")  # nothing answered: the error summary and messages
-    assert page.locator(".error-summary").is_visible()
+    expect(page.locator(".error-summary")).to_be_visible()
     check("survey page with errors")
     for step in range(1, 13):
         if page.locator("main button[value=submit]").count():
@@ -290,7 +290,7 @@ def test_zoom_and_reflow(
         assert not page.locator(".error-summary").count(), page.locator("main").inner_text()
     check("check answers")
     _press(page, "submit")
-    assert page.locator("main [data-receipt]").is_visible()
+    expect(page.locator("main [data-receipt]")).to_be_visible()
     check("confirmation", form=False)
 
     page.goto(f"/processes/{demo.process_id}")
@@ -299,13 +299,13 @@ def test_zoom_and_reflow(
     check("idea submission")
     page.locator("main form button[type=submit]").last.click()
     page.wait_for_load_state()
-    assert page.locator(".error-summary").is_visible()
+    expect(page.locator(".error-summary")).to_be_visible()
     check("idea submission with errors")
     page.goto(f"/measures/{demo.measure_id}")
     check("measure consultation")
     page.locator("main form button[type=submit]").last.click()
     page.wait_for_load_state()
-    assert page.locator(".error-summary").is_visible()
+    expect(page.locator(".error-summary")).to_be_visible()
     check("measure consultation with errors")
     print(f"\nzoom {zoom} {language}: {len(report.pages)} pages, {report.controls} controls")
 
@@ -447,7 +447,7 @@ def test_screen_reader_order_of_the_survey_flow(
     check_tree(page, cdp, "check answers")
     checked.append("check answers")
     _press(page, "submit")
-    assert page.locator("main [data-receipt]").is_visible()
+    expect(page.locator("main [data-receipt]")).to_be_visible()
     check_tree(page, cdp, "confirmation")
     checked.append("confirmation")
     print(f"\nscreen-reader order: {len(checked)} pages: {checked}")

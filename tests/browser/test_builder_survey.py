@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import BrowserContext, Page
+from playwright.sync_api import BrowserContext, Page, expect
 from pypdf import PdfReader
 
 from tests.browser.conftest import PLANNER_EMAIL, LiveServer, axe_violations, describe_violations
@@ -241,7 +241,7 @@ def test_import_an_xlsform(
     page.set_input_files("#xlsform", str(FIXTURES / "odk_standorte_geopoint.xlsx"))
     page.locator("main button[type=submit]").click()
     page.wait_for_load_state()
-    assert page.locator(".error-summary").is_visible()
+    expect(page.locator(".error-summary")).to_be_visible()
     assert page.get_by_text("row 3, column type (A)").count() >= 1
 
     page.set_input_files("#xlsform", str(FIXTURES / "kobo_familien_im_kiez.xlsx"))

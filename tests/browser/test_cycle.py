@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import BrowserContext, Page
+from playwright.sync_api import BrowserContext, Page, expect
 from pypdf import PdfReader
 
 from tests.browser.conftest import (
@@ -153,7 +153,7 @@ def test_one_cycle_from_needs_to_the_next_cycle(
     page.get_by_label("Sachkosten").fill("1500")
     page.get_by_label("Beratene Familien").fill("25")
     _submit(page, "Bericht speichern")
-    assert page.get_by_text("Der Bericht ist gespeichert").is_visible(), _main(page)[:2000]
+    expect(page.get_by_text("Der Bericht ist gespeichert")).to_be_visible()
 
     # Evaluation: the assessment, then the measure evaluated.
     _activate(page, process_id, "evaluation")
@@ -161,7 +161,7 @@ def test_one_cycle_from_needs_to_the_next_cycle(
     page.locator("label[for='decision']").click()  # continue
     page.get_by_label("Gründe").fill("Die Familien finden schneller einen Platz.")
     _submit(page, "Bewertung festhalten")
-    assert page.get_by_role("cell", name="Maßnahme fortführen").is_visible(), _main(page)[:2000]
+    expect(page.get_by_role("cell", name="Maßnahme fortführen")).to_be_visible()
     _step(page, measure_id, "evaluate", "Der erste Zeitraum ist ausgewertet")
 
     # The social report: written, released after the confirmation.
@@ -172,7 +172,7 @@ def test_one_cycle_from_needs_to_the_next_cycle(
     _submit(page, "Abschnitte speichern")
     assert page.url.endswith("?saved=true"), _main(page)[:2000]
     _submit(page, "Bericht freigeben")  # without the confirmation: refused
-    assert page.locator(".error-summary").is_visible()
+    expect(page.locator(".error-summary")).to_be_visible()
     page.locator("input[name=confirm]").check()
     _submit(page, "Bericht freigeben")
     assert page.url.endswith(f"/processes/{process_id}/report"), _main(page)[:2000]

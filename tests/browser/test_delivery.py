@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from playwright.sync_api import BrowserContext, Page
+from playwright.sync_api import BrowserContext, Page, expect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from quartier.runtime import run_in_session
@@ -78,7 +78,7 @@ def test_a_report_and_an_assessment_reach_the_measure_page(
     checked.goto(f"/dashboard/measures/{measure_id}/delivery")
     _accessible_and_narrow(checked)
     _submit(checked, "Bericht speichern")
-    assert checked.locator(".error-summary").is_visible()
+    expect(checked.locator(".error-summary")).to_be_visible()
     _accessible_and_narrow(checked)
 
     page = new_context(
@@ -95,27 +95,27 @@ def test_a_report_and_an_assessment_reach_the_measure_page(
     page.get_by_label("Besuche je Monat").fill("150")
     _submit(page, "Bericht speichern")
     summary = page.locator(".error-summary")
-    assert summary.is_visible()
+    expect(summary).to_be_visible()
     assert summary.locator("a").first.get_attribute("href") == "#participants"
     assert page.get_by_label("Art der Leistung 1").input_value() == "Treffen"
     page.get_by_label("Teilnehmende im Zeitraum").fill("60")
     _submit(page, "Bericht speichern")
-    assert page.get_by_text("Der Bericht ist gespeichert").is_visible()
-    assert page.get_by_role("cell", name="900,0").is_visible()
+    expect(page.get_by_text("Der Bericht ist gespeichert")).to_be_visible()
+    expect(page.get_by_role("cell", name="900,0")).to_be_visible()
 
     page.goto(f"/dashboard/measures/{measure_id}/evaluation")
     assert page.get_by_role("cell", name="steigend").count() == 0  # one period: no trend yet
     page.locator("label[for='decision-2']").click()  # adapt
     page.get_by_label("Gründe").fill("Mehr Treffen am Nachmittag anbieten.")
     _submit(page, "Bewertung festhalten")
-    assert page.get_by_role("cell", name="Maßnahme anpassen").is_visible()
+    expect(page.get_by_role("cell", name="Maßnahme anpassen")).to_be_visible()
     checked.goto(f"/dashboard/measures/{measure_id}/evaluation")
     _accessible_and_narrow(checked)
 
     public = new_context(viewport=NARROW).new_page()
     public.goto(f"/measures/{measure_id}")
     section = public.locator("section[aria-labelledby='evaluation']")
-    assert section.get_by_text("Maßnahme anpassen").is_visible()
-    assert section.get_by_text("Mehr Treffen am Nachmittag anbieten.").is_visible()
-    assert section.get_by_text("15,0 EUR").is_visible()  # 900 EUR for 60 participants
+    expect(section.get_by_text("Maßnahme anpassen")).to_be_visible()
+    expect(section.get_by_text("Mehr Treffen am Nachmittag anbieten.")).to_be_visible()
+    expect(section.get_by_text("15,0 EUR")).to_be_visible()  # 900 EUR for 60 participants
     _accessible_and_narrow(public)

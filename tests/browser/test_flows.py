@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from playwright.sync_api import BrowserContext
+from playwright.sync_api import BrowserContext, expect
 
 from tests.browser.conftest import (
     PLANNER_EMAIL,
@@ -50,7 +50,7 @@ def test_error_summary_links_to_the_fields(new_context: ContextFactory, javascri
     page.wait_for_load_state()
 
     summary = page.locator(".error-summary")
-    assert summary.is_visible()
+    expect(summary).to_be_visible()
     assert page.locator(".error-summary a[href='#email']").count() == 1
     assert page.locator("#email").get_attribute("aria-invalid") == "true"
     if javascript:  # axe-core is a script itself (and evaluating scripts hangs without JS)

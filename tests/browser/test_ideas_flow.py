@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from quartier.runtime import run_in_session
@@ -112,13 +112,13 @@ def test_the_ideas_flow_without_javascript(
     author.locator("main form button[type=submit]").click()
     author.wait_for_load_state()
     assert "/ideas/follow/" in author.url
-    assert author.get_by_text("Danke! Ihre Idee ist angekommen.").is_visible()
+    expect(author.get_by_text("Danke! Ihre Idee ist angekommen.")).to_be_visible()
     _check(author, "follow page")
     follow_url = author.url.split("?")[0]
     # ... and improves it before moderation
     author.fill("#title", TITLE + " und Wasser")
     author.get_by_role("button", name="Änderungen speichern").click()
-    assert author.get_by_text("Ihre Änderungen wurden gespeichert.").is_visible()
+    expect(author.get_by_text("Ihre Änderungen wurden gespeichert.")).to_be_visible()
 
     # A moderator publishes it from the queue.
     moderator = new_context(
@@ -128,7 +128,7 @@ def test_the_ideas_flow_without_javascript(
     _check(moderator, "moderation queue")
     card = moderator.locator("li.card", has_text=TITLE)
     card.get_by_role("button", name="Veröffentlichen").click()
-    assert moderator.get_by_text("Erledigt.").is_visible()
+    expect(moderator.get_by_text("Erledigt.")).to_be_visible()
 
     # Residents support, comment and report.
     author.goto(follow_url)
@@ -139,28 +139,28 @@ def test_the_ideas_flow_without_javascript(
     neighbour.goto(idea_url)
     _check(neighbour, "idea page")
     neighbour.get_by_role("button", name="Diese Idee unterstützen").click()
-    assert neighbour.get_by_text("Danke für Ihre Unterstützung.").is_visible()
-    assert neighbour.get_by_text("1 Person unterstützt diese Idee.").is_visible()
-    assert neighbour.get_by_role("button", name="Meine Unterstützung zurückziehen").is_visible()
+    expect(neighbour.get_by_text("Danke für Ihre Unterstützung.")).to_be_visible()
+    expect(neighbour.get_by_text("1 Person unterstützt diese Idee.")).to_be_visible()
+    expect(neighbour.get_by_role("button", name="Meine Unterstützung zurückziehen")).to_be_visible()
     neighbour.fill("#body", "Gute Idee, auch für Ältere!")
     neighbour.get_by_role("button", name="Kommentar senden").click()
-    assert neighbour.get_by_text("Ihr Kommentar erscheint, sobald").is_visible()
+    expect(neighbour.get_by_text("Ihr Kommentar erscheint, sobald")).to_be_visible()
     neighbour.get_by_role("link", name="Diese Idee melden").click()
     _check(neighbour, "report page")
     neighbour.fill("#reason", "Bitte prüfen, ob das doppelt ist")
     neighbour.get_by_role("button", name="Meldung senden").click()
-    assert neighbour.get_by_text("Die Moderation sieht sich Ihre Meldung an.").is_visible()
+    expect(neighbour.get_by_text("Die Moderation sieht sich Ihre Meldung an.")).to_be_visible()
 
     # The moderator publishes the comment and dismisses the report.
     moderator.goto(f"/dashboard/ideas/moderation?process_id={first_process_id}")
     card = moderator.locator("li.card", has_text=TITLE)
-    assert card.get_by_text("Bitte prüfen, ob das doppelt ist").is_visible()
+    expect(card.get_by_text("Bitte prüfen, ob das doppelt ist")).to_be_visible()
     card.get_by_role("button", name="Kommentar veröffentlichen").click()
     card = moderator.locator("li.card", has_text=TITLE)
     card.get_by_role("button", name="Meldungen zurückweisen").click()
     assert moderator.locator("li.card", has_text=TITLE).count() == 0
     neighbour.goto(idea_url)
-    assert neighbour.get_by_text("Gute Idee, auch für Ältere!").is_visible()
+    expect(neighbour.get_by_text("Gute Idee, auch für Ältere!")).to_be_visible()
 
     # A planner answers officially.
     planner = new_context(
@@ -170,10 +170,10 @@ def test_the_ideas_flow_without_javascript(
     planner.select_option("#official_status", "accepted")
     planner.fill("#answer", "Wir pflanzen Bäume und stellen zwei Bänke auf.")
     planner.get_by_role("button", name="Antwort speichern").click()
-    assert planner.get_by_text("Die Antwort wurde gespeichert.").is_visible()
+    expect(planner.get_by_text("Die Antwort wurde gespeichert.")).to_be_visible()
     _check(planner, "idea page with answer form")
 
     # The author sees the answer through the private link.
     author.goto(follow_url)
-    assert author.get_by_text("Wir pflanzen Bäume und stellen zwei Bänke auf.").is_visible()
-    assert author.get_by_text("Angenommen").first.is_visible()
+    expect(author.get_by_text("Wir pflanzen Bäume und stellen zwei Bänke auf.")).to_be_visible()
+    expect(author.get_by_text("Angenommen").first).to_be_visible()

@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import BrowserContext, Page
+from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.browser.conftest import LiveServer, axe_violations, describe_violations
 from tests.browser.test_pages import _OVERFLOWING
@@ -104,7 +104,7 @@ def test_a_survey_answered_in_arabic_at_320_px(new_context: ContextFactory, surv
 
     page.goto(f"/surveys/{survey_id}")
     # The survey has no Arabic texts: a note says so, in Arabic, instead of a silent fallback.
-    assert page.locator("[data-language-fallback]").is_visible()
+    expect(page.locator("[data-language-fallback]")).to_be_visible()
     assert "Deutsch" in page.locator("[data-language-fallback]").inner_text()
     check("intro")
     # Mirrored: the start of a line is on the right (the brand before the language switch).

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import BrowserContext, Page
+from playwright.sync_api import BrowserContext, Page, expect
 from pypdf import PdfReader
 
 from tests.browser.conftest import LiveServer, axe_violations, describe_violations
@@ -62,7 +62,7 @@ def test_a_resident_gives_feedback_on_a_phone_without_javascript(
     _accessible_and_narrow(checked)
     checked.get_by_role("button", name="Rückmeldung senden").click()
     checked.wait_for_load_state()
-    assert checked.locator(".error-summary").is_visible()
+    expect(checked.locator(".error-summary")).to_be_visible()
     _accessible_and_narrow(checked)
 
     context = new_context(viewport=NARROW, java_script_enabled=False)
@@ -70,13 +70,13 @@ def test_a_resident_gives_feedback_on_a_phone_without_javascript(
     response = page.goto(f"/measures/{measure_id}")
     assert response is not None and response.status == 200
     assert page.locator("h1").inner_text() == TITLE
-    assert page.get_by_role("heading", name="Wie wir die Menschen erreichen").is_visible()
+    expect(page.get_by_role("heading", name="Wie wir die Menschen erreichen")).to_be_visible()
 
     # sending without a stance: the error summary links to the question
     page.get_by_role("button", name="Rückmeldung senden").click()
     page.wait_for_load_state()
     summary = page.locator(".error-summary")
-    assert summary.is_visible()
+    expect(summary).to_be_visible()
     assert summary.locator("a").first.get_attribute("href") == "#stance"
 
     # the stance with the keyboard, the rest by filling in
@@ -87,7 +87,9 @@ def test_a_resident_gives_feedback_on_a_phone_without_javascript(
     page.locator("label[for='ratings-relevance-5']").click()
     page.get_by_role("button", name="Rückmeldung senden").click()
     page.wait_for_load_state()
-    assert page.get_by_role("heading", name="Danke – Ihre Rückmeldung ist angekommen").is_visible()
+    expect(
+        page.get_by_role("heading", name="Danke – Ihre Rückmeldung ist angekommen")
+    ).to_be_visible()
 
     # the same browser cannot answer twice
     page.goto(f"/measures/{measure_id}")
@@ -135,14 +137,16 @@ def test_an_organisation_answers_with_the_code_a_planner_issued_and_is_named_in_
     )
     page.get_by_role("button", name="Rückmeldung senden").click()
     page.wait_for_load_state()
-    assert page.get_by_role("heading", name="Danke – Ihre Rückmeldung ist angekommen").is_visible()
+    expect(
+        page.get_by_role("heading", name="Danke – Ihre Rückmeldung ist angekommen")
+    ).to_be_visible()
     assert organisation in page.locator("main").inner_text()
 
     # the planner reads the summary: the organisation's statement by name
     planner.goto(f"/measures/{measure_id}/summary")
     assert planner.locator("h1").inner_text() == "Zusammenfassung der Rückmeldungen"
     statements = planner.get_by_role("heading", name="Stellungnahmen von Organisationen")
-    assert statements.is_visible()
+    expect(statements).to_be_visible()
     main = planner.locator("main").inner_text()
     assert organisation in main
     assert "Wir beteiligen uns gern mit unserer Seniorenberatung." in main
@@ -161,14 +165,14 @@ def test_an_organisation_answers_with_the_code_a_planner_issued_and_is_named_in_
 def _has_support_maps(page: Page) -> None:
     """The report's support maps on the summary page: server-rendered, with their table, and
     protected areas hatched and named as protected, never shown as 0."""
-    assert page.get_by_role("heading", name="Rückmeldungen je Sozialraum").is_visible()
+    expect(page.get_by_role("heading", name="Rückmeldungen je Sozialraum")).to_be_visible()
     protected = 0
     for kind in ("resident", "professional"):
         figure = page.locator(f"#support-map-{kind}")
         assert figure.locator("svg path").count() >= 1
         assert figure.locator("svg title").first.text_content()  # a text alternative
         table = page.locator(f"#support-map-{kind}-table")
-        assert table.is_visible()
+        expect(table).to_be_visible()
         rows = table.locator("tbody tr")
         assert rows.count() == figure.locator("svg path").count()
         for index in range(rows.count()):
@@ -197,7 +201,7 @@ def test_a_planner_downloads_the_consultation_report_and_the_decision_template(
     # the map of the measure's social areas, server-rendered, with its table
     resident_map = page.locator("#support-map-resident")
     assert resident_map.locator("svg path").count() >= 1
-    assert page.locator("#support-map-resident-table").is_visible()
+    expect(page.locator("#support-map-resident-table")).to_be_visible()
     violations = axe_violations(page)
     assert violations == [], describe_violations(violations)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import BrowserContext, Page
+from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.browser.conftest import LiveServer, axe_violations, describe_violations
 
@@ -163,7 +163,7 @@ def test_page_works_without_javascript(
     open_page: Callable[..., Page], path: str, case: PageCase, live_server: LiveServer
 ) -> None:
     page = open_page(viewport=PHONE, java_script_enabled=False)
-    assert page.locator("main h1").first.is_visible(), f"{path}: no visible <h1> in <main>"
+    expect(page.locator("main h1").first, f"{path}: no visible <h1> in <main>").to_be_visible()
     if not case.has_site_header:
         return
     assert page.get_attribute("html", "lang") == "de"

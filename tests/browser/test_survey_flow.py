@@ -204,7 +204,7 @@ def test_pages_have_no_axe_violations_and_fit_320_px(
         check("question page")
         page.locator("main button[value=continue]").click()  # nothing answered: errors
         page.wait_for_load_state()
-        assert page.locator(".error-summary").is_visible()
+        expect(page.locator(".error-summary")).to_be_visible()
         check("question page with errors")
         to_check_page(page, survey_id)
         check("check answers")
@@ -370,4 +370,4 @@ def test_use_my_location_preselects_the_area_and_keeps_no_position(
     # Without JavaScript the button stays hidden (the list works on its own).
     no_js = new_context(viewport=PHONE, java_script_enabled=False).new_page()
     start(no_js, survey_id)
-    assert not no_js.locator("main button[data-survey-locate]").is_visible()
+    expect(no_js.locator("main button[data-survey-locate]")).not_to_be_visible()

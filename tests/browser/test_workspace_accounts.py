@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from playwright.sync_api import BrowserContext
+from playwright.sync_api import BrowserContext, expect
 
 from tests.browser.conftest import (
     LiveServer,
@@ -51,7 +51,7 @@ def test_invite_an_account_and_choose_a_password_with_the_link(
     invited.fill("#password_confirm", "ein sehr gutes Passwort")
     submit(invited, "Passwort speichern und anmelden")
     assert invited.url.endswith("/dashboard")
-    assert invited.locator(".workspace-nav, .site-nav").first.is_visible()
+    expect(invited.locator(".workspace-nav, .site-nav").first).to_be_visible()
 
 
 def test_create_and_revoke_a_token(new_context: ContextFactory, admin_state: str) -> None:
