@@ -139,6 +139,7 @@ def load_job_handlers() -> None:
     place the worker learns what it can run. Add a module here when it defines jobs."""
     import quartier.jobs.mail
     import quartier.jobs.purge
+    import quartier.reports.published
     import quartier.surveys.retention
     import quartier.webhooks.delivery  # noqa: F401
 
@@ -155,12 +156,14 @@ def worker(concurrency: int | None) -> None:
     import asyncio
     import signal
 
+    from quartier.core import i18n
     from quartier.core.logging import configure_logging
     from quartier.db import create_engine
     from quartier.jobs.worker import Worker
 
     settings = _settings()
     configure_logging(settings)
+    i18n.configure_languages(settings.languages)  # jobs write in the languages the app offers
     load_job_handlers()
     with database(settings, keep_running=True) as url:
 

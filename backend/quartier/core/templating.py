@@ -7,11 +7,15 @@ multilingual value with ``texts|pick``.
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
 from typing import Any
 
 from quartier.core import i18n
 from quartier.core.csrf import csrf_token_for
 from quartier.core.security import principal_of
+
+TEMPLATES = Path(__file__).resolve().parents[3] / "frontend" / "templates"
 
 
 def _format_number(value: int | float | None) -> str:
@@ -46,3 +50,14 @@ def configure_template_engine(engine: Any) -> None:
     environment.globals["csrf_token"] = lambda request: csrf_token_for(request.scope)
     environment.filters["pick"] = i18n.pick
     environment.filters["number"] = _format_number
+
+
+@functools.cache
+def standalone_engine() -> Any:
+    """The pages' Jinja engine, set up as the app sets up its own, for rendering outside a
+    request (the worker's jobs). Templates see `request` as None there."""
+    from litestar.plugins.jinja import JinjaTemplateEngine
+
+    engine = JinjaTemplateEngine(directory=TEMPLATES)
+    configure_template_engine(engine)
+    return engine

@@ -17,7 +17,7 @@ from quartier.core.openapi import problem_spec, problems
 from quartier.core.pdf import PDF_MEDIA_TYPE
 from quartier.core.security import PLANNERS, access, principal_of
 from quartier.processes.services import Actor
-from quartier.reports import document, services
+from quartier.reports import document, published, services
 from quartier.reports import schemas as s
 
 TAGS = ["Social reports"]
@@ -58,7 +58,9 @@ class SocialReportController(Controller):
         summary="The social report as PDF",
         description="The report as a tagged PDF (PDF/UA-1), laid out from the same template as "
         "the printable page `/processes/{process_id}/report`, with its charts and maps. Who "
-        "may read it: as GetSocialReport.",
+        "may read it: as GetSocialReport. Once released, the PDF is the public document in "
+        "the reader's language (the same for every reader, staff included): laid out once per "
+        "language after the release and served as stored.",
         media_type=PDF_MEDIA_TYPE,
         responses={
             200: ResponseSpec(
@@ -75,7 +77,7 @@ class SocialReportController(Controller):
         self, request: AnyRequest, db_session: AsyncSession, process_id: UUID
     ) -> Response[bytes]:
         report = await services.get_report(db_session, process_id, principal_of(request))
-        content = await document.pdf(request, db_session, report)
+        content = await published.pdf(db_session, report)
         return Response(
             content,
             media_type=PDF_MEDIA_TYPE,

@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from quartier.areas import maps
 from quartier.core import i18n, translations
 from quartier.core.i18n import gettext as _
-from quartier.core.pdf import render_pdf
 from quartier.measures import texts as measure_texts
 from quartier.reports import schemas as s
 from quartier.surveys import aggregation
@@ -171,18 +170,6 @@ def _indicator_areas(indicators: list[s.ReportIndicator]) -> list[tuple[str, str
         for value in item.values:
             seen.setdefault(value.code, value.name)
     return sorted(seen.items())
-
-
-async def render_html(request: AnyRequest, session: AsyncSession, report: s.SocialReport) -> str:
-    """The printable page as a string (for the PDF): the same template the page responds with."""
-    engine = request.app.template_engine
-    assert engine is not None
-    template = engine.get_template(TEMPLATE)
-    return str(template.render(request=request, **await context(session, report)))
-
-
-async def pdf(request: AnyRequest, session: AsyncSession, report: s.SocialReport) -> bytes:
-    return await render_pdf(await render_html(request, session, report))
 
 
 def filename(report: s.SocialReport) -> str:

@@ -46,3 +46,25 @@ class SocialReport(Base):
     released_by_id: Mapped[UUID | None] = mapped_column(sa.Uuid)
     released_by_name: Mapped[str | None] = mapped_column(sa.String(200))
     released_content: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+
+
+class ReleasedReportDocument(Base):
+    """The PDF of a released social report in one language, laid out once (by the job
+    `reports.render_pdf` right after the release, or by the first request that finds none) and
+    served as stored from then on: a released report does not change, and laying out Berlin's
+    447 planning areas takes WeasyPrint well over the time a reader waits. Only the public
+    document is stored (what anyone may read once released); `released_at` ties it to the
+    release it shows."""
+
+    __tablename__ = "social_report_documents"
+    __table_args__ = (
+        sa.UniqueConstraint("process_id", "language", name="uq_social_report_documents_language"),
+        sa.CheckConstraint("octet_length(pdf) > 0", name="pdf_not_empty"),
+    )
+
+    process_id: Mapped[UUID] = mapped_column(
+        sa.ForeignKey("planning_processes.id", ondelete="CASCADE")
+    )
+    language: Mapped[str] = mapped_column(sa.String(35))
+    released_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    pdf: Mapped[bytes] = mapped_column(sa.LargeBinary)

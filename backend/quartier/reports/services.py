@@ -39,6 +39,7 @@ from quartier.core.security import Principal
 from quartier.ideas import aggregates as idea_aggregates
 from quartier.indicators import services as indicators
 from quartier.indicators.models import NeedGap
+from quartier.jobs import queue as jobs
 from quartier.measures import common as measures_common
 from quartier.measures import delivery, goals
 from quartier.measures import services as measures
@@ -56,6 +57,8 @@ from quartier.surveys.models import NeedCategory
 READ_SCOPES = frozenset({"reports:read", "reports:write"})
 RELEASE_PHASE = PhaseKey.SOCIAL_REPORTING
 RECORD_LANGUAGE = "de"
+# The job that lays out a released report's PDF in one language (reports.published).
+PDF_RENDER_KIND = "reports.render_pdf"
 MAX_INDICATORS = 20
 PAGE = 200
 
@@ -434,6 +437,15 @@ async def release(
     await webhooks.emit(
         session, "report.published", {"cycle": process.cycle}, process_id=process_id
     )
+    # The PDF in every language residents can choose, laid out once by the worker
+    # (`published.render_released`) and served as stored.
+    for language in i18n.switch_languages():
+        await jobs.enqueue(
+            session,
+            PDF_RENDER_KIND,
+            {"process_id": str(process_id), "language": language},
+            dedupe_key=f"report-pdf:{process_id}:{language}",
+        )
     return _released(row, process, privileged=True)
 
 
