@@ -2,8 +2,11 @@
 workspace and the residents' pages only: the needs (area needs, indicator comparison with a gap
 marked) → a goal on a need → a measure drafted, consulted, revised and adopted → resourced and
 in delivery → a provider's period report → the planners' assessment and the measure evaluated →
-the social report written, released (with its confirmation) and read by a resident who is not
-signed in → its PDF → the next cycle, whose page links the previous report and lists the gaps.
+the social report written (the outlook also in English, in the editor's column per language, at
+320 px without JavaScript), released (with its confirmation) and read by a resident who is not
+signed in, in German and — through the language switch — in English, the untranslated sections
+in German with the note → its PDF in English → the next cycle, whose page links the previous
+report and lists the gaps.
 
 The walk moves a demo process through all its phases, so this module has a server and a
 database of its own (the other browser modules expect the demo processes where the demo puts
@@ -40,6 +43,9 @@ NEED = "childcare"
 GOAL = "Jedes Kind unter drei Jahren findet einen Platz in der Kita oder Tagespflege."
 MEASURE = "Kita-Lotsinnen für Familien im Kiez"
 OUTLOOK = "Im nächsten Zyklus beginnen wir bei den Lücken der Kinderbetreuung."
+OUTLOOK_EN = "In the next cycle we start from the gaps in childcare."
+INTRODUCTION = "Dieser Bericht fasst den ersten Zyklus zusammen."
+NARROW = {"width": 320, "height": 640}
 
 
 @pytest.fixture(scope="module")
@@ -167,10 +173,23 @@ def test_one_cycle_from_needs_to_the_next_cycle(
     # The social report: written, released after the confirmation.
     _activate(page, process_id, "social_reporting")
     page.goto(f"/workspace/processes/{process_id}/report")
-    page.fill("#introduction", "Dieser Bericht fasst den ersten Zyklus zusammen.")
+    page.fill("#introduction", INTRODUCTION)
     page.fill("#outlook", OUTLOOK)
+    page.get_by_label("Ausblick (Englisch)").fill(OUTLOOK_EN)
     _submit(page, "Abschnitte speichern")
     assert page.url.endswith("?saved=true"), _main(page)[:2000]
+    # The editor with a column per language, on a phone, without JavaScript.
+    narrow = new_context(
+        viewport=NARROW, java_script_enabled=False, storage_state=signed_in_state
+    ).new_page()
+    narrow.set_default_timeout(15_000)
+    narrow.goto(f"/workspace/processes/{process_id}/report")
+    expect(narrow.locator("#outlook_en")).to_have_value(OUTLOOK_EN)
+    expect(narrow.locator("#outlook_ar")).to_have_attribute("dir", "rtl")
+    overflow = narrow.evaluate(_OVERFLOWING)
+    assert overflow["scrollWidth"] <= 320, overflow
+    violations = axe_violations(narrow)
+    assert violations == [], describe_violations(violations)
     _submit(page, "Bericht freigeben")  # without the confirmation: refused
     expect(page.locator(".error-summary")).to_be_visible()
     page.locator("input[name=confirm]").check()
@@ -178,7 +197,7 @@ def test_one_cycle_from_needs_to_the_next_cycle(
     assert page.url.endswith(f"/processes/{process_id}/report"), _main(page)[:2000]
 
     # A resident, not signed in, reads the released report.
-    resident = new_context(viewport={"width": 320, "height": 640}).new_page()
+    resident = new_context(viewport=NARROW, java_script_enabled=False).new_page()
     resident.set_default_timeout(15_000)
     response = resident.goto(f"/processes/{process_id}")
     assert response is not None and response.status == 200
@@ -203,6 +222,31 @@ def test_one_cycle_from_needs_to_the_next_cycle(
     public_text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(public_pdf.body())).pages)
     assert OUTLOOK in public_text.replace("\n", " ")
     assert "Paula Planerin" not in public_text
+
+    # The same resident switches to English: the outlook in English, the introduction in
+    # German (marked), and the note that says so; the PDF link keeps the language.
+    resident.get_by_role("link", name="Den Sozialbericht lesen", exact=True).click()
+    resident.wait_for_load_state()
+    resident.locator(".language-switch [lang=en]").click()
+    resident.wait_for_load_state()
+    assert resident.url.endswith(f"/processes/{process_id}/report"), resident.url
+    expect(resident.locator("html")).to_have_attribute("lang", "en")
+    expect(resident.get_by_text(OUTLOOK_EN)).to_be_visible()
+    expect(resident.locator("[data-language-fallback]")).to_be_visible()
+    expect(resident.locator("#introduction ~ div[lang=de]")).to_contain_text(INTRODUCTION)
+    assert OUTLOOK not in _main(resident)
+    overflow = resident.evaluate(_OVERFLOWING)
+    assert overflow["scrollWidth"] <= 320, overflow
+    violations = axe_violations(resident)
+    assert violations == [], describe_violations(violations)
+    href = resident.get_by_role("link", name="Download as PDF").get_attribute("href")
+    assert href and href.endswith("?lang=en")
+    english_pdf = resident.context.request.get(href)
+    assert english_pdf.ok and english_pdf.headers["content-language"] == "en"
+    english_text = " ".join(
+        p.extract_text() for p in PdfReader(io.BytesIO(english_pdf.body())).pages
+    ).replace("\n", " ")
+    assert OUTLOOK_EN in english_text and INTRODUCTION in english_text
 
     # The PDF, through the editor's link.
     page.goto(f"/workspace/processes/{process_id}/report")

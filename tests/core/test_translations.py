@@ -12,6 +12,7 @@ from quartier.core.errors import InvalidInput
 from quartier.ideas import schemas as ideas
 from quartier.measures import schemas as measures
 from quartier.processes import schemas as processes
+from quartier.reports import schemas as reports
 
 STRUCTS = (
     processes.ProcessTranslations,
@@ -22,6 +23,7 @@ STRUCTS = (
     measures.MeasureTranslations,
     measures.SectionTranslations,
     measures.GoalTranslations,
+    reports.SectionsTranslations,
 )
 
 

@@ -41,9 +41,11 @@ class SocialReportController(Controller):
         "residents' expressed needs per social area (the surveys' aggregated needs and the ideas "
         "aggregates, disclosure-controlled by the cell key method), the gaps planners marked, "
         "the measured indicators at the report's level, goals, measures with their status and "
-        "public evaluation, and the planners' editorial sections. Public once released (then "
-        "exactly as released); before release only staff and tokens with `reports:read` or "
-        "`reports:write` see it, assembled from what is recorded now; others get 404.",
+        "public evaluation, and the planners' editorial sections (German, with their "
+        "`translations` into further languages). Public once released (then exactly as "
+        "released, translations included); before release only staff and tokens with "
+        "`reports:read` or `reports:write` see it, assembled from what is recorded now; others "
+        "get 404.",
         responses={404: NOT_RELEASED},
         **access(public=True),
     )
@@ -57,9 +59,11 @@ class SocialReportController(Controller):
         operation_id="GetSocialReportPdf",
         summary="The social report as PDF",
         description="The report as a tagged PDF (PDF/UA-1), laid out from the same template as "
-        "the printable page `/processes/{process_id}/report`, with its charts and maps. Who "
-        "may read it: as GetSocialReport. Once released, the PDF is the public document in "
-        "the reader's language (the same for every reader, staff included): laid out once per "
+        "the printable page `/processes/{process_id}/report`, with its charts and maps, in the "
+        "reader's language (`lang`, else `Accept-Language`; stated in `Content-Language`): "
+        "the editorial sections and goals in their translations, German where there is none "
+        "(the document says so). Who may read it: as GetSocialReport. Once released, the PDF "
+        "is the public document (the same for every reader, staff included), laid out once per "
         "language after the release and served as stored.",
         media_type=PDF_MEDIA_TYPE,
         responses={
@@ -94,6 +98,10 @@ class SocialReportController(Controller):
         description="Stores the planners' sections (introduction, needs, measures, evaluation, "
         "outlook; plain text, each at most 20,000 characters) and optionally the area level "
         "the report shows (422 naming `level` if the process's social areas have none there). "
+        "The sections are German; `translations` gives them per further language, bounded "
+        "like the German text (a save keeps only the languages sent; a section left empty is "
+        "shown to residents in German, with a note saying so); a language the deployment does "
+        "not enable is a 422 naming `translations.<language>`. "
         "Returns the report as assembled now. 409 once the report is released "
         "(`report-released`) or the process is archived.",
         responses=problems(409, 422),
@@ -114,7 +122,8 @@ class SocialReportController(Controller):
         operation_id="ReleaseSocialReport",
         summary="Release the social report",
         description="Publishes the report: records who and when, stores the report as released "
-        "(assembled in German, the language of the record) and makes it public on the "
+        "(assembled in German, the language of the record, with the sections' translations as "
+        "they are) and makes it public on the "
         "process page; sends the `report.published` webhook. Only in the phase "
         "`social_reporting` of a published process (409 `wrong-phase`, "
         "`process-not-published`), once (409 `report-released`).",

@@ -2,7 +2,12 @@
 the HTML page and the PDF, and the presentation it needs — the bar chart of needs over the
 whole scope, maps of the most expressed needs per area (the shared choropleth component), and
 which columns the tables show. Every figure comes from the report as assembled or released; the
-charts and maps only draw it."""
+charts and maps only draw it.
+
+The document is in the reader's language (the request's, negotiated as for every page: `lang`,
+the language cookie, `Accept-Language`): the interface texts from the catalogues, the editorial
+sections and the goals' statements in their translations where there are some, else German,
+marked (`lang="de"`) and with the note that says so. The PDF is the same rendering."""
 
 from __future__ import annotations
 
@@ -144,6 +149,7 @@ async def context(
     }
     need_labels = {category.key: category.label for category in needs.categories} if needs else {}
     goal_statements = {goal.id: measure_texts.goal_statement(goal) for goal in report.goals}
+    sections = editorial_sections(report)
     return {
         "report": report,
         "needs": needs,
@@ -158,10 +164,36 @@ async def context(
         "percent": percent,
         "number": number,
         "goal_statements": goal_statements,
-        "goals_fallback_language": translations.fallback_language(goal_statements.values()),
+        "sections": sections,
+        "fallback_language": translations.fallback_language(
+            [*sections.values(), *goal_statements.values()]
+        ),
         "editable": editable,
-        "pdf_href": f"/api/v1/processes/{report.process_id}/social-report/pdf",
+        "pdf_href": f"/api/v1/processes/{report.process_id}/social-report/pdf{_lang_query()}",
     }
+
+
+def editorial_sections(
+    report: s.SocialReport, language: str | None = None
+) -> dict[str, i18n.Shown]:
+    """The editorial sections as a reader of `language` (default: the request's) sees them:
+    each in that language where translated, else in German, marked as a fallback; empty
+    sections are left out."""
+    return {
+        key: shown
+        for key in s.SECTION_KEYS
+        if (
+            shown := translations.show(
+                getattr(report.sections, key), report.translations, key, language
+            )
+        ).text
+    }
+
+
+def _lang_query() -> str:
+    """The PDF link keeps the page's language (the PDF answers in the request's language)."""
+    language = i18n.current_language()
+    return "" if language == i18n.DEFAULT_LANGUAGE else f"?lang={language}"
 
 
 def _indicator_areas(indicators: list[s.ReportIndicator]) -> list[tuple[str, str]]:

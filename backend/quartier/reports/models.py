@@ -1,8 +1,10 @@
 """The stored part of a social report: one row per planning process (one cycle), holding the
-editorial sections planners write, the area level the report shows, and — once released — who
-released it, when, and the report as it was released (`released_content`, the JSON of
-`schemas.SocialReport`), so that a published report stays what was published even when later
-responses, reports or assessments would change the figures."""
+editorial sections planners write (German in `sections`, further languages in `translations`,
+`core.translations`), the area level the report shows, and — once released — who released it,
+when, and the report as it was released (`released_content`, the JSON of
+`schemas.SocialReport`, its sections' translations included), so that a published report stays
+what was published, in every language, even when later responses, reports, assessments or
+translations of goals would change it."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+from quartier.core import translations as shared_translations
 from quartier.db import Base
 
 ACTOR_KINDS = ("staff", "token", "system")
@@ -32,6 +35,7 @@ class SocialReport(Base):
             "released_by_kind IS NULL OR released_by_kind IN ('staff', 'token', 'system')",
             name="released_by_kind",
         ),
+        sa.CheckConstraint(shared_translations.BOUNDED, name="translations_bounded"),
     )
 
     process_id: Mapped[UUID] = mapped_column(
@@ -39,6 +43,8 @@ class SocialReport(Base):
     )
     # Editorial sections by key (schemas.SECTION_KEYS), each bounded by schemas.SectionText.
     sections: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    # The sections per language beside German: {"en": {"needs": …}, …} (schemas.SectionsText).
+    translations: Mapped[dict[str, Any]] = shared_translations.column()
     level: Mapped[str | None] = mapped_column(sa.String(40))
     edited_by_name: Mapped[str] = mapped_column(sa.String(200), default="")
     released_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))

@@ -1,20 +1,24 @@
 """HTML pages of the social report: the printable report page (residents once released, staff
-before), and the planners' editor (editorial sections, level, release). They call the same
-services as the API; the report page is the template the PDF is made from."""
+before; in the reader's language), and the planners' editor (editorial sections in German and
+every enabled language side by side, level, release). They call the same services as the API;
+the report page is the template the PDF is made from."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 from uuid import UUID
 
+import msgspec
 from litestar import Request, get, post
 from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 from litestar.types import ControllerRouterHandler
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from quartier.core import i18n
+from quartier.core import translations as shared_translations
 from quartier.core.errors import Conflict, InvalidInput
-from quartier.core.forms import errors_of, read_form
+from quartier.core.forms import errors_of, parse_form
 from quartier.core.i18n import gettext as _
 from quartier.core.security import PLANNERS, access, principal_of
 from quartier.processes import services as processes
@@ -60,8 +64,9 @@ async def _editor(
     row = await services.report_row(db_session, process_id)
     levels = await services.levels_in_scope(db_session, process_id)
     sections = services.editorial_sections(row)
-    current = {key: getattr(sections, key) for key in s.SECTION_KEYS}
+    current: dict[str, Any] = {key: getattr(sections, key) for key in s.SECTION_KEYS}
     current["level"] = (row.level if row else None) or ""
+    current.update(shared_translations.form_values(services.section_translations(row)))
     return Template(
         template_name="reports/editor.html",
         context={
@@ -77,6 +82,8 @@ async def _editor(
             "can_release": process.active_phase == services.RELEASE_PHASE
             and process.status == "active",
             "section_labels": SECTION_LABELS,
+            "languages": shared_translations.form_languages(),
+            "german": i18n.language_names()["de"],
         },
         status_code=status_code,
     )
@@ -125,16 +132,29 @@ class _SectionsForm(s.EditorialSections, kw_only=True):
 async def save_sections(
     request: AnyRequest, db_session: AsyncSession, process_id: UUID
 ) -> Redirect | Template:
-    """The same service as UpdateSocialReportSections."""
-    parsed = await read_form(request, _SectionsForm, keep_whitespace=s.SECTION_KEYS)
-    if not parsed.ok or parsed.data is None:
+    """The same service as UpdateSocialReportSections (the sections in every enabled
+    language: a language whose sections are all empty is removed)."""
+    sent = await request.form()
+    parsed = parse_form(sent, _SectionsForm, keep_whitespace=s.SECTION_KEYS)
+    change, translation_errors, translation_values = shared_translations.read_form(
+        sent, s.SectionsText
+    )
+    values = {**parsed.values, **translation_values}
+    if not parsed.ok or parsed.data is None or translation_errors:
         return await _editor(
-            db_session, process_id, values=parsed.values, errors=parsed.errors, status_code=400
+            db_session,
+            process_id,
+            values=values,
+            errors={**parsed.errors, **translation_errors},
+            status_code=400,
         )
     form = parsed.data
     settings = s.ReportSettings(
         sections=s.EditorialSections(**{key: getattr(form, key) for key in s.SECTION_KEYS}),
         level=form.level,
+        translations=msgspec.convert(
+            {code: texts for code, texts in change.items() if texts}, s.SectionsTranslations
+        ),
     )
     try:
         await services.update_sections(
@@ -144,7 +164,7 @@ async def save_sections(
         return await _editor(
             db_session,
             process_id,
-            values=parsed.values,
+            values=values,
             errors=errors_of(problem, {"level": _("Choose a level from the list.")}),
             status_code=400,
         )
@@ -152,7 +172,7 @@ async def save_sections(
         return await _editor(
             db_session,
             process_id,
-            values=parsed.values,
+            values=values,
             errors={"form": problem.detail},
             status_code=409,
         )

@@ -1,5 +1,6 @@
 """msgspec schemas of the social report: the editorial sections planners write (bounded,
-unknown fields refused) and the assembled report as the API returns it."""
+unknown fields refused), in German and — `translations`, the shared mechanism of
+`core.translations` — in further languages, and the assembled report as the API returns it."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from uuid import UUID
 
 from msgspec import Meta, Struct, field
 
+from quartier.core.translations import Translations
 from quartier.ideas import schemas as ideas
 from quartier.indicators import schemas as indicators
 from quartier.measures import delivery_schemas as delivery
@@ -34,6 +36,15 @@ LevelKey = Annotated[
 
 SECTION_KEYS = ("introduction", "needs", "measures", "evaluation", "outlook")
 ReportStatus = Literal["draft", "released"]
+TranslatedSectionText = Annotated[
+    str,
+    Meta(
+        max_length=SECTION_MAX,
+        pattern=r"^[^\x00]*$",
+        description="The section in this language (plain text; blank lines separate "
+        "paragraphs); empty: the German text",
+    ),
+]
 
 
 class EditorialSections(Struct, kw_only=True, forbid_unknown_fields=True):
@@ -48,13 +59,37 @@ class EditorialSections(Struct, kw_only=True, forbid_unknown_fields=True):
     ] = ""
 
 
+class SectionsText(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+    """The editorial sections in one language beside German (a section left empty is shown in
+    German, with a note saying so)."""
+
+    introduction: TranslatedSectionText = ""
+    needs: TranslatedSectionText = ""
+    measures: TranslatedSectionText = ""
+    evaluation: TranslatedSectionText = ""
+    outlook: TranslatedSectionText = ""
+
+
+class SectionsTranslations(Translations[SectionsText]):
+    """The editorial sections per language beside German: English, easy-read German
+    (`de-x-simple`), Turkish, Arabic. Only languages the deployment enables are accepted."""
+
+
+# One description wherever SectionsTranslations is used: the component's description is taken
+# from whichever use the schema generator meets first, which is not a fixed order.
+TRANSLATIONS_DESCRIPTION = "The editorial sections in languages beside German"
+
+
 class ReportSettings(Struct, kw_only=True, forbid_unknown_fields=True):
-    """The body of UpdateSocialReportSections: the sections, and optionally the area level
+    """The body of UpdateSocialReportSections: the sections, optionally the area level
     the report shows needs and indicators at (default: the finest level of the process's
-    social areas)."""
+    social areas), and the sections in further languages."""
 
     sections: EditorialSections
     level: LevelKey | None = None
+    translations: Annotated[SectionsTranslations, Meta(description=TRANSLATIONS_DESCRIPTION)] = (
+        field(default_factory=SectionsTranslations)
+    )
 
 
 class Release(Struct, kw_only=True):
@@ -174,3 +209,6 @@ class SocialReport(Struct, kw_only=True):
             "needs assessment started"
         ),
     ] = []
+    translations: Annotated[SectionsTranslations, Meta(description=TRANSLATIONS_DESCRIPTION)] = (
+        field(default_factory=SectionsTranslations)
+    )

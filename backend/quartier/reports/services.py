@@ -16,8 +16,15 @@ Assembly reads only through the services that own each part, so no rule lives tw
 Who sees what: before release only staff (any role) and tokens with `reports:read` or
 `reports:write`; residents get 404. Releasing (planners, `reports:write`, in the phase
 `social_reporting` of a published process) records who and when and stores the report as
-released — assembled in German, the language of the record — and the published report is that
-stored document from then on; editorial sections can no longer change (409 `report-released`).
+released — assembled in German, the language of the record, with the editorial sections'
+translations as they were — and the published report is that stored document from then on, in
+every language; editorial sections and their translations can no longer change (409
+`report-released`).
+
+The editorial sections are German in `sections`; `translations` gives them in further languages
+(`core.translations`: a save keeps only the languages sent, each language must be enabled).
+Residents read each section in their language where it has one, else in German, marked
+(`reports.document`).
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from quartier import webhooks
 from quartier.areas.models import AreaLevel, SocialArea
 from quartier.core import i18n
+from quartier.core import translations as shared_translations
 from quartier.core.errors import Conflict, FieldError, InvalidInput, NotFound, Problem
 from quartier.core.security import Principal
 from quartier.ideas import aggregates as idea_aggregates
@@ -273,6 +281,12 @@ def editorial_sections(row: SocialReport | None) -> s.EditorialSections:
     return msgspec.convert(row.sections or {}, s.EditorialSections)
 
 
+def section_translations(row: SocialReport | None) -> s.SectionsTranslations:
+    if row is None:
+        return s.SectionsTranslations()
+    return shared_translations.as_struct(row.translations or {}, s.SectionsTranslations)
+
+
 async def assemble(
     session: AsyncSession, process: ps.Process, row: SocialReport | None
 ) -> s.SocialReport:
@@ -315,6 +329,7 @@ async def assemble(
         previous_process_id=process.previous_process_id,
         next_process_id=process.next_process_id,
         starting_point=list(carried.gaps) if carried else [],
+        translations=section_translations(row),
     )
 
 
@@ -379,8 +394,11 @@ async def _editable(
 async def update_sections(
     session: AsyncSession, process_id: UUID, data: s.ReportSettings, actor: processes.Actor
 ) -> s.SocialReport:
-    """Store the editorial sections (and the level), before release only."""
+    """Store the editorial sections, their translations (only the languages sent are kept;
+    422 naming `translations.<language>` for a language the deployment does not enable) and
+    the level, before release only."""
     process, row = await _editable(session, process_id)
+    translated = shared_translations.merged({}, data.translations, field_name="translations")
     if data.level is not None and data.level not in {
         level.key for level in await levels_in_scope(session, process_id)
     }:
@@ -392,6 +410,7 @@ async def update_sections(
         row = SocialReport(process_id=process_id)
         session.add(row)
     row.sections = msgspec.to_builtins(data.sections)
+    row.translations = translated
     row.level = data.level
     row.edited_by_name = actor.name
     row.updated_at = utcnow()

@@ -5,8 +5,8 @@ a released report never changes, so its PDF is laid out once per language (a job
 the release, or the first request that finds none) and served from `social_report_documents`.
 `released_at` names the release the document shows.
 
-Revision ID: 0030
-Revises: 0028
+Revision ID: 0031
+Revises: 0030
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0030"
-down_revision = "0028"
+revision = "0031"
+down_revision = "0030"
 branch_labels = None
 depends_on = None
 
