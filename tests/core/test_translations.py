@@ -24,6 +24,7 @@ STRUCTS = (
     measures.SectionTranslations,
     measures.GoalTranslations,
     reports.SectionsTranslations,
+    reports.TitleTranslations,
 )
 
 

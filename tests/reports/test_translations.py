@@ -243,3 +243,137 @@ async def test_planners_write_the_sections_in_every_language_in_the_editor(
     assert emptied.status_code == 303
     stored = (await client.get(_path(full_cycle), headers=planner)).json()
     assert stored["translations"] == {"en": ENGLISH}
+
+
+# -- the process's title and topic, the measures' titles (their own translations) ---------------
+
+PROCESS_EN = "Preventing child poverty in Mitte"
+MEASURE_EN = "Family centre Moabit"
+MEASURE_SUMMARY_EN = "A family centre with open consultation hours."
+GERMAN_TITLE = "Kinderarmut in Mitte vorbeugen"
+GERMAN_TOPIC = "Kinder- und Familienarmut"
+GERMAN_MEASURE = "Familienzentrum Moabit"
+
+
+async def _translate_process(
+    client: Client, process_id: uuid.UUID, headers: Headers, texts: dict[str, str]
+) -> None:
+    changed = await client.patch(
+        f"/api/v1/processes/{process_id}", json={"translations": {"en": texts}}, headers=headers
+    )
+    assert changed.status_code == 200, changed.text
+
+
+async def _translate_measures(
+    engine: AsyncEngine, process_id: uuid.UUID, texts: dict[str, dict[str, str]]
+) -> None:
+    """Give the process's measures (their current versions) these translations."""
+    from quartier.measures.models import Measure, MeasureVersion
+
+    async with async_sessionmaker(engine)() as db, db.begin():
+        await db.execute(
+            sa.update(MeasureVersion)
+            .where(
+                MeasureVersion.measure_id == Measure.id,
+                MeasureVersion.version == Measure.current_version,
+                Measure.process_id == process_id,
+            )
+            .values(translations=texts)
+        )
+
+
+async def test_residents_read_title_and_measures_in_their_language_or_german_marked(
+    client: Client, full_cycle: uuid.UUID, planner: Headers, engine: AsyncEngine
+) -> None:
+    # The title is translated, the topic is not; the measure's title and summary are.
+    await _translate_process(client, full_cycle, planner, {"title": PROCESS_EN})
+    await _translate_measures(
+        engine, full_cycle, {"en": {"title": MEASURE_EN, "summary": MEASURE_SUMMARY_EN}}
+    )
+    draft = (await client.get(_path(full_cycle), headers=planner)).json()
+    assert draft["title"] == GERMAN_TITLE  # v1: the German text
+    assert draft["title_translations"] == {"en": {"title": PROCESS_EN}}  # no description
+    (measure,) = draft["measures"]
+    assert measure["title"] == GERMAN_MEASURE
+    assert measure["translations"] == {"en": {"title": MEASURE_EN, "summary": MEASURE_SUMMARY_EN}}
+    # Every section translated: what falls back is the topic alone, and the note says so.
+    everything = {key: f"{key} in English" for key, text in SECTIONS.items() if text}
+    assert (await _translate(client, full_cycle, planner, {"en": everything})).status_code == 200
+    assert (await client.post(f"{_path(full_cycle)}/release", headers=planner)).status_code == 200
+    path = f"/processes/{full_cycle}/report"
+
+    english = await client.get(path, headers={"Accept": "text/html", "Accept-Language": "en"})
+    assert english.status_code == 200 and english.headers["content-language"] == "en"
+    assert f"Social report: <span>{PROCESS_EN}</span></h1>" in english.text
+    assert f"<title>Social report: {PROCESS_EN} (Cycle" in english.text
+    assert f'<span lang="de" dir="ltr">{GERMAN_TOPIC}</span>' in english.text
+    assert f'<th scope="row"><span>{MEASURE_EN}</span></th>' in english.text
+    assert f"<h3><span>{MEASURE_EN}</span></h3>" in english.text  # its evaluation
+    assert GERMAN_MEASURE not in english.text and GERMAN_TITLE not in english.text
+    assert english.text.count(FALLBACK) == 1
+
+    # Arabic has no translation of either: German, marked, with the one note.
+    arabic = await client.get(f"{path}?lang=ar", headers={"Accept": "text/html"})
+    assert f'<span lang="de" dir="ltr">{GERMAN_TITLE}</span></h1>' in arabic.text
+    assert f'<th scope="row"><span lang="de" dir="ltr">{GERMAN_MEASURE}</span></th>' in arabic.text
+    assert arabic.text.count(FALLBACK) == 1
+
+    german = await client.get(path, headers={"Accept": "text/html", "Accept-Language": "de"})
+    assert GERMAN_TITLE in german.text and GERMAN_MEASURE in german.text
+    assert PROCESS_EN not in german.text and MEASURE_EN not in german.text
+    assert '<span lang="de"' not in german.text and FALLBACK not in german.text
+
+
+async def test_the_released_report_keeps_the_process_and_measure_translations(
+    client: Client, full_cycle: uuid.UUID, planner: Headers, engine: AsyncEngine
+) -> None:
+    await _translate_process(client, full_cycle, planner, {"title": PROCESS_EN})
+    await _translate_measures(engine, full_cycle, {"en": {"title": MEASURE_EN}})
+    released = await client.post(f"{_path(full_cycle)}/release", headers=planner)
+    assert released.status_code == 200, released.text
+    assert released.json()["title_translations"] == {"en": {"title": PROCESS_EN}}
+    assert released.json()["measures"][0]["translations"] == {"en": {"title": MEASURE_EN}}
+    # The process and its measures are translated anew after the release …
+    await _translate_process(client, full_cycle, planner, {"title": "Rewritten title"})
+    await _translate_measures(engine, full_cycle, {"en": {"title": "Rewritten measure"}})
+    # … the published report stays as released, in the API and on the page.
+    public = (await client.get(_path(full_cycle))).json()
+    assert public["title_translations"] == {"en": {"title": PROCESS_EN}}
+    assert public["measures"][0]["translations"] == {"en": {"title": MEASURE_EN}}
+    page = await client.get(f"/processes/{full_cycle}/report?lang=en")
+    assert PROCESS_EN in page.text and MEASURE_EN in page.text
+    assert "Rewritten" not in page.text
+
+    # A report released before these translations were kept reads in German, marked.
+    async with async_sessionmaker(engine)() as db, db.begin():
+        row = await db.scalar(sa.select(SocialReport).where(SocialReport.process_id == full_cycle))
+        assert row is not None and row.released_content is not None
+        old = dict(row.released_content)
+        old.pop("title_translations")
+        old["measures"] = [
+            {key: value for key, value in measure.items() if key != "translations"}
+            for measure in old["measures"]
+        ]
+        row.released_content = old
+    public = (await client.get(_path(full_cycle))).json()
+    assert public["title_translations"] == {} and public["measures"][0]["translations"] == {}
+    page = await client.get(f"/processes/{full_cycle}/report?lang=en")
+    assert f'<span lang="de" dir="ltr">{GERMAN_TITLE}</span></h1>' in page.text
+    assert f'<span lang="de" dir="ltr">{GERMAN_MEASURE}</span>' in page.text
+    assert FALLBACK in page.text and "Rewritten" not in page.text
+
+
+async def test_the_english_pdf_has_the_translated_title_and_measure(
+    client: Client, full_cycle: uuid.UUID, planner: Headers, engine: AsyncEngine
+) -> None:
+    await _translate_process(client, full_cycle, planner, {"title": PROCESS_EN})
+    await _translate_measures(engine, full_cycle, {"en": {"title": MEASURE_EN}})
+    assert (await client.post(f"{_path(full_cycle)}/release", headers=planner)).status_code == 200
+    english = await client.get(f"{_path(full_cycle)}/pdf?lang=en")
+    assert english.status_code == 200, english.text[:300]
+    text = _pdf_text(english.content)
+    assert PROCESS_EN in text and MEASURE_EN in text
+    assert GERMAN_MEASURE not in text
+    assert GERMAN_TOPIC in text and "have not been translated" in text  # the topic: German
+    german = _pdf_text((await client.get(f"{_path(full_cycle)}/pdf?lang=de")).content)
+    assert GERMAN_TITLE in german and GERMAN_MEASURE in german and MEASURE_EN not in german

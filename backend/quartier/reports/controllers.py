@@ -42,8 +42,12 @@ class SocialReportController(Controller):
         "aggregates, disclosure-controlled by the cell key method), the gaps planners marked, "
         "the measured indicators at the report's level, goals, measures with their status and "
         "public evaluation, and the planners' editorial sections (German, with their "
-        "`translations` into further languages). Public once released (then exactly as "
-        "released, translations included); before release only staff and tokens with "
+        "`translations` into further languages). The staff-written texts carry their "
+        "translations beside the German: the process's title and topic (`title_translations`), "
+        "each goal's statement and each measure's title and summary (`translations`). Public "
+        "once released (then exactly as released, translations included: later translations "
+        "of the process or its measures do not change it; a report released before these "
+        "were kept has none); before release only staff and tokens with "
         "`reports:read` or `reports:write` see it, assembled from what is recorded now; others "
         "get 404.",
         responses={404: NOT_RELEASED},
@@ -61,10 +65,11 @@ class SocialReportController(Controller):
         description="The report as a tagged PDF (PDF/UA-1), laid out from the same template as "
         "the printable page `/processes/{process_id}/report`, with its charts and maps, in the "
         "reader's language (`lang`, else `Accept-Language`; stated in `Content-Language`): "
-        "the editorial sections and goals in their translations, German where there is none "
-        "(the document says so). Who may read it: as GetSocialReport. Once released, the PDF "
-        "is the public document (the same for every reader, staff included), laid out once per "
-        "language after the release and served as stored.",
+        "the title and topic, editorial sections, goals and measures' titles in their "
+        "translations, German where there is none (the document says so). Who may read it: "
+        "as GetSocialReport. Once released, the PDF is the public document (the same for "
+        "every reader, staff included), laid out once per language after the release and "
+        "served as stored.",
         media_type=PDF_MEDIA_TYPE,
         responses={
             200: ResponseSpec(
@@ -122,8 +127,9 @@ class SocialReportController(Controller):
         operation_id="ReleaseSocialReport",
         summary="Release the social report",
         description="Publishes the report: records who and when, stores the report as released "
-        "(assembled in German, the language of the record, with the sections' translations as "
-        "they are) and makes it public on the "
+        "(assembled in German, the language of the record, with the translations of the "
+        "sections, the process's title and topic, the goals and the measures as they are) and "
+        "makes it public on the "
         "process page; sends the `report.published` webhook. Only in the phase "
         "`social_reporting` of a published process (409 `wrong-phase`, "
         "`process-not-published`), once (409 `report-released`).",

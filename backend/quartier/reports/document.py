@@ -5,9 +5,11 @@ which columns the tables show. Every figure comes from the report as assembled o
 charts and maps only draw it.
 
 The document is in the reader's language (the request's, negotiated as for every page: `lang`,
-the language cookie, `Accept-Language`): the interface texts from the catalogues, the editorial
-sections and the goals' statements in their translations where there are some, else German,
-marked (`lang="de"`) and with the note that says so. The PDF is the same rendering."""
+the language cookie, `Accept-Language`): the interface texts from the catalogues, the staff-written
+texts — the report's title and topic (the process's), the editorial sections, the goals'
+statements and the measures' titles — in their translations where there are some (as the report
+carries them: assembled now, or as released), else German, marked (`lang="de"`) and counted in
+the one note that says so. The PDF is the same rendering."""
 
 from __future__ import annotations
 
@@ -150,6 +152,12 @@ async def context(
     need_labels = {category.key: category.label for category in needs.categories} if needs else {}
     goal_statements = {goal.id: measure_texts.goal_statement(goal) for goal in report.goals}
     sections = editorial_sections(report)
+    title = translations.show(report.title, report.title_translations, "title")
+    topic = translations.show(report.topic, report.title_translations, "topic")
+    measure_titles = {
+        measure.id: translations.show(measure.title, measure.translations, "title")
+        for measure in report.measures
+    }
     return {
         "report": report,
         "needs": needs,
@@ -163,10 +171,19 @@ async def context(
         "indicator_areas": _indicator_areas(indicators),
         "percent": percent,
         "number": number,
+        "title": title,
+        "topic": topic,
         "goal_statements": goal_statements,
+        "measure_titles": measure_titles,
         "sections": sections,
         "fallback_language": translations.fallback_language(
-            [*sections.values(), *goal_statements.values()]
+            [
+                title,
+                topic,
+                *sections.values(),
+                *goal_statements.values(),
+                *measure_titles.values(),
+            ]
         ),
         "editable": editable,
         "pdf_href": f"/api/v1/processes/{report.process_id}/social-report/pdf{_lang_query()}",

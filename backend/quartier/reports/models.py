@@ -2,9 +2,9 @@
 editorial sections planners write (German in `sections`, further languages in `translations`,
 `core.translations`), the area level the report shows, and — once released — who released it,
 when, and the report as it was released (`released_content`, the JSON of
-`schemas.SocialReport`, its sections' translations included), so that a published report stays
-what was published, in every language, even when later responses, reports, assessments or
-translations of goals would change it."""
+`schemas.SocialReport`, with the translations of its sections, of the process's title and
+topic, of goals and measures), so that a published report stays what was published, in every
+language, even when later responses, reports, assessments or translations would change it."""
 
 from __future__ import annotations
 

@@ -1,6 +1,9 @@
 """msgspec schemas of the social report: the editorial sections planners write (bounded,
 unknown fields refused), in German and — `translations`, the shared mechanism of
-`core.translations` — in further languages, and the assembled report as the API returns it."""
+`core.translations` — in further languages, and the assembled report as the API returns it,
+with the translations of the other staff-written texts it shows (the process's title and topic,
+each measure's title and summary, each goal's statement) as they were when it was assembled or
+released."""
 
 from __future__ import annotations
 
@@ -78,6 +81,24 @@ class SectionsTranslations(Translations[SectionsText]):
 # One description wherever SectionsTranslations is used: the component's description is taken
 # from whichever use the schema generator meets first, which is not a fixed order.
 TRANSLATIONS_DESCRIPTION = "The editorial sections in languages beside German"
+
+
+class TitleText(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+    """The report's title and topic (its planning process's) in one language beside German
+    (what is empty is shown in German, with a note saying so)."""
+
+    title: processes.TranslatedTitle = ""
+    topic: processes.TranslatedTopic = ""
+
+
+class TitleTranslations(Translations[TitleText]):
+    """The report's title and topic per language beside German, as the planning process gives
+    them (the process's own translations, `ProcessTranslations`)."""
+
+
+TITLE_TRANSLATIONS_DESCRIPTION = (
+    "The title and topic (the planning process's) in languages beside German"
+)
 
 
 class ReportSettings(Struct, kw_only=True, forbid_unknown_fields=True):
@@ -177,6 +198,10 @@ class ReportMeasure(Struct, kw_only=True):
         delivery.Evaluation | None,
         Meta(description="The public evaluation, once an assessment is recorded"),
     ]
+    translations: Annotated[
+        measures.MeasureTranslations,
+        Meta(description="Title and summary in languages beside German"),
+    ] = field(default_factory=measures.MeasureTranslations)
 
 
 class SocialReport(Struct, kw_only=True):
@@ -212,3 +237,6 @@ class SocialReport(Struct, kw_only=True):
     translations: Annotated[SectionsTranslations, Meta(description=TRANSLATIONS_DESCRIPTION)] = (
         field(default_factory=SectionsTranslations)
     )
+    title_translations: Annotated[
+        TitleTranslations, Meta(description=TITLE_TRANSLATIONS_DESCRIPTION)
+    ] = field(default_factory=TitleTranslations)

@@ -16,15 +16,18 @@ Assembly reads only through the services that own each part, so no rule lives tw
 Who sees what: before release only staff (any role) and tokens with `reports:read` or
 `reports:write`; residents get 404. Releasing (planners, `reports:write`, in the phase
 `social_reporting` of a published process) records who and when and stores the report as
-released — assembled in German, the language of the record, with the editorial sections'
-translations as they were — and the published report is that stored document from then on, in
-every language; editorial sections and their translations can no longer change (409
-`report-released`).
+released — assembled in German, the language of the record, with the translations of its
+staff-written texts as they were (editorial sections, the process's title and topic, measures'
+titles and summaries, goals' statements) — and the published report is that stored document from
+then on, in every language; editorial sections and their translations can no longer change (409
+`report-released`), and later translations of the process or its measures do not reach it.
+(Reports released before the process's and measures' translations were kept have none: they
+read in German, marked as such.)
 
 The editorial sections are German in `sections`; `translations` gives them in further languages
 (`core.translations`: a save keeps only the languages sent, each language must be enabled).
-Residents read each section in their language where it has one, else in German, marked
-(`reports.document`).
+Residents read each section, the title and topic and each measure's title in their language
+where it has one, else in German, marked (`reports.document`).
 """
 
 from __future__ import annotations
@@ -268,6 +271,7 @@ async def _measures(session: AsyncSession, process_id: UUID) -> list[s.ReportMea
                     summary=item.summary,
                     status=item.status,
                     evaluation=await delivery.public_evaluation(session, item.id),
+                    translations=item.translations,
                 )
             )
         if page.next_cursor is None:
@@ -279,6 +283,19 @@ def editorial_sections(row: SocialReport | None) -> s.EditorialSections:
     if row is None:
         return s.EditorialSections()
     return msgspec.convert(row.sections or {}, s.EditorialSections)
+
+
+def title_translations(process: ps.Process) -> s.TitleTranslations:
+    """The process's title and topic in its languages beside German (its description is not
+    part of the report)."""
+    fields = [info.name for info in msgspec.structs.fields(s.TitleText)]
+    stored = {
+        language: {name: texts[name] for name in fields if texts.get(name)}
+        for language, texts in msgspec.to_builtins(process.translations).items()
+    }
+    return shared_translations.as_struct(
+        {language: texts for language, texts in stored.items() if texts}, s.TitleTranslations
+    )
 
 
 def section_translations(row: SocialReport | None) -> s.SectionsTranslations:
@@ -330,6 +347,7 @@ async def assemble(
         next_process_id=process.next_process_id,
         starting_point=list(carried.gaps) if carried else [],
         translations=section_translations(row),
+        title_translations=title_translations(process),
     )
 
 
