@@ -1,7 +1,8 @@
 """Benchmark of ideas (issue #9): ListIdeas with a million ideas against the bare SQL it sends,
 and supports per second against pgbench on the SQL of one support.
 
-    .venv/bin/python bench/ideas_bench.py [--ideas 1000000] [--requests 200] [--seconds 10]
+    .venv/bin/python bench/ideas_bench.py [--ideas 1000000] [--requests 200] [--rate 70]
+        [--rate-seconds 15] [--seconds 10]
 
 Starts a private PostgreSQL cluster (fsync and synchronous_commit on, as `bench/run.py`), builds
 the schema by the migrations, imports the full Berlin LOR through the import service, creates a
@@ -26,11 +27,17 @@ Then:
    category — each `--requests` times, against the statements the request sends (captured with
    `bench.run.capturing_sql`) replayed on a bare asyncpg connection in one transaction. App and
    bare SQL alternate request by request, so both see the same noise; p50 and p99 of each, and
-   their ratio.
-2. Supports: the statements of one SubmitIdeaSupport request (`Respondent-Token` header, no
-   Idempotency-Key) captured through the app, turned into a pgbench script (a fresh pseudonym
-   per transaction, the supported idea drawn from the targets), pgbench with 16 clients, against
-   the app served as `bench/run.py` serves it with wrk (16 connections, a fresh
+   their ratio. Closed loop: a request waits for the one before.
+2. The same five requests at a fixed rate (`--rate`, open loop, `bench.run.open_loop`): the app
+   served as `bench/run.py` serves it (uvicorn, production settings) over HTTP on kept-alive
+   connections, then the captured statements of the same page on asyncpg connections at the
+   same rate; p50 and p99 of each and their ratio, beside the app's closed-loop throughput for
+   the request (wrk) to show the share of it the rate is.
+3. Supports: the statement of one SubmitIdeaSupport request (`Respondent-Token` header, no
+   Idempotency-Key; the steady state, the idea's process and salt known to the app process)
+   captured through the app, turned into a pgbench script (a fresh pseudonym per support, the
+   supported idea drawn from the targets; no BEGIN and COMMIT, as the app sends it), pgbench
+   with 16 clients, against the served app with wrk (16 connections, a fresh
    `Respondent-Token` per request, the same targets). pgbench and wrk runs alternate.
 
 Writes bench/results/<date>-ideas.md (and prints it). Client, app and database share the
@@ -55,12 +62,14 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "backend"))
 sys.path.insert(0, str(ROOT))
 
 import asyncpg  # noqa: E402
+import httpx  # noqa: E402
 from litestar.testing import AsyncTestClient  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
 
@@ -76,6 +85,7 @@ from bench.run import (  # noqa: E402
     ensure_wrk,
     load_average,
     machine,
+    open_loop,
     percentile,
     pgbench,
     pgbench_script,
@@ -102,6 +112,11 @@ SEED = 20261207
 BATCH = 50_000
 RESIDENTS = 400_000  # the pool of supporters
 MIN_REQUESTS = 20  # per ListIdeas case, however slow
+# ListIdeas requests per second at the fixed rate: a third to a half of what the served app
+# (2 workers) answered closed-loop per request on this 2-core machine while it was shared
+# (180–310/s), so the figures show latency at a load it sustains, not queueing at saturation.
+DEFAULT_RATE = 100
+ROUNDS = 3  # app and bare SQL alternate at the fixed rate
 STATES = [("published", 0.86), ("hidden", 0.03), ("pending", 0.04), ("withdrawn", 0.04)]
 MERGED_SHARE = 0.03
 STATUSES = [
@@ -440,6 +455,8 @@ async def list_ideas(
                 results.append(
                     {
                         "label": label,
+                        "params": params,
+                        "captured": captured,
                         "items": items,
                         "statements": len(captured),
                         "app": app_ms,
@@ -453,6 +470,162 @@ async def list_ideas(
                 )
     finally:
         await bare.close()
+    return results
+
+
+async def _get(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> int:
+    """One GET on a kept-alive HTTP/1.1 connection, its body read whole (by Content-Length or
+    chunked); the response's status."""
+    writer.write(request)
+    head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+    status = int(head[0].split()[1])
+    fields = {
+        name.strip().lower(): value.strip()
+        for name, _, value in (line.partition(":") for line in head[1:] if line)
+    }
+    if "content-length" in fields:
+        await reader.readexactly(int(fields["content-length"]))
+    elif fields.get("transfer-encoding", "").lower() == "chunked":
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+            await reader.readexactly(size + 2)
+            if size == 0:
+                break
+    return status
+
+
+async def app_at_rate(
+    base: str,
+    params: dict[str, str],
+    *,
+    rate: float,
+    seconds: float,
+    connections: int,
+    samples: list[float] | None = None,
+) -> dict[str, float]:
+    """ListIdeas with `params` over HTTP at a fixed rate (`bench.run.open_loop`): a minimal
+    HTTP/1.1 client on `connections` kept-alive sockets, `Accept-Encoding: gzip` as browsers
+    send it."""
+    parsed = httpx.URL(base)
+    host, port = parsed.host, parsed.port or 80
+    target = "/api/v1/ideas?" + urlencode(params)
+    request = (
+        f"GET {target} HTTP/1.1\r\nHost: {host}:{port}\r\nAccept: application/json\r\n"
+        "Accept-Encoding: gzip\r\n\r\n"
+    ).encode()
+    opened = [await asyncio.open_connection(host, port) for _ in range(connections)]
+
+    async def call(
+        pair: tuple[asyncio.StreamReader, asyncio.StreamWriter], _: int
+    ) -> tuple[bool, Any]:
+        try:
+            return await asyncio.wait_for(_get(*pair, request), 10) == 200, pair
+        except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError):
+            pair[1].close()
+            return False, await asyncio.open_connection(host, port)
+
+    try:
+        return await open_loop(opened, call, rate=rate, seconds=seconds, samples=samples)
+    finally:
+        for _, writer in opened:
+            writer.close()
+
+
+async def sql_at_rate(
+    url: str,
+    statements: list[CapturedStatement],
+    *,
+    rate: float,
+    seconds: float,
+    connections: int,
+    samples: list[float] | None = None,
+) -> dict[str, float]:
+    """The statements of the same request, replayed at the same fixed rate (`open_loop`) on
+    `connections` asyncpg connections, each replay in a transaction as the request's session."""
+    opened = [await asyncpg.connect(**_connect_kwargs(url, DATABASE)) for _ in range(connections)]
+
+    async def call(connection: asyncpg.Connection, _: int) -> tuple[bool, Any]:
+        await replay(connection, statements)
+        return True, connection
+
+    try:
+        return await open_loop(opened, call, rate=rate, seconds=seconds, samples=samples)
+    finally:
+        for connection in opened:
+            await connection.close()
+
+
+def wrk_gzip_script(directory: Path) -> Path:
+    script = directory / "gzip.lua"
+    script.write_text('wrk.headers["Accept-Encoding"] = "gzip"\n')
+    return script
+
+
+def list_ideas_at_rate(
+    wrk_binary: str,
+    base: str,
+    url: str,
+    directory: Path,
+    cases: list[dict[str, Any]],
+    *,
+    rate: float,
+    seconds: float,
+    connections: int,
+) -> list[dict[str, Any]]:
+    """Per ListIdeas case: its closed-loop throughput over HTTP (wrk, 16 connections, 5 s after
+    2 s of warm-up, for the rate's share of it), then the app and its bare SQL at `rate`, after
+    a warm-up of each, in `ROUNDS` alternating runs of `seconds / ROUNDS` each, pooled."""
+    gzip = wrk_gzip_script(directory)
+    results = []
+    for case in cases:
+        address = f"{base}/api/v1/ideas?{urlencode(case['params'])}"
+        wrk(wrk_binary, address, seconds=2, script=gzip)  # warm-up
+        capacity = wrk(wrk_binary, address, seconds=5, script=gzip)
+        asyncio.run(
+            app_at_rate(base, case["params"], rate=rate, seconds=2, connections=connections)
+        )
+        asyncio.run(
+            sql_at_rate(url, case["captured"], rate=rate, seconds=2, connections=connections)
+        )
+        app_ms: list[float] = []
+        sql_ms: list[float] = []
+        failures = 0.0
+        for _ in range(ROUNDS):  # alternating, so both see the same noise
+            failures += asyncio.run(
+                app_at_rate(
+                    base,
+                    case["params"],
+                    rate=rate,
+                    seconds=seconds / ROUNDS,
+                    connections=connections,
+                    samples=app_ms,
+                )
+            )["failures"]
+            asyncio.run(
+                sql_at_rate(
+                    url,
+                    case["captured"],
+                    rate=rate,
+                    seconds=seconds / ROUNDS,
+                    connections=connections,
+                    samples=sql_ms,
+                )
+            )
+        app = {
+            "p50_ms": percentile(app_ms, 0.5),
+            "p99_ms": percentile(app_ms, 0.99),
+            "failures": failures,
+            "requests": float(len(app_ms)),
+        }
+        sql = {"p50_ms": percentile(sql_ms, 0.5), "p99_ms": percentile(sql_ms, 0.99)}
+        results.append({"label": case["label"], "capacity": capacity, "app": app, "sql": sql})
+        print(
+            f"ListIdeas {case['label']} at {rate:g}/s: app p50 {app['p50_ms']:.1f} ms, "
+            f"p99 {app['p99_ms']:.1f} ms (failures {app['failures']:.0f}); bare SQL p50 "
+            f"{sql['p50_ms']:.1f} ms, p99 {sql['p99_ms']:.1f} ms; closed loop "
+            f"{capacity['rps']:.0f}/s",
+            flush=True,
+        )
     return results
 
 
@@ -477,8 +650,10 @@ async def capture_support(
     token = f"capture-{uuid.uuid4()}"
     async with AsyncTestClient(app, base_url="https://bench.local") as client:
         engine = app.state["db_config"].get_engine()
+        # Warm: the app process then knows the idea's process and salt, as it does for every
+        # target after the first support of it (the steady state: one statement).
         warm = await client.post(
-            f"/api/v1/ideas/{target_uuid(target_ms, 0)}/supports",
+            f"/api/v1/ideas/{idea_id}/supports",
             headers={"Respondent-Token": f"warm-{uuid.uuid4()}"},
         )
         assert warm.status_code == 200, warm.text
@@ -496,22 +671,19 @@ async def capture_support(
     finally:
         await connection.close()
     prefix = f"{target_ms:012x}7000"
+    # A fresh pseudonym per support: 32 bytes from `:n` (drawn per transaction), an immutable
+    # expression of a parameter that PostgreSQL evaluates once per statement, not per row.
     script = pgbench_script(
         statements,
         {
-            f"'\\x{pseudonym.hex()}'": ":pseudonym::bytea",
+            f"'\\x{pseudonym.hex()}'": "decode(lpad(to_hex(:n::bigint), 64, '0'), 'hex')",
             f"'{idea_id}'": f"('{prefix}' || '8' || lpad(to_hex(:k::bigint), 15, '0'))::uuid",
         },
         created_between=(started, ended),
+        # One statement commits on its own, as the app sends it (no BEGIN and COMMIT).
+        transaction=len(statements) > 1,
     )
     script.insert(1, f"\\set k random(0, {targets - 1})")
-    # The fresh pseudonym, computed once before the transaction (as the app computes it once, in
-    # Python): as an expression in the statements, the support's look-up of the resident's
-    # record key would compute it again for every row it scans.
-    script.insert(
-        2,
-        "SELECT sha256(convert_to('s-' || :client_id || '-' || :n, 'UTF8')) AS pseudonym \\gset",
-    )
     return script, list(statements)
 
 
@@ -558,6 +730,18 @@ def main() -> int:
         type=float,
         default=90,
         help=f"time budget of a ListIdeas case: fewer requests (at least {MIN_REQUESTS}) if slow",
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=DEFAULT_RATE,
+        help="ListIdeas requests per second of the fixed-rate (open-loop) runs, app and bare SQL",
+    )
+    parser.add_argument(
+        "--rate-seconds", type=float, default=15, help="length of each fixed-rate run"
+    )
+    parser.add_argument(
+        "--connections", type=int, default=16, help="kept-alive connections at the fixed rate"
     )
     parser.add_argument("--seconds", type=int, default=10, help="length of each throughput run")
     parser.add_argument("--runs", type=int, default=3)
@@ -606,6 +790,16 @@ def main() -> int:
         print(f"support SQL: {len(support_sql)} statements: {_kinds(support_sql)}", flush=True)
         app_process, base = serve_app(url, base_dir, args.workers)
         processes_.append(app_process)
+        at_rate = list_ideas_at_rate(
+            wrk_binary,
+            base,
+            url,
+            base_dir,
+            listed,
+            rate=args.rate,
+            seconds=args.rate_seconds,
+            connections=args.connections,
+        )
         lua = wrk_support_script(base_dir, seeded["target_ms"], args.targets)
         pgbench(cluster, DATABASE, script, seconds=3)  # warm-up
         wrk(wrk_binary, base, seconds=3, script=lua)
@@ -632,7 +826,8 @@ def main() -> int:
         f"# Ideas benchmark {today} (issue #9)",
         "",
         f"`.venv/bin/python bench/ideas_bench.py --ideas {args.ideas} --requests {args.requests} "
-        f"--seconds {args.seconds} --runs {args.runs}` ({elapsed / 60:.0f} min in all).",
+        f"--rate {args.rate:g} --rate-seconds {args.rate_seconds:g} --seconds {args.seconds} "
+        f"--runs {args.runs}` ({elapsed / 60:.0f} min in all).",
         "",
         f"Machine: {facts['cpu']}, {facts['cores']} cores, {facts['memory']}, Linux "
         f"{facts['kernel']}, Python {facts['python']}, PostgreSQL {pg_version} (private cluster, "
@@ -648,7 +843,8 @@ def main() -> int:
         + ", ".join(f"{n} {b / 2**20:.0f} MiB" for n, b in sorted(seeded["sizes"].items()))
         + ".",
         "",
-        f"## ListIdeas (up to {args.requests} requests each, app and bare SQL alternating)",
+        f"## ListIdeas closed loop (up to {args.requests} requests each, app and bare SQL "
+        "alternating)",
         "",
         "App: in-process ASGI client (httpx) → the assembled app (QUARTIER_ENV=test) → PostgreSQL. "
         "Bare SQL: the statements the request sent (captured), replayed on one asyncpg "
@@ -668,11 +864,48 @@ def main() -> int:
         )
     lines += [
         "",
+        f"## ListIdeas at a fixed rate ({args.rate:g} requests/s, open loop)",
+        "",
+        f"The same five requests, each at {args.rate:g} requests/s for {args.rate_seconds:g} s "
+        f"(in {ROUNDS} runs alternating with the bare SQL's, pooled) after a warm-up of 2 s: "
+        "the app served as for the supports below (uvicorn, "
+        f"{args.workers} workers, QUARTIER_ENV=production) over HTTP/1.1 on "
+        f"{args.connections} kept-alive connections (`Accept-Encoding: gzip`), then the bare "
+        "SQL of the same page (the captured statements, in a transaction as the request's "
+        f"session) on {args.connections} asyncpg connections at the same rate. Open loop: each "
+        "request is due at its time and its latency counts from then (`bench.run.open_loop`). "
+        "Closed loop: wrk, 16 connections, 5 s after 2 s of warm-up, the app's throughput for "
+        "this request; the "
+        "rate's share of it says how loaded the app was.",
+        "",
+        "| request | closed loop /s | rate share | app p50 ms | app p99 ms | failures "
+        "| SQL p50 ms | SQL p99 ms | ratio p50 | ratio p99 |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for case in at_rate:
+        app_r, sql_r, cap = case["app"], case["sql"], case["capacity"]["rps"]
+        lines.append(
+            f"| {case['label']} | {cap:.0f} | {args.rate / cap:.0%} "
+            f"| {app_r['p50_ms']:.1f} | {app_r['p99_ms']:.1f} | {app_r['failures']:.0f} "
+            f"| {sql_r['p50_ms']:.1f} | {sql_r['p99_ms']:.1f} "
+            f"| **{app_r['p50_ms'] / sql_r['p50_ms']:.2f}** "
+            f"| {app_r['p99_ms'] / sql_r['p99_ms']:.2f} |"
+        )
+    lines += [
+        "",
         "## Supports per second",
         "",
-        f"SubmitIdeaSupport SQL ({len(support_sql)} statements in one transaction): "
-        f"{_kinds(support_sql)}. Supports go to the {args.targets} newest published ideas "
-        "(uniformly), each from a new resident (fresh `Respondent-Token` / pseudonym).",
+        f"SubmitIdeaSupport SQL ({len(support_sql)} statement"
+        + (
+            " in one transaction"
+            if len(support_sql) > 1
+            else " on the asyncpg driver, committing on its own: no BEGIN and COMMIT"
+        )
+        + f"): {_kinds(support_sql)}. That is the steady state; the first support of an idea "
+        "in an app process first reads the idea's process and salt (one SELECT more). "
+        f"Supports go to the {args.targets} newest published ideas (uniformly), each from a "
+        "new resident (fresh `Respondent-Token` / pseudonym; in pgbench 32 bytes drawn per "
+        "transaction).",
         "",
         f"App: uvicorn, {args.workers} workers, QUARTIER_ENV=production. pgbench and wrk runs of "
         f"{args.seconds} s alternate after a warm-up of each; medians of {args.runs}.",

@@ -39,7 +39,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -214,12 +214,14 @@ def pgbench_script(
     replacements: dict[str, str] | None = None,
     *,
     created_between: tuple[float, float] | None = None,
+    transaction: bool = True,
 ) -> list[str]:
     """One transaction of the captured statements for pgbench (`:n` is drawn per transaction).
     `replacements` maps literals of values that must differ per transaction (a pseudonym, a
     receipt code, an Idempotency-Key, `'\\x…'`, `'…'` or a bare number) to the expression that
     draws them; with `created_between` (Unix seconds), every UUIDv7 literal whose time lies in
-    that window — an id the request created — becomes a fresh UUIDv7 of its own."""
+    that window — an id the request created — becomes a fresh UUIDv7 of its own. Without
+    `transaction`, no BEGIN and COMMIT: for a request whose one statement commits on its own."""
     replacements = dict(replacements or {})
     if created_between is not None:
         low, high = (int(t * 1000) for t in created_between)
@@ -237,7 +239,7 @@ def pgbench_script(
     ]
     if missing:  # a value that differs per request would be replayed as a constant
         raise ValueError(f"not in the captured statements: {', '.join(missing)}")
-    script = ["\\set n random(1, 9000000000000000000)", "BEGIN;"]
+    script = ["\\set n random(1, 9000000000000000000)", *(["BEGIN;"] if transaction else [])]
     for statement in statements:
         text = statement.script
         for literal, expression in replacements.items():
@@ -246,7 +248,8 @@ def pgbench_script(
                 pattern = rf"(?<![\w.]){pattern}(?![\w.])"
             text = re.sub(pattern, lambda _, e=expression: e, text)  # type: ignore[misc]
         script.append(text + ";")
-    script.append("COMMIT;")
+    if transaction:
+        script.append("COMMIT;")
     return script
 
 
@@ -286,7 +289,7 @@ async def capture_submission_sql(
 
 def _kind(statement: str) -> str:
     """What a statement does, e.g. `SELECT surveys` or `INSERT survey_responses + INSERT …`."""
-    writes = re.findall(r"\b(INSERT INTO|DELETE FROM|UPDATE) (\w+)", statement)
+    writes = re.findall(r"\b(INSERT INTO|DELETE FROM|(?<!FOR )UPDATE) (\w+)", statement)
     reads = re.findall(r"\bFROM (\w+)", statement)
     parts = [f"{verb.split()[0]} {table}" for verb, table in writes]
     if statement.lstrip().upper().startswith(("SELECT", "WITH")) and reads:
@@ -421,23 +424,25 @@ async def _exchange(
     return status
 
 
-async def fixed_rate(
-    url: str, bodies: list[str], *, rate: int, seconds: int, connections: int = 64
+async def open_loop(
+    slots: Sequence[Any],
+    call: Callable[[Any, int], Awaitable[tuple[bool, Any]]],
+    *,
+    rate: float,
+    seconds: float,
+    samples: list[float] | None = None,
 ) -> dict[str, float]:
-    """Submissions due at a fixed rate, each with its own Idempotency-Key. Open loop: a request
-    is due at its scheduled time and its latency counts from then, also while it waits for a
-    free connection, so stalls are not hidden. The client is a minimal HTTP/1.1 client on
-    `connections` kept-alive sockets opened beforehand: a general-purpose client (httpx) spent
-    more CPU than the app on this 2-core machine and fell behind by itself after a slow start."""
-    parsed = httpx.URL(url)
-    host, port, path = parsed.host, parsed.port or 80, parsed.raw_path.decode()
-    idle: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
-    opened = [await asyncio.open_connection(host, port) for _ in range(connections)]
-    for pair in opened:
-        idle.put_nowait(pair)
+    """Calls due at a fixed rate, open loop: call `i` is due at `start + i / rate`, waits for a
+    free slot (a connection), and its latency counts from when it was due, so stalls are not
+    hidden. `call(slot, i)` answers whether it succeeded and the slot to give back (a new one
+    when it had to replace a broken connection). Every latency (ms) is also added to
+    `samples` when given, to pool several runs."""
+    idle: asyncio.Queue[Any] = asyncio.Queue()
+    for slot in slots:
+        idle.put_nowait(slot)
     latencies: list[float] = []
     failures = 0
-    total = rate * seconds
+    total = max(1, int(rate * seconds))
     start = time.perf_counter() + 0.2
 
     async def one(index: int) -> None:
@@ -446,34 +451,61 @@ async def fixed_rate(
         delay = due - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
+        slot = await idle.get()
+        ok = False
+        try:
+            ok, slot = await call(slot, index)
+        finally:
+            idle.put_nowait(slot)
+            if not ok:
+                failures += 1
+            latencies.append((time.perf_counter() - due) * 1000)
+
+    await asyncio.gather(*(one(i) for i in range(total)))
+    if samples is not None:
+        samples.extend(latencies)
+    latencies.sort()
+    return {
+        "p50_ms": percentile(latencies, 0.5),
+        "p99_ms": percentile(latencies, 0.99),
+        "max_ms": latencies[-1],
+        "failures": float(failures),
+        "requests": float(total),
+    }
+
+
+async def fixed_rate(
+    url: str, bodies: list[str], *, rate: int, seconds: int, connections: int = 64
+) -> dict[str, float]:
+    """Submissions due at a fixed rate, each with its own Idempotency-Key (`open_loop`). The
+    client is a minimal HTTP/1.1 client on `connections` kept-alive sockets opened beforehand:
+    a general-purpose client (httpx) spent more CPU than the app on this 2-core machine and
+    fell behind by itself after a slow start."""
+    parsed = httpx.URL(url)
+    host, port, path = parsed.host, parsed.port or 80, parsed.raw_path.decode()
+    opened = [await asyncio.open_connection(host, port) for _ in range(connections)]
+
+    async def submit(
+        pair: tuple[asyncio.StreamReader, asyncio.StreamWriter], index: int
+    ) -> tuple[bool, Any]:
         body = bodies[index % len(bodies)].encode()
         request = (
             f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
             "Content-Type: application/json\r\n"
             f"Idempotency-Key: {uuid.uuid4()}\r\nContent-Length: {len(body)}\r\n\r\n"
         ).encode() + body
-        reader, writer = await idle.get()
+        reader, writer = pair
         try:
-            if await asyncio.wait_for(_exchange(reader, writer, request), 10) != 201:
-                failures += 1
-            idle.put_nowait((reader, writer))
+            return await asyncio.wait_for(_exchange(reader, writer, request), 10) == 201, pair
         except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError):
-            failures += 1
             writer.close()
-            idle.put_nowait(await asyncio.open_connection(host, port))
-        latencies.append((time.perf_counter() - due) * 1000)
+            return False, await asyncio.open_connection(host, port)
 
-    await asyncio.gather(*(one(i) for i in range(total)))
-    while not idle.empty():
-        idle.get_nowait()[1].close()
-    latencies.sort()
-    return {
-        "p50_ms": latencies[len(latencies) // 2],
-        "p99_ms": latencies[int(len(latencies) * 0.99) - 1],
-        "max_ms": latencies[-1],
-        "failures": float(failures),
-        "requests": float(total),
-    }
+    try:
+        return await open_loop(opened, submit, rate=rate, seconds=seconds)
+    finally:
+        for _, writer in opened:
+            writer.close()
 
 
 # -- report ----------------------------------------------------------------------------------------

@@ -158,7 +158,10 @@ async def test_aggregates_are_the_perturbed_cells(
             if cell["supporters"] is not None:
                 keys = supporter_keys.get(category, [])
                 assert cell["supporters"] == published(keys, k=K, min_respondents=K)
-        assert cells["elderly_care"]["ideas"] in (0, None)  # one idea: never shown as 1
+        # One idea: never shown as 1. The cell key method publishes a count of 1 as 0, or
+        # (about 4 % of record keys) as k or more, never as a small number.
+        single = cells["elderly_care"]["ideas"]
+        assert single is None or single == 0 or single >= K
     # Körnerpark lies outside the scope; Moabit's areas have no ideas: protected, not 0
     body = (await client.get(url, params={"level": "planning_area"}, headers=ideas.planner)).json()
     for cell in body["cells"]:

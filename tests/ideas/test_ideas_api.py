@@ -3,14 +3,17 @@ supports, comments, reports, moderation, merges, the official answer, lists and 
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
+from litestar import Litestar
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from quartier.ideas.models import Idea
 from quartier.processes import services as processes
 from quartier.processes.phases import PhaseKey
+from tests.support.statements import capturing_statements
 from tests.surveys.conftest import MakeProcess
 
 from .conftest import TOKEN_A, TOKEN_B, Client, Headers, Ideas, idea_body
@@ -190,6 +193,117 @@ async def test_one_support_per_resident_idempotent_and_withdrawable(ideas: Ideas
 async def test_pending_ideas_cannot_be_supported(ideas: Ideas) -> None:
     pending = (await ideas.submit()).json()["idea"]
     assert (await ideas.support(pending["id"])).status_code == 404
+
+
+# A support or its withdrawal is one statement on the driver; the first support of an idea in
+# an app process first reads the idea's process and salt (bench/ideas_bench.py measures it).
+MAX_SUPPORT_STATEMENTS = 1
+MAX_FIRST_SUPPORT_STATEMENTS = 2
+
+
+async def test_a_support_sends_few_statements(ideas: Ideas, app: Litestar) -> None:
+    idea = await ideas.published()
+    other = await ideas.published(
+        title="Ein Trinkbrunnen", description="Im Sommer fehlt am Platz ein Trinkbrunnen."
+    )
+    engine = app.state["db_config"].get_engine()
+    counts: dict[str, int] = {}
+    for name, idea_id, method, token in [
+        ("first of the idea", idea["id"], "POST", TOKEN_A),
+        ("another resident", idea["id"], "POST", TOKEN_B),
+        ("repeat", idea["id"], "POST", TOKEN_B),
+        ("withdrawal", idea["id"], "DELETE", TOKEN_B),
+        ("withdrawal again", idea["id"], "DELETE", TOKEN_B),
+        ("first of another idea, withdrawn", other["id"], "DELETE", TOKEN_A),
+    ]:
+        async with capturing_statements(engine) as statements:
+            response = await ideas.client.request(
+                method, f"/api/v1/ideas/{idea_id}/supports", headers={"Respondent-Token": token}
+            )
+        assert response.status_code == 200, response.text
+        counts[name] = len(statements)
+    assert counts["first of the idea"] <= MAX_FIRST_SUPPORT_STATEMENTS, counts
+    assert counts["first of another idea, withdrawn"] <= MAX_FIRST_SUPPORT_STATEMENTS, counts
+    for name in ("another resident", "repeat", "withdrawal", "withdrawal again"):
+        assert counts[name] <= MAX_SUPPORT_STATEMENTS, counts
+    assert (await ideas.client.get(f"/api/v1/ideas/{idea['id']}")).json()["support_count"] == 1
+
+
+async def test_concurrent_supports_are_counted_exactly(ideas: Ideas, engine: AsyncEngine) -> None:
+    """Supports of one idea at once (new residents, repeats, withdrawals) leave the count equal
+    to the support rows; each resident's supports in a process share one record key, and only
+    keyed pseudonyms are stored."""
+    idea = await ideas.published()
+    second = await ideas.published(
+        title="Ein Trinkbrunnen", description="Im Sommer fehlt am Platz ein Trinkbrunnen."
+    )
+    tokens = [f"resident-token-{n:012d}" for n in range(12)]
+    await ideas.support(idea["id"], tokens[0])  # the app process knows the idea now
+    answers = await asyncio.gather(
+        *(ideas.support(idea["id"], token) for token in tokens),
+        *(ideas.support(idea["id"], token) for token in tokens[:4]),
+        *(ideas.support(second["id"], token) for token in tokens[:3]),
+    )
+    assert all(a.status_code == 200 for a in answers), [a.text for a in answers]
+    withdrawn = await asyncio.gather(
+        *(
+            ideas.client.delete(
+                f"/api/v1/ideas/{idea['id']}/supports", headers={"Respondent-Token": token}
+            )
+            for token in tokens[:3] * 2
+        )
+    )
+    assert all(w.status_code == 200 for w in withdrawn)
+    async with async_sessionmaker(engine)() as db:
+        rows = (
+            await db.execute(
+                text(
+                    "SELECT idea_id, pseudonym, record_key FROM idea_supports "
+                    "WHERE idea_id IN (:a, :b)"
+                ),
+                {"a": uuid.UUID(idea["id"]), "b": uuid.UUID(second["id"])},
+            )
+        ).all()
+    on_first = [row for row in rows if str(row.idea_id) == idea["id"]]
+    assert len(on_first) == len(tokens) - 3
+    assert (await _stored(engine, idea["id"])).support_count == len(tokens) - 3
+    assert (await _stored(engine, second["id"])).support_count == 3
+    keys: dict[bytes, set[int]] = {}
+    for row in rows:
+        assert len(row.pseudonym) == 32
+        assert not any(token.encode() in row.pseudonym for token in tokens)
+        keys.setdefault(row.pseudonym, set()).add(row.record_key)
+    assert all(len(k) == 1 for k in keys.values())  # one record key per resident
+
+
+async def test_a_support_follows_the_idea_and_the_phase_it_is_in(
+    ideas: Ideas, client: Client, engine: AsyncEngine
+) -> None:
+    """An idea hidden, merged or closed to participation after supports (the app process knows
+    its process) answers the general path's problems and keeps its count."""
+    idea = await ideas.published()
+    assert (await ideas.support(idea["id"], TOKEN_A)).json()["support_count"] == 1
+    hidden = await client.post(
+        f"/api/v1/ideas/{idea['id']}/hide", json={"reason": "Werbung"}, headers=ideas.moderator
+    )
+    assert hidden.status_code == 200
+    refused = await ideas.support(idea["id"], TOKEN_B)
+    assert refused.status_code == 409, refused.text
+    await client.post(f"/api/v1/ideas/{idea['id']}/restore", json={}, headers=ideas.moderator)
+    assert (await ideas.support(idea["id"], TOKEN_B)).json()["support_count"] == 2
+    async with async_sessionmaker(engine)() as db, db.begin():
+        await processes.set_participation_override(
+            db, ideas.process_id, "ideas", PhaseKey.NEEDS_ASSESSMENT, False
+        )
+    closed = await ideas.support(idea["id"], "resident-token-cccccccccccc")
+    assert closed.status_code == 409 and closed.json()["type"].endswith("phase-closed")
+    gone = await client.delete(
+        f"/api/v1/ideas/{idea['id']}/supports", headers={"Respondent-Token": TOKEN_A}
+    )
+    assert gone.status_code == 409 and gone.json()["type"].endswith("phase-closed")
+    assert (await _stored(engine, idea["id"])).support_count == 2
+    unknown = await ideas.support(str(uuid.uuid4()))
+    assert unknown.status_code == 404
 
 
 # -- comments and reports ------------------------------------------------------------------------

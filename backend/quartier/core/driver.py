@@ -100,12 +100,29 @@ async def driver_transaction(engine: AsyncEngine) -> AsyncIterator[Driver]:
     """A transaction on a pooled connection's driver, committed when the block ends without an
     exception and rolled back otherwise. A pooled connection that breaks here is found closed
     and replaced at its next checkout (`db._refuse_closed`)."""
+    async with _problems(), engine.connect() as connection:
+        adapted = await connection.get_raw_connection()
+        driver: asyncpg.Connection = adapted.driver_connection
+        async with driver.transaction():
+            yield Driver(driver, engine.dialect)
+
+
+@contextlib.asynccontextmanager
+async def driver_statements(engine: AsyncEngine) -> AsyncIterator[Driver]:
+    """A pooled connection's driver outside a transaction block: every statement commits on
+    its own when it completes (PostgreSQL's autocommit), so a write that is one statement
+    costs one round trip instead of three (no BEGIN and COMMIT). Only for writes that are a
+    single statement each, or reads before one: nothing ties two statements together."""
+    async with _problems(), engine.connect() as connection:
+        adapted = await connection.get_raw_connection()
+        yield Driver(adapted.driver_connection, engine.dialect)
+
+
+@contextlib.asynccontextmanager
+async def _problems() -> AsyncIterator[None]:
+    """The database's failures as the problems the SQLAlchemy path answers."""
     try:
-        async with engine.connect() as connection:
-            adapted = await connection.get_raw_connection()
-            driver: asyncpg.Connection = adapted.driver_connection
-            async with driver.transaction():
-                yield Driver(driver, engine.dialect)
+        yield
     except _UNAVAILABLE as error:
         raise ServiceUnavailable(
             "The database is not reachable; nothing was stored. Retry shortly.",

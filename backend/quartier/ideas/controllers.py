@@ -84,6 +84,11 @@ def _settings(request: AnyRequest) -> Settings:
     return settings
 
 
+def _engine(request: AnyRequest) -> AsyncEngine:
+    engine: AsyncEngine = request.app.state["db_config"].get_engine()
+    return engine
+
+
 async def _idempotent(
     request: AnyRequest,
     db_session: AsyncSession,
@@ -516,6 +521,13 @@ class IdeaController(Controller):
             )
             return 200, state, {}
 
+        if idempotency_key is None:  # the common case: one statement on the driver
+            done = await services.support_on_driver(
+                _engine(request), _settings(request), idea_id, respondent_token, on=True
+            )
+            if done is not None:
+                return Response(done, status_code=HTTP_200_OK)
+
         body = {"idea_id": str(idea_id), "token": respondent_token}
         return await _idempotent(
             request, db_session, idempotency_key, "SubmitIdeaSupport", idea_id, body, produce
@@ -538,8 +550,8 @@ class IdeaController(Controller):
         idea_id: UUID,
         respondent_token: RespondentToken,
     ) -> s.SupportState:
-        return await services.support(
-            db_session, _settings(request), idea_id, respondent_token, on=False
+        return await services.support_quickly(
+            db_session, _engine(request), _settings(request), idea_id, respondent_token, on=False
         )
 
     report = _resident_post(

@@ -16,7 +16,7 @@ from litestar.params import QueryParameter
 from litestar.response import Redirect, Response, Template
 from litestar.types import ControllerRouterHandler
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from quartier.core import i18n
 from quartier.core import translations as shared_translations
@@ -71,6 +71,11 @@ FIELD_MESSAGES: dict[str, str] = {
 def _settings(request: AnyRequest) -> Settings:
     settings: Settings = request.app.state["settings"]
     return settings
+
+
+def _engine(request: AnyRequest) -> AsyncEngine:
+    engine: AsyncEngine = request.app.state["db_config"].get_engine()
+    return engine
 
 
 def _context(**values: Any) -> dict[str, Any]:
@@ -426,7 +431,7 @@ async def support_idea(
         token = new_respondent_token()
         cookies.append(IDEAS_RESPONDENT.cookie(settings, idea.process_id, token))
     on = form.get("action") != "withdraw"
-    await services.support(db_session, settings, idea_id, token, on=on)
+    await services.support_quickly(db_session, _engine(request), settings, idea_id, token, on=on)
     return Redirect(
         f"/ideas/{idea_id}?done={'supported' if on else 'unsupported'}#supports",
         status_code=303,
