@@ -1,6 +1,7 @@
 """Journey through the staff workspace without JavaScript at 320 px: create a process (with the
-social-area search), publish it, activate the needs assessment after the confirmation that says
-what opens for residents — and axe on the workspace pages."""
+social-area search and the mandate's English column), publish it, activate the needs assessment
+after the confirmation that says what opens for residents, read its mandate as a resident in
+English — and axe on the workspace pages."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from playwright.sync_api import BrowserContext, Page
+from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.browser.conftest import UUID_PATTERN, LiveServer, axe_violations, describe_violations
 
@@ -56,9 +57,12 @@ def test_create_a_process_and_walk_it_to_needs_assessment(
     assert page.input_value("#title") == "Gesund aufwachsen in Moabit"
     page.locator("input[name=area_codes]").first.check()
     page.fill("#commissioned_by", "Jugendhilfeausschuss Mitte")
+    page.fill("#aim", "Kinder wachsen gesund auf")
+    page.fill("#aim_en", "Children grow up healthy")  # the mandate's English column
     _fits(page)
     _submit(page, "Prozess anlegen")
-    assert re.search(rf"/workspace/processes/{UUID_PATTERN}\?done=created$", page.url)
+    created = re.search(rf"/workspace/processes/({UUID_PATTERN})\?done=created$", page.url)
+    assert created
     assert "Entwurf" in page.locator("main").inner_text()
     _fits(page)
 
@@ -73,6 +77,15 @@ def test_create_a_process_and_walk_it_to_needs_assessment(
     assert page.url.endswith("?done=activated")
     active_row = page.locator("#phase-needs_assessment").inner_text()
     assert "Aktiv" in active_row or "aktiv" in active_row
+
+    # Residents reading English see the mandate's aim in English, the rest German and marked.
+    page.goto(f"/processes/{created.group(1)}?lang=en")
+    mandate = page.locator("section[aria-labelledby=mandate]")
+    expect(mandate.locator("dd", has_text="Children grow up healthy")).to_be_visible()
+    german = mandate.locator('dd[lang="de"][dir="ltr"]', has_text="Jugendhilfeausschuss Mitte")
+    expect(german).to_be_visible()
+    expect(page.locator("[data-language-fallback]")).to_have_count(1)
+    _fits(page)
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,8 @@ STRUCTS = (
     processes.ProcessTranslationsUpdate,
     processes.PhaseTranslations,
     processes.PhaseTranslationsUpdate,
+    processes.MandateTranslations,
+    processes.MandateTranslationsUpdate,
     ideas.AnswerTranslations,
     measures.MeasureTranslations,
     measures.SectionTranslations,
@@ -40,6 +42,35 @@ def test_a_change_replaces_removes_and_keeps_languages() -> None:
     current = {"en": {"title": "Old"}, "tr": {"title": "Eski"}, "xx": {"title": "gone"}}
     change = {"en": {"title": "New", "summary": " "}, "tr": None}
     assert shared.merged(current, change, field_name="translations") == {"en": {"title": "New"}}
+
+
+def test_a_change_of_one_group_keeps_the_other_groups_texts_in_the_same_map() -> None:
+    current = {"en": {"title": "Title", "aim": "Aim"}, "tr": {"aim": "Amaç"}}
+    change = {"en": {"title": "New title"}, "tr": {"title": "Başlık"}}
+    assert shared.merged(current, change, field_name="translations", fields={"title"}) == {
+        "en": {"title": "New title", "aim": "Aim"},
+        "tr": {"aim": "Amaç", "title": "Başlık"},
+    }
+    removed = shared.merged(current, {"en": None, "tr": None}, field_name="t", fields={"aim"})
+    assert removed == {"en": {"title": "Title"}}  # Turkish had nothing else: gone
+
+
+def test_a_struct_reads_only_its_own_texts_from_a_shared_map() -> None:
+    stored = {"en": {"title": "Title", "aim": "Aim"}, "tr": {"aim": "Amaç"}, "xx": {"aim": "?"}}
+    assert msgspec.to_builtins(shared.as_struct(stored, processes.ProcessTranslations)) == {
+        "en": {"title": "Title"}
+    }
+    assert msgspec.to_builtins(shared.as_struct(stored, processes.MandateTranslations)) == {
+        "en": {"aim": "Aim"},
+        "tr": {"aim": "Amaç"},
+    }
+
+
+def test_the_process_and_its_mandate_name_their_texts_apart() -> None:
+    """They share the process's map: one name in both would be one text."""
+    process = {info.name for info in msgspec.structs.fields(processes.ProcessText)}
+    mandate = {info.name for info in msgspec.structs.fields(processes.MandateText)}
+    assert process and mandate and not process & mandate
 
 
 def test_a_language_the_deployment_does_not_enable_is_named() -> None:

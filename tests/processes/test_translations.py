@@ -1,9 +1,11 @@
 """Process texts per language: German in the v1 fields, further languages in `translations`
-(API round trip and validation, the staff forms side by side, the resident pages in the
-reader's language with a visible note where a text falls back to German)."""
+(the process's, each phase's, the mandate's): API round trip and validation, the staff forms
+side by side, the resident pages in the reader's language with a visible note where a text
+falls back to German."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -14,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from quartier.core import i18n
+from quartier.core.translations import MAX_BYTES
 
 from .conftest import Client, CreateProcess, Headers, process_body
 from .test_staff_pages import _get, _post
@@ -26,6 +29,14 @@ ENGLISH = {
     "description": "Together with welfare organisations and families.",
 }
 EASY = {"title": "Wir helfen Kindern in Mitte"}
+GERMAN_MANDATE = process_body()["mandate"]
+MANDATE_EN = {
+    "commissioned_by": "Mitte district council",
+    "commissioned_to": "Planning coordination",
+    "aim": "A prevention chain",
+    "occasion": "The social report",
+    "report_recipients": "Youth welfare committee",
+}
 
 
 @pytest.fixture
@@ -207,10 +218,16 @@ async def test_the_database_keeps_translations_an_object_of_bounded_size(
 async def test_resident_page_in_english_shows_the_english_texts(
     client: Client, writer: Headers, create_process: CreateProcess
 ) -> None:
-    process = await create_process(publish=True, translations={"en": ENGLISH})
+    process = await create_process(
+        publish=True,
+        translations={"en": ENGLISH},
+        mandate={**GERMAN_MANDATE, "translations": {"en": MANDATE_EN}},
+    )
     page = await client.get(f"/processes/{process['id']}?lang=en", headers=HTML)
     assert page.status_code == 200
     assert "<h1>Preventing child poverty in Mitte</h1>" in page.text
+    assert "<dd>A prevention chain</dd>" in page.text  # the mandate too
+    assert "Präventionskette" not in page.text
     assert '<p class="lead">Child and family poverty</p>' in page.text
     assert "<title>Preventing child poverty in Mitte – Quartier</title>" in page.text
     assert ENGLISH["description"] in page.text
@@ -362,3 +379,233 @@ async def test_staff_edit_phase_notes_per_language(
     assert "التحقق من الأثر</textarea>" in again.text
     too_long = await _post(client, url, planner, {"who_takes_part_en": "x" * 4_001})
     assert too_long.status_code == 400 and 'href="#who_takes_part_en"' in too_long.text
+
+
+# -- the mandate (its own `translations`, kept in the process's map) ----------------------------
+
+
+async def test_mandate_translations_round_trip_beside_the_process_texts(
+    client: Client, writer: Headers, engine: AsyncEngine
+) -> None:
+    created = await client.post(
+        "/api/v1/processes",
+        json=process_body(
+            translations={"en": ENGLISH},
+            mandate={**GERMAN_MANDATE, "translations": {"en": MANDATE_EN, "ar": {"aim": "هدف"}}},
+        ),
+        headers=writer,
+    )
+    assert created.status_code == 201, created.text
+    process = created.json()
+    assert process["mandate"]["aim"] == "Präventionskette"  # v1: the German text
+    assert process["mandate"]["translations"] == {"en": MANDATE_EN, "ar": {"aim": "هدف"}}
+    assert process["translations"] == {"en": ENGLISH}  # the process's own texts only
+    url = f"/api/v1/processes/{process['id']}"
+
+    # The process's texts and the mandate's change apart: each keeps the other's.
+    title_only = await client.patch(
+        url, json={"translations": {"en": {"title": "Child poverty"}}}, headers=writer
+    )
+    assert title_only.json()["translations"] == {"en": {"title": "Child poverty"}}
+    assert title_only.json()["mandate"]["translations"]["en"] == MANDATE_EN
+    mandate_only = await client.patch(
+        url,
+        json={"mandate": {"translations": {"en": {"aim": "Prevention"}, "ar": None}}},
+        headers=writer,
+    )
+    assert mandate_only.status_code == 200, mandate_only.text
+    assert mandate_only.json()["mandate"]["translations"] == {"en": {"aim": "Prevention"}}
+    assert mandate_only.json()["mandate"]["aim"] == "Präventionskette"  # not sent: kept
+    assert mandate_only.json()["translations"] == {"en": {"title": "Child poverty"}}
+    german_only = await client.patch(url, json={"mandate": {"aim": "Neues Ziel"}}, headers=writer)
+    assert german_only.json()["mandate"]["translations"] == {"en": {"aim": "Prevention"}}
+
+    # One map per process holds both groups, per language.
+    async with engine.connect() as connection:
+        stored = await connection.scalar(
+            sa.text("SELECT translations FROM planning_processes WHERE id = :id"),
+            {"id": uuid.UUID(process["id"])},
+        )
+    assert stored == {"en": {"title": "Child poverty", "aim": "Prevention"}}
+    emptied = await client.patch(
+        url,
+        json={"translations": {"en": None}, "mandate": {"translations": {"en": {"aim": " "}}}},
+        headers=writer,
+    )
+    assert emptied.json()["translations"] == {}
+    assert emptied.json()["mandate"]["translations"] == {}
+
+
+@pytest.mark.parametrize(
+    ("translations", "field"),
+    [
+        ({"en": {"aim": "x" * 4_001}}, "mandate.translations.en.aim"),
+        ({"en": {"occasion": "x" * 4_001}}, "mandate.translations.en.occasion"),
+        ({"tr": {"commissioned_by": "x" * 301}}, "mandate.translations.tr.commissioned_by"),
+        ({"ar": {"commissioned_to": "x" * 301}}, "mandate.translations.ar.commissioned_to"),
+        (
+            {"de-x-simple": {"report_recipients": "x" * 501}},
+            "mandate.translations.de-x-simple.report_recipients",
+        ),
+        ({"en": {"title": "A process text"}}, "mandate.translations.en"),  # not the mandate's
+        ({"fr": {"aim": "Prévenir"}}, "mandate.translations"),
+        ({"en": {"aim": "null \u0000 byte"}}, "mandate.translations.en.aim"),
+    ],
+)
+async def test_invalid_mandate_translations_are_a_400_naming_the_field(
+    client: Client, writer: Headers, translations: dict[str, Any], field: str
+) -> None:
+    body = process_body(mandate={**GERMAN_MANDATE, "translations": translations})
+    created = await client.post("/api/v1/processes", json=body, headers=writer)
+    assert created.status_code == 400, created.text
+    assert any(name.startswith(field) for name in _fields(created)), created.json()
+
+
+async def test_mandate_translations_are_bounded_like_the_german_on_update(
+    client: Client, writer: Headers, create_process: CreateProcess
+) -> None:
+    process = await create_process()
+    url = f"/api/v1/processes/{process['id']}"
+    too_long = await client.patch(
+        url, json={"mandate": {"translations": {"en": {"aim": "x" * 4_001}}}}, headers=writer
+    )
+    assert too_long.status_code == 400
+    assert "mandate.translations.en.aim" in _fields(too_long)
+    at_the_bound = await client.patch(
+        url, json={"mandate": {"translations": {"en": {"aim": "x" * 4_000}}}}, headers=writer
+    )
+    assert at_the_bound.status_code == 200, at_the_bound.text
+
+
+async def test_mandate_in_a_language_the_deployment_does_not_enable_is_a_422_naming_it(
+    client: Client, writer: Headers, create_process: CreateProcess, only_english: None
+) -> None:
+    refused = await client.post(
+        "/api/v1/processes",
+        json=process_body(
+            translations={"tr": {"title": "Yoksulluk"}},
+            mandate={"translations": {"en": MANDATE_EN, "ar": {"aim": "هدف"}}},
+        ),
+        headers=writer,
+    )
+    assert refused.status_code == 422, refused.text
+    assert _fields(refused) == {"translations.tr", "mandate.translations.ar"}  # both at once
+    process = await create_process()
+    changed = await client.patch(
+        f"/api/v1/processes/{process['id']}",
+        json={"mandate": {"translations": {"tr": {"aim": "Amaç"}}}},
+        headers=writer,
+    )
+    assert changed.status_code == 422 and _fields(changed) == {"mandate.translations.tr"}
+
+
+async def test_every_text_at_its_bound_in_every_language_fits_the_map(
+    client: Client, writer: Headers, engine: AsyncEngine
+) -> None:
+    """The process's texts and its mandate's share one map (the CHECK of migration 0022): even
+    at their longest, in all four languages and written in characters JSON escapes (six bytes
+    each), they stay below its bound."""
+    escaped = "\u0001"  # a control character: JSON writes it in six bytes
+    process_texts = {
+        "title": escaped * 200,
+        "topic": escaped * 200,
+        "description": escaped * 10_000,
+    }
+    mandate_texts = {
+        "commissioned_by": escaped * 300,
+        "commissioned_to": escaped * 300,
+        "aim": escaped * 4_000,
+        "occasion": escaped * 4_000,
+        "report_recipients": escaped * 500,
+    }
+    languages = ("en", "de-x-simple", "tr", "ar")
+    body = process_body(
+        translations=dict.fromkeys(languages, process_texts),
+        mandate={"translations": dict.fromkeys(languages, mandate_texts)},
+    )
+    created = await client.post("/api/v1/processes", json=body, headers=writer)
+    assert created.status_code == 201, created.text[:500]
+    assert created.json()["mandate"]["translations"]["ar"]["aim"] == "\x01" * 4_000
+    async with engine.connect() as connection:
+        size = await connection.scalar(
+            sa.text("SELECT octet_length(translations::text) FROM planning_processes")
+        )
+    assert 6 * 4 * (10_400 + 9_100) < size <= MAX_BYTES  # the worst case, and it fits
+
+
+async def test_the_next_cycle_keeps_the_mandate_translations(
+    client: Client, writer: Headers, create_process: CreateProcess
+) -> None:
+    process = await create_process(
+        publish=True,
+        activate=("social_reporting",),
+        mandate={**GERMAN_MANDATE, "translations": {"en": MANDATE_EN}},
+    )
+    response = await client.post(f"/api/v1/processes/{process['id']}/next-cycle", headers=writer)
+    assert response.status_code == 201, response.text
+    assert response.json()["mandate"]["translations"] == {"en": MANDATE_EN}
+
+
+async def test_resident_page_shows_the_mandate_in_the_readers_language_or_german_marked(
+    client: Client, create_process: CreateProcess
+) -> None:
+    process = await create_process(
+        publish=True,
+        translations={"en": ENGLISH},
+        mandate={
+            **GERMAN_MANDATE,
+            "occasion": "",
+            "translations": {"en": {"aim": "A prevention chain"}},
+        },
+    )
+    page = await client.get(f"/processes/{process['id']}?lang=en", headers=HTML)
+    assert "<dd>A prevention chain</dd>" in page.text
+    assert '<dd lang="de" dir="ltr">BVV Mitte</dd>' in page.text  # no English: German, marked
+    assert '<dd lang="de" dir="ltr">Jugendhilfeausschuss</dd>' in page.text
+    assert "<dd>–</dd>" in page.text  # no occasion at all: nothing to mark
+    assert page.text.count(FALLBACK) == 1  # the page's one note counts the mandate
+    assert "Deutsch" in page.text.split(FALLBACK)[1].split("</p>")[0]
+
+    german = await client.get(f"/processes/{process['id']}", headers=HTML)
+    assert "<dd>Präventionskette</dd>" in german.text and FALLBACK not in german.text
+    easy = await client.get(f"/processes/{process['id']}?lang=de-x-simple", headers=HTML)
+    assert "<dd>BVV Mitte</dd>" in easy.text  # plain German is no fallback for easy-read
+
+
+async def test_staff_edit_the_mandate_in_every_language_side_by_side(
+    client: Client, planner: Headers, create_process: CreateProcess
+) -> None:
+    process = await create_process(
+        mandate={**GERMAN_MANDATE, "translations": {"tr": {"aim": "Önleme zinciri"}}}
+    )
+    url = f"/workspace/processes/{process['id']}/edit"
+    form = await _get(client, url, planner)
+    assert form.status_code == 200
+    for field in ("aim", "aim_en", "occasion_simple", "commissioned_by_tr", "report_recipients_ar"):
+        assert f'id="{field}"' in form.text, field
+    assert "Önleme zinciri</textarea>" in form.text
+    assert re.search(r'<input[^>]*id="commissioned_to_ar"[^>]*lang="ar" dir="rtl"', form.text)
+    fields = [
+        ("title", "Kinderarmut in Mitte vorbeugen"),
+        ("topic", "Kinderarmut"),
+        ("title_en", ENGLISH["title"]),
+        *GERMAN_MANDATE.items(),
+        *((f"{name}_en", text) for name, text in MANDATE_EN.items()),
+        ("aim_tr", ""),  # emptied: Turkish is removed
+    ]
+    saved = await _post(client, url, planner, fields)
+    assert saved.status_code == 303, saved.text
+    api = (await client.get(f"/api/v1/processes/{process['id']}", headers=planner)).json()
+    assert api["mandate"]["translations"] == {"en": MANDATE_EN}
+    assert api["translations"] == {"en": {"title": ENGLISH["title"]}}
+    again = await _get(client, url, planner)
+    assert f'value="{MANDATE_EN["commissioned_by"]}"' in again.text
+
+    too_long = await _post(client, url, planner, [*fields, ("aim_simple", "x" * 4_001)])
+    assert too_long.status_code == 400
+    assert 'href="#aim_simple"' in too_long.text and 'id="aim_simple-error"' in too_long.text
+
+    searched = await _get(
+        client, "/workspace/processes/new?area_q=Moabit&title=T&occasion_ar=مناسبة", planner
+    )
+    assert "مناسبة</textarea>" in searched.text  # the area search keeps the mandate's too

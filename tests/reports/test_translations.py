@@ -2,7 +2,8 @@
 goals and measures): set and read through the API, bounded like the German text, refused
 naming the field; released with the report and kept as released; residents read each section
 in their language or in German, marked and with the note saying so — page and PDF — and the
-planners' editor has a column per language."""
+planners' editor has a column per language. Likewise the texts the report takes from the
+process (title and topic, the mandate) and its measures."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from tests.support.disclosure import without_noise  # noqa: F401
 pytestmark = pytest.mark.usefixtures("without_noise")
 
 FALLBACK = "data-language-fallback"
+HTML_ONLY = {"Accept": "text/html"}
 ENGLISH = {
     "introduction": "This report sums up the first cycle.",
     "outlook": "Next cycle: nursery places in Moabit East.",
@@ -363,17 +365,85 @@ async def test_the_released_report_keeps_the_process_and_measure_translations(
     assert FALLBACK in page.text and "Rewritten" not in page.text
 
 
-async def test_the_english_pdf_has_the_translated_title_and_measure(
+async def test_the_english_pdf_has_the_translated_title_mandate_and_measure(
     client: Client, full_cycle: uuid.UUID, planner: Headers, engine: AsyncEngine
 ) -> None:
     await _translate_process(client, full_cycle, planner, {"title": PROCESS_EN})
     await _translate_measures(engine, full_cycle, {"en": {"title": MEASURE_EN}})
+    await _mandate(client, full_cycle, planner, {"aim": MANDATE_EN})
     assert (await client.post(f"{_path(full_cycle)}/release", headers=planner)).status_code == 200
     english = await client.get(f"{_path(full_cycle)}/pdf?lang=en")
     assert english.status_code == 200, english.text[:300]
     text = _pdf_text(english.content)
-    assert PROCESS_EN in text and MEASURE_EN in text
-    assert GERMAN_MEASURE not in text
+    assert PROCESS_EN in text and MEASURE_EN in text and MANDATE_EN in text
+    assert GERMAN_MEASURE not in text and "Präventionskette" not in text
     assert GERMAN_TOPIC in text and "have not been translated" in text  # the topic: German
     german = _pdf_text((await client.get(f"{_path(full_cycle)}/pdf?lang=de")).content)
     assert GERMAN_TITLE in german and GERMAN_MEASURE in german and MEASURE_EN not in german
+
+
+# -- the mandate (the process's, with its own translations) -------------------------------------
+
+MANDATE = {
+    "commissioned_by": "BVV Mitte",
+    "aim": "Präventionskette",
+    "report_recipients": "Jugendhilfeausschuss",
+}
+MANDATE_EN = "A prevention chain"
+
+
+async def _mandate(
+    client: Client, process_id: uuid.UUID, headers: Headers, english: dict[str, str]
+) -> None:
+    changed = await client.patch(
+        f"/api/v1/processes/{process_id}",
+        json={"mandate": {**MANDATE, "translations": {"en": english}}},
+        headers=headers,
+    )
+    assert changed.status_code == 200, changed.text
+
+
+async def test_the_report_shows_the_mandate_in_the_readers_language_assembled_and_released(
+    client: Client, full_cycle: uuid.UUID, planner: Headers, engine: AsyncEngine
+) -> None:
+    await _mandate(client, full_cycle, planner, {"aim": MANDATE_EN})
+    # Assembled now: the mandate carries its translations, as the process gives them.
+    draft = (await client.get(_path(full_cycle), headers=planner)).json()
+    assert draft["mandate"]["aim"] == "Präventionskette"  # v1: the German text
+    assert draft["mandate"]["translations"] == {"en": {"aim": MANDATE_EN}}
+    html = {"Accept": "text/html", "Accept-Language": "en"}
+    preview = await client.get(f"/processes/{full_cycle}/report", headers={**html, **planner})
+    assert preview.status_code == 200 and f"<dd>{MANDATE_EN}</dd>" in preview.text
+
+    released = await client.post(f"{_path(full_cycle)}/release", headers=planner)
+    assert released.status_code == 200, released.text
+    assert released.json()["mandate"]["translations"] == {"en": {"aim": MANDATE_EN}}
+    # The mandate is translated anew (and changed in German) after the release …
+    await _mandate(client, full_cycle, planner, {"aim": "Rewritten aim"})
+    # … the published report stays as released, in the API and on the page.
+    public = (await client.get(_path(full_cycle))).json()
+    assert public["mandate"]["translations"] == {"en": {"aim": MANDATE_EN}}
+    page = await client.get(f"/processes/{full_cycle}/report", headers=html)
+    assert f"<dd>{MANDATE_EN}</dd>" in page.text and "Rewritten" not in page.text
+    # The mandate's other texts have no English: German, marked, counted in the one note.
+    assert '<dd lang="de" dir="ltr">BVV Mitte</dd>' in page.text
+    assert '<dd lang="de" dir="ltr">Jugendhilfeausschuss</dd>' in page.text
+    assert page.text.count(FALLBACK) == 1
+    german = await client.get(f"/processes/{full_cycle}/report?lang=de", headers=HTML_ONLY)
+    assert "<dd>Präventionskette</dd>" in german.text and MANDATE_EN not in german.text
+
+    # A report released before the mandate's translations were kept reads in German, marked.
+    async with async_sessionmaker(engine)() as db, db.begin():
+        row = await db.scalar(sa.select(SocialReport).where(SocialReport.process_id == full_cycle))
+        assert row is not None and row.released_content is not None
+        old = dict(row.released_content)
+        old["mandate"] = {
+            key: value for key, value in old["mandate"].items() if key != "translations"
+        }
+        row.released_content = old
+    public = (await client.get(_path(full_cycle))).json()
+    assert public["mandate"]["translations"] == {}
+    assert public["mandate"]["aim"] == "Präventionskette"
+    page = await client.get(f"/processes/{full_cycle}/report", headers=html)
+    assert '<dd lang="de" dir="ltr">Präventionskette</dd>' in page.text
+    assert FALLBACK in page.text and MANDATE_EN not in page.text

@@ -19,6 +19,7 @@ template `workspace/_translated.html`).
 
 from __future__ import annotations
 
+import functools
 import typing
 from collections.abc import Iterable, Mapping
 from typing import Any, Generic, TypeVar
@@ -114,28 +115,42 @@ def _refused(field_name: str, language: str) -> FieldError:
 
 
 def merged(
-    current: Mapping[str, Any], change: msgspec.Struct | Mapping[str, Any], *, field_name: str
+    current: Mapping[str, Any],
+    change: msgspec.Struct | Mapping[str, Any],
+    *,
+    field_name: str,
+    fields: Iterable[str] | None = None,
 ) -> Stored:
     """`current` with `change` applied: per language, texts replace that language's texts, null
     (or texts all empty) removes them, a language not sent stays. A language set anew must be
     enabled by the deployment; otherwise 422 naming `<field_name>.<language>`. Pass `{}` as
-    `current` where the change replaces everything (a create, a new version)."""
+    `current` where the change replaces everything (a create, a new version).
+
+    Where one map holds several groups of texts (a process's title and description beside its
+    mandate), `fields` names the group `change` is for: only those texts are replaced or removed
+    per language, the other group's stay."""
     result: Stored = {
         language: dict(texts)
         for language, texts in current.items()
         if language in TRANSLATED_LANGUAGES and isinstance(texts, dict)
     }
+    group = None if fields is None else frozenset(fields)
     sent = msgspec.to_builtins(change) if isinstance(change, msgspec.Struct) else change
     refused: list[FieldError] = []
     for language, texts in sent.items():
         kept = {name: text for name, text in (texts or {}).items() if text and text.strip()}
-        if not kept:
-            result.pop(language, None)
-            continue
-        if language not in i18n.LANGUAGES:
+        if kept and language not in i18n.LANGUAGES:
             refused.append(_refused(field_name, language))
             continue
-        result[language] = kept
+        others = {
+            name: text
+            for name, text in result.get(language, {}).items()
+            if group is not None and name not in group
+        }
+        if others or kept:
+            result[language] = {**others, **kept}
+        else:
+            result.pop(language, None)
     if refused:
         raise InvalidInput(
             "Translations were given in languages this deployment does not enable.",
@@ -144,12 +159,27 @@ def merged(
     return result
 
 
+@functools.cache
+def _text_fields(kind: type[msgspec.Struct]) -> frozenset[str]:
+    """The text fields of one language in a translations Struct (`L`'s fields)."""
+    (text,) = (
+        arg
+        for arg in typing.get_args(kind.__annotations__["en"])
+        if isinstance(arg, type) and issubclass(arg, msgspec.Struct)
+    )
+    return frozenset(info.name for info in msgspec.structs.fields(text))
+
+
 def as_struct(stored: Mapping[str, Any], kind: type[T]) -> T:
-    """The stored map as the API's Struct (languages no longer known are left out)."""
+    """The stored map as the API's Struct (languages no longer known are left out, and so are
+    the texts of another group sharing the map: a process's mandate beside its title)."""
+    names = _text_fields(kind)
     known = {
-        language: texts for language, texts in stored.items() if language in TRANSLATED_LANGUAGES
+        language: {name: text for name, text in texts.items() if name in names}
+        for language, texts in stored.items()
+        if language in TRANSLATED_LANGUAGES and isinstance(texts, dict)
     }
-    return msgspec.convert(known, kind)
+    return msgspec.convert({language: texts for language, texts in known.items() if texts}, kind)
 
 
 # -- reading ------------------------------------------------------------------------------------

@@ -120,8 +120,9 @@ class ProcessController(Controller):
         description="Creates a draft process with its seven phases; `guidelines` is active. "
         "Social areas in scope are given by their official codes; unknown codes are named in "
         "a 422 problem. `title`, `topic` and `description` are German; `translations` gives "
-        "them in further languages (a language the deployment does not enable is a 422 naming "
-        "`translations.<language>`). Answers 201 with a `Location` header.",
+        "them in further languages, and `mandate.translations` the mandate's texts (a "
+        "language the deployment does not enable is a 422 naming `translations.<language>` or "
+        "`mandate.translations.<language>`). Answers 201 with a `Location` header.",
         status_code=HTTP_201_CREATED,
         response_headers=LOCATION,
         **_write(),
@@ -139,7 +140,8 @@ class ProcessController(Controller):
         operation_id="GetProcess",
         summary="Get a planning process",
         description="A process with its mandate, social areas and seven phases. Title, "
-        "topic, description and phase notes are German, their `translations` the further languages "
+        "topic, description, the mandate's texts and phase notes are German, their "
+        "`translations` (the process's, the mandate's, each phase's) the further languages "
         "staff gave (the response's language does not change them). Drafts are visible to "
         "staff and tokens with `processes:read` only (404 otherwise); `internal_notes` "
         "likewise.",
@@ -157,9 +159,10 @@ class ProcessController(Controller):
         description="Changes only the fields sent; `area_codes` replaces the set of social "
         "areas, `mandate` changes only its fields sent. In `translations` an object replaces "
         "that language's title, topic and description, null removes them, a language not "
-        "sent keeps them; a language the deployment does not enable is a 422 naming "
-        "`translations.<language>`. Archived processes are read-only (409). Status and phase "
-        "change through their own operations.",
+        "sent keeps them; `mandate.translations` does the same for the mandate's texts (each "
+        "leaves the other's alone); a language the deployment does not enable is a 422 naming "
+        "`translations.<language>` or `mandate.translations.<language>`. Archived processes "
+        "are read-only (409). Status and phase change through their own operations.",
         responses=problems(409),
         **_write(),
     )

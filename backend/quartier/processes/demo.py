@@ -119,6 +119,55 @@ CHILD_POVERTY = DemoProcess(
             occasion="Sozialbericht des Bezirks: Kinderarmut in Moabit und Gesundbrunnen "
             "deutlich über dem Berliner Durchschnitt.",
             report_recipients="Jugendhilfeausschuss und Ausschuss für Soziales der BVV Mitte",
+            translations=s.MandateTranslations(
+                en=s.MandateText(
+                    commissioned_by="Mitte district council (resolution on the recommendation "
+                    "of the youth welfare committee)",
+                    commissioned_to="Mitte district office, social area planning coordination, "
+                    "with the family support working group under § 78 SGB VIII",
+                    aim="A prevention chain against child poverty: families reach advice, "
+                    "day care, learning support and leisure activities in the neighbourhood "
+                    "sooner.",
+                    occasion="The district's social report: child poverty in Moabit and "
+                    "Gesundbrunnen well above the Berlin average.",
+                    report_recipients="The youth welfare committee and the social affairs "
+                    "committee of the Mitte district council",
+                ),
+                de_x_simple=s.MandateText(
+                    commissioned_by="Die Bezirks-Verordneten in Mitte. Sie haben das beschlossen.",
+                    commissioned_to="Das Bezirks-Amt Mitte und die Träger für Familien.",
+                    aim="Familien sollen früher Hilfe bekommen. Zum Beispiel: Beratung, Kita, "
+                    "Hilfe beim Lernen und Freizeit im Kiez.",
+                    occasion="In Moabit und Gesundbrunnen sind mehr Kinder arm als in anderen "
+                    "Teilen von Berlin.",
+                    report_recipients="Die Ausschüsse für Jugend und für Soziales im Bezirk.",
+                ),
+                tr=s.MandateText(
+                    commissioned_by="Mitte ilçe meclisi (gençlik yardımı komitesinin tavsiyesi "
+                    "üzerine alınan karar)",
+                    commissioned_to="Mitte ilçe belediyesi, sosyal alan planlama koordinasyonu, "
+                    "SGB VIII § 78 kapsamındaki aile destek çalışma grubu ile birlikte",
+                    aim="Çocuk yoksulluğuna karşı bir önleme zinciri: aileler danışmanlığa, "
+                    "kreşe, öğrenme desteğine ve mahalledeki boş zaman etkinliklerine daha erken "
+                    "ulaşır.",
+                    occasion="İlçenin sosyal raporu: Moabit ve Gesundbrunnen'de çocuk "
+                    "yoksulluğu Berlin ortalamasının belirgin şekilde üzerinde.",
+                    report_recipients="Mitte ilçe meclisinin gençlik yardımı komitesi ve sosyal "
+                    "işler komitesi",
+                ),
+                ar=s.MandateText(
+                    commissioned_by="مجلس دائرة ميته (قرار بناءً على توصية لجنة رعاية الشباب)",
+                    commissioned_to="مكتب دائرة ميته، تنسيق التخطيط للمناطق الاجتماعية، مع "
+                    "مجموعة عمل دعم الأسرة وفق المادة 78 من الكتاب الثامن من قانون "
+                    "الضمان الاجتماعي",
+                    aim="سلسلة وقاية من فقر الأطفال: تصل الأسر في وقت أبكر إلى الاستشارة "
+                    "والحضانة ودعم التعلم وأنشطة أوقات الفراغ في الحي.",
+                    occasion="التقرير الاجتماعي للدائرة: فقر الأطفال في موابيت وغيزوندبرونن "
+                    "أعلى بوضوح من متوسط برلين.",
+                    report_recipients="لجنة رعاية الشباب ولجنة الشؤون الاجتماعية في مجلس "
+                    "دائرة ميته",
+                ),
+            ),
         ),
     ),
     active=P.NEEDS_ASSESSMENT,

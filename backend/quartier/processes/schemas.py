@@ -3,9 +3,10 @@
 Inputs forbid unknown fields and bound every string, number and list; PATCH bodies use
 ``msgspec.UNSET`` so that only the fields sent are changed.
 
-Texts residents read (title, description, phase notes) are German in their own fields, as in
-v1 from the start; `translations` gives them in further languages, one object per language
-(`processes.translations`).
+Texts residents read (title, description, phase notes, the mandate) are German in their own
+fields, as in v1 from the start; a `translations` beside them gives them in further languages,
+one object per language (`processes.translations`): the process's for its title, topic and
+description, each phase's for its notes, the mandate's for its texts.
 """
 
 from __future__ import annotations
@@ -47,6 +48,15 @@ TranslatedDescription = Annotated[
 TranslatedNote = Annotated[
     str, Meta(max_length=4_000, description="Note in this language; empty: the German note")
 ]
+TranslatedParty = Annotated[
+    str, Meta(max_length=300, description="In this language; empty: the German text")
+]
+TranslatedMandateText = Annotated[
+    str, Meta(max_length=4_000, description="In this language; empty: the German text")
+]
+TranslatedRecipients = Annotated[
+    str, Meta(max_length=500, description="In this language; empty: the German text")
+]
 
 
 # -- translations ---------------------------------------------------------------------------
@@ -70,6 +80,17 @@ class PhaseText(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=
     watch_out_for: TranslatedNote = ""
 
 
+class MandateText(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+    """The mandate's texts in one language beside German, each bounded like its German text
+    (what is left empty is shown in German, with a note saying so)."""
+
+    commissioned_by: TranslatedParty = ""
+    commissioned_to: TranslatedParty = ""
+    aim: TranslatedMandateText = ""
+    occasion: TranslatedMandateText = ""
+    report_recipients: TranslatedRecipients = ""
+
+
 class ProcessTranslations(Translations[ProcessText]):
     """Title, topic and description per language beside German: English, easy-read German
     (`de-x-simple`), Turkish, Arabic. Only languages the deployment enables are accepted."""
@@ -89,18 +110,30 @@ class PhaseTranslationsUpdate(TranslationsUpdate[PhaseText]):
     not sent keeps its notes."""
 
 
+class MandateTranslations(Translations[MandateText]):
+    """The mandate's texts per language beside German (as for the process's texts)."""
+
+
+class MandateTranslationsUpdate(TranslationsUpdate[MandateText]):
+    """Per language: an object replaces that language's mandate texts, null removes them, a
+    language not sent keeps them."""
+
+
 # -- processes ------------------------------------------------------------------------------
 
 
 class Mandate(Struct, kw_only=True, forbid_unknown_fields=True):
     """The mandate (Auftrag): who commissions whom, with which aim and occasion, reporting to
-    whom."""
+    whom; German, with `translations` into further languages."""
 
     commissioned_by: Party = ""
     commissioned_to: Party = ""
     aim: Note = ""
     occasion: Note = ""
     report_recipients: Recipients = ""
+    translations: Annotated[
+        MandateTranslations, Meta(description="The mandate's texts in languages beside German")
+    ] = field(default_factory=MandateTranslations)
 
 
 class MandateUpdate(Struct, kw_only=True, forbid_unknown_fields=True):
@@ -109,6 +142,7 @@ class MandateUpdate(Struct, kw_only=True, forbid_unknown_fields=True):
     aim: Note | UnsetType = UNSET
     occasion: Note | UnsetType = UNSET
     report_recipients: Recipients | UnsetType = UNSET
+    translations: MandateTranslationsUpdate | UnsetType = UNSET
 
 
 class ProcessCreate(Struct, kw_only=True, forbid_unknown_fields=True):

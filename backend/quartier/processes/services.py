@@ -16,7 +16,7 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
-from msgspec import UNSET
+from msgspec import UNSET, UnsetType
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -294,6 +294,7 @@ async def get_process(session: AsyncSession, process_id: UUID, viewer: Viewer) -
             aim=process.aim,
             occasion=process.occasion,
             report_recipients=process.report_recipients,
+            translations=shared_translations.as_struct(process.translations, s.MandateTranslations),
         ),
         previous_process_id=process.previous_process_id,
         next_process_id=successor,
@@ -433,7 +434,7 @@ async def _start(
 
 async def create_process(session: AsyncSession, data: s.ProcessCreate, actor: Actor) -> UUID:
     area_ids = await resolve_area_codes(session, data.area_codes, field="area_codes")
-    translated = shared_translations.merged({}, data.translations, field_name="translations")
+    translated = translations.merged({}, texts=data.translations, mandate=data.mandate.translations)
     process = m.PlanningProcess(
         title=data.title,
         topic=data.topic,
@@ -458,14 +459,16 @@ async def update_process(session: AsyncSession, process_id: UUID, data: s.Proces
         value = getattr(data, name)
         if value is not UNSET:
             setattr(process, name, value)
+    mandate_translations: s.MandateTranslationsUpdate | UnsetType = UNSET
     if data.mandate is not UNSET:
-        for name in s.MandateUpdate.__struct_fields__:
+        for name in translations.MANDATE_FIELDS:
             value = getattr(data.mandate, name)
             if value is not UNSET:
                 setattr(process, name, value)
-    if data.translations is not UNSET:
-        process.translations = shared_translations.merged(
-            process.translations, data.translations, field_name="translations"
+        mandate_translations = data.mandate.translations
+    if data.translations is not UNSET or mandate_translations is not UNSET:
+        process.translations = translations.merged(
+            process.translations, texts=data.translations, mandate=mandate_translations
         )
     if data.area_codes is not UNSET:
         area_ids = await resolve_area_codes(session, data.area_codes, field="area_codes")

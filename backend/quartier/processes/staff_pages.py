@@ -1,8 +1,8 @@
 """The staff workspace pages of planning processes: create and edit a process (with a social-area
-picker that works without JavaScript, title and description in every enabled language side by
-side), phase notes (likewise per language) and planned dates, activating a phase after a
-confirmation that says what opens and closes for residents, publishing, archiving, starting the
-next cycle, and organisations.
+picker that works without JavaScript, title, description and the mandate in every enabled
+language side by side), phase notes (likewise per language) and planned dates, activating a
+phase after a confirmation that says what opens and closes for residents, publishing, archiving,
+starting the next cycle, and organisations.
 
 Thin: forms are read by ``core.forms`` into Structs built from the API's annotated types, and
 every change goes through ``processes.services`` — the functions the API calls.
@@ -11,6 +11,7 @@ every change goes through ``processes.services`` — the functions the API calls
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -65,13 +66,28 @@ class ProcessForm(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     report_recipients: s.Recipients = ""
     internal_notes: s.LongText = ""
 
-    def mandate(self) -> s.Mandate:
+    def mandate(self, change: dict[str, Any]) -> s.Mandate:
+        """The mandate with its texts per language (`change` as `read_form` gives it)."""
         return s.Mandate(
             commissioned_by=self.commissioned_by,
             commissioned_to=self.commissioned_to,
             aim=self.aim,
             occasion=self.occasion,
             report_recipients=self.report_recipients,
+            translations=msgspec.convert(
+                {code: texts for code, texts in change.items() if texts}, s.MandateTranslations
+            ),
+        )
+
+    def mandate_update(self, change: dict[str, Any]) -> s.MandateUpdate:
+        """The whole mandate as a change: the form always sends every field."""
+        return s.MandateUpdate(
+            commissioned_by=self.commissioned_by,
+            commissioned_to=self.commissioned_to,
+            aim=self.aim,
+            occasion=self.occasion,
+            report_recipients=self.report_recipients,
+            translations=msgspec.convert(change, s.MandateTranslationsUpdate),
         )
 
 
@@ -104,9 +120,10 @@ def _process_values(process: s.Process) -> dict[str, Any]:
         "topic": process.topic,
         "description": process.description,
         "area_codes": [area.code for area in process.areas],
-        **msgspec.structs.asdict(process.mandate),
+        **{name: getattr(process.mandate, name) for name in translations.MANDATE_FIELDS},
         "internal_notes": process.internal_notes or "",
         **shared_translations.form_values(process.translations),
+        **shared_translations.form_values(process.mandate.translations),
     }
 
 
@@ -167,7 +184,7 @@ def _query_values(request: AnyRequest) -> dict[str, Any] | None:
         *(
             f"{name}_{suffix}"
             for _, suffix, _ in shared_translations.form_languages()
-            for name in translations.PROCESS_FIELDS
+            for name in (*translations.PROCESS_FIELDS, *translations.MANDATE_FIELDS)
         ),
     ]
     values: dict[str, Any] = {key: str(params.get(key, ""))[:10_000] for key in keys}
@@ -182,24 +199,41 @@ async def new_process_page(request: AnyRequest, db_session: AsyncSession) -> Tem
     return await _process_form(request, db_session, process=None, values=values)
 
 
-async def _read_process_form(
-    request: AnyRequest,
-) -> tuple[ProcessForm | None, dict[str, Any], dict[str, str], dict[str, Any]]:
-    """The process form with its texts per language: (data, translations change, errors,
-    values)."""
+@dataclass(frozen=True, slots=True)
+class ProcessFormSent:
+    """The process form as read: the German fields (None if anything is wrong), the changes of
+    the process's texts and of the mandate's per language (as `read_form` gives them), the
+    errors and the values sent."""
+
+    data: ProcessForm | None
+    texts: dict[str, Any]
+    mandate: dict[str, Any]
+    errors: dict[str, str]
+    values: dict[str, Any]
+
+
+async def _read_process_form(request: AnyRequest) -> ProcessFormSent:
     sent = await request.form()
     form = parse_form(sent, ProcessForm)
-    change, errors, values = shared_translations.read_form(sent, s.ProcessText)
-    errors = {**form.errors, **errors}
-    return (None if errors else form.data), change, errors, {**form.values, **values}
+    texts, text_errors, text_values = shared_translations.read_form(sent, s.ProcessText)
+    mandate, mandate_errors, mandate_values = shared_translations.read_form(sent, s.MandateText)
+    errors = {**form.errors, **text_errors, **mandate_errors}
+    return ProcessFormSent(
+        data=None if errors else form.data,
+        texts=texts,
+        mandate=mandate,
+        errors=errors,
+        values={**form.values, **text_values, **mandate_values},
+    )
 
 
 @post("/workspace/processes", include_in_schema=False, status_code=303, **access(roles=PLANNERS))
 async def create_process_submit(request: AnyRequest, db_session: AsyncSession) -> Response[Any]:
-    data, change, errors, values = await _read_process_form(request)
+    sent = await _read_process_form(request)
+    data, values = sent.data, sent.values
     if data is None:
         return await _process_form(
-            request, db_session, process=None, values=values, errors=errors, status=400
+            request, db_session, process=None, values=values, errors=sent.errors, status=400
         )
     try:
         process_id = await services.create_process(
@@ -209,10 +243,10 @@ async def create_process_submit(request: AnyRequest, db_session: AsyncSession) -
                 topic=data.topic,
                 description=data.description,
                 area_codes=data.area_codes,
-                mandate=data.mandate(),
+                mandate=data.mandate(sent.mandate),
                 internal_notes=data.internal_notes,
                 translations=msgspec.convert(
-                    {code: texts for code, texts in change.items() if texts},
+                    {code: texts for code, texts in sent.texts.items() if texts},
                     s.ProcessTranslations,
                 ),
             ),
@@ -253,7 +287,8 @@ async def edit_process_submit(
     request: AnyRequest, db_session: AsyncSession, process_id: UUID
 ) -> Response[Any]:
     process = await services.get_process(db_session, process_id, services.STAFF_VIEWER)
-    data, change, errors, values = await _read_process_form(request)
+    sent = await _read_process_form(request)
+    data, errors, values = sent.data, sent.errors, sent.values
     if data is not None:
         try:
             await services.update_process(
@@ -264,9 +299,9 @@ async def edit_process_submit(
                     topic=data.topic,
                     description=data.description,
                     area_codes=data.area_codes,
-                    mandate=msgspec.convert(msgspec.to_builtins(data.mandate()), s.MandateUpdate),
+                    mandate=data.mandate_update(sent.mandate),
                     internal_notes=data.internal_notes,
-                    translations=msgspec.convert(change, s.ProcessTranslationsUpdate),
+                    translations=msgspec.convert(sent.texts, s.ProcessTranslationsUpdate),
                 ),
             )
         except InvalidInput as problem:

@@ -44,7 +44,8 @@ class SocialReportController(Controller):
         "public evaluation, and the planners' editorial sections (German, with their "
         "`translations` into further languages). The staff-written texts carry their "
         "translations beside the German: the process's title and topic (`title_translations`), "
-        "each goal's statement and each measure's title and summary (`translations`). Public "
+        "the mandate's texts (`mandate.translations`), each goal's statement and each "
+        "measure's title and summary (`translations`). Public "
         "once released (then exactly as released, translations included: later translations "
         "of the process or its measures do not change it; a report released before these "
         "were kept has none); before release only staff and tokens with "
@@ -65,7 +66,7 @@ class SocialReportController(Controller):
         description="The report as a tagged PDF (PDF/UA-1), laid out from the same template as "
         "the printable page `/processes/{process_id}/report`, with its charts and maps, in the "
         "reader's language (`lang`, else `Accept-Language`; stated in `Content-Language`): "
-        "the title and topic, editorial sections, goals and measures' titles in their "
+        "the title and topic, mandate, editorial sections, goals and measures' titles in their "
         "translations, German where there is none (the document says so). Who may read it: "
         "as GetSocialReport. Once released, the PDF is the public document (the same for "
         "every reader, staff included), laid out once per language after the release and "
@@ -128,9 +129,9 @@ class SocialReportController(Controller):
         summary="Release the social report",
         description="Publishes the report: records who and when, stores the report as released "
         "(assembled in German, the language of the record, with the translations of the "
-        "sections, the process's title and topic, the goals and the measures as they are) and "
-        "makes it public on the "
-        "process page; sends the `report.published` webhook. Only in the phase "
+        "sections, the process's title, topic and mandate, the goals and the measures as they "
+        "are) and makes it public on the process page; sends the `report.published` webhook. "
+        "Only in the phase "
         "`social_reporting` of a published process (409 `wrong-phase`, "
         "`process-not-published`), once (409 `report-released`).",
         status_code=HTTP_200_OK,

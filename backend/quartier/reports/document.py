@@ -6,10 +6,10 @@ charts and maps only draw it.
 
 The document is in the reader's language (the request's, negotiated as for every page: `lang`,
 the language cookie, `Accept-Language`): the interface texts from the catalogues, the staff-written
-texts — the report's title and topic (the process's), the editorial sections, the goals'
-statements and the measures' titles — in their translations where there are some (as the report
-carries them: assembled now, or as released), else German, marked (`lang="de"`) and counted in
-the one note that says so. The PDF is the same rendering."""
+texts — the report's title and topic (the process's), its mandate, the editorial sections, the
+goals' statements and the measures' titles — in their translations where there are some (as the
+report carries them: assembled now, or as released), else German, marked (`lang="de"`) and
+counted in the one note that says so. The PDF is the same rendering."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from quartier.areas import maps
 from quartier.core import i18n, translations
 from quartier.core.i18n import gettext as _
 from quartier.measures import texts as measure_texts
+from quartier.processes import translations as process_texts
 from quartier.reports import schemas as s
 from quartier.surveys import aggregation
 from quartier.surveys import schemas as survey_schemas
@@ -158,6 +159,7 @@ async def context(
         measure.id: translations.show(measure.title, measure.translations, "title")
         for measure in report.measures
     }
+    mandate = process_texts.mandate_for_residents(report.mandate)
     return {
         "report": report,
         "needs": needs,
@@ -173,6 +175,7 @@ async def context(
         "number": number,
         "title": title,
         "topic": topic,
+        "mandate": mandate,
         "goal_statements": goal_statements,
         "measure_titles": measure_titles,
         "sections": sections,
@@ -180,6 +183,7 @@ async def context(
             [
                 title,
                 topic,
+                *mandate.values(),
                 *sections.values(),
                 *goal_statements.values(),
                 *measure_titles.values(),

@@ -17,17 +17,17 @@ Who sees what: before release only staff (any role) and tokens with `reports:rea
 `reports:write`; residents get 404. Releasing (planners, `reports:write`, in the phase
 `social_reporting` of a published process) records who and when and stores the report as
 released — assembled in German, the language of the record, with the translations of its
-staff-written texts as they were (editorial sections, the process's title and topic, measures'
-titles and summaries, goals' statements) — and the published report is that stored document from
-then on, in every language; editorial sections and their translations can no longer change (409
-`report-released`), and later translations of the process or its measures do not reach it.
-(Reports released before the process's and measures' translations were kept have none: they
-read in German, marked as such.)
+staff-written texts as they were (editorial sections, the process's title and topic, its
+mandate's texts, measures' titles and summaries, goals' statements) — and the published report
+is that stored document from then on, in every language; editorial sections and their
+translations can no longer change (409 `report-released`), and later translations of the
+process or its measures do not reach it. (Reports released before the process's, its mandate's
+and measures' translations were kept have none: they read in German, marked as such.)
 
 The editorial sections are German in `sections`; `translations` gives them in further languages
 (`core.translations`: a save keeps only the languages sent, each language must be enabled).
-Residents read each section, the title and topic and each measure's title in their language
-where it has one, else in German, marked (`reports.document`).
+Residents read each section, the title and topic, the mandate's texts and each measure's title
+in their language where it has one, else in German, marked (`reports.document`).
 """
 
 from __future__ import annotations
@@ -288,13 +288,8 @@ def editorial_sections(row: SocialReport | None) -> s.EditorialSections:
 def title_translations(process: ps.Process) -> s.TitleTranslations:
     """The process's title and topic in its languages beside German (its description is not
     part of the report)."""
-    fields = [info.name for info in msgspec.structs.fields(s.TitleText)]
-    stored = {
-        language: {name: texts[name] for name in fields if texts.get(name)}
-        for language, texts in msgspec.to_builtins(process.translations).items()
-    }
     return shared_translations.as_struct(
-        {language: texts for language, texts in stored.items() if texts}, s.TitleTranslations
+        msgspec.to_builtins(process.translations), s.TitleTranslations
     )
 
 
