@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from quartier import migrations
 from quartier.accounts import services as accounts
 from quartier.app import create_app
+from quartier.core import i18n
 from quartier.core.security import Role, session_cookie_name
 from quartier.db import PrivateCluster, create_engine
 from quartier.settings import RateLimitSetting, Settings, load_settings
@@ -120,6 +121,16 @@ def settings(tmp_path: Path) -> Settings:
     # Generous limits: the rate-limit tests set their own (tests/core/test_ratelimit.py).
     generous = {name: RateLimitSetting(100_000, 60) for name in base.rate_limits}
     return replace(base, login_attempts_per_client=1000, rate_limits=generous)
+
+
+@pytest.fixture
+def only_english() -> Iterator[None]:
+    """A deployment that enables English only beside German (restored afterwards)."""
+    i18n.configure_languages(("en",))
+    try:
+        yield
+    finally:
+        i18n.configure_languages(i18n.KNOWN_LANGUAGES)
 
 
 @pytest.fixture

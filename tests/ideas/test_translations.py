@@ -5,14 +5,12 @@ planners' answer form with a column per language."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from quartier.core import i18n
 from tests.surveys.conftest import Client
 
 from .conftest import Ideas
@@ -22,16 +20,6 @@ FALLBACK = "data-language-fallback"
 GERMAN = "Wir stellen drei Bänke auf."
 ENGLISH = "We are putting up three benches."
 EASY = "Wir stellen 3 Bänke auf. Die Bänke stehen am Markt."
-
-
-@pytest.fixture
-def only_english() -> Iterator[None]:
-    """A deployment that enables English only beside German."""
-    i18n.configure_languages(("en",))
-    try:
-        yield
-    finally:
-        i18n.configure_languages(i18n.KNOWN_LANGUAGES)
 
 
 @pytest.fixture

@@ -6,12 +6,7 @@ and the goal form with a column per language."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
-
-from quartier.core import i18n
 
 from .conftest import Client, Headers
 
@@ -25,15 +20,6 @@ ARABIC = "كل عائلة تجد المشورة."
 def _fields(response: Any) -> set[str]:
     assert response.headers["content-type"].startswith("application/problem+json")
     return {error["field"] for error in response.json()["errors"]}
-
-
-@pytest.fixture
-def only_english() -> Iterator[None]:
-    i18n.configure_languages(("en",))
-    try:
-        yield
-    finally:
-        i18n.configure_languages(i18n.KNOWN_LANGUAGES)
 
 
 async def test_goal_statements_round_trip_per_language_and_versions_keep_what_was_sent(

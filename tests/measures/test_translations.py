@@ -6,12 +6,10 @@ and the drafting form with a column per language."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-
-from quartier.core import i18n
 
 from .conftest import Client, Headers, Json, measure_body
 
@@ -28,15 +26,6 @@ def _translated(**changes: Any) -> Json:
     body = measure_body(translations={"en": ENGLISH, "de-x-simple": EASY}, **changes)
     body["sections"][0]["translations"] = {"en": OFFER_EN}
     return body
-
-
-@pytest.fixture
-def only_english() -> Iterator[None]:
-    i18n.configure_languages(("en",))
-    try:
-        yield
-    finally:
-        i18n.configure_languages(i18n.KNOWN_LANGUAGES)
 
 
 def _fields(response: Any) -> set[str]:

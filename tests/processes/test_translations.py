@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,7 +14,6 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from quartier.core import i18n
 from quartier.core.translations import MAX_BYTES
 
 from .conftest import Client, CreateProcess, Headers, process_body
@@ -37,16 +35,6 @@ MANDATE_EN = {
     "occasion": "The social report",
     "report_recipients": "Youth welfare committee",
 }
-
-
-@pytest.fixture
-def only_english() -> Iterator[None]:
-    """A deployment that enables English only beside German."""
-    i18n.configure_languages(("en",))
-    try:
-        yield
-    finally:
-        i18n.configure_languages(i18n.KNOWN_LANGUAGES)
 
 
 def _fields(response: Any) -> set[str]:

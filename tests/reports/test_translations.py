@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import re
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,7 +17,6 @@ import sqlalchemy as sa
 from pypdf import PdfReader
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from quartier.core import i18n
 from quartier.reports.models import SocialReport
 from tests.conftest import LoginFactory
 from tests.reports.conftest import SECTIONS, Client, Headers
@@ -48,15 +46,6 @@ def _fields(response: Any) -> set[str]:
 def _pdf_text(content: bytes) -> str:
     reader = PdfReader(io.BytesIO(content))
     return " ".join(" ".join(page.extract_text() for page in reader.pages).split())
-
-
-@pytest.fixture
-def only_english() -> Iterator[None]:
-    i18n.configure_languages(("en",))
-    try:
-        yield
-    finally:
-        i18n.configure_languages(i18n.KNOWN_LANGUAGES)
 
 
 async def _translate(
