@@ -88,6 +88,13 @@ async def session_scope(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+def engine_of(connection: Any) -> AsyncEngine:
+    """The app's engine, for a request (or any ASGI connection) that talks to the asyncpg
+    driver directly (`core.driver`) or checks the database outside the request's session."""
+    engine: AsyncEngine = connection.app.state["db_config"].get_engine()
+    return engine
+
+
 class ClusterError(RuntimeError):
     pass
 

@@ -24,6 +24,7 @@ from quartier.core.openapi import (
     request_structs,
     restore_nested_constraints,
 )
+from quartier.db import engine_of
 from quartier.migrations import current_revision, head_revision
 from quartier.settings import Settings
 
@@ -49,7 +50,7 @@ def health() -> Health:
 @get("/ready", include_in_schema=False)
 async def ready(request: Request[Any, Any, Any]) -> Response[Any]:
     """Ready to serve: the database answers and the schema is at the newest migration."""
-    engine: AsyncEngine = request.app.state["db_config"].get_engine()
+    engine = engine_of(request)
     head = request.app.state.get("migration_head")
     try:
         async with engine.connect() as connection:

@@ -279,6 +279,12 @@ def read_form(
     return change, errors, values
 
 
+def given(change: Mapping[str, Any]) -> dict[str, Any]:
+    """The languages of a `read_form` change that have texts: a whole set of translations (a
+    create, a new version), where a language left empty is simply not there."""
+    return {code: texts for code, texts in change.items() if texts}
+
+
 def form_values(stored: msgspec.Struct | Mapping[str, Any], *, prefix: str = "") -> dict[str, str]:
     """The form values of the texts beside German, from the API's translations Struct or a
     stored map."""

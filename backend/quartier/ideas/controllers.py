@@ -22,6 +22,7 @@ from quartier.core.idempotency import IdempotencyKeyHeader, as_response
 from quartier.core.openapi import problems, with_content
 from quartier.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from quartier.core.security import ADMINS, PLANNERS, Principal, Role, access, principal_of
+from quartier.db import engine_of
 from quartier.ideas import aggregates, exports, moderation, services
 from quartier.ideas import schemas as s
 from quartier.participation import codes, pseudonyms
@@ -82,11 +83,6 @@ StatusFilter = Annotated[
 def _settings(request: AnyRequest) -> Settings:
     settings: Settings = request.app.state["settings"]
     return settings
-
-
-def _engine(request: AnyRequest) -> AsyncEngine:
-    engine: AsyncEngine = request.app.state["db_config"].get_engine()
-    return engine
 
 
 async def _idempotent(
@@ -523,7 +519,7 @@ class IdeaController(Controller):
 
         if idempotency_key is None:  # the common case: one statement on the driver
             done = await services.support_on_driver(
-                _engine(request), _settings(request), idea_id, respondent_token, on=True
+                engine_of(request), _settings(request), idea_id, respondent_token, on=True
             )
             if done is not None:
                 return Response(done, status_code=HTTP_200_OK)
@@ -551,7 +547,7 @@ class IdeaController(Controller):
         respondent_token: RespondentToken,
     ) -> s.SupportState:
         return await services.support_quickly(
-            db_session, _engine(request), _settings(request), idea_id, respondent_token, on=False
+            db_session, engine_of(request), _settings(request), idea_id, respondent_token, on=False
         )
 
     report = _resident_post(

@@ -16,7 +16,7 @@ from litestar.params import QueryParameter
 from litestar.response import Redirect, Response, Template
 from litestar.types import ControllerRouterHandler
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from quartier.core import i18n
 from quartier.core import translations as shared_translations
@@ -24,6 +24,7 @@ from quartier.core.errors import NotFound, PhaseClosed, Problem
 from quartier.core.i18n import gettext as _
 from quartier.core.pagination import Cursor
 from quartier.core.security import ADMINS, PLANNERS, PUBLIC, Role, access, principal_of
+from quartier.db import engine_of
 from quartier.ideas import aggregates, moderation, notifications, services
 from quartier.ideas import models as m
 from quartier.ideas import schemas as s
@@ -71,11 +72,6 @@ FIELD_MESSAGES: dict[str, str] = {
 def _settings(request: AnyRequest) -> Settings:
     settings: Settings = request.app.state["settings"]
     return settings
-
-
-def _engine(request: AnyRequest) -> AsyncEngine:
-    engine: AsyncEngine = request.app.state["db_config"].get_engine()
-    return engine
 
 
 def _context(**values: Any) -> dict[str, Any]:
@@ -431,7 +427,7 @@ async def support_idea(
         token = new_respondent_token()
         cookies.append(IDEAS_RESPONDENT.cookie(settings, idea.process_id, token))
     on = form.get("action") != "withdraw"
-    await services.support_quickly(db_session, _engine(request), settings, idea_id, token, on=on)
+    await services.support_quickly(db_session, engine_of(request), settings, idea_id, token, on=on)
     return Redirect(
         f"/ideas/{idea_id}?done={'supported' if on else 'unsupported'}#supports",
         status_code=303,

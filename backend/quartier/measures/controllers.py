@@ -21,6 +21,7 @@ from quartier.core.idempotency import IdempotencyKeyHeader, as_response
 from quartier.core.openapi import problem_spec, problems
 from quartier.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from quartier.core.security import PLANNERS, STAFF, access, principal_of
+from quartier.db import engine_of
 from quartier.measures import (
     common,
     delivery_controllers,
@@ -435,7 +436,7 @@ class FeedbackController(Controller):
             data,
             idempotency_key=idempotency_key,
             respondent_token=respondent_token,
-            engine=request.app.state["db_config"].get_engine(),
+            engine=engine_of(request),
         )
         response: Response[s.FeedbackReceipt] = as_response(result)
         return response

@@ -29,6 +29,7 @@ from quartier.core import translations as shared_translations
 from quartier.core.errors import Conflict, FieldError, InvalidInput, NotFound, PhaseClosed, Problem
 from quartier.core.i18n import gettext as _
 from quartier.core.security import PLANNERS, access, principal_of
+from quartier.db import engine_of
 from quartier.measures import common, delivery, delivery_pages, feedback, goals, services, texts
 from quartier.measures import schemas as s
 from quartier.measures.delivery_pages import PERIOD_NAMES, UNIT_NAMES
@@ -284,7 +285,7 @@ async def give_feedback(
                 submission,
                 idempotency_key=form.idempotency_key,
                 respondent_token=None if form.kind == "organisation" else token,
-                engine=request.app.state["db_config"].get_engine(),
+                engine=engine_of(request),
             )
     except msgspec.ValidationError as error:
         return await _measure_page(
@@ -933,7 +934,7 @@ async def create_goal(
         return await _goal_editor(db_session, process_id, values, text_errors)
     body = {
         **{k: v for k, v in values.items() if k != "texts"},
-        "translations": {code: texts for code, texts in change.items() if texts},
+        "translations": shared_translations.given(change),
     }
     try:
         data = msgspec.convert(body, s.GoalCreate)

@@ -74,9 +74,7 @@ class ProcessForm(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             aim=self.aim,
             occasion=self.occasion,
             report_recipients=self.report_recipients,
-            translations=msgspec.convert(
-                {code: texts for code, texts in change.items() if texts}, s.MandateTranslations
-            ),
+            translations=msgspec.convert(shared_translations.given(change), s.MandateTranslations),
         )
 
     def mandate_update(self, change: dict[str, Any]) -> s.MandateUpdate:

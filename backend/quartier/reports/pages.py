@@ -152,9 +152,7 @@ async def save_sections(
     settings = s.ReportSettings(
         sections=s.EditorialSections(**{key: getattr(form, key) for key in s.SECTION_KEYS}),
         level=form.level,
-        translations=msgspec.convert(
-            {code: texts for code, texts in change.items() if texts}, s.SectionsTranslations
-        ),
+        translations=msgspec.convert(shared_translations.given(change), s.SectionsTranslations),
     )
     try:
         await services.update_sections(

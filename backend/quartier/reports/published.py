@@ -20,12 +20,14 @@ import datetime
 from typing import Any
 from uuid import UUID
 
+import msgspec
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
 from quartier.core import i18n
+from quartier.core.errors import NotFound
 from quartier.core.pdf import render_pdf
 from quartier.core.templating import standalone_engine
 from quartier.jobs.queue import JobContext, RetryPolicy, job
@@ -87,7 +89,10 @@ async def released_pdf(session: AsyncSession, report: s.SocialReport) -> bytes:
     stored = await _stored(session, report.process_id, language, released_at)
     if stored is not None:
         return stored
-    public = await services.get_report(session, report.process_id, None)
+    # The public document: who released it is for staff only.
+    public = msgspec.structs.replace(
+        report, release=s.Release(released_at=released_at, released_by=None)
+    )
     pdf = await render_pdf(await render_html(session, public))
     await _store(session, report.process_id, language, released_at, pdf)
     return pdf
@@ -107,9 +112,10 @@ async def render_released(context: JobContext, payload: dict[str, Any]) -> None:
     process_id = UUID(payload["process_id"])
     token = i18n.set_language(i18n.negotiate(payload["language"], None, None))
     try:
-        if not await services.is_released(context.session, process_id):
-            return
+        # The public report: the released one, else NotFound (not released, or gone).
         report = await services.get_report(context.session, process_id, None)
         await released_pdf(context.session, report)
+    except NotFound:
+        return
     finally:
         i18n.reset_language(token)

@@ -62,6 +62,7 @@ from quartier.core.errors import Conflict, FieldError, InvalidInput, PhaseClosed
 from quartier.core.i18n import gettext as _
 from quartier.core.security import PLANNERS, PUBLIC, STAFF, access, principal_of
 from quartier.core.web import language_cookie
+from quartier.db import engine_of
 from quartier.participation import codes, pseudonyms
 from quartier.participation.browser import RespondentCookie, new_respondent_token
 from quartier.processes import participation
@@ -576,8 +577,7 @@ class Flow:
 
     @property
     def engine(self) -> AsyncEngine:
-        engine: AsyncEngine = self.request.app.state["db_config"].get_engine()
-        return engine
+        return engine_of(self.request)
 
     @property
     def definition(self) -> s.Definition:
