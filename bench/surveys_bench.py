@@ -15,6 +15,13 @@ areas by population. Then, after VACUUM ANALYZE:
   age weighting) against the bare SQL GROUP BYs that produce the same counts at that level
   (responses per area and need rows per area and category; with age weighting also per age
   stratum), median of --runs;
+* the **whole release** of the process (issue #8): everything published from the same
+  respondents — per-question results for all responses and at each of Berlin's four levels,
+  the survey's aggregated needs and the pooled process needs at each level, without and with
+  age weighting (representativeness included) — through the services, against the bare SQL
+  GROUP BYs of the same counts at the same levels (responses, answers per question, choices
+  per option, numeric means and medians, need rows, by age stratum where weighted), median of
+  --release-runs;
 * the same over HTTP through the assembled app (in-process ASGI client);
 * the peak memory of a full CSV export, in a child process that imports only the export code
   (max RSS, and the peak of Python allocations during the export);
@@ -48,6 +55,7 @@ from urllib.parse import urlsplit
 import asyncpg
 import msgspec
 from litestar.testing import AsyncTestClient
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from uuid_utils.compat import uuid7
 
@@ -63,6 +71,7 @@ from quartier.settings import PROJECT_ROOT, load_settings
 from quartier.surveys import aggregation
 from quartier.surveys import schemas as survey_schemas
 from quartier.surveys import services as surveys
+from quartier.surveys.models import Survey
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench import report_bench
@@ -451,6 +460,53 @@ BARE = {
     aggregation.Weighting.NONE: (BARE_RESPONSES, BARE_NEEDS),
     aggregation.Weighting.AGE: (BARE_RESPONSES_AGED, BARE_NEEDS_AGED),
 }
+# The whole release (issue #8): the bare counts behind each table of it, at one level
+# (`path[$2]`) for the surveys $1 — unprotected: no record keys, no perturbation, no roll-up,
+# no scope listing, no shares, intervals or weighting.
+BARE_ANSWERED = """
+    SELECT area.path[$2], key, count(*)
+    FROM survey_responses response JOIN social_areas area ON area.id = response.area_id,
+         jsonb_object_keys(response.answers) AS key
+    WHERE response.survey_id = ANY($1) AND cardinality(area.path) >= $2
+    GROUP BY 1, 2
+"""
+BARE_OPTIONS = """
+    SELECT area.path[$2], option.question_key, option.option_key, count(*)
+    FROM survey_answer_options option
+    JOIN survey_responses response ON response.id = option.response_id
+    JOIN social_areas area ON area.id = response.area_id
+    WHERE option.survey_id = ANY($1) AND response.survey_id = ANY($1)
+      AND cardinality(area.path) >= $2
+    GROUP BY 1, 2, 3
+"""
+BARE_NUMBERS = """
+    SELECT area.path[$2], entry.key, count(*), avg(entry.value::float8),
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY entry.value::float8)
+    FROM survey_responses response JOIN social_areas area ON area.id = response.area_id,
+         jsonb_each(response.answers) AS entry
+    WHERE response.survey_id = ANY($1) AND cardinality(area.path) >= $2
+      AND entry.key = ANY($3) AND jsonb_typeof(entry.value) = 'number'
+    GROUP BY 1, 2
+"""
+# All responses (the results' group without a level): the same counts without an area.
+BARE_ROOT = [
+    "SELECT count(*) FROM survey_responses WHERE survey_id = ANY($1)",
+    """
+    SELECT key, count(*) FROM survey_responses response, jsonb_object_keys(response.answers) key
+    WHERE response.survey_id = ANY($1) GROUP BY 1
+    """,
+    """
+    SELECT question_key, option_key, count(*) FROM survey_answer_options
+    WHERE survey_id = ANY($1) GROUP BY 1, 2
+    """,
+]
+
+
+def _any(statement: str) -> str:
+    """A per-survey bare statement for a set of surveys (the pooled process needs)."""
+    return statement.replace("survey_id = $1", "survey_id = ANY($1)")
+
+
 SIZES = """
     SELECT relname, pg_relation_size(oid) FROM pg_class
     WHERE relname IN (
@@ -528,10 +584,134 @@ async def _csv_memory(url: str, survey_id: uuid.UUID) -> dict[str, float]:
     }
 
 
+# -- the whole release of the process (issue #8) ------------------------------------------------
+
+# Berlin's levels and their position in `social_areas.path` (depth + 1).
+LEVELS = (("district", 1), ("forecast_area", 2), ("district_region", 3), ("planning_area", 4))
+NUMBER_KEYS = ["household", "years"]
+
+
+PARTS = ("per-question results", "aggregated needs", "pooled process needs")
+
+
+class _Parts:
+    """Seconds spent per part of the release in one run."""
+
+    def __init__(self) -> None:
+        self.seconds = dict.fromkeys(PARTS, 0.0)
+        self.tables = dict.fromkeys(PARTS, 0)
+
+    async def time(self, part: str, action: Awaitable[Any]) -> None:
+        started = time.perf_counter()
+        await action
+        self.seconds[part] += time.perf_counter() - started
+        self.tables[part] += 1
+
+
+async def release_of_process(engine: AsyncEngine, process_id: uuid.UUID) -> _Parts:
+    """Everything published from the respondents of a process, through the services, as a
+    planner with every output would collect it: per survey the per-question results (all
+    responses and at every level) and the aggregated needs at every level without and with
+    age weighting (with representativeness), and the pooled process needs likewise."""
+    parts = _Parts()
+    results, needs, pooled = PARTS
+    async with session_scope(engine) as session:
+        survey_ids = list(
+            await session.scalars(
+                select(Survey.id).where(Survey.process_id == process_id).order_by(Survey.created_at)
+            )
+        )
+        for survey_id in survey_ids:
+            await parts.time(results, surveys.results_by_question(session, survey_id))
+            for level_key, _ in LEVELS:
+                await parts.time(
+                    results, surveys.results_by_question(session, survey_id, level=level_key)
+                )
+                for weighting in aggregation.Weighting:
+                    await parts.time(
+                        needs,
+                        aggregation.aggregated_needs(
+                            session, survey_id, level_key=level_key, weighting=weighting
+                        ),
+                    )
+        for level_key, _ in LEVELS:
+            for weighting in aggregation.Weighting:
+                await parts.time(
+                    pooled,
+                    aggregation.process_aggregated_needs(
+                        session, process_id, level_key=level_key, weighting=weighting
+                    ),
+                )
+    return parts
+
+
+async def bare_release(connection: asyncpg.Connection, survey_ids: list[uuid.UUID]) -> _Parts:
+    """The bare counts behind the same tables (see BARE_*), unprotected."""
+    parts = _Parts()
+    results, needs, pooled = PARTS
+
+    async def fetch(part: str, statement: str, *args: Any) -> None:
+        await parts.time(part, connection.fetch(statement, *args))
+
+    for survey_id in survey_ids:
+        one = [survey_id]
+        for statement in BARE_ROOT:
+            await fetch(results, statement, one)
+        for _, position in LEVELS:
+            await fetch(results, _any(BARE_RESPONSES), one, position)
+            await fetch(results, BARE_ANSWERED, one, position)
+            await fetch(results, BARE_OPTIONS, one, position)
+            await fetch(results, BARE_NUMBERS, one, position, NUMBER_KEYS)
+            for statements in BARE.values():
+                for statement in statements:
+                    await fetch(needs, _any(statement), one, position)
+    for _, position in LEVELS:
+        for statements in BARE.values():
+            for statement in statements:
+                await fetch(pooled, _any(statement), survey_ids, position)
+    return parts
+
+
+async def _whole_release(
+    engine: AsyncEngine,
+    connection: asyncpg.Connection,
+    process_id: uuid.UUID,
+    survey_id: uuid.UUID,
+    runs: int,
+) -> list[str]:
+    """The table rows of the whole release — in all and per part — services against the bare
+    counts, medians of `runs` after one warm-up."""
+    bare_runs: list[_Parts] = []
+    service_runs: list[_Parts] = []
+
+    async def bare() -> None:
+        bare_runs.append(await bare_release(connection, [survey_id]))
+
+    async def service() -> None:
+        service_runs.append(await release_of_process(engine, process_id))
+
+    bare_ms = _ms(await _timed(runs, bare))
+    service_ms = _ms(await _timed(runs, service))
+    tables = service_runs[-1].tables
+    lines = [
+        f"| **whole release** ({sum(tables.values())} tables) | all four | none + age | "
+        f"{service_ms:.0f} | {bare_ms:.0f} | {service_ms / bare_ms:.2f} |"
+    ]
+    for part in PARTS:
+        part_service = statistics.median(r.seconds[part] for r in service_runs[1:]) * 1000
+        part_bare = statistics.median(r.seconds[part] for r in bare_runs[1:]) * 1000
+        lines.append(
+            f"| … {part} ({tables[part]} tables) | all four | "
+            f"{'—' if part == PARTS[0] else 'none + age'} | {part_service:.0f} | "
+            f"{part_bare:.0f} | {part_service / part_bare:.2f} |"
+        )
+    return lines
+
+
 # -- the run -------------------------------------------------------------------------------------
 
 
-async def run(data: Path, count: int, runs: int, server_url: str) -> None:
+async def run(data: Path, count: int, runs: int, server_url: str, release_runs: int = 3) -> None:
     url = await _recreate(server_url)
     await asyncio.to_thread(migrations.upgrade, url)
     engine = create_engine(url, pool_size=2, max_overflow=0)
@@ -596,6 +776,9 @@ async def run(data: Path, count: int, runs: int, server_url: str) -> None:
                         f"| service | {level_key} | {weighting} | {service_ms:.0f} | "
                         f"{bare_ms:.0f} | {service_ms / bare_ms:.2f} |"
                     )
+            table.extend(
+                await _whole_release(engine, connection, process_id, survey_id, release_runs)
+            )
         finally:
             await connection.close()
     finally:
@@ -665,18 +848,24 @@ def main() -> None:
     )
     parser.add_argument("--responses", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument(
+        "--release-runs",
+        type=int,
+        default=3,
+        help="runs of the whole release (every table of the process; slower than one table)",
+    )
     args = parser.parse_args()
     if not (args.data / "planning-areas.geojson").exists():
         sys.exit(f"no Berlin LOR data in {args.data}")
     given = os.environ.get("BENCH_DATABASE_URL")
     if given:
-        asyncio.run(run(args.data, args.responses, args.runs, given))
+        asyncio.run(run(args.data, args.responses, args.runs, given, args.release_runs))
         return
     base = Path(tempfile.mkdtemp(prefix="quartier-bench-"))
     base.chmod(0o755)
     cluster = PrivateCluster(base, fsync=False, database="postgres")
     try:
-        asyncio.run(run(args.data, args.responses, args.runs, cluster.start()))
+        asyncio.run(run(args.data, args.responses, args.runs, cluster.start(), args.release_runs))
     finally:
         cluster.destroy()
         shutil.rmtree(base, ignore_errors=True)

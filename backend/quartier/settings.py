@@ -89,6 +89,8 @@ class Settings:
     retention_free_text_days: int = 180
     retention_pseudonym_days: int = 0
     retention_invitation_code_days: int = 30
+    # Days after an idea last changed (submission, edit, status, answer).
+    retention_notify_email_days: int = 365
     rate_limits: dict[str, RateLimitSetting] = field(
         default_factory=lambda: dict(DEFAULT_RATE_LIMITS)
     )
@@ -292,6 +294,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             low=0,
             high=3650,
             default=30,
+        ),
+        retention_notify_email_days=_int(
+            "QUARTIER_RETENTION_NOTIFY_EMAIL_DAYS",
+            get("QUARTIER_RETENTION_NOTIFY_EMAIL_DAYS") or "365",
+            problems,
+            low=0,
+            high=3650,
+            default=365,
         ),
         log_format=log_format,  # type: ignore[arg-type]
         log_level=log_level,

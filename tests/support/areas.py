@@ -60,6 +60,27 @@ async def add_area_tree(
             },
         )
     await db.flush()
+    await _insert_areas(db, areas, ids, level_ids)
+    return ids
+
+
+async def add_areas(
+    db: AsyncSession, areas: Mapping[str, tuple[str, str | None]]
+) -> dict[str, uuid.UUID]:
+    """Insert `areas` (code → (name, parent code), parents first) into the levels that exist,
+    each at the level of its depth; their ids (a second tree beside `add_area_tree`'s)."""
+    ids = {code: uuid.uuid4() for code in areas}
+    level_ids = dict((await db.execute(sa.select(AreaLevel.depth, AreaLevel.id))).all())
+    await _insert_areas(db, areas, ids, level_ids)
+    return ids
+
+
+async def _insert_areas(
+    db: AsyncSession,
+    areas: Mapping[str, tuple[str, str | None]],
+    ids: dict[str, uuid.UUID],
+    level_ids: Mapping[int, uuid.UUID],
+) -> None:
     for code, (name, parent) in areas.items():
         path = [ids[code]]
         ancestor = parent
@@ -88,4 +109,3 @@ async def add_area_tree(
             },
         )
         await db.flush()
-    return ids

@@ -504,7 +504,16 @@ async def test_representativeness_by_area_and_age_stratum(
         ],
     )
     plain = await aggregation.aggregated_needs(session, survey, level_key="planning_area")
-    assert plain.representativeness is None
+    # Without weighting: respondents against the population per area, no strata.
+    by_area = plain.representativeness
+    assert by_area is not None and "R-indicator" in by_area.method
+    assert [a.code for a in by_area.areas] == [a.code for a in plain.areas]
+    assert all(a.strata == [] for a in by_area.areas)
+    for area, row in zip(by_area.areas, plain.areas, strict=True):
+        assert area.respondents == row.respondents
+        if area.respondents is not None and area.population:
+            assert area.response_rate == min(1.0, area.respondents / area.population)
+    assert by_area.r_indicator is not None and 0 <= by_area.r_indicator <= 1
     result = await aggregation.aggregated_needs(
         session, survey, level_key="planning_area", weighting=Weighting.AGE
     )

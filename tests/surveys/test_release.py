@@ -1,14 +1,17 @@
 """Property: the whole release of a process holds against the release attacker.
 
-Each example builds a process over the test hierarchy (two districts, three regions, four
-planning areas) with two surveys of the full test definition (single, multiple, ranking,
-rating, number and text questions, a conditional page and a conditional question, an age
-question mapped to population bands) and random thresholds (k 3 … 6, min_respondents k … 12),
-and random respondents stored through the import path (`responses.insert_prepared`): per
-planning area none, a few (1 … 4), or many, with random answers. It then collects, through the
-services, **every output of the release**: per-question results of each survey for all
-responses and at every level; aggregated needs of each survey at every level, plain and with
-age weighting; the pooled needs of the process at every level; and the JSON export of one.
+Each example draws a **random tree** of social areas (1 … 3 districts, each with 1 … 3 district
+regions of 1 … 3 planning areas, beside the fixed test hierarchy), a process scoped to it with
+two surveys of the full test definition (single, multiple, ranking, rating, number and text
+questions, a conditional page and a conditional question, an age question mapped to population
+bands) and random thresholds (k 3 … 6, min_respondents k … 12), and random respondents stored
+through the import path (`responses.insert_prepared`): per planning area none, a few (1 … 4), or
+many, with random answers. It then collects **through the API** every output of the release:
+per-question results of each survey for all responses and at every level (GetSurveyResults);
+aggregated needs of each survey at every level, plain and age-weighted, as JSON and as the JSON
+export (GetAggregatedNeeds, ExportAggregatedNeeds; with representativeness); the pooled needs
+of the process at every level, plain and age-weighted (GetProcessAggregatedNeeds); and the
+tabular export rows of one.
 
 Checks:
 
@@ -22,6 +25,7 @@ Checks:
   surveys, options of a single choice and of a rating = answered, the conditional question's
   answers = the option that shows it, needs = the options that express them, strata = n,
   x ≤ n …), finds nothing: no count of 1 … k − 1 determined or proven to lie in [1, k − 1].
+  Each example prints its figures (run with -s): trees, outputs, cells, relations, findings.
 """
 
 from __future__ import annotations
@@ -29,28 +33,74 @@ from __future__ import annotations
 import random
 import uuid
 from collections import defaultdict
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
+import msgspec
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from quartier.stats import cellkey, intervals, weighting
 from quartier.stats.cellkey import Cell, PTable, Release
-from quartier.surveys import aggregation, exports, services
+from quartier.surveys import aggregation, exports, schemas
 from quartier.surveys import definition as d
 from quartier.surveys import responses as r
 from quartier.surveys.aggregation import Weighting
 from quartier.surveys.models import Channel, Survey
+from tests.support.areas import add_areas
 from tests.support.release_attacker import ReleaseAttacker, Report
 
-from .conftest import AREAS, MakeProcess
+from .conftest import AREAS, Client, Headers, MakeProcess
 from .test_aggregation import POPULATION, add_population, create_survey
 
 ALL = "all"
-PARENT: dict[str, str] = {code: parent or ALL for code, (_, parent) in AREAS.items()}
-LEAVES = [code for code in AREAS if len(code) == 6]
 DEPTH = {2: "district", 4: "district_region", 6: "planning_area"}
+
+
+@dataclass(frozen=True)
+class Tree:
+    """A hierarchy of social areas, code → (name, parent code), codes of 2, 4 and 6 digits
+    (district, district region, planning area), parents first and in the order of the codes."""
+
+    areas: dict[str, tuple[str, str | None]]
+
+    @property
+    def parent(self) -> dict[str, str]:
+        return {code: parent or ALL for code, (_, parent) in self.areas.items()}
+
+    @property
+    def leaves(self) -> list[str]:
+        return self.at(6)
+
+    def at(self, width: int) -> list[str]:
+        return [code for code in self.areas if len(code) == width]
+
+
+FIXED = Tree(AREAS)
+
+
+def random_tree(rng: random.Random) -> Tree:
+    """1 … 3 districts (beside the fixed tree's 01 and 08), each with 1 … 3 district regions
+    of 1 … 3 planning areas, at most 9 planning areas in all."""
+    areas: dict[str, tuple[str, str | None]] = {}
+    leaves = 0
+    for district in sorted(rng.sample(range(11, 40), rng.randint(1, 3))):
+        code = f"{district}"
+        areas[code] = (f"Bezirk {code}", None)
+        for region in range(1, rng.randint(1, 3) + 1):
+            region_code = f"{code}{region:02d}"
+            areas[region_code] = (f"Region {region_code}", code)
+            for leaf in range(1, rng.randint(1, 3) + 1):
+                if leaves >= 9 and leaf > 1:
+                    break
+                leaf_code = f"{region_code}{leaf:02d}"
+                areas[leaf_code] = (f"Planungsraum {leaf_code}", region_code)
+                leaves += 1
+    ordered = sorted(areas, key=lambda c: (c[:2], c[2:4], c[4:]))
+    return Tree({code: areas[code] for code in ordered})
+
+
 # need category ← the options expressing it (tests/surveys/conftest.py definition())
 NEED_OPTIONS = {
     "childcare": [("missing", "kita")],
@@ -66,6 +116,7 @@ PARTITIONS = {
     "age": ["under_27", "from_27_to_44", "from_45", "no_answer"],
 }
 STRATA = {"under_27", "from_27_to_44", "from_45"}
+T = TypeVar("T")
 
 
 def random_answers(rng: random.Random, area: str) -> dict[str, Any]:
@@ -86,12 +137,16 @@ def random_answers(rng: random.Random, area: str) -> dict[str, Any]:
 
 
 async def fill(
-    session: AsyncSession, survey_id: uuid.UUID, areas: dict[str, uuid.UUID], rng: random.Random
+    session: AsyncSession,
+    survey_id: uuid.UUID,
+    areas: dict[str, uuid.UUID],
+    rng: random.Random,
+    tree: Tree = FIXED,
 ) -> None:
     survey = await session.get_one(Survey, survey_id)
     definition = d.compiled(survey).definition
     rows = []
-    for leaf in LEAVES:
+    for leaf in tree.leaves:
         size = rng.choice([0, rng.randint(1, 4), rng.randint(5, 14), rng.randint(15, 45)])
         for _ in range(size):
             prepared = r.prepare(definition, random_answers(rng, leaf))
@@ -117,8 +172,9 @@ class Truth:
         return self.cells[name]
 
 
-async def truth_of(session: AsyncSession, survey_ids: list[uuid.UUID]) -> Truth:
+async def truth_of(session: AsyncSession, survey_ids: list[uuid.UUID], tree: Tree = FIXED) -> Truth:
     truth = Truth()
+    parent = tree.parent
     responses = await session.execute(
         text(
             "SELECT r.id, a.code, r.age_stratum, r.record_key, r.answers FROM survey_responses r "
@@ -132,7 +188,7 @@ async def truth_of(session: AsyncSession, survey_ids: list[uuid.UUID]) -> Truth:
         node = code
         while node != ALL:
             nodes.append(node)
-            node = PARENT[node]
+            node = parent[node]
         by_id[rid] = (nodes, key)
         stratum = age if age in STRATA else None
         for node in nodes:
@@ -283,11 +339,13 @@ def collect_needs(
             assert row.effective_sample_size == found[1]
 
 
-def relations(attacker: ReleaseAttacker, truths: dict[Any, Truth], pooled: Any) -> None:
+def relations(
+    attacker: ReleaseAttacker, truths: dict[Any, Truth], pooled: Any, tree: Tree = FIXED
+) -> None:
     """Every true relation between the cells the attacker has seen; a cell a relation needs
     that was not published (in an area not shown) enters as an unknown."""
     children: dict[str, list[str]] = defaultdict(list)
-    for code, parent in PARENT.items():
+    for code, parent in tree.parent.items():
         children[parent].append(code)
 
     def need(full: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -308,7 +366,7 @@ def relations(attacker: ReleaseAttacker, truths: dict[Any, Truth], pooled: Any) 
         if kind == "stratum_x":
             attacker.at_most(full, need((tag, "stratum_n", node, rest[0])))
     for tag in truths:
-        for node in [ALL, *AREAS]:
+        for node in [ALL, *tree.areas]:
             if (tag, "n", node) not in attacker.index:
                 continue
             for question, options in PARTITIONS.items():
@@ -341,8 +399,10 @@ async def test_the_whole_release_holds_against_the_attacker(
     session: AsyncSession,
     make_process: MakeProcess,
     areas: dict[str, uuid.UUID],
+    client: Client,
+    planner: Headers,
 ) -> None:
-    report, attacker = await attack_release(seed, session, make_process, areas)
+    report, attacker = await attack_release(seed, session, make_process, client, planner)
     assert report.findings == [], report.findings[:5]
     # The protection is not vacuous: small cells exist and are published as 0 or ≥ k.
     assert any(1 <= attacker.truth[v] < 3 for v in range(len(attacker.truth)))
@@ -353,6 +413,8 @@ async def test_without_noise_the_same_attack_recovers_small_counts(
     session: AsyncSession,
     make_process: MakeProcess,
     areas: dict[str, uuid.UUID],
+    client: Client,
+    planner: Headers,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The attack is real: with exact counts (small ones shown as 0) it finds them."""
@@ -360,21 +422,36 @@ async def test_without_noise_the_same_attack_recovers_small_counts(
     monkeypatch.setattr(
         PTable, "preimage", lambda self, p: (p, p) if p >= self.k else (0, self.k - 1)
     )
-    report, _ = await attack_release(0, session, make_process, areas)
+    report, _ = await attack_release(0, session, make_process, client, planner)
     assert report.findings
     assert any(finding.exact for finding in report.findings)
+
+
+async def _get(client: Client, planner: Headers, path: str, type_: type[T], **params: str) -> T:
+    response = await client.get(path, params=params, headers=planner)
+    assert response.status_code == 200, response.text
+    return msgspec.json.decode(response.content, type=type_)
 
 
 async def attack_release(
     seed: int,
     session: AsyncSession,
     make_process: MakeProcess,
-    areas: dict[str, uuid.UUID],
+    client: Client,
+    planner: Headers,
 ) -> tuple[Report, ReleaseAttacker]:
+    """A random tree (beside the fixed one), a process over it with two surveys of random
+    thresholds and respondents, every output of the release collected **through the API**
+    (GetSurveyResults for all responses and per level; GetAggregatedNeeds and its JSON export
+    per level, plain and age-weighted; GetProcessAggregatedNeeds per level, plain and
+    age-weighted), fed to the attacker and attacked."""
     rng = random.Random(seed)
-    process_id = await make_process(area_codes=("01", "08"))
-    for code in LEAVES:
-        await add_population(session, areas[code], POPULATION)
+    tree = random_tree(rng)
+    ids = await add_areas(session, tree.areas)
+    await session.commit()
+    process_id = await make_process(area_codes=tuple(tree.at(2)))
+    for code in tree.leaves:
+        await add_population(session, ids[code], POPULATION)
     thresholds = []
     survey_ids = []
     for title in ("Erste", "Zweite"):
@@ -384,7 +461,7 @@ async def attack_release(
         survey_id = await create_survey(
             session, process_id, k=k, min_respondents=minimum, title=title
         )
-        await fill(session, survey_id, areas, rng)
+        await fill(session, survey_id, ids, rng, tree)
         survey_ids.append(survey_id)
     await session.commit()
 
@@ -397,39 +474,61 @@ async def attack_release(
         k, minimum = thresholds[index]
         release = Release(k, minimum)
         # The attacker knows every survey's table; findings are judged by the strictest k.
-        truth = await truth_of(session, [survey_id])
+        truth = await truth_of(session, [survey_id], tree)
+        results_path = f"/api/v1/surveys/{survey_id}/results"
         collect_results(
-            feed, release, index, truth, await services.results_by_question(session, survey_id)
+            feed,
+            release,
+            index,
+            truth,
+            await _get(client, planner, results_path, schemas.SurveyResults),
         )
         for width, level in DEPTH.items():
-            groups = (await services.results_by_question(session, survey_id, level=level)).groups
-            assert [g.area.code for g in groups if g.area] == [c for c in AREAS if len(c) == width]
-            collect_results(
-                feed,
-                release,
-                index,
-                truth,
-                await services.results_by_question(session, survey_id, level=level),
-            )
+            by_level = await _get(client, planner, results_path, schemas.SurveyResults, level=level)
+            # every area of the level is listed, with responses or not
+            assert [g.area.code for g in by_level.groups if g.area] == tree.at(width)
+            collect_results(feed, release, index, truth, by_level)
+            needs_path = f"/api/v1/surveys/{survey_id}/aggregated-needs"
             for weighting_ in (Weighting.NONE, Weighting.AGE):
-                result = await aggregation.aggregated_needs(
-                    session, survey_id, level_key=level, weighting=weighting_
-                )
-                # every area of the level is listed, with responses or not
-                assert [a.code for a in result.areas] == [c for c in AREAS if len(c) == width]
-                collect_needs(
-                    feed,
-                    release,
-                    index,
-                    truth,
-                    result,
-                    population if level == "planning_area" else None,
-                )
+                for path, extra in ((needs_path, {}), (f"{needs_path}/export", {"format": "json"})):
+                    result = await _get(
+                        client,
+                        planner,
+                        path,
+                        aggregation.AggregatedNeeds,
+                        level=level,
+                        weighting=weighting_.value,
+                        **extra,
+                    )
+                    assert [a.code for a in result.areas] == tree.at(width)
+                    collect_needs(
+                        feed,
+                        release,
+                        index,
+                        truth,
+                        result,
+                        population if level == "planning_area" else None,
+                    )
     pooled_release = Release(pooled_k, pooled_min)
-    pooled_truth = await truth_of(session, survey_ids)
+    pooled_truth = await truth_of(session, survey_ids, tree)
     for level in DEPTH.values():
-        result = await aggregation.process_aggregated_needs(session, process_id, level_key=level)
-        collect_needs(feed, pooled_release, "pooled", pooled_truth, result, None)
+        for weighting_ in (Weighting.NONE, Weighting.AGE):
+            result = await _get(
+                client,
+                planner,
+                f"/api/v1/processes/{process_id}/aggregated-needs",
+                aggregation.AggregatedNeeds,
+                level=level,
+                weighting=weighting_.value,
+            )
+            collect_needs(
+                feed,
+                pooled_release,
+                "pooled",
+                pooled_truth,
+                result,
+                population if level == "planning_area" else None,
+            )
     # The tabular exports carry the same values.
     result = await aggregation.aggregated_needs(session, survey_ids[0], level_key="planning_area")
     column = [key for key, _ in exports.COLUMNS].index("expressing")
@@ -438,13 +537,15 @@ async def attack_release(
     assert exported[: len(published)] == published
 
     truths: dict[Any, Truth] = {
-        i: await truth_of(session, [sid]) for i, sid in enumerate(survey_ids)
+        i: await truth_of(session, [sid], tree) for i, sid in enumerate(survey_ids)
     }
     truths["pooled"] = pooled_truth
-    relations(attacker, truths, "pooled")
+    relations(attacker, truths, "pooled", tree)
     report = attacker.attack()
     print(
-        f"seed {seed}: {feed.outputs} outputs, {report.cells} cells, "
-        f"{report.relations} relations, {len(report.findings)} findings"
+        f"seed {seed}: tree of {len(tree.at(2))} districts, {len(tree.at(4))} regions, "
+        f"{len(tree.leaves)} planning areas; {feed.outputs} outputs, {report.cells} cells, "
+        f"{report.relations} relations, {len(report.findings)} findings "
+        f"({sum(f.exact for f in report.findings)} exact)"
     )
     return report, attacker

@@ -94,6 +94,12 @@ REPRESENTATIVENESS_METHOD = (
     "deviation of the response rates of all area × stratum cells at this level, from perturbed "
     "counts (capped at 1)"
 )
+REPRESENTATIVENESS_BY_AREA_METHOD = (
+    "response rate = perturbed respondents / population, per area (areas not shown carry no "
+    "figures; by age stratum with weighting=age); R-indicator = 1 − 2·S, S the "
+    "population-weighted standard deviation of the response rates of all areas at this level, "
+    "from perturbed counts (capped at 1)"
+)
 DISCLOSURE_METHOD = (
     "cell key method: every count is perturbed by noise chosen by its cell key (two-sided "
     "geometric, alpha {alpha}, at most ±{noise}), the same noise for the same cell in every "
@@ -261,7 +267,12 @@ class AggregatedNeeds(Struct, kw_only=True):
     areas: list[AreaNeeds]
     totals: ScopeTotals
     representativeness: Annotated[
-        Representativeness | None, Meta(description="With weighting=age only")
+        Representativeness | None,
+        Meta(
+            description="Respondents against the population per area (and per age stratum "
+            "with weighting=age); null only without areas (a survey without a social-area "
+            "question)"
+        ),
     ] = None
 
 
@@ -692,8 +703,9 @@ async def _aggregate(
     at_level = [area for area in areas if area.depth == level.depth]
     figures: dict[UUID, dict[str, int]] | None = None
     populations_found: dict[UUID, Any] = {}
-    if by_age:
+    if at_level:
         populations_found = await populations(session, [area.id for area in at_level])
+    if by_age:
         figures = {
             area_id: {band.key: band.count for band in population.age_bands}
             for area_id, population in populations_found.items()
@@ -752,8 +764,8 @@ async def _aggregate(
         )
 
     representation = (
-        _representativeness(source, release, counts, at_level, populations_found, rows)
-        if by_age
+        _representativeness(source, release, counts, at_level, populations_found, rows, by_age)
+        if at_level
         else None
     )
     total_n = release.respondents(counts.n.get(SCOPE, EMPTY))
@@ -812,18 +824,22 @@ def _representativeness(
     at_level: list[_Area],
     found: dict[UUID, Any],
     rows: list[AreaNeeds],
+    by_age: bool,
 ) -> Representativeness:
-    """Respondents against the population per area and age stratum, and the R-indicator, all
-    from perturbed counts (stats.cellkey): functions of protected values only."""
+    """Respondents against the population per area (and per age stratum `by_age`), and the
+    R-indicator over areas (× strata), all from perturbed counts (stats.cellkey): functions of
+    protected values only."""
     shown = {row.id: row.respondents for row in rows}
-    cells: list[tuple[int, int]] = []  # (perturbed respondents, population) per area × stratum
+    cells: list[tuple[int, int]] = []  # (perturbed respondents, population) per area (× stratum)
     areas: list[AreaRepresentation] = []
     for area in at_level:
         population = found.get(area.id)
         bands = {band.key: band.count for band in population.age_bands} if population else {}
         by_stratum = counts.n_by_stratum.get(area.id, {})
         strata: list[StratumRepresentation] = []
-        for stratum in source.strata:
+        if not by_age and population is not None and population.total:
+            cells.append((release.count(counts.n.get(area.id, EMPTY)), population.total))
+        for stratum in source.strata if by_age else []:
             if not bands or any(b not in bands for b in stratum.population_bands):
                 continue
             people = sum(bands[b] for b in stratum.population_bands)
@@ -850,7 +866,9 @@ def _representativeness(
             )
         )
     return Representativeness(
-        method=REPRESENTATIVENESS_METHOD, r_indicator=r_indicator(cells), areas=areas
+        method=REPRESENTATIVENESS_METHOD if by_age else REPRESENTATIVENESS_BY_AREA_METHOD,
+        r_indicator=r_indicator(cells),
+        areas=areas,
     )
 
 

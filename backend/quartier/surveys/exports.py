@@ -7,13 +7,14 @@ time and the number of areas not shown. Every figure comes from the one `Aggrega
 a cell has the same (perturbed, stats.cellkey) value in every format.
 
 * **json**: the `AggregatedNeeds` document (`metadata`, `categories`, `areas`, `totals`,
-  `representativeness` — null unless weighting=age).
+  `representativeness`).
 
-Representativeness (weighting=age, where the population by age band is known) is in every
-format: the R-indicator in the metadata; each area's population and response rate as the
-columns `population` / `response_rate` of its rows (CSV, XLSX) or properties (GeoJSON, with
-`<stratum>_respondents` / `<stratum>_population` / `<stratum>_response_rate` per age stratum);
-the XLSX sheet `Repräsentativität` lists area × age stratum. Respondent counts in it are the
+Representativeness (per area with either weighting; per age stratum too with weighting=age,
+where the population by age band is known) is in every format: the R-indicator in the
+metadata; each area's population and response rate as the columns `population` /
+`response_rate` of its rows (CSV, XLSX) or properties (GeoJSON, with `<stratum>_respondents` /
+`<stratum>_population` / `<stratum>_response_rate` per age stratum); the XLSX sheet
+`Repräsentativität` lists area × age stratum. Respondent counts in it are the
 same perturbed values as everywhere else, so it adds nothing an attacker could difference.
 * **csv**: UTF-8, comma, decimal point, one row per area × need category plus one row per
   category for the whole scope (`row_type` = `area` | `scope`). The metadata come first as

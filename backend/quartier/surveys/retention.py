@@ -7,11 +7,14 @@ purpose needs it, and the purge that removes it.
   the survey closed;
 * invitation code hashes — one response per letter while the survey is open: kept until 30
   days after the survey closed;
-* idempotency records — replay a retried submission: 24 hours (core.idempotency).
+* idempotency records — replay a retried submission: 24 hours (core.idempotency);
+* e-mail addresses for notifications (an idea's author, with consent) — tell the author of
+  status changes: deleted when the idea is closed or on request (ideas.services), and here at
+  the latest 365 days after the idea last changed (submission, edit, moderation, status,
+  answer), with the address's language. (Addresses in mail jobs: jobs.purge.)
 
 The counts (options, needs, areas, age strata) are kept: they are what the results are made
-of, and every figure from them is disclosure-controlled (stats.cellkey). There are no e-mail
-addresses for notifications yet; when there are, they get a line here.
+of, and every figure from them is disclosure-controlled (stats.cellkey).
 
 `purge` runs every rule in one transaction and is idempotent. The worker runs it daily as the
 periodic job `surveys.retention`; `quartier purge` runs it by hand. The periods are settings
@@ -26,10 +29,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import click
-from sqlalchemy import ARRAY, String, bindparam, delete, select, update
+from sqlalchemy import ARRAY, String, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from quartier.core import idempotency
+from quartier.ideas.models import Idea
 from quartier.jobs.queue import JobContext, job, periodic
 from quartier.settings import Settings
 from quartier.surveys import definition as d
@@ -43,6 +47,7 @@ class Policy:
     free_text: datetime.timedelta = datetime.timedelta(days=180)
     pseudonyms: datetime.timedelta = datetime.timedelta(0)
     invitation_codes: datetime.timedelta = datetime.timedelta(days=30)
+    notify_emails: datetime.timedelta = datetime.timedelta(days=365)
 
     @classmethod
     def of(cls, settings: Settings) -> Policy:
@@ -51,6 +56,7 @@ class Policy:
             free_text=datetime.timedelta(days=settings.retention_free_text_days),
             pseudonyms=datetime.timedelta(days=settings.retention_pseudonym_days),
             invitation_codes=datetime.timedelta(days=settings.retention_invitation_code_days),
+            notify_emails=datetime.timedelta(days=settings.retention_notify_email_days),
         )
 
 
@@ -60,6 +66,7 @@ class Purged:
     pseudonyms: int = 0
     invitation_codes: int = 0
     idempotency_records: int = 0
+    notify_emails: int = 0
     surveys: list[str] = field(default_factory=list)
 
 
@@ -118,6 +125,16 @@ async def purge(
             )
             result.invitation_codes += int(getattr(found, "rowcount", 0) or 0)
     result.idempotency_records = await idempotency.purge_expired(session)
+    last_change = func.greatest(
+        Idea.created_at, Idea.updated_at, func.coalesce(Idea.answered_at, Idea.created_at)
+    )
+    found = await session.execute(
+        update(Idea)
+        .where(Idea.notify_email.is_not(None), last_change <= now - policy.notify_emails)
+        .values(notify_email=None, notify_language=None)
+        .execution_options(synchronize_session=False)
+    )
+    result.notify_emails = int(getattr(found, "rowcount", 0) or 0)
     return result
 
 
@@ -132,11 +149,12 @@ async def purge_job(context: JobContext, payload: dict[str, Any]) -> None:
     found = await purge(context.session, Policy.of(context.settings))
     logger.info(
         "retention purge: %s free-text answers, %s pseudonyms, %s invitation codes, "
-        "%s idempotency records",
+        "%s idempotency records, %s notification addresses",
         found.free_text_responses,
         found.pseudonyms,
         found.invitation_codes,
         found.idempotency_records,
+        found.notify_emails,
     )
 
 
@@ -155,7 +173,8 @@ def purge_command() -> None:
     click.echo(
         f"free-text answers removed from {found.free_text_responses} responses, "
         f"{found.pseudonyms} pseudonyms, {found.invitation_codes} invitation codes, "
-        f"{found.idempotency_records} idempotency records"
+        f"{found.idempotency_records} idempotency records, "
+        f"{found.notify_emails} notification addresses"
     )
 
 
