@@ -615,57 +615,61 @@ def _cell(row: Any) -> Cell:
     return Cell(int(row[-2]), int(row[-1] or 0))
 
 
-async def _tree_counts(session: AsyncSession, survey_id: UUID) -> _Counts:
+async def _tree_counts(session: AsyncSession, survey_id: UUID, depth: int | None) -> _Counts:
     """Respondents, answers per question and choices per option, with the sums of their
-    record keys, for all responses (ROOT) and for every area at every level."""
+    record keys: for all responses (ROOT) when `depth` is None, else for every area at that
+    depth (`path[depth + 1]`, one group per response, so only the level asked for is counted).
+    A cell is the same set of responses whichever call counts it, hence the same key and the
+    same perturbation."""
     responses = r.table_of(SurveyResponse)
     area = r.table_of(SocialArea)
     options = survey_answer_options
-    node = func.unnest(area.c.path).table_valued("node").render_derived(name="t")
     keys = func.jsonb_object_keys(responses.c.answers).table_valued("key").render_derived(name="k")
-    by_area = responses.join(area, area.c.id == responses.c.area_id).join(node, true())
     mine = responses.c.survey_id == survey_id
     cell = (func.count(), func.sum(responses.c.record_key))
     result = _Counts(respondents={}, answered={}, options={})
+    if depth is None:
+        for row in await _rows(session, select(*cell).select_from(responses).where(mine)):
+            result.respondents[ROOT] = _cell(row)
+        for row in await _rows(
+            session,
+            select(keys.c.key, *cell)
+            .select_from(responses.join(keys, true()))
+            .where(mine)
+            .group_by(keys.c.key),
+        ):
+            result.answered[(ROOT, row[0])] = _cell(row)
+        for row in await _rows(
+            session,
+            select(options.c.question_key, options.c.option_key, *cell)
+            .select_from(options.join(responses, responses.c.id == options.c.response_id))
+            .where(options.c.survey_id == survey_id, mine)
+            .group_by(options.c.question_key, options.c.option_key),
+        ):
+            result.options[(ROOT, row[0], row[1])] = _cell(row)
+        return result
 
-    for row in await _rows(session, select(*cell).select_from(responses).where(mine)):
-        result.respondents[ROOT] = _cell(row)
+    node = area.c.path[depth + 1].label("node")
+    by_area = responses.join(area, area.c.id == responses.c.area_id)
+    at_level = and_(mine, func.cardinality(area.c.path) > depth)
     for row in await _rows(
-        session,
-        select(node.c.node, *cell).select_from(by_area).where(mine).group_by(node.c.node),
+        session, select(node, *cell).select_from(by_area).where(at_level).group_by(node)
     ):
         result.respondents[row[0]] = _cell(row)
     for row in await _rows(
         session,
-        select(keys.c.key, *cell)
-        .select_from(responses.join(keys, true()))
-        .where(mine)
-        .group_by(keys.c.key),
-    ):
-        result.answered[(ROOT, row[0])] = _cell(row)
-    for row in await _rows(
-        session,
-        select(node.c.node, keys.c.key, *cell)
+        select(node, keys.c.key, *cell)
         .select_from(by_area.join(keys, true()))
-        .where(mine)
-        .group_by(node.c.node, keys.c.key),
+        .where(at_level)
+        .group_by(node, keys.c.key),
     ):
         result.answered[(row[0], row[1])] = _cell(row)
-    chosen = and_(options.c.survey_id == survey_id, mine)
     for row in await _rows(
         session,
-        select(options.c.question_key, options.c.option_key, *cell)
-        .select_from(options.join(responses, responses.c.id == options.c.response_id))
-        .where(chosen)
-        .group_by(options.c.question_key, options.c.option_key),
-    ):
-        result.options[(ROOT, row[0], row[1])] = _cell(row)
-    for row in await _rows(
-        session,
-        select(node.c.node, options.c.question_key, options.c.option_key, *cell)
+        select(node, options.c.question_key, options.c.option_key, *cell)
         .select_from(by_area.join(options, options.c.response_id == responses.c.id))
-        .where(chosen)
-        .group_by(node.c.node, options.c.question_key, options.c.option_key),
+        .where(options.c.survey_id == survey_id, at_level)
+        .group_by(node, options.c.question_key, options.c.option_key),
     ):
         result.options[(row[0], row[1], row[2])] = _cell(row)
     return result
@@ -739,7 +743,7 @@ async def results_by_question(
     compiled = d.compiled(survey)
     release = Release(survey.k_threshold, survey.min_respondents)
     depth = None if level is None else await _level_depth(session, level)
-    counts = await _tree_counts(session, survey.id)
+    counts = await _tree_counts(session, survey.id, depth)
     numeric = [q.key for q in compiled.by_key.values() if isinstance(q, s.NumberQuestion)]
     summaries = await _number_summaries(session, survey.id, numeric, depth)
     if depth is None:
