@@ -15,7 +15,7 @@ from openapi_spec_validator import validate
 
 from tests.conftest import TokenFactory
 from tests.support.contract import breaking_changes
-from tests.support.generated_client import generate
+from tests.support.generated_client import GeneratedClient, generate
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = ROOT / "openapi" / "openapi.json"
@@ -160,6 +160,19 @@ def test_responses_without_a_body_declare_no_content() -> None:
     for operation_id, operation in _operations().items():
         for status in ("204", "304"):
             assert "content" not in operation["responses"].get(status, {}), operation_id
+
+
+def test_the_generated_client_check_finds_what_the_models_cannot_read(
+    generated_client: GeneratedClient,
+) -> None:
+    """The check every test client response goes through (tests/conftest.py `client`)."""
+    me = _operations()["GetCurrentPrincipal"]
+    headers = {"content-type": "application/json"}
+    assert generated_client.problems(me, 200, headers, b"{}", "me") != []
+    assert generated_client.problems(me, 404, headers, b"{}", "me") != []  # an undocumented status
+    export = _operations()["ExportAggregatedNeeds"]
+    csv = {"content-type": "text/csv; charset=utf-8"}
+    assert generated_client.problems(export, 200, csv, b"# x\r\n", "export") == []  # skipped
 
 
 def test_generated_client_has_zero_warnings(tmp_path: Path) -> None:
