@@ -32,6 +32,7 @@ from quartier.core.security import Role, session_cookie_name
 from quartier.db import PrivateCluster, create_engine
 from quartier.settings import RateLimitSetting, Settings, load_settings
 from tests.support.contract import ResponseChecker
+from tests.support.generated_client import GeneratedClient
 
 # One template per pytest-xdist worker: workers on a shared TEST_DATABASE_URL server must not
 # rebuild each other's template.
@@ -143,27 +144,44 @@ def contract_checker() -> ResponseChecker:
     return ResponseChecker()
 
 
+@pytest.fixture(scope="session")
+def generated_client() -> GeneratedClient:
+    return GeneratedClient()
+
+
 @pytest.fixture
 async def client(
-    app: Litestar, contract_checker: ResponseChecker
+    app: Litestar, contract_checker: ResponseChecker, generated_client: GeneratedClient
 ) -> AsyncIterator[AsyncTestClient[Litestar]]:
     """The test client; every response it receives is checked against the committed contract
     (tests/support/contract.py), headers included: a test fails on an undocumented status,
-    an undeclared media type or a body or header the contract does not admit."""
+    an undeclared media type or a body or header the contract does not admit — and on a
+    response of an operation that the client openapi-python-client generates from the contract
+    cannot parse (tests/support/generated_client.py)."""
     found: list[str] = []
 
     async def check(response: httpx.Response) -> None:
         await response.aread()
         request = response.request
-        found.extend(
-            contract_checker.problems(
-                request.method,
-                request.url.path,
-                response.status_code,
-                response.headers,
-                response.content,
-            )
+        problems = contract_checker.problems(
+            request.method,
+            request.url.path,
+            response.status_code,
+            response.headers,
+            response.content,
         )
+        found.extend(problems)
+        operation = contract_checker.operation(request.method, request.url.path)
+        if operation is not None and not problems:
+            found.extend(
+                generated_client.problems(
+                    operation,
+                    response.status_code,
+                    response.headers,
+                    response.content,
+                    f"{request.method} {request.url.path} {response.status_code}",
+                )
+            )
 
     async with AsyncTestClient(app, base_url="https://testserver.local") as test_client:
         test_client.event_hooks["response"].append(check)

@@ -693,6 +693,10 @@ def finalize_contract(
                 parameters.append({"$ref": "#/components/parameters/AcceptLanguage"})
             idempotent = ("header", "idempotency-key") in names
             for status, response in operation.get("responses", {}).items():
+                if status in {"204", "304"}:
+                    # No body (RFC 9110): a declared `null` JSON body (Litestar's schema of
+                    # Response[None], SignOut) made the generated client parse the empty body.
+                    response.pop("content", None)
                 headers = response.setdefault("headers", {})
                 for header in headers.values():
                     # a Header Object needs `schema` (or `content`)

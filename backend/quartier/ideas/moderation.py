@@ -32,6 +32,7 @@ from quartier.ideas.services import (
     utcnow,
 )
 from quartier.settings import Settings
+from quartier.webhooks import emit
 
 # -- moderation ----------------------------------------------------------------------------------
 
@@ -147,6 +148,17 @@ async def dismiss_reports(
     return idea_out(await load_row(session, idea_id))
 
 
+async def _status_changed(session: AsyncSession, idea: m.Idea, previous: str | None) -> None:
+    """The `idea.status_changed` webhook event: a new official status (not a new answer text
+    or translation under the same status)."""
+    await emit(
+        session,
+        "idea.status_changed",
+        {"idea_id": idea.id, "official_status": idea.official_status, "previous_status": previous},
+        process_id=idea.process_id,
+    )
+
+
 async def merge_ideas(
     session: AsyncSession, idea_id: UUID, into_id: UUID, actor: Principal, reason: str | None
 ) -> s.IdeaOut:
@@ -194,6 +206,7 @@ async def merge_ideas(
     source.merged_into_id = into_id
     source.hidden_reason = None
     source.support_count = 0
+    previous_status = source.official_status
     source.official_status = m.OfficialStatus.MERGED.value
     source.answered_at = utcnow()
     source.notify_email = None
@@ -201,6 +214,7 @@ async def merge_ideas(
     log_action(session, actor, "merge", idea_id, reason=reason)
     await _resolve_reports(session, idea_id)
     await session.flush()
+    await _status_changed(session, source, previous_status)
     await recount_supports(session, into_id)
     return idea_out(await load_row(session, idea_id))
 
@@ -388,6 +402,7 @@ async def answer_idea(
         )
     # Followers hear of a new status or answer, not of a translation added to it.
     changed = idea.official_status != data.official_status or idea.official_answer != answer
+    previous_status = idea.official_status
     idea.official_status = data.official_status
     idea.official_answer = answer
     idea.translations = translated
@@ -396,6 +411,8 @@ async def answer_idea(
     await session.flush()
     if changed:
         await notifications.status_changed(session, settings, idea)
+    if previous_status != idea.official_status:
+        await _status_changed(session, idea, previous_status)
     if m.OfficialStatus(data.official_status) in CLOSING:
         idea.notify_email = None
         idea.notify_language = None

@@ -43,6 +43,7 @@ from quartier.processes import participation
 from quartier.settings import Settings
 from quartier.stats.cellkey import new_record_key
 from quartier.surveys.models import NeedCategory
+from quartier.webhooks import emit
 
 MODULE = "ideas"
 LINK_LIMIT = 2  # more links than this in an idea or comment: refused as likely spam
@@ -302,6 +303,13 @@ async def submit_idea(
     )
     session.add(idea)
     await session.flush()
+    # Ids and states only: the text stays behind moderation (and the API's visibility rules).
+    await emit(
+        session,
+        "idea.submitted",
+        {"idea_id": idea.id, "state": idea.state},
+        process_id=process_id,
+    )
     return Submitted(idea=idea_out(await load_row(session, idea.id)), follow_token=token)
 
 

@@ -46,6 +46,7 @@ from quartier.measures.models import (
 )
 from quartier.processes.phases import PhaseKey
 from quartier.processes.services import Actor, resolve_area_codes
+from quartier.webhooks import emit
 
 EDITABLE = frozenset({MeasureStatus.DRAFT, MeasureStatus.REVISED})
 FINAL = frozenset({MeasureStatus.EVALUATED, MeasureStatus.WITHDRAWN})
@@ -437,6 +438,12 @@ async def _transition(
     measure.status = step.target.value
     measure.updated_at = common.utcnow()
     await session.flush()
+    await emit(
+        session,
+        "measure.status_changed",
+        {"measure_id": measure.id, "status": step.target.value, "previous_status": status.value},
+        process_id=measure.process_id,
+    )
     return measure
 
 
