@@ -634,6 +634,87 @@ async def issue_codes(
     return issued
 
 
+# -- moderating comments ------------------------------------------------------------------------
+# Like idea comments: a moderator hides a comment with a reason, or restores it. A hidden
+# comment leaves the summary, the organisations' statements and the report; the last step's
+# who, when and why stay on the comment.
+
+
+def _moderated(
+    comment: FeedbackComment, version: int, kind: str, organisation: str | None
+) -> s.ModeratedComment:
+    return s.ModeratedComment(
+        id=comment.id,
+        version=version,
+        section=comment.section,
+        body=comment.body,
+        kind=RespondentKind(kind),
+        organisation=organisation,
+        moderation=ModerationStatus(comment.moderation),
+        hidden_reason=comment.hidden_reason,
+        moderated_by=comment.moderated_by,
+        moderated_at=comment.moderated_at,
+        created_at=comment.created_at,
+    )
+
+
+def _comments_query() -> Any:
+    return (
+        sa.select(FeedbackComment, Consultation.version, Feedback.kind, pm.Organisation.name)
+        .join(Feedback, Feedback.id == FeedbackComment.feedback_id)
+        .join(Consultation, Consultation.id == FeedbackComment.consultation_id)
+        .outerjoin(pm.Organisation, pm.Organisation.id == Feedback.organisation_id)
+    )
+
+
+async def list_comments(
+    session: AsyncSession, measure_id: UUID, version: int | None = None
+) -> list[s.ModeratedComment]:
+    """Every comment on the measure (on one version's consultation if given), hidden ones too,
+    by version, section (general comments last) and time."""
+    await visible_measure(session, measure_id, common.STAFF_VIEWER)
+    statement = _comments_query().where(Consultation.measure_id == measure_id)
+    if version is not None:
+        statement = statement.where(Consultation.version == version)
+    rows = await session.execute(
+        statement.order_by(
+            Consultation.version, FeedbackComment.section.nulls_last(), FeedbackComment.id
+        )
+    )
+    return [_moderated(comment, v, kind, name) for comment, v, kind, name in rows]
+
+
+async def moderate_comment(
+    session: AsyncSession,
+    measure_id: UUID,
+    comment_id: UUID,
+    data: s.CommentModeration,
+    actor_name: str,
+) -> s.ModeratedComment:
+    """Hide (a reason is required) or restore a comment of the measure's feedback."""
+    await visible_measure(session, measure_id, common.STAFF_VIEWER)
+    row = (
+        await session.execute(
+            _comments_query()
+            .where(FeedbackComment.id == comment_id, Consultation.measure_id == measure_id)
+            .with_for_update(of=FeedbackComment)
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"No comment {comment_id} on measure {measure_id}.")
+    comment, version, kind, name = row
+    hide = data.moderation is ModerationStatus.HIDDEN
+    reason = (data.reason or "").strip()
+    if hide and not reason:
+        raise _invalid("reason", "a hidden comment needs the reason")
+    comment.moderation = data.moderation.value
+    comment.hidden_reason = reason if hide else (reason or None)
+    comment.moderated_by = actor_name[:200]
+    comment.moderated_at = common.utcnow()
+    await session.flush()
+    return _moderated(comment, version, kind, name)
+
+
 # -- the summary --------------------------------------------------------------------------------
 
 # t quantiles (0.975) for 1 … 29 degrees of freedom; from 30 on the normal quantile.

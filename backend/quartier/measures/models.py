@@ -16,6 +16,9 @@
   section or general). A resident's response stores no person: a keyed per-consultation
   pseudonym only, as in surveys. An organisation's response names the organisation.
 * `measure_consultation_codes`: codes issued to organisations, kept as keyed hashes.
+* Comments are moderated like idea comments: a moderator hides one with a reason (it leaves
+  the summary and the report) or restores it; the last step's who, when and why stay on the
+  comment.
 """
 
 from __future__ import annotations
@@ -268,6 +271,9 @@ class FeedbackComment(Base):
     __tablename__ = "measure_feedback_comments"
     __table_args__ = (
         sa.CheckConstraint(_in("moderation", ModerationStatus), name="moderation_known"),
+        sa.CheckConstraint(
+            "moderation <> 'hidden' OR hidden_reason IS NOT NULL", name="hidden_has_reason"
+        ),
         sa.Index("ix_measure_feedback_comments_consultation", "consultation_id", "section"),
     )
 
@@ -278,3 +284,8 @@ class FeedbackComment(Base):
     section: Mapped[str | None] = mapped_column(sa.String(64))  # None: the general comment
     body: Mapped[str] = mapped_column(sa.Text)
     moderation: Mapped[str] = mapped_column(sa.String(16), default=ModerationStatus.VISIBLE.value)
+    # The last moderation step: why a comment is hidden (or was restored), who took it and when
+    # (migration 0032); null until a moderator acts.
+    hidden_reason: Mapped[str | None] = mapped_column(sa.String(500))
+    moderated_by: Mapped[str | None] = mapped_column(sa.String(200))
+    moderated_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))

@@ -17,7 +17,7 @@ from uuid import UUID
 from msgspec import Meta, Struct, field
 
 from quartier.core.translations import Translations
-from quartier.measures.models import MeasureStatus, RespondentKind, Stance
+from quartier.measures.models import MeasureStatus, ModerationStatus, RespondentKind, Stance
 
 Key = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
 Statement = Annotated[str, Meta(min_length=1, max_length=2_000)]
@@ -507,6 +507,35 @@ class CommentView(Struct, kw_only=True):
     body: str
     kind: RespondentKind
     organisation: str | None
+
+
+class ModeratedComment(Struct, kw_only=True):
+    """A comment of a consultation as moderators see it: hidden ones too, with the last
+    moderation step (who, when, why)."""
+
+    id: UUID
+    version: Annotated[int, Meta(description="The measure version the comment was given on")]
+    section: Annotated[str | None, Meta(description="The section's key; null: general comment")]
+    body: str
+    kind: RespondentKind
+    organisation: Annotated[str | None, Meta(description="The organisation's name, if one")]
+    moderation: ModerationStatus
+    hidden_reason: str | None
+    moderated_by: str | None
+    moderated_at: datetime | None
+    created_at: datetime
+
+
+class CommentModeration(Struct, kw_only=True, forbid_unknown_fields=True):
+    """Hide a comment (with the reason, required) or restore it."""
+
+    moderation: ModerationStatus
+    reason: (
+        Annotated[
+            str, Meta(min_length=1, max_length=500, description="Why; required to hide (recorded)")
+        ]
+        | None
+    ) = None
 
 
 class SummaryMetadata(Struct, kw_only=True):
