@@ -52,6 +52,7 @@ from quartier.core.idempotency import (
     replay,
     run_idempotent,
 )
+from quartier.ideas.models import Idea, IdeaState
 from quartier.measures import common
 from quartier.measures import schemas as s
 from quartier.measures.models import (
@@ -1013,7 +1014,8 @@ async def _organisation_statements(
 async def traceability(
     session: AsyncSession, process_id: UUID, viewer: common.Viewer
 ) -> s.Traceability:
-    """need (category × area) → the survey figures the goals rest on → goals → measures."""
+    """need (category × area) → the survey figures the goals rest on and the ideas residents
+    gave on it (with the measures each led to) → goals → measures."""
     await common.process(session, process_id, viewer)
     goal_rows = (
         await session.execute(
@@ -1035,6 +1037,7 @@ async def traceability(
                 Measure.status,
                 MeasureVersion.title,
                 MeasureVersion.goal_ids,
+                MeasureVersion.idea_ids,
                 MeasureVersion.translations,
             )
             .join(
@@ -1049,9 +1052,12 @@ async def traceability(
         )
     ).all()
     measures_of: dict[UUID, list[s.TraceMeasure]] = defaultdict(list)
-    for measure_id, status, title, goal_ids, translations in measure_rows:
+    led_to: dict[UUID, list[UUID]] = defaultdict(list)  # idea → measures
+    for measure_id, status, title, goal_ids, idea_ids, translations in measure_rows:
         if status == MeasureStatus.DRAFT.value and not viewer.privileged:
             continue
+        for idea_id in idea_ids:
+            led_to[idea_id].append(measure_id)
         for goal_id in goal_ids:
             measures_of[goal_id].append(
                 s.TraceMeasure(
@@ -1083,6 +1089,37 @@ async def traceability(
         for category_id in version.need_category_ids:
             for area_id in version.area_ids or [None]:
                 needs[(category_id, area_id)].append(trace)
+    # The ideas residents gave on the needs the goals address (published ones only).
+    ideas_on: dict[tuple[UUID, UUID | None], list[s.TraceIdea]] = defaultdict(list)
+    category_ids = {category_id for category_id, _ in needs}
+    if category_ids:
+        idea_rows = await session.execute(
+            sa.select(
+                Idea.id,
+                Idea.title,
+                Idea.official_status,
+                Idea.support_count,
+                Idea.need_category_id,
+                Idea.area_id,
+            )
+            .where(
+                Idea.process_id == process_id,
+                Idea.state == IdeaState.PUBLISHED.value,
+                Idea.need_category_id.in_(category_ids),
+            )
+            .order_by(Idea.support_count.desc(), Idea.id)
+        )
+        for row in idea_rows:
+            idea = s.TraceIdea(
+                id=row.id,
+                title=row.title,
+                official_status=row.official_status,
+                support_count=row.support_count,
+                measure_ids=led_to.get(row.id, []),
+            )
+            for key in ((row.need_category_id, row.area_id), (row.need_category_id, None)):
+                if key in needs:
+                    ideas_on[key].append(idea)
     return s.Traceability(
         process_id=process_id,
         needs=[
@@ -1090,6 +1127,7 @@ async def traceability(
                 need_category=categories[category_id],
                 area=areas.get(area_id) if area_id else None,
                 goals=goals,
+                ideas=ideas_on.get((category_id, area_id), []),
             )
             for (category_id, area_id), goals in needs.items()
             if category_id in categories

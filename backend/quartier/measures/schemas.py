@@ -230,6 +230,14 @@ class MeasureInput(Struct, kw_only=True, forbid_unknown_fields=True):
     title: Title
     summary: Annotated[str, Meta(max_length=4_000)] = ""
     goal_ids: Annotated[list[UUID], Meta(max_length=30)] = field(default_factory=list)
+    idea_ids: Annotated[
+        list[UUID],
+        Meta(
+            max_length=100,
+            description="Ideas of the process the planners accepted (official status accepted "
+            "or implemented) that led to this measure; each idea then shows the measure",
+        ),
+    ] = field(default_factory=list)
     area_codes: AreaCodes = field(default_factory=list)
     target_groups: TargetGroups = field(default_factory=list)
     resources: Annotated[list[ResourceLine], Meta(max_length=50)] = field(default_factory=list)
@@ -250,6 +258,15 @@ class OrganisationRef(Struct, kw_only=True):
     name: str
 
 
+class IdeaRef(Struct, kw_only=True):
+    """An idea residents gave that led to the measure (its own title, as the resident wrote
+    it)."""
+
+    id: UUID
+    title: str
+    official_status: str | None
+
+
 class MeasureVersion(Struct, kw_only=True):
     version: int
     title: str
@@ -266,6 +283,9 @@ class MeasureVersion(Struct, kw_only=True):
     translations: Annotated[
         MeasureTranslations, Meta(description="Title and summary in languages beside German")
     ] = field(default_factory=MeasureTranslations)
+    ideas: Annotated[
+        list[IdeaRef], Meta(description="The accepted ideas that led to this measure")
+    ] = field(default_factory=list)
 
 
 class Measure(Struct, kw_only=True):
@@ -585,10 +605,28 @@ class TraceGoal(Struct, kw_only=True):
     ] = field(default_factory=GoalTranslations)
 
 
+class TraceIdea(Struct, kw_only=True):
+    """A published idea residents gave on the need (its title as written), its official
+    status, and the measures it led to."""
+
+    id: UUID
+    title: str
+    official_status: str | None
+    support_count: int
+    measure_ids: list[UUID]
+
+
 class TraceNeed(Struct, kw_only=True):
     need_category: CategoryRef
     area: AreaRef | None
     goals: list[TraceGoal]
+    ideas: Annotated[
+        list[TraceIdea],
+        Meta(
+            description="Published ideas of the process on this need category (in this area; "
+            "in any area where the goals name none), most supported first"
+        ),
+    ] = field(default_factory=list)
 
 
 class Traceability(Struct, kw_only=True):
