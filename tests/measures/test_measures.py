@@ -292,3 +292,40 @@ async def test_accepted_ideas_lead_to_the_measure_and_show_it(
     ).json()
     ideas_change = next(c for c in diff["changes"] if c["field"] == "ideas")
     assert ideas_change["change"] == "removed" and ideas_change["before"] == idea["title"]
+
+
+async def test_a_goal_rests_on_a_published_idea_and_the_decision_template_names_it(
+    client: Client,
+    planner: Headers,
+    measuring_process: uuid.UUID,
+    create_measure: CreateMeasure,
+    login_as: LoginFactory,
+) -> None:
+    moderator = await login_as("moderator")
+    ideas = Ideas(client=client, process_id=measuring_process, moderator=moderator, planner=planner)
+    idea = await ideas.published(need_category="childcare", area_code="010101")
+    pending = await ideas.submit(title="Noch nicht geprüfte Idee")
+    url = f"/api/v1/processes/{measuring_process}/goals"
+    body = {"statement": "Jede Familie findet Beratung.", "need_categories": ["childcare"]}
+
+    refused = await client.post(
+        url,
+        json={**body, "evidence": [{"kind": "idea", "idea_id": pending.json()["idea"]["id"]}]},
+        headers=planner,
+    )
+    assert refused.status_code == 422, refused.text  # awaiting moderation: not yet evidence
+    assert refused.json()["errors"][0]["field"] == "evidence[0].idea_id"
+    goal = await client.post(
+        url, json={**body, "evidence": [{"kind": "idea", "idea_id": idea["id"]}]}, headers=planner
+    )
+    assert goal.status_code == 201, goal.text
+    shown = (await client.get(f"/api/v1/goals/{goal.json()['id']}")).json()
+    assert shown["evidence"] == [
+        {"kind": "idea", "label": idea["title"], "url": None, "figure": None, "idea_id": idea["id"]}
+    ]
+    measure_id = await create_measure(goal_ids=[goal.json()["id"]])
+    page = await client.get(
+        f"/dashboard/measures/{measure_id}/decision-template?lang=en", headers={**planner, **HTML}
+    )
+    assert page.status_code == 200, page.text
+    assert f"Idea from residents: {idea['title']}" in page.text

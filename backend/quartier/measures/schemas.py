@@ -83,7 +83,14 @@ class LinkEvidence(Struct, kw_only=True, forbid_unknown_fields=True, tag="link",
     url: Url
 
 
-EvidenceInput = SurveyFigureEvidence | LinkEvidence
+class IdeaEvidence(Struct, kw_only=True, forbid_unknown_fields=True, tag="idea", tag_field="kind"):
+    """A published idea of the process that shows the need (its title is stored with the
+    link)."""
+
+    idea_id: UUID
+
+
+EvidenceInput = SurveyFigureEvidence | LinkEvidence | IdeaEvidence
 
 
 class GoalInput(Struct, kw_only=True, forbid_unknown_fields=True):
@@ -125,10 +132,11 @@ class FigureSnapshot(Struct, kw_only=True):
 
 
 class Evidence(Struct, kw_only=True):
-    kind: Literal["survey_figure", "link"]
+    kind: Literal["survey_figure", "link", "idea"]
     label: str
     url: str | None = None
     figure: FigureSnapshot | None = None
+    idea_id: Annotated[UUID | None, Meta(description="The idea (kind `idea`)")] = None
 
 
 class CategoryRef(Struct, kw_only=True):
