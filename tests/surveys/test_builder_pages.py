@@ -10,7 +10,7 @@ from typing import Any
 
 from pypdf import PdfReader
 
-from tests.surveys.conftest import Client, Headers, Surveys
+from tests.surveys.conftest import Client, Headers, Surveys, definition
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -417,3 +417,88 @@ async def test_a_planner_publishes_and_withdraws_the_results_as_open_data(
     withdrawn = await _post(client, f"{base}/open-data", data={"public": "no"}, headers=planner)
     assert withdrawn.status_code == 303
     assert not await public()
+
+
+async def test_changing_a_question_keeps_the_languages_the_builder_does_not_show(
+    client: Client, surveys: Surveys, planner: Headers
+) -> None:
+    """The builder edits German, English and easy-read German; Turkish and Arabic texts written
+    through the API (CreateSurvey, UpdateSurvey) stay when a planner changes the question."""
+    body = definition()
+    children = body["pages"][0]["questions"][2]
+    assert children["key"] == "children"
+    children["text"] |= {"tr": "Hanenizde çocuk var mı?", "ar": "هل يعيش أطفال في منزلك؟"}
+    children["hint"] = {"de": "Unter 18 Jahren", "tr": "18 yaşın altında"}
+    children["options"][0]["label"] |= {"tr": "Evet", "ar": "نعم"}
+    children["options"][1]["label"] |= {"tr": "Hayır"}
+    survey = await surveys.create(body)
+    base = f"/workspace/surveys/{survey['id']}/questions/children"
+    form = await _get(client, base, headers=planner)
+    assert form.status_code == 200
+    fields = {
+        "key": "children",
+        "text_de": "Leben Kinder in Ihrem Haushalt?",
+        "text_en": "Children at home?",
+        "hint_de": "Unter 18 Jahren",
+        "required": "yes",
+        "options": "yes | Ja | Yes\nno | Nein\nmaybe | Vielleicht",
+    }
+    saved = await _post(client, base, data=fields, headers=planner)
+    assert saved.status_code == 303, saved.text
+    question = (await _definition(client, survey["id"], planner))["pages"][0]["questions"][2]
+    assert question["text"] == {
+        "de": "Leben Kinder in Ihrem Haushalt?",
+        "en": "Children at home?",
+        "tr": "Hanenizde çocuk var mı?",
+        "ar": "هل يعيش أطفال في منزلك؟",
+    }
+    assert question["hint"] == {"de": "Unter 18 Jahren", "tr": "18 yaşın altında"}
+    labels = {option["key"]: option["label"] for option in question["options"]}
+    assert labels == {
+        "yes": {"de": "Ja", "en": "Yes", "tr": "Evet", "ar": "نعم"},
+        "no": {"de": "Nein", "tr": "Hayır"},
+        "maybe": {"de": "Vielleicht"},
+    }
+
+
+async def test_changing_a_published_question_keeps_its_other_option_as_it_was(
+    client: Client, surveys: Surveys, planner: Headers
+) -> None:
+    """The form shows the "other" option's label only: its length and need categories stay as
+    they are (a published survey refuses changed need categories, so a text change would
+    otherwise be refused)."""
+    body = definition()
+    missing = body["pages"][1]["questions"][0]
+    assert missing["key"] == "missing"
+    missing["other"] = {
+        "label": {"de": "Anderes", "tr": "Başka"},
+        "max_length": 100,
+        "need_categories": ["childcare"],
+    }
+    survey = await surveys.create(body, publish=True)
+    form = await _get(
+        client, f"/workspace/surveys/{survey['id']}/questions/missing", headers=planner
+    )
+    assert form.status_code == 200
+    fields = {
+        "key": "missing",
+        "text_de": "Was fehlt Ihrer Familie?",
+        "text_en": "What is your family missing?",
+        "required": "yes",
+        "options": form.text.split('id="options"', 1)[1].split(">", 1)[1].split("</textarea>")[0],
+        "other_de": "Etwas anderes",
+        "min_selections": "1",
+        "max_selections": "3",
+    }
+    fields["options"] = fields["options"].replace("&#39;", "'").replace("&amp;", "&").strip()
+    saved = await _post(
+        client, f"/workspace/surveys/{survey['id']}/questions/missing", data=fields, headers=planner
+    )
+    assert saved.status_code == 303, saved.text
+    question = (await _definition(client, survey["id"], planner))["pages"][1]["questions"][0]
+    assert question["text"]["en"] == "What is your family missing?"
+    assert question["other"] == {
+        "label": {"de": "Etwas anderes", "tr": "Başka"},
+        "max_length": 100,
+        "need_categories": ["childcare"],
+    }

@@ -209,6 +209,47 @@ def _question_from(
     return question
 
 
+FORM_LANGUAGES = frozenset(lang for lang, _suffix in LANGUAGES)
+QUESTION_TEXTS = ("text", "hint", "min_label", "max_label", "unit")
+
+
+def with_hidden_languages(
+    text: Mapping[str, Any] | None, previous: Mapping[str, Any] | None
+) -> dict[str, Any] | None:
+    """`text` as the form gave it, plus the languages of `previous` the builder does not show
+    (Turkish, Arabic: written through the API). A text the form left empty stays removed."""
+    if not text:
+        return None
+    hidden = {
+        lang: value
+        for lang, value in (previous or {}).items()
+        if lang not in FORM_LANGUAGES and value
+    }
+    return {**text, **hidden}
+
+
+def keep_what_the_form_does_not_show(
+    question: dict[str, Any], previous: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A question read from the builder's form, completed from the stored `previous`: its
+    texts' other languages (also of options by key and of the "other" option) and the "other"
+    option's length and need categories, which the form does not carry."""
+    for name in QUESTION_TEXTS:
+        if question.get(name):
+            question[name] = with_hidden_languages(question[name], previous.get(name))
+    before = {option["key"]: option for option in previous.get("options") or []}
+    for option in question.get("options") or []:
+        if option["key"] in before:
+            option["label"] = with_hidden_languages(option["label"], before[option["key"]]["label"])
+    other, other_before = question.get("other"), previous.get("other")
+    if other and other_before:
+        other["label"] = with_hidden_languages(other["label"], other_before.get("label"))
+        for name in ("max_length", "need_categories"):
+            if name in other_before:
+                other[name] = other_before[name]
+    return question
+
+
 def _question_values(question: Mapping[str, Any], types: Mapping[str, str]) -> dict[str, Any]:
     """The form fields of a stored question."""
     values: dict[str, Any] = {
@@ -538,7 +579,7 @@ async def update_question(
     question = _question_from(form, kind, _types(document), errors)
     if not errors:
         previous = document["pages"][p]["questions"][q]
-        document["pages"][p]["questions"][q] = question
+        document["pages"][p]["questions"][q] = keep_what_the_form_does_not_show(question, previous)
         problems = await _save(db_session, survey, document)
         if not problems:
             return _see_survey(survey_id, "saved")
