@@ -502,3 +502,71 @@ async def test_changing_a_published_question_keeps_its_other_option_as_it_was(
         "max_length": 100,
         "need_categories": ["childcare"],
     }
+
+
+async def test_the_texts_before_and_after_the_questions_are_changed_side_by_side(
+    client: Client, surveys: Surveys, planner: Headers
+) -> None:
+    """Title, introduction, purpose, organiser, privacy note, thank-you text and minutes: a draft
+    made by the API (or an XLSForm) gets its English and easy-read texts in the browser; a
+    published survey takes new texts; the German text is required; Turkish stays."""
+    body = definition()
+    body["title"] = {"de": "Familien in Mitte", "tr": "Mitte'de aileler"}
+    survey = await surveys.create(body)
+    base = f"/workspace/surveys/{survey['id']}"
+    builder = await _get(client, base, headers=planner)
+    assert f'href="{base}/texts"' in builder.text
+    form = await _get(client, f"{base}/texts", headers=planner)
+    assert form.status_code == 200
+    assert 'value="Familien in Mitte"' in form.text and 'id="title_simple"' in form.text
+    assert "Texte vor und nach den Fragen" in form.text and "Dankestext" in form.text
+    fields = {
+        "title_de": "Familien in Mitte 2027",
+        "title_en": "Families in Mitte 2027",
+        "title_simple": "Familien in Mitte",
+        "purpose_de": "Die Antworten helfen, Angebote für Familien zu planen.",
+        "purpose_en": "The answers help to plan services for families.",
+        "organiser_de": "Bezirksamt Mitte, Planungskoordination",
+        "privacy_note_de": "Die Befragung ist anonym.",
+        "thank_you_de": "Danke! Die Ergebnisse erscheinen im Herbst.",
+        "thank_you_en": "Thank you! The results appear in autumn.",
+        "estimated_minutes": "7",
+    }
+    saved = await _post(client, f"{base}/texts", data=fields, headers=planner)
+    assert saved.status_code == 303, saved.text
+    assert saved.headers["location"] == f"{base}?done=saved"
+    stored = await _definition(client, survey["id"], planner)
+    assert stored["title"] == {
+        "de": "Familien in Mitte 2027",
+        "en": "Families in Mitte 2027",
+        "de-x-simple": "Familien in Mitte",
+        "tr": "Mitte'de aileler",
+    }
+    assert stored["thank_you"]["en"] == "Thank you! The results appear in autumn."
+    assert stored["estimated_minutes"] == 7
+    assert stored.get("intro") is None  # emptied: removed
+
+    # Errors: at their fields and in the summary; nothing stored.
+    wrong = {**fields, "title_de": "", "estimated_minutes": "500"}
+    refused = await _post(client, f"{base}/texts", data=wrong, headers=planner)
+    assert refused.status_code == 400
+    assert 'class="error-summary"' in refused.text
+    assert 'href="#title_de"' in refused.text and 'id="title_de-error"' in refused.text
+    assert 'href="#estimated_minutes"' in refused.text
+    # The definition checks of the API, at the field they name.
+    too_long = await _post(
+        client, f"{base}/texts", data={**fields, "title_en": "x" * 301}, headers=planner
+    )
+    assert too_long.status_code == 400
+    assert 'href="#title_en"' in too_long.text and 'id="title_en-error"' in too_long.text
+    assert (await _definition(client, survey["id"], planner))["estimated_minutes"] == 7
+
+    # Published: new texts are still accepted.
+    published = await _post(client, f"{base}/publish", headers=planner)
+    assert published.status_code == 303
+    fields["title_en"] = "Families in Mitte, 2027"
+    saved = await _post(client, f"{base}/texts", data=fields, headers=planner)
+    assert saved.status_code == 303, saved.text
+    assert (await _definition(client, survey["id"], planner))["title"]["en"] == (
+        "Families in Mitte, 2027"
+    )

@@ -3,6 +3,7 @@
     GET/POST /workspace/processes/{id}/surveys/new          a new draft (texts residents read first)
     GET/POST /workspace/processes/{id}/surveys/import       a new draft from an XLSForm upload
     GET      /workspace/surveys/{id}                        the survey: pages, questions, actions
+    GET/POST /workspace/surveys/{id}/texts                  title, intro, purpose, … thank-you text
     POST     /workspace/surveys/{id}/pages                  add a page
     GET/POST /workspace/surveys/{id}/questions/new          add a question (`page`, `type`)
     GET/POST /workspace/surveys/{id}/questions/{key}        change a question
@@ -468,6 +469,97 @@ async def add_page(request: AnyRequest, db_session: AsyncSession, survey_id: UUI
     return await _builder(db_session, survey, document, errors=errors, values=values, status=400)
 
 
+# -- the texts residents read before and after the questions -------------------------------------
+
+SURVEY_TEXTS = ("title", "intro", "purpose", "organiser", "privacy_note", "thank_you")
+REQUIRED_TEXTS = frozenset({"title", "purpose", "organiser", "privacy_note"})
+_TOP_NAMES = "|".join((*SURVEY_TEXTS, "estimated_minutes"))
+_TOP_PATH = re.compile(rf"^definition\.({_TOP_NAMES})(?:\.(.+))?$")
+
+
+def _texts_page(
+    survey: Survey,
+    *,
+    values: dict[str, str],
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> Template:
+    return Template(
+        template_name="workspace/surveys/texts.html",
+        context={
+            "survey": survey,
+            "title": i18n.pick(survey.title),
+            "values": values,
+            "errors": errors or {},
+            "languages": _language_names(),
+            "published": survey.status == SurveyStatus.PUBLISHED,
+        },
+        status_code=status,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def _top_level_errors(problems: list[FieldError]) -> dict[str, str]:
+    """Errors of the definition checks on the survey's own texts at their fields
+    (`definition.title.en` → `title_en`), the rest under `definition`."""
+    errors: dict[str, str] = {}
+    for problem in problems:
+        match = _TOP_PATH.match(problem.field)
+        if match and match[1] == "estimated_minutes":
+            errors.setdefault("estimated_minutes", problem.message)
+        elif match:
+            language = (match[2] or "de").split(".", 1)[0]
+            errors.setdefault(match[1] + _LANGUAGE_SUFFIX.get(language, "_de"), problem.message)
+        else:
+            where = problem.field.removeprefix("definition.")
+            errors.setdefault("definition", f"{where}: {problem.message}")
+    return errors
+
+
+@get(BASE + "/texts", include_in_schema=False, **PLANNER)
+async def texts_form(db_session: AsyncSession, survey_id: UUID) -> Response[Any]:
+    """The survey's title, introduction, purpose, organiser, privacy note, thank-you text and
+    minutes, in German, English and easy-read German side by side."""
+    survey, document = await _survey_and_document(db_session, survey_id)
+    if survey.status == SurveyStatus.CLOSED:
+        return _see_survey(survey_id)
+    values = {"estimated_minutes": str(document.get("estimated_minutes") or "")}
+    for name in SURVEY_TEXTS:
+        values |= _text_values(name, document.get(name))
+    return _texts_page(survey, values=values)
+
+
+@post(BASE + "/texts", include_in_schema=False, status_code=200, **PLANNER)
+async def texts_submit(
+    request: AnyRequest, db_session: AsyncSession, survey_id: UUID
+) -> Response[Any]:
+    """Save the texts through UpdateSurvey's service (a published survey takes new texts;
+    Turkish and Arabic texts written through the API stay)."""
+    form = await request.form()
+    survey, document = await _survey_and_document(db_session, survey_id)
+    errors: dict[str, str] = {}
+    for name in SURVEY_TEXTS:
+        text = with_hidden_languages(_text_from(form, name), document.get(name))
+        if name in REQUIRED_TEXTS and (text is None or "de" not in text):
+            errors[f"{name}_de"] = _("Enter the German text.")
+        elif text is None:
+            document.pop(name, None)
+        else:
+            document[name] = text
+    minutes = _int(form, "estimated_minutes", errors)
+    if minutes is None or not 1 <= minutes <= 180:
+        errors.setdefault("estimated_minutes", _("Enter the minutes it takes, from 1 to 180."))
+    else:
+        document["estimated_minutes"] = minutes
+    if not errors:
+        problems = await _save(db_session, survey, document)
+        if not problems:
+            return _see_survey(survey_id, "saved")
+        errors = _top_level_errors(problems)
+    values = {k: str(v) for k, v in form.items() if k != "csrf_token"}
+    return _texts_page(survey, values=values, errors=errors, status=400)
+
+
 # -- questions -----------------------------------------------------------------------------------
 
 
@@ -903,6 +995,8 @@ async def import_upload(
 PAGES: list[ControllerRouterHandler] = [
     builder_page,
     add_page,
+    texts_form,
+    texts_submit,
     new_question,
     create_question,
     edit_question,
