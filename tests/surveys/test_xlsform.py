@@ -179,6 +179,35 @@ async def test_a_kobo_form_becomes_a_draft_survey(
     }
 
 
+async def test_a_real_workbook_survives_import_export_and_import_again(
+    client: Client, process_id: Any, planner: Headers
+) -> None:
+    """The Kobo workbook imported, its survey (with an easy-read German text added) exported:
+    pyxform turns the export into an XForm with the three languages, and importing the export
+    gives the same definition back."""
+    data = (FIXTURES / "kobo_familien_im_kiez.xlsx").read_bytes()
+    first = await _import(client, process_id, planner, data)
+    assert first.status_code == 201, first.text
+    survey_id = first.json()["id"]
+    url = f"/api/v1/surveys/{survey_id}"
+    original = (await client.get(f"{url}?texts=all", headers=planner)).json()["definition"]
+    original["title"]["de-x-simple"] = "Familien im Kiez"
+    original["pages"][0]["questions"][1]["text"]["de-x-simple"] = "Wie alt sind Sie?"
+    updated = await client.patch(url, json={"definition": original}, headers=planner)
+    assert updated.status_code == 200, updated.text
+    original = (await client.get(f"{url}?texts=all", headers=planner)).json()["definition"]
+
+    exported = await client.get(f"{url}/xlsform", headers=planner)
+    assert exported.status_code == 200
+    xform = convert(xlsform=exported.content, validate=False).xform
+    for language in ("German (de)", "English (en)", "Easy German (de-x-simple)"):
+        assert f'lang="{language}"' in xform, language
+    again = await _import(client, process_id, planner, exported.content)
+    assert again.status_code == 201, again.text
+    found = await client.get(f"/api/v1/surveys/{again.json()['id']}?texts=all", headers=planner)
+    assert found.json()["definition"] == original
+
+
 async def test_what_cannot_be_mapped_is_refused_naming_every_row_and_column(
     client: Client, process_id: Any, planner: Headers
 ) -> None:
