@@ -238,13 +238,14 @@ def test_entry_and_text_pages_are_accessible_and_fit_a_phone(
     first_process_id: str | None,
     live_server: LiveServer,
 ) -> None:
-    """The survey's texts, a question, paper entry (empty and with its errors) and the CSV
+    """The survey's texts, a page, a question, paper entry (empty and with its errors) and the CSV
     import (its preview with the errors per line) are axe clean at 320 px."""
     assert first_process_id is not None
     listed = live_server.get(f"/api/v1/processes/{first_process_id}/surveys")
     survey_id = listed.json()["items"][0]["id"]
     found = live_server.get(f"/api/v1/surveys/{survey_id}")
-    key = found.json()["definition"]["pages"][0]["questions"][0]["key"]
+    first_page = found.json()["definition"]["pages"][0]
+    key = first_page["questions"][0]["key"]
     page = _planner_page(new_context, signed_in_state, viewport={"width": 320, "height": 640})
 
     def check(path: str) -> None:
@@ -254,6 +255,7 @@ def test_entry_and_text_pages_are_accessible_and_fit_a_phone(
 
     for path in (
         f"/workspace/surveys/{survey_id}/texts",
+        f"/workspace/surveys/{survey_id}/pages/{first_page['key']}",
         f"/workspace/surveys/{survey_id}/questions/{key}",
         f"/workspace/surveys/{survey_id}/paper",
         f"/workspace/surveys/{survey_id}/import",

@@ -570,3 +570,56 @@ async def test_the_texts_before_and_after_the_questions_are_changed_side_by_side
     assert (await _definition(client, survey["id"], planner))["title"]["en"] == (
         "Families in Mitte, 2027"
     )
+
+
+async def test_a_pages_title_and_condition_are_changed(
+    client: Client, process_id: Any, planner: Headers
+) -> None:
+    survey_id = await _create(client, process_id, planner)
+    base = f"/workspace/surveys/{survey_id}"
+    question = {"type": "single_choice", "page": "where", "key": "alone", "text_de": "Allein?"}
+    question["options"] = "yes | Ja\nno | Nein"
+    assert (
+        await _post(client, f"{base}/questions/new", data=question, headers=planner)
+    ).status_code == 303
+    added = await _post(
+        client, f"{base}/pages", data={"page_key": "more", "page_title_de": "Mehr"}, headers=planner
+    )
+    assert added.status_code == 303
+    builder = await _get(client, base, headers=planner)
+    assert f'href="{base}/pages/more"' in builder.text
+    form = await _get(client, f"{base}/pages/more", headers=planner)
+    assert form.status_code == 200 and 'value="Mehr"' in form.text
+
+    fields = {
+        "page_title_de": "Mehr über Sie",
+        "page_title_en": "More about you",
+        "page_title_simple": "Mehr",
+        "page_show_if": "${alone} = 'yes'",
+    }
+    saved = await _post(client, f"{base}/pages/more", data=fields, headers=planner)
+    assert saved.status_code == 303, saved.text
+    assert saved.headers["location"] == f"{base}?done=saved#page-more"
+    page = (await _definition(client, survey_id, planner))["pages"][1]
+    assert page["title"] == {"de": "Mehr über Sie", "en": "More about you", "de-x-simple": "Mehr"}
+    assert page["show_if"] == {"op": "equals", "question": "alone", "value": "yes"}
+
+    # An expression that cannot be read, and a condition on the page's own question (the
+    # definition checks): at the field, nothing stored.
+    for condition in ("${alone} > 3", "${more_note} = 'x'"):
+        refused = await _post(
+            client,
+            f"{base}/pages/more",
+            data={**fields, "page_show_if": condition},
+            headers=planner,
+        )
+        assert refused.status_code == 400, condition
+        assert 'href="#page_show_if"' in refused.text and 'id="page_show_if-error"' in refused.text
+    assert (await _definition(client, survey_id, planner))["pages"][1] == page
+
+    # The condition removed.
+    saved = await _post(
+        client, f"{base}/pages/more", data={**fields, "page_show_if": ""}, headers=planner
+    )
+    assert saved.status_code == 303
+    assert (await _definition(client, survey_id, planner))["pages"][1].get("show_if") is None

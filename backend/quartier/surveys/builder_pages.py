@@ -5,6 +5,7 @@
     GET      /workspace/surveys/{id}                        the survey: pages, questions, actions
     GET/POST /workspace/surveys/{id}/texts                  title, intro, purpose, … thank-you text
     POST     /workspace/surveys/{id}/pages                  add a page
+    GET/POST /workspace/surveys/{id}/pages/{key}            a page's title and condition
     GET/POST /workspace/surveys/{id}/questions/new          add a question (`page`, `type`)
     GET/POST /workspace/surveys/{id}/questions/{key}        change a question
     POST     /workspace/surveys/{id}/questions/{key}/delete remove a question
@@ -467,6 +468,104 @@ async def add_page(request: AnyRequest, db_session: AsyncSession, survey_id: UUI
         "page_title", title
     )
     return await _builder(db_session, survey, document, errors=errors, values=values, status=400)
+
+
+_PAGE_PATH = re.compile(r"^definition\.pages\[(\d+)\]\.(title|show_if)(?:\.(.+))?$")
+
+
+def _page_form(
+    survey: Survey,
+    page: Mapping[str, Any],
+    *,
+    values: dict[str, str],
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> Template:
+    return Template(
+        template_name="workspace/surveys/page.html",
+        context={
+            "survey": survey,
+            "title": i18n.pick(survey.title),
+            "page": page,
+            "values": values,
+            "errors": errors or {},
+            "languages": _language_names(),
+            "published": survey.status == SurveyStatus.PUBLISHED,
+        },
+        status_code=status,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def _page_errors(problems: list[FieldError], index: int) -> dict[str, str]:
+    """Errors of the definition checks on the page at `index` at its fields (`title.en` →
+    `page_title_en`, `show_if` → `page_show_if`), the rest under `definition`."""
+    errors: dict[str, str] = {}
+    for problem in problems:
+        match = _PAGE_PATH.match(problem.field)
+        if match and int(match[1]) == index and match[2] == "title":
+            language = (match[3] or "de").split(".", 1)[0]
+            errors.setdefault("page_title" + _LANGUAGE_SUFFIX.get(language, "_de"), problem.message)
+        elif match and int(match[1]) == index:
+            errors.setdefault("page_show_if", problem.message)
+        else:
+            where = problem.field.removeprefix("definition.")
+            errors.setdefault("definition", f"{where}: {problem.message}")
+    return errors
+
+
+@get(BASE + "/pages/{key:str}", include_in_schema=False, **PLANNER)
+async def page_form(db_session: AsyncSession, survey_id: UUID, key: str) -> Response[Any]:
+    """A page's title (per language) and the condition under which it is shown."""
+    survey, document = await _survey_and_document(db_session, survey_id)
+    page = next((page for page in document["pages"] if page["key"] == key), None)
+    if page is None or survey.status == SurveyStatus.CLOSED:
+        return _see_survey(survey_id)
+    values = {"page_show_if": _condition_text(page.get("show_if"))}
+    values |= _text_values("page_title", page.get("title"))
+    return _page_form(survey, page, values=values)
+
+
+@post(BASE + "/pages/{key:str}", include_in_schema=False, status_code=200, **PLANNER)
+async def page_submit(
+    request: AnyRequest, db_session: AsyncSession, survey_id: UUID, key: str
+) -> Response[Any]:
+    """Save a page's title and condition through UpdateSurvey's service (the condition is read
+    like the builder's others; on a published survey a changed condition is refused, with the
+    reason)."""
+    form = await request.form()
+    survey, document = await _survey_and_document(db_session, survey_id)
+    index = next((i for i, page in enumerate(document["pages"]) if page["key"] == key), None)
+    if index is None:
+        return _see_survey(survey_id)
+    page = document["pages"][index]
+    errors: dict[str, str] = {}
+    title = with_hidden_languages(_text_from(form, "page_title"), page.get("title"))
+    if title is not None and "de" not in title:
+        errors["page_title_de"] = _("Enter the German text.")
+    condition = _field(form, "page_show_if", 2000)
+    show_if = None
+    if condition:
+        try:
+            show_if = xlsform.parse_relevant(condition, _types(document))
+        except ValueError as error:
+            errors["page_show_if"] = _(
+                "The condition cannot be read: %(reason)s", reason=str(error)
+            )
+    if not errors:
+        for name, value in (("title", title), ("show_if", show_if)):
+            if value is None:
+                page.pop(name, None)
+            else:
+                page[name] = value
+        problems = await _save(db_session, survey, document)
+        if not problems:
+            return Redirect(
+                f"/workspace/surveys/{survey_id}?done=saved#page-{key}", status_code=303
+            )
+        errors = _page_errors(problems, index)
+    values = {k: str(v) for k, v in form.items() if k != "csrf_token"}
+    return _page_form(survey, page, values=values, errors=errors, status=400)
 
 
 # -- the texts residents read before and after the questions -------------------------------------
@@ -995,6 +1094,8 @@ async def import_upload(
 PAGES: list[ControllerRouterHandler] = [
     builder_page,
     add_page,
+    page_form,
+    page_submit,
     texts_form,
     texts_submit,
     new_question,
