@@ -87,6 +87,34 @@ async def test_every_question_type_survives_export_and_import(
     assert again["definition"] == expected
 
 
+async def test_turkish_and_arabic_texts_survive_export_and_import(
+    surveys: Surveys, client: Client, planner: Headers
+) -> None:
+    """Texts in every language Quartier has: `label::Turkish (tr)`, `label::Arabic (ar)` and
+    Quartier's own `_tr`, `_ar` columns (a survey with them could not be exported before)."""
+    body = definition()
+    body["title"] |= {"tr": "Mitte'de aileler", "ar": "العائلات في ميته"}
+    body["purpose"]["tr"] = "Cevaplar aileler için hizmet planlamaya yardımcı olur."
+    area = body["pages"][0]["questions"][0]
+    area["text"] |= {"tr": "Hangi bölgede yaşıyorsunuz?", "ar": "في أي منطقة تسكن؟"}
+    children = body["pages"][0]["questions"][2]
+    children["options"][0]["label"] |= {"tr": "Evet", "ar": "نعم"}
+    safety = next(q for page in body["pages"] for q in page["questions"] if q["type"] == "rating")
+    safety["min_label"]["tr"] = "hiç"
+    created = await surveys.create(body)
+    exported = await client.get(f"/api/v1/surveys/{created['id']}/xlsform", headers=planner)
+    assert exported.status_code == 200, exported.text
+    xform = convert(xlsform=exported.content, validate=False).xform
+    assert 'lang="Turkish (tr)"' in xform and 'lang="Arabic (ar)"' in xform
+    header = next(openpyxl.load_workbook(io.BytesIO(exported.content))["survey"].values)
+    assert "label::Turkish (tr)" in header and "min_label_tr" in header
+
+    imported = await _import(client, surveys.process_id, planner, exported.content)
+    assert imported.status_code == 201, imported.text
+    found = await client.get(f"/api/v1/surveys/{imported.json()['id']}?texts=all", headers=planner)
+    assert found.json()["definition"] == msgspec.to_builtins(msgspec.convert(body, s.Definition))
+
+
 def test_the_workbook_uses_the_xlsform_names_of_types_conditions_and_languages() -> None:
     document = msgspec.convert({"definition": definition()}, s.SurveyDocument)
     book = openpyxl.load_workbook(io.BytesIO(xlsform.write_xlsform(document)))
