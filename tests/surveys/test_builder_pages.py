@@ -10,7 +10,7 @@ from typing import Any
 
 from pypdf import PdfReader
 
-from tests.surveys.conftest import Client, Headers, Surveys
+from tests.surveys.conftest import Client, Headers, Surveys, definition
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -417,3 +417,209 @@ async def test_a_planner_publishes_and_withdraws_the_results_as_open_data(
     withdrawn = await _post(client, f"{base}/open-data", data={"public": "no"}, headers=planner)
     assert withdrawn.status_code == 303
     assert not await public()
+
+
+async def test_changing_a_question_keeps_the_languages_the_builder_does_not_show(
+    client: Client, surveys: Surveys, planner: Headers
+) -> None:
+    """The builder edits German, English and easy-read German; Turkish and Arabic texts written
+    through the API (CreateSurvey, UpdateSurvey) stay when a planner changes the question."""
+    body = definition()
+    children = body["pages"][0]["questions"][2]
+    assert children["key"] == "children"
+    children["text"] |= {"tr": "Hanenizde çocuk var mı?", "ar": "هل يعيش أطفال في منزلك؟"}
+    children["hint"] = {"de": "Unter 18 Jahren", "tr": "18 yaşın altında"}
+    children["options"][0]["label"] |= {"tr": "Evet", "ar": "نعم"}
+    children["options"][1]["label"] |= {"tr": "Hayır"}
+    survey = await surveys.create(body)
+    base = f"/workspace/surveys/{survey['id']}/questions/children"
+    form = await _get(client, base, headers=planner)
+    assert form.status_code == 200
+    fields = {
+        "key": "children",
+        "text_de": "Leben Kinder in Ihrem Haushalt?",
+        "text_en": "Children at home?",
+        "hint_de": "Unter 18 Jahren",
+        "required": "yes",
+        "options": "yes | Ja | Yes\nno | Nein\nmaybe | Vielleicht",
+    }
+    saved = await _post(client, base, data=fields, headers=planner)
+    assert saved.status_code == 303, saved.text
+    question = (await _definition(client, survey["id"], planner))["pages"][0]["questions"][2]
+    assert question["text"] == {
+        "de": "Leben Kinder in Ihrem Haushalt?",
+        "en": "Children at home?",
+        "tr": "Hanenizde çocuk var mı?",
+        "ar": "هل يعيش أطفال في منزلك؟",
+    }
+    assert question["hint"] == {"de": "Unter 18 Jahren", "tr": "18 yaşın altında"}
+    labels = {option["key"]: option["label"] for option in question["options"]}
+    assert labels == {
+        "yes": {"de": "Ja", "en": "Yes", "tr": "Evet", "ar": "نعم"},
+        "no": {"de": "Nein", "tr": "Hayır"},
+        "maybe": {"de": "Vielleicht"},
+    }
+
+
+async def test_changing_a_published_question_keeps_its_other_option_as_it_was(
+    client: Client, surveys: Surveys, planner: Headers
+) -> None:
+    """The form shows the "other" option's label only: its length and need categories stay as
+    they are (a published survey refuses changed need categories, so a text change would
+    otherwise be refused)."""
+    body = definition()
+    missing = body["pages"][1]["questions"][0]
+    assert missing["key"] == "missing"
+    missing["other"] = {
+        "label": {"de": "Anderes", "tr": "Başka"},
+        "max_length": 100,
+        "need_categories": ["childcare"],
+    }
+    survey = await surveys.create(body, publish=True)
+    form = await _get(
+        client, f"/workspace/surveys/{survey['id']}/questions/missing", headers=planner
+    )
+    assert form.status_code == 200
+    fields = {
+        "key": "missing",
+        "text_de": "Was fehlt Ihrer Familie?",
+        "text_en": "What is your family missing?",
+        "required": "yes",
+        "options": form.text.split('id="options"', 1)[1].split(">", 1)[1].split("</textarea>")[0],
+        "other_de": "Etwas anderes",
+        "min_selections": "1",
+        "max_selections": "3",
+    }
+    fields["options"] = fields["options"].replace("&#39;", "'").replace("&amp;", "&").strip()
+    saved = await _post(
+        client, f"/workspace/surveys/{survey['id']}/questions/missing", data=fields, headers=planner
+    )
+    assert saved.status_code == 303, saved.text
+    question = (await _definition(client, survey["id"], planner))["pages"][1]["questions"][0]
+    assert question["text"]["en"] == "What is your family missing?"
+    assert question["other"] == {
+        "label": {"de": "Etwas anderes", "tr": "Başka"},
+        "max_length": 100,
+        "need_categories": ["childcare"],
+    }
+
+
+async def test_the_texts_before_and_after_the_questions_are_changed_side_by_side(
+    client: Client, surveys: Surveys, planner: Headers
+) -> None:
+    """Title, introduction, purpose, organiser, privacy note, thank-you text and minutes: a draft
+    made by the API (or an XLSForm) gets its English and easy-read texts in the browser; a
+    published survey takes new texts; the German text is required; Turkish stays."""
+    body = definition()
+    body["title"] = {"de": "Familien in Mitte", "tr": "Mitte'de aileler"}
+    survey = await surveys.create(body)
+    base = f"/workspace/surveys/{survey['id']}"
+    builder = await _get(client, base, headers=planner)
+    assert f'href="{base}/texts"' in builder.text
+    form = await _get(client, f"{base}/texts", headers=planner)
+    assert form.status_code == 200
+    assert 'value="Familien in Mitte"' in form.text and 'id="title_simple"' in form.text
+    assert "Texte vor und nach den Fragen" in form.text and "Dankestext" in form.text
+    fields = {
+        "title_de": "Familien in Mitte 2027",
+        "title_en": "Families in Mitte 2027",
+        "title_simple": "Familien in Mitte",
+        "purpose_de": "Die Antworten helfen, Angebote für Familien zu planen.",
+        "purpose_en": "The answers help to plan services for families.",
+        "organiser_de": "Bezirksamt Mitte, Planungskoordination",
+        "privacy_note_de": "Die Befragung ist anonym.",
+        "thank_you_de": "Danke! Die Ergebnisse erscheinen im Herbst.",
+        "thank_you_en": "Thank you! The results appear in autumn.",
+        "estimated_minutes": "7",
+    }
+    saved = await _post(client, f"{base}/texts", data=fields, headers=planner)
+    assert saved.status_code == 303, saved.text
+    assert saved.headers["location"] == f"{base}?done=saved"
+    stored = await _definition(client, survey["id"], planner)
+    assert stored["title"] == {
+        "de": "Familien in Mitte 2027",
+        "en": "Families in Mitte 2027",
+        "de-x-simple": "Familien in Mitte",
+        "tr": "Mitte'de aileler",
+    }
+    assert stored["thank_you"]["en"] == "Thank you! The results appear in autumn."
+    assert stored["estimated_minutes"] == 7
+    assert stored.get("intro") is None  # emptied: removed
+
+    # Errors: at their fields and in the summary; nothing stored.
+    wrong = {**fields, "title_de": "", "estimated_minutes": "500"}
+    refused = await _post(client, f"{base}/texts", data=wrong, headers=planner)
+    assert refused.status_code == 400
+    assert 'class="error-summary"' in refused.text
+    assert 'href="#title_de"' in refused.text and 'id="title_de-error"' in refused.text
+    assert 'href="#estimated_minutes"' in refused.text
+    # The definition checks of the API, at the field they name.
+    too_long = await _post(
+        client, f"{base}/texts", data={**fields, "title_en": "x" * 301}, headers=planner
+    )
+    assert too_long.status_code == 400
+    assert 'href="#title_en"' in too_long.text and 'id="title_en-error"' in too_long.text
+    assert (await _definition(client, survey["id"], planner))["estimated_minutes"] == 7
+
+    # Published: new texts are still accepted.
+    published = await _post(client, f"{base}/publish", headers=planner)
+    assert published.status_code == 303
+    fields["title_en"] = "Families in Mitte, 2027"
+    saved = await _post(client, f"{base}/texts", data=fields, headers=planner)
+    assert saved.status_code == 303, saved.text
+    assert (await _definition(client, survey["id"], planner))["title"]["en"] == (
+        "Families in Mitte, 2027"
+    )
+
+
+async def test_a_pages_title_and_condition_are_changed(
+    client: Client, process_id: Any, planner: Headers
+) -> None:
+    survey_id = await _create(client, process_id, planner)
+    base = f"/workspace/surveys/{survey_id}"
+    question = {"type": "single_choice", "page": "where", "key": "alone", "text_de": "Allein?"}
+    question["options"] = "yes | Ja\nno | Nein"
+    assert (
+        await _post(client, f"{base}/questions/new", data=question, headers=planner)
+    ).status_code == 303
+    added = await _post(
+        client, f"{base}/pages", data={"page_key": "more", "page_title_de": "Mehr"}, headers=planner
+    )
+    assert added.status_code == 303
+    builder = await _get(client, base, headers=planner)
+    assert f'href="{base}/pages/more"' in builder.text
+    form = await _get(client, f"{base}/pages/more", headers=planner)
+    assert form.status_code == 200 and 'value="Mehr"' in form.text
+
+    fields = {
+        "page_title_de": "Mehr über Sie",
+        "page_title_en": "More about you",
+        "page_title_simple": "Mehr",
+        "page_show_if": "${alone} = 'yes'",
+    }
+    saved = await _post(client, f"{base}/pages/more", data=fields, headers=planner)
+    assert saved.status_code == 303, saved.text
+    assert saved.headers["location"] == f"{base}?done=saved#page-more"
+    page = (await _definition(client, survey_id, planner))["pages"][1]
+    assert page["title"] == {"de": "Mehr über Sie", "en": "More about you", "de-x-simple": "Mehr"}
+    assert page["show_if"] == {"op": "equals", "question": "alone", "value": "yes"}
+
+    # An expression that cannot be read, and a condition on the page's own question (the
+    # definition checks): at the field, nothing stored.
+    for condition in ("${alone} > 3", "${more_note} = 'x'"):
+        refused = await _post(
+            client,
+            f"{base}/pages/more",
+            data={**fields, "page_show_if": condition},
+            headers=planner,
+        )
+        assert refused.status_code == 400, condition
+        assert 'href="#page_show_if"' in refused.text and 'id="page_show_if-error"' in refused.text
+    assert (await _definition(client, survey_id, planner))["pages"][1] == page
+
+    # The condition removed.
+    saved = await _post(
+        client, f"{base}/pages/more", data={**fields, "page_show_if": ""}, headers=planner
+    )
+    assert saved.status_code == 303
+    assert (await _definition(client, survey_id, planner))["pages"][1].get("show_if") is None

@@ -3,7 +3,9 @@
     GET/POST /workspace/processes/{id}/surveys/new          a new draft (texts residents read first)
     GET/POST /workspace/processes/{id}/surveys/import       a new draft from an XLSForm upload
     GET      /workspace/surveys/{id}                        the survey: pages, questions, actions
+    GET/POST /workspace/surveys/{id}/texts                  title, intro, purpose, … thank-you text
     POST     /workspace/surveys/{id}/pages                  add a page
+    GET/POST /workspace/surveys/{id}/pages/{key}            a page's title and condition
     GET/POST /workspace/surveys/{id}/questions/new          add a question (`page`, `type`)
     GET/POST /workspace/surveys/{id}/questions/{key}        change a question
     POST     /workspace/surveys/{id}/questions/{key}/delete remove a question
@@ -206,6 +208,47 @@ def _question_from(
     if kind == "social_area":
         question["level"] = _field(form, "level", 40)
         question["point_lookup"] = form.get("point_lookup") == "yes"
+    return question
+
+
+FORM_LANGUAGES = frozenset(lang for lang, _suffix in LANGUAGES)
+QUESTION_TEXTS = ("text", "hint", "min_label", "max_label", "unit")
+
+
+def with_hidden_languages(
+    text: Mapping[str, Any] | None, previous: Mapping[str, Any] | None
+) -> dict[str, Any] | None:
+    """`text` as the form gave it, plus the languages of `previous` the builder does not show
+    (Turkish, Arabic: written through the API). A text the form left empty stays removed."""
+    if not text:
+        return None
+    hidden = {
+        lang: value
+        for lang, value in (previous or {}).items()
+        if lang not in FORM_LANGUAGES and value
+    }
+    return {**text, **hidden}
+
+
+def keep_what_the_form_does_not_show(
+    question: dict[str, Any], previous: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A question read from the builder's form, completed from the stored `previous`: its
+    texts' other languages (also of options by key and of the "other" option) and the "other"
+    option's length and need categories, which the form does not carry."""
+    for name in QUESTION_TEXTS:
+        if question.get(name):
+            question[name] = with_hidden_languages(question[name], previous.get(name))
+    before = {option["key"]: option for option in previous.get("options") or []}
+    for option in question.get("options") or []:
+        if option["key"] in before:
+            option["label"] = with_hidden_languages(option["label"], before[option["key"]]["label"])
+    other, other_before = question.get("other"), previous.get("other")
+    if other and other_before:
+        other["label"] = with_hidden_languages(other["label"], other_before.get("label"))
+        for name in ("max_length", "need_categories"):
+            if name in other_before:
+                other[name] = other_before[name]
     return question
 
 
@@ -427,6 +470,195 @@ async def add_page(request: AnyRequest, db_session: AsyncSession, survey_id: UUI
     return await _builder(db_session, survey, document, errors=errors, values=values, status=400)
 
 
+_PAGE_PATH = re.compile(r"^definition\.pages\[(\d+)\]\.(title|show_if)(?:\.(.+))?$")
+
+
+def _page_form(
+    survey: Survey,
+    page: Mapping[str, Any],
+    *,
+    values: dict[str, str],
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> Template:
+    return Template(
+        template_name="workspace/surveys/page.html",
+        context={
+            "survey": survey,
+            "title": i18n.pick(survey.title),
+            "page": page,
+            "values": values,
+            "errors": errors or {},
+            "languages": _language_names(),
+            "published": survey.status == SurveyStatus.PUBLISHED,
+        },
+        status_code=status,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def _page_errors(problems: list[FieldError], index: int) -> dict[str, str]:
+    """Errors of the definition checks on the page at `index` at its fields (`title.en` →
+    `page_title_en`, `show_if` → `page_show_if`), the rest under `definition`."""
+    errors: dict[str, str] = {}
+    for problem in problems:
+        match = _PAGE_PATH.match(problem.field)
+        if match and int(match[1]) == index and match[2] == "title":
+            language = (match[3] or "de").split(".", 1)[0]
+            errors.setdefault("page_title" + _LANGUAGE_SUFFIX.get(language, "_de"), problem.message)
+        elif match and int(match[1]) == index:
+            errors.setdefault("page_show_if", problem.message)
+        else:
+            where = problem.field.removeprefix("definition.")
+            errors.setdefault("definition", f"{where}: {problem.message}")
+    return errors
+
+
+@get(BASE + "/pages/{key:str}", include_in_schema=False, **PLANNER)
+async def page_form(db_session: AsyncSession, survey_id: UUID, key: str) -> Response[Any]:
+    """A page's title (per language) and the condition under which it is shown."""
+    survey, document = await _survey_and_document(db_session, survey_id)
+    page = next((page for page in document["pages"] if page["key"] == key), None)
+    if page is None or survey.status == SurveyStatus.CLOSED:
+        return _see_survey(survey_id)
+    values = {"page_show_if": _condition_text(page.get("show_if"))}
+    values |= _text_values("page_title", page.get("title"))
+    return _page_form(survey, page, values=values)
+
+
+@post(BASE + "/pages/{key:str}", include_in_schema=False, status_code=200, **PLANNER)
+async def page_submit(
+    request: AnyRequest, db_session: AsyncSession, survey_id: UUID, key: str
+) -> Response[Any]:
+    """Save a page's title and condition through UpdateSurvey's service (the condition is read
+    like the builder's others; on a published survey a changed condition is refused, with the
+    reason)."""
+    form = await request.form()
+    survey, document = await _survey_and_document(db_session, survey_id)
+    index = next((i for i, page in enumerate(document["pages"]) if page["key"] == key), None)
+    if index is None:
+        return _see_survey(survey_id)
+    page = document["pages"][index]
+    errors: dict[str, str] = {}
+    title = with_hidden_languages(_text_from(form, "page_title"), page.get("title"))
+    if title is not None and "de" not in title:
+        errors["page_title_de"] = _("Enter the German text.")
+    condition = _field(form, "page_show_if", 2000)
+    show_if = None
+    if condition:
+        try:
+            show_if = xlsform.parse_relevant(condition, _types(document))
+        except ValueError as error:
+            errors["page_show_if"] = _(
+                "The condition cannot be read: %(reason)s", reason=str(error)
+            )
+    if not errors:
+        for name, value in (("title", title), ("show_if", show_if)):
+            if value is None:
+                page.pop(name, None)
+            else:
+                page[name] = value
+        problems = await _save(db_session, survey, document)
+        if not problems:
+            return Redirect(
+                f"/workspace/surveys/{survey_id}?done=saved#page-{key}", status_code=303
+            )
+        errors = _page_errors(problems, index)
+    values = {k: str(v) for k, v in form.items() if k != "csrf_token"}
+    return _page_form(survey, page, values=values, errors=errors, status=400)
+
+
+# -- the texts residents read before and after the questions -------------------------------------
+
+SURVEY_TEXTS = ("title", "intro", "purpose", "organiser", "privacy_note", "thank_you")
+REQUIRED_TEXTS = frozenset({"title", "purpose", "organiser", "privacy_note"})
+_TOP_NAMES = "|".join((*SURVEY_TEXTS, "estimated_minutes"))
+_TOP_PATH = re.compile(rf"^definition\.({_TOP_NAMES})(?:\.(.+))?$")
+
+
+def _texts_page(
+    survey: Survey,
+    *,
+    values: dict[str, str],
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> Template:
+    return Template(
+        template_name="workspace/surveys/texts.html",
+        context={
+            "survey": survey,
+            "title": i18n.pick(survey.title),
+            "values": values,
+            "errors": errors or {},
+            "languages": _language_names(),
+            "published": survey.status == SurveyStatus.PUBLISHED,
+        },
+        status_code=status,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def _top_level_errors(problems: list[FieldError]) -> dict[str, str]:
+    """Errors of the definition checks on the survey's own texts at their fields
+    (`definition.title.en` → `title_en`), the rest under `definition`."""
+    errors: dict[str, str] = {}
+    for problem in problems:
+        match = _TOP_PATH.match(problem.field)
+        if match and match[1] == "estimated_minutes":
+            errors.setdefault("estimated_minutes", problem.message)
+        elif match:
+            language = (match[2] or "de").split(".", 1)[0]
+            errors.setdefault(match[1] + _LANGUAGE_SUFFIX.get(language, "_de"), problem.message)
+        else:
+            where = problem.field.removeprefix("definition.")
+            errors.setdefault("definition", f"{where}: {problem.message}")
+    return errors
+
+
+@get(BASE + "/texts", include_in_schema=False, **PLANNER)
+async def texts_form(db_session: AsyncSession, survey_id: UUID) -> Response[Any]:
+    """The survey's title, introduction, purpose, organiser, privacy note, thank-you text and
+    minutes, in German, English and easy-read German side by side."""
+    survey, document = await _survey_and_document(db_session, survey_id)
+    if survey.status == SurveyStatus.CLOSED:
+        return _see_survey(survey_id)
+    values = {"estimated_minutes": str(document.get("estimated_minutes") or "")}
+    for name in SURVEY_TEXTS:
+        values |= _text_values(name, document.get(name))
+    return _texts_page(survey, values=values)
+
+
+@post(BASE + "/texts", include_in_schema=False, status_code=200, **PLANNER)
+async def texts_submit(
+    request: AnyRequest, db_session: AsyncSession, survey_id: UUID
+) -> Response[Any]:
+    """Save the texts through UpdateSurvey's service (a published survey takes new texts;
+    Turkish and Arabic texts written through the API stay)."""
+    form = await request.form()
+    survey, document = await _survey_and_document(db_session, survey_id)
+    errors: dict[str, str] = {}
+    for name in SURVEY_TEXTS:
+        text = with_hidden_languages(_text_from(form, name), document.get(name))
+        if name in REQUIRED_TEXTS and (text is None or "de" not in text):
+            errors[f"{name}_de"] = _("Enter the German text.")
+        elif text is None:
+            document.pop(name, None)
+        else:
+            document[name] = text
+    minutes = _int(form, "estimated_minutes", errors)
+    if minutes is None or not 1 <= minutes <= 180:
+        errors.setdefault("estimated_minutes", _("Enter the minutes it takes, from 1 to 180."))
+    else:
+        document["estimated_minutes"] = minutes
+    if not errors:
+        problems = await _save(db_session, survey, document)
+        if not problems:
+            return _see_survey(survey_id, "saved")
+        errors = _top_level_errors(problems)
+    values = {k: str(v) for k, v in form.items() if k != "csrf_token"}
+    return _texts_page(survey, values=values, errors=errors, status=400)
+
+
 # -- questions -----------------------------------------------------------------------------------
 
 
@@ -538,7 +770,7 @@ async def update_question(
     question = _question_from(form, kind, _types(document), errors)
     if not errors:
         previous = document["pages"][p]["questions"][q]
-        document["pages"][p]["questions"][q] = question
+        document["pages"][p]["questions"][q] = keep_what_the_form_does_not_show(question, previous)
         problems = await _save(db_session, survey, document)
         if not problems:
             return _see_survey(survey_id, "saved")
@@ -862,6 +1094,10 @@ async def import_upload(
 PAGES: list[ControllerRouterHandler] = [
     builder_page,
     add_page,
+    page_form,
+    page_submit,
+    texts_form,
+    texts_submit,
     new_question,
     create_question,
     edit_question,

@@ -27,9 +27,10 @@ Bounds are ``constraint`` expressions (``. >= 1 and . <= 15``, ``string-length(.
 ``count-selected(.) >= 1 and count-selected(.) <= 3``); conditions are ``relevant``
 expressions (``${q} = 'yes'``, ``${q} != 'no'``, ``selected(${q}, 'kita')``, ``not(…)``,
 ``and``, ``or``, parentheses). Texts in several languages are ``label::German (de)``,
-``label::English (en)``, ``label::Easy German (de-x-simple)`` columns (a column without
-language is German). Need categories are a ``need_categories`` column (space separated) of the
-choices or, for ratings, of the survey sheet. The texts residents read before the survey
+``label::English (en)``, ``label::Easy German (de-x-simple)``, ``label::Turkish (tr)``,
+``label::Arabic (ar)`` columns (a column without language is German). Need categories are a
+``need_categories`` column (space separated) of the choices or, for ratings, of the survey
+sheet. The texts residents read before the survey
 (``purpose``, ``organiser``, ``privacy_note``, ``intro``, ``thank_you``) and the settings
 (``estimated_minutes``, ``access_mode``, ``k_threshold``, ``min_respondents``) are columns of
 the settings sheet. Whatever cannot be mapped — other question types, nested or repeated
@@ -69,12 +70,20 @@ LANGUAGE_NAMES = {
     "de": "German (de)",
     "en": "English (en)",
     "de-x-simple": "Easy German (de-x-simple)",
+    "tr": "Turkish (tr)",
+    "ar": "Arabic (ar)",
 }
+LANGUAGES = tuple(LANGUAGE_NAMES)  # in the order of the columns
 _LANGUAGE_WORDS = {
     "german": "de",
     "deutsch": "de",
     "english": "en",
     "englisch": "en",
+    "turkish": "tr",
+    "türkçe": "tr",
+    "türkisch": "tr",
+    "arabic": "ar",
+    "arabisch": "ar",
     "default": "de",
 }
 _CODE_IN_NAME = re.compile(r"\(([A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*)\)\s*$")
@@ -164,7 +173,7 @@ class _Refused(Exception):
 def _language(name: str) -> str | None:
     found = _CODE_IN_NAME.search(name)
     code = found.group(1).lower() if found else _LANGUAGE_WORDS.get(name.strip().lower())
-    return code if code in ("de", "en", "de-x-simple") else None
+    return code if code in LANGUAGE_NAMES else None
 
 
 def _text(value: Any, refuse: Any, column: str) -> dict[str, str] | None:
@@ -180,8 +189,8 @@ def _text(value: Any, refuse: Any, column: str) -> dict[str, str] | None:
             raise _Refused(
                 refuse(
                     f"{column}::{name}",
-                    f"unknown language {name!r} (use German (de), "
-                    "English (en) or Easy German (de-x-simple))",
+                    f"unknown language {name!r} (use German (de), English (en), "
+                    "Easy German (de-x-simple), Turkish (tr) or Arabic (ar))",
                 )
             )
         if text:
@@ -195,15 +204,14 @@ def _text(value: Any, refuse: Any, column: str) -> dict[str, str] | None:
 
 def _own_text(raw: Mapping[str, Any], name: str) -> dict[str, str] | None:
     """A text in Quartier's own columns, one per language: `name_de` (or `name`), `name_en`,
-    `name_de-x-simple` (pyxform keeps such columns as they are; `::` translations of columns
-    it does not know would break its XForm output)."""
+    `name_de-x-simple`, `name_tr`, `name_ar` (pyxform keeps such columns as they are; `::`
+    translations of columns it does not know would break its XForm output)."""
     texts = {
         language: str(raw[column]).strip()
         for language, column in (
             ("de", f"{name}_de"),
             ("de", name),
-            ("en", f"{name}_en"),
-            ("de-x-simple", f"{name}_de-x-simple"),
+            *((language, f"{name}_{language}") for language in LANGUAGES[1:]),
         )
         if raw.get(column) not in (None, "")
     }
@@ -711,7 +719,7 @@ def _languages(document: s.SurveyDocument) -> list[str]:
 
     def walk(node: Any) -> None:
         if isinstance(node, dict):
-            if "de" in node and node.keys() <= {"de", "en", "de-x-simple"}:
+            if "de" in node and node.keys() <= LANGUAGE_NAMES.keys():
                 used.update(node)
             for value in node.values():
                 walk(value)
@@ -720,7 +728,7 @@ def _languages(document: s.SurveyDocument) -> list[str]:
                 walk(value)
 
     walk(msgspec.to_builtins(document.definition))
-    return [language for language in ("de", "en", "de-x-simple") if language in used]
+    return [language for language in LANGUAGES if language in used]
 
 
 def _constraint(lhs: str, low: float | None, high: float | None) -> str:
