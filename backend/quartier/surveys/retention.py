@@ -7,7 +7,8 @@ purpose needs it, and the purge that removes it.
   the survey closed;
 * invitation code hashes — one response per letter while the survey is open: kept until 30
   days after the survey closed;
-* idempotency records — replay a retried submission: 24 hours (core.idempotency);
+* idempotency records — replay a retried submission: 24 hours (core.idempotency; also
+  purged when older than the period now configured);
 * e-mail addresses for notifications (an idea's author, with consent) — tell the author of
   status changes: deleted when the idea is closed or on request (ideas.services), and here at
   the latest 365 days after the idea last changed (submission, edit, moderation, status,
@@ -48,6 +49,7 @@ class Policy:
     pseudonyms: datetime.timedelta = datetime.timedelta(0)
     invitation_codes: datetime.timedelta = datetime.timedelta(days=30)
     notify_emails: datetime.timedelta = datetime.timedelta(days=365)
+    idempotency: datetime.timedelta = datetime.timedelta(hours=24)
 
     @classmethod
     def of(cls, settings: Settings) -> Policy:
@@ -57,6 +59,7 @@ class Policy:
             pseudonyms=datetime.timedelta(days=settings.retention_pseudonym_days),
             invitation_codes=datetime.timedelta(days=settings.retention_invitation_code_days),
             notify_emails=datetime.timedelta(days=settings.retention_notify_email_days),
+            idempotency=settings.idempotency_retention,
         )
 
 
@@ -124,7 +127,9 @@ async def purge(
                 .execution_options(synchronize_session=False)
             )
             result.invitation_codes += int(getattr(found, "rowcount", 0) or 0)
-    result.idempotency_records = await idempotency.purge_expired(session)
+    result.idempotency_records = await idempotency.purge_expired(
+        session, policy.idempotency, now=now
+    )
     last_change = func.greatest(
         Idea.created_at, Idea.updated_at, func.coalesce(Idea.answered_at, Idea.created_at)
     )
