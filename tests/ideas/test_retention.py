@@ -207,6 +207,15 @@ async def test_supporters_pseudonyms_are_replaced_once_ideas_closed_keeping_ever
     assert again.support_pseudonyms == 0
     assert await _supports(session, ideas.process_id) == replaced
 
+    # A merge afterwards (it recounts from the rows) still counts resident A once.
+    merged = await client.post(
+        f"/api/v1/ideas/{second['id']}/merge",
+        json={"into_id": first["id"], "reason": "Dieselbe Gegend"},
+        headers=ideas.moderator,
+    )
+    assert merged.status_code == 200, merged.text
+    assert (await client.get(f"/api/v1/ideas/{first['id']}")).json()["support_count"] == 2
+
 
 async def test_supporters_pseudonyms_are_kept_for_the_period_after_ideas_closed(
     ideas: Ideas, client: Client, session: AsyncSession, settings: Settings
