@@ -327,7 +327,7 @@ async def submit_idea(
     try:
         result = await resident_write(
             db_session,
-            secret_key=_settings(request).secret_key,
+            settings=_settings(request),
             operation=operation_name("SubmitIdea", process_id),
             key=f"form:{values['nonce']}",
             body=data,
@@ -455,7 +455,7 @@ async def comment_idea(
         try:
             result = await resident_write(
                 db_session,
-                secret_key=_settings(request).secret_key,
+                settings=_settings(request),
                 operation=operation_name("SubmitIdeaComment", idea_id),
                 key=f"form:{values['nonce'][:NONCE_MAX]}" if values["nonce"] else None,
                 body=data,

@@ -292,6 +292,7 @@ async def submit_idempotent(
         key=idempotency_key,
         request_fingerprint=request_fingerprint,
         produce=produce,
+        retention=settings.idempotency_retention,
     )
 
 
@@ -582,7 +583,15 @@ async def _submit_on_driver(
                 record = (
                     dict.fromkeys(_RECORD_COLUMNS)
                     if key is None
-                    else record_values(OPERATION, key, request_fingerprint, 201, body, {})
+                    else record_values(
+                        OPERATION,
+                        key,
+                        request_fingerprint,
+                        201,
+                        body,
+                        {},
+                        retention=settings.idempotency_retention,
+                    )
                 )
                 stored = await db.row(
                     _STORE,

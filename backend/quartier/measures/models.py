@@ -15,7 +15,8 @@
 * `measure_feedback` with `measure_feedback_ratings` and `measure_feedback_comments`: one
   response, its ratings (one row per criterion, for counting in SQL) and its comments (per
   section or general). A resident's response stores no person: a keyed per-consultation
-  pseudonym only, as in surveys. An organisation's response names the organisation.
+  pseudonym only, as in surveys, deleted by the retention purge once the window has closed
+  (surveys.retention). An organisation's response names the organisation.
 * `measure_consultation_codes`: codes issued to organisations, kept as keyed hashes.
 * Comments are moderated like idea comments: a moderator hides one with a reason (it leaves
   the summary and the report) or restores it; the last step's who, when and why stay on the

@@ -418,6 +418,7 @@ class SurveyController(Controller):
                 _settings(request).secret_key, msgspec.json.encode(data, order="sorted")
             ),
             produce=produce,
+            retention=_settings(request).idempotency_retention,
         )
         response: Response[s.ResponseReceipt] = as_response(result)
         return response
@@ -460,6 +461,7 @@ class SurveyController(Controller):
                 _settings(request).secret_key, msgspec.json.encode(data, order="sorted")
             ),
             produce=produce,
+            retention=_settings(request).idempotency_retention,
         )
         response: Response[s.ImportResult] = as_response(result)
         return response
@@ -580,6 +582,7 @@ class NeedCategoryController(Controller):
                 _settings(request).secret_key, msgspec.json.encode(data, order="sorted")
             ),
             produce=produce,
+            retention=_settings(request).idempotency_retention,
         )
         response: Response[s.NeedCategoryOut] = as_response(result)
         return response
