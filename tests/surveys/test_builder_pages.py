@@ -561,6 +561,34 @@ async def test_the_texts_before_and_after_the_questions_are_changed_side_by_side
     assert 'href="#title_en"' in too_long.text and 'id="title_en-error"' in too_long.text
     assert (await _definition(client, survey["id"], planner))["estimated_minutes"] == 7
 
+    # The disclosure thresholds, bounded as the API bounds them; the service's rule that
+    # min_respondents is at least k is shown at its field; nothing stored on an error.
+    form = await _get(client, f"{base}/texts", headers=planner)
+    assert 'name="k_threshold"' in form.text and 'value="5"' in form.text
+    assert "Schutz kleiner Gruppen" in form.text
+    for wrong_settings, field in (
+        ({"k_threshold": "2"}, "k_threshold"),
+        ({"k_threshold": "x"}, "k_threshold"),
+        ({"min_respondents": "10001"}, "min_respondents"),
+        ({"k_threshold": "8", "min_respondents": "6"}, "min_respondents"),
+    ):
+        refused = await _post(
+            client, f"{base}/texts", data={**fields, **wrong_settings}, headers=planner
+        )
+        assert refused.status_code == 400, wrong_settings
+        assert f'href="#{field}"' in refused.text and f'id="{field}-error"' in refused.text
+    settings_of = await _get(client, f"/api/v1/surveys/{survey['id']}", headers=planner)
+    assert (settings_of.json()["k_threshold"], settings_of.json()["min_respondents"]) == (5, 10)
+    saved = await _post(
+        client,
+        f"{base}/texts",
+        data={**fields, "k_threshold": "7", "min_respondents": "20"},
+        headers=planner,
+    )
+    assert saved.status_code == 303, saved.text
+    settings_of = await _get(client, f"/api/v1/surveys/{survey['id']}", headers=planner)
+    assert (settings_of.json()["k_threshold"], settings_of.json()["min_respondents"]) == (7, 20)
+
     # Published: new texts are still accepted.
     published = await _post(client, f"{base}/publish", headers=planner)
     assert published.status_code == 303

@@ -319,11 +319,15 @@ def field_errors(
 
 
 async def _save(
-    session: AsyncSession, survey: Survey, document: dict[str, Any]
+    session: AsyncSession,
+    survey: Survey,
+    document: dict[str, Any],
+    settings: Mapping[str, int] | None = None,
 ) -> list[FieldError]:
-    """Replace the definition through UpdateSurvey's service; the errors it gives."""
+    """Replace the definition (and change `settings` such as the disclosure thresholds) through
+    UpdateSurvey's service; the errors it gives."""
     try:
-        update = msgspec.convert({"definition": document}, s.SurveyUpdate)
+        update = msgspec.convert({"definition": document, **(settings or {})}, s.SurveyUpdate)
     except msgspec.ValidationError as error:
         message = str(error)
         found = _MSGSPEC_PATH.search(message)
@@ -604,7 +608,9 @@ def _top_level_errors(problems: list[FieldError]) -> dict[str, str]:
     errors: dict[str, str] = {}
     for problem in problems:
         match = _TOP_PATH.match(problem.field)
-        if match and match[1] == "estimated_minutes":
+        if problem.field in DISCLOSURE_SETTINGS:
+            errors.setdefault(problem.field, problem.message)
+        elif match and match[1] == "estimated_minutes":
             errors.setdefault("estimated_minutes", problem.message)
         elif match:
             language = (match[2] or "de").split(".", 1)[0]
@@ -615,6 +621,28 @@ def _top_level_errors(problems: list[FieldError]) -> dict[str, str]:
     return errors
 
 
+# The disclosure thresholds (stats.cellkey) on the texts page, bounded as the API bounds them;
+# a form without the fields leaves them as they are.
+DISCLOSURE_SETTINGS = {
+    "k_threshold": (3, 100),
+    "min_respondents": (3, 10_000),
+}
+
+
+def _disclosure_settings(form: FormMultiDict, errors: dict[str, str]) -> dict[str, int]:
+    settings: dict[str, int] = {}
+    for name, (low, high) in DISCLOSURE_SETTINGS.items():
+        if name not in form:
+            continue
+        value = _int(form, name, errors)
+        if value is None or not low <= value <= high:
+            message = _("Enter a whole number from %(low)s to %(high)s.")
+            errors.setdefault(name, message % {"low": low, "high": high})
+        else:
+            settings[name] = value
+    return settings
+
+
 @get(BASE + "/texts", include_in_schema=False, **PLANNER)
 async def texts_form(db_session: AsyncSession, survey_id: UUID) -> Response[Any]:
     """The survey's title, introduction, purpose, organiser, privacy note, thank-you text and
@@ -622,7 +650,11 @@ async def texts_form(db_session: AsyncSession, survey_id: UUID) -> Response[Any]
     survey, document = await _survey_and_document(db_session, survey_id)
     if survey.status == SurveyStatus.CLOSED:
         return _see_survey(survey_id)
-    values = {"estimated_minutes": str(document.get("estimated_minutes") or "")}
+    values = {
+        "estimated_minutes": str(document.get("estimated_minutes") or ""),
+        "k_threshold": str(survey.k_threshold),
+        "min_respondents": str(survey.min_respondents),
+    }
     for name in SURVEY_TEXTS:
         values |= _text_values(name, document.get(name))
     return _texts_page(survey, values=values)
@@ -650,8 +682,9 @@ async def texts_submit(
         errors.setdefault("estimated_minutes", _("Enter the minutes it takes, from 1 to 180."))
     else:
         document["estimated_minutes"] = minutes
+    settings = _disclosure_settings(form, errors)
     if not errors:
-        problems = await _save(db_session, survey, document)
+        problems = await _save(db_session, survey, document, settings)
         if not problems:
             return _see_survey(survey_id, "saved")
         errors = _top_level_errors(problems)
