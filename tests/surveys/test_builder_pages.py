@@ -397,6 +397,87 @@ async def test_questions_are_reordered_without_javascript_and_conditions_still_d
     assert await order() == [["area", "wish", "alone", "support"]]
 
 
+async def test_pages_are_reordered_and_removed_without_javascript(
+    client: Client, process_id: Any, planner: Headers
+) -> None:
+    """A page moves up or down with its questions and is removed with them; the definition
+    checks still decide (a condition refers to an earlier question; the page with the social
+    area question stays)."""
+    survey_id = await _create(client, process_id, planner)
+    base = f"/workspace/surveys/{survey_id}"
+    for key, title in (("kids", "Kinder"), ("care", "Betreuung")):
+        added = await _post(
+            client, f"{base}/pages", data={"page_key": key, "page_title_de": title}, headers=planner
+        )
+        assert added.status_code == 303, added.text
+    condition = {
+        "type": "single_choice",
+        "page": "kids",
+        "key": "children",
+        "text_de": "Kinder?",
+        "options": "yes | Ja\nno | Nein",
+    }
+    assert (
+        await _post(client, f"{base}/questions/new", data=condition, headers=planner)
+    ).status_code == 303
+    follow_up = {
+        "type": "short_text",
+        "page": "care",
+        "key": "care_wish",
+        "text_de": "Welche Betreuung?",
+        "show_if": "${children} = 'yes'",
+    }
+    assert (
+        await _post(client, f"{base}/questions/new", data=follow_up, headers=planner)
+    ).status_code == 303
+
+    async def order() -> list[tuple[str, list[str]]]:
+        definition = await _definition(client, survey_id, planner)
+        return [
+            (page["key"], [q["key"] for q in page["questions"]]) for page in definition["pages"]
+        ]
+
+    before = await order()
+    keys = [key for key, _ in before]
+    assert keys[-2:] == ["kids", "care"], before
+    page = await _get(client, base, headers=planner)
+    assert page.text.count(f'action="{base}/pages/{keys[0]}/move"') == 1  # first: down only
+    assert page.text.count(f'action="{base}/pages/care/move"') == 1  # last: up only
+    assert f'action="{base}/pages/{keys[0]}/delete"' not in page.text  # the social area page
+
+    # The follow-up would come before its condition: refused, nothing moves.
+    refused = await _post(
+        client, f"{base}/pages/care/move", data={"direction": "up"}, headers=planner
+    )
+    assert refused.status_code == 409
+    assert "care_wish" in refused.text
+    assert await order() == before
+    moved = await _post(
+        client, f"{base}/pages/kids/move", data={"direction": "up"}, headers=planner
+    )
+    assert moved.status_code == 303
+    assert moved.headers["location"] == f"{base}?done=saved#page-kids"
+    after = await order()
+    assert [key for key, _ in after] == [*keys[:-3], "kids", keys[-3], "care"]
+    assert dict(after)["kids"] == dict(before)["kids"]  # the page moved with its questions
+
+    # Removing the page its follow-up depends on is refused; the follow-up's page goes.
+    refused = await _post(client, f"{base}/pages/kids/delete", headers=planner)
+    assert refused.status_code == 409
+    assert await order() == after
+    removed = await _post(client, f"{base}/pages/care/delete", headers=planner)
+    assert removed.status_code == 303
+    assert [key for key, _ in await order()] == [key for key, _ in after if key != "care"]
+    # Unknown pages and directions change nothing.
+    for path, data in (
+        ("x/move", {"direction": "up"}),
+        ("kids/move", {"direction": "sideways"}),
+        ("x/delete", {}),
+    ):
+        response = await _post(client, f"{base}/pages/{path}", data=data, headers=planner)
+        assert response.status_code == 303
+
+
 async def test_a_planner_publishes_and_withdraws_the_results_as_open_data(
     client: Client, surveys: Surveys, planner: Headers
 ) -> None:

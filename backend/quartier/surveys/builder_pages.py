@@ -860,6 +860,54 @@ def moved(document: dict[str, Any], key: str, direction: str) -> bool:
     return True
 
 
+def page_moved(document: dict[str, Any], key: str, direction: str) -> bool:
+    """Move page `key` one place up or down with its questions. False when it is already first
+    or last, or not found."""
+    pages = document["pages"]
+    index = next((i for i, page in enumerate(pages) if page["key"] == key), None)
+    if index is None or direction not in ("up", "down"):
+        return False
+    other = index + (-1 if direction == "up" else 1)
+    if not 0 <= other < len(pages):
+        return False
+    pages[index], pages[other] = pages[other], pages[index]
+    return True
+
+
+@post(BASE + "/pages/{key:str}/move", include_in_schema=False, status_code=200, **PLANNER)
+async def move_page(
+    request: Request[Any, Any, Any], db_session: AsyncSession, survey_id: UUID, key: str
+) -> Response[Any]:
+    """Reorder pages without JavaScript, one place per click; the definition checks decide (a
+    condition must still refer to an earlier question)."""
+    form = await request.form()
+    survey, document = await _survey_and_document(db_session, survey_id)
+    if not page_moved(document, key, str(form.get("direction", ""))):
+        return _see_survey(survey_id)
+    problems = await _save(db_session, survey, document)
+    if not problems:
+        return Redirect(f"/workspace/surveys/{survey_id}?done=saved#page-{key}", status_code=303)
+    survey, document = await _survey_and_document(db_session, survey_id)
+    return await _builder(db_session, survey, document, errors=field_errors(problems), status=409)
+
+
+@post(BASE + "/pages/{key:str}/delete", include_in_schema=False, status_code=200, **PLANNER)
+async def delete_page(db_session: AsyncSession, survey_id: UUID, key: str) -> Response[Any]:
+    """Remove a page with its questions; the definition checks decide (a survey keeps one page,
+    later conditions must not refer to its questions, a published survey keeps its questions)."""
+    survey, document = await _survey_and_document(db_session, survey_id)
+    pages = document["pages"]
+    kept = [page for page in pages if page["key"] != key]
+    if len(kept) == len(pages):
+        return _see_survey(survey_id)
+    document["pages"] = kept
+    problems = await _save(db_session, survey, document)
+    if not problems:
+        return _see_survey(survey_id, "saved")
+    survey, document = await _survey_and_document(db_session, survey_id)
+    return await _builder(db_session, survey, document, errors=field_errors(problems), status=409)
+
+
 @post(BASE + "/questions/{key:str}/move", include_in_schema=False, status_code=200, **PLANNER)
 async def move_question(
     request: Request[Any, Any, Any], db_session: AsyncSession, survey_id: UUID, key: str
@@ -1137,6 +1185,8 @@ PAGES: list[ControllerRouterHandler] = [
     update_question,
     delete_question,
     move_question,
+    move_page,
+    delete_page,
     open_data,
     preview,
     publish,
