@@ -407,9 +407,7 @@ async def test_options_mapped_to_population_sexes_survive_export_and_import(
     assert all(row[column] is None for row in choices[1:] if row[0] != "children")
     imported = await _import(client, process_id, planner, data)
     assert imported.status_code == 201, imported.text
-    assert imported.json()["definition"] == msgspec.to_builtins(
-        msgspec.convert(body, s.Definition)
-    )
+    assert imported.json()["definition"] == msgspec.to_builtins(msgspec.convert(body, s.Definition))
 
 
 @pytest.mark.parametrize(

@@ -523,7 +523,7 @@ def age_strata(definition: s.Definition) -> dict[str, list[str]]:
     return {o.key: list(o.population_bands) for o in question.options if o.population_bands}
 
 
-def sex_options(definition: s.Definition) -> tuple[str, dict[str, str]] | None:
+def sex_options(definition: s.Definition) -> tuple[str, dict[str, s.PopulationSex]] | None:
     """The question whose options map to the population's sexes, as (question key, {option
     key: "female" | "male"}); None when no option maps (validated definitions have at most
     one such question)."""

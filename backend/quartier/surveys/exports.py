@@ -60,6 +60,7 @@ from sqlalchemy import ARRAY, Uuid, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from quartier.surveys.aggregation import AggregatedNeeds, AreaNeeds, AreaRepresentation, NeedFigure
+from quartier.surveys.schemas import PopulationSex
 
 
 class Format(enum.StrEnum):
@@ -176,7 +177,7 @@ COLUMNS = [
     ("male_population", "Einwohner ohne Frauen (Gebiet)"),
     ("male_response_rate", "Rücklaufquote Männer (Gebiet)"),
 ]
-SEXES = ("female", "male")
+SEXES: tuple[PopulationSex, ...] = ("female", "male")
 SHARE_COLUMNS = {
     "share",
     "share_ci_low",
