@@ -27,6 +27,11 @@ How:
   every export. Shares, intervals, weighted shares and n_eff are computed from perturbed
   counts only (the weighted share from perturbed counts per age stratum, strata collapsed until
   each group has k); an area whose perturbed n is below `min_respondents` is not shown.
+* **Representativeness** per area (and age stratum with weighting=age; and sex where a
+  survey maps a single-choice question's options to the population's sexes): the published
+  respondents against the population. The respondents by sex of an area are the cells of the
+  mapped options in that area — for one survey exactly the cells, hence the values, of the
+  per-question results.
 * **Process aggregates** pool the responses of all the process's surveys with the strictest
   thresholds among them (largest k and min_respondents); their age strata are the finest
   grouping of population bands that every survey's options are unions of. A pooled cell is a
@@ -283,7 +288,8 @@ class AreaRepresentation(Struct, kw_only=True):
 
 
 class Representativeness(Struct, kw_only=True):
-    """Respondents against the population by area and age stratum, from perturbed counts."""
+    """Respondents against the population by area, age stratum and sex, from perturbed
+    counts."""
 
     method: str
     r_indicator: Annotated[
