@@ -149,6 +149,65 @@ async def test_a_planner_builds_a_survey_with_a_conditional_question(
     assert "Do you live alone?" in english.text
 
 
+async def test_a_planner_maps_a_gender_question_to_the_population_sexes(
+    client: Client, process_id: Any, planner: Headers
+) -> None:
+    """Issue #8 §4: the options counted as women and as men in the representativeness, set
+    and shown again by the question form, checked like the API."""
+    survey_id = await _create(client, process_id, planner)
+    gender = {
+        "type": "single_choice",
+        "page": "where",
+        "key": "gender",
+        "text_de": "Ihr Geschlecht?",
+        "text_en": "Your gender?",
+        "options": "woman | weiblich | female\nman | männlich | male\ndiverse | divers | diverse",
+        "sex_female": "woman",
+        "sex_male": "man",
+    }
+    url = f"/workspace/surveys/{survey_id}/questions"
+    added = await _post(client, f"{url}/new", data=gender, headers=planner)
+    assert added.status_code == 303, added.text
+    definition = await _definition(client, survey_id, planner)
+    options = definition["pages"][0]["questions"][1]["options"]
+    assert [(o["key"], o.get("population_sex")) for o in options] == [
+        ("woman", "female"),
+        ("man", "male"),
+        ("diverse", None),
+    ]
+    edit = await _get(client, f"{url}/gender", headers=planner)
+    assert edit.status_code == 200
+    assert 'name="sex_female"' in edit.text and 'value="woman"' in edit.text
+    assert 'name="sex_male"' in edit.text and 'value="man"' in edit.text
+
+    unknown = await _post(
+        client, f"{url}/gender", data={**gender, "sex_male": "men"}, headers=planner
+    )
+    assert unknown.status_code == 400
+    assert 'href="#sex_male"' in unknown.text
+    twice = await _post(
+        client, f"{url}/gender", data={**gender, "sex_male": "woman"}, headers=planner
+    )
+    assert twice.status_code == 400
+    assert 'href="#sex_male"' in twice.text
+    second = {**gender, "key": "gender_again", "sex_male": ""}
+    refused = await _post(client, f"{url}/new", data=second, headers=planner)
+    assert refused.status_code == 400
+    assert "at most one question per survey map to population sexes" in refused.text
+
+    # Removing the mapping: the options carry no population_sex any more.
+    cleared = await _post(
+        client,
+        f"{url}/gender",
+        data={**gender, "sex_female": "", "sex_male": ""},
+        headers=planner,
+    )
+    assert cleared.status_code == 303, cleared.text
+    definition = await _definition(client, survey_id, planner)
+    options = definition["pages"][0]["questions"][1]["options"]
+    assert all("population_sex" not in o for o in options)
+
+
 async def test_the_api_definition_checks_are_shown_at_the_fields(
     client: Client, process_id: Any, planner: Headers
 ) -> None:

@@ -443,3 +443,51 @@ async def test_export_needs_a_planner_or_a_surveys_token(
         "/api/v1/surveys/00000000-0000-7000-8000-000000000000/xlsform", headers=reader
     )
     assert unknown.status_code == 404
+
+
+# -- options mapped to the population's sexes (issue #8 §4) --------------------------------------
+
+
+async def test_options_mapped_to_population_sexes_survive_export_and_import(
+    client: Client, process_id: Any, planner: Headers
+) -> None:
+    body = definition()
+    children = body["pages"][0]["questions"][2]
+    children["options"][0]["population_sex"] = "female"
+    children["options"][1]["population_sex"] = "male"
+    document = msgspec.convert({"definition": body}, s.SurveyDocument)
+    data = xlsform.write_xlsform(document)
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    choices = list(book["choices"].iter_rows(values_only=True))
+    column = choices[0].index("population_sex")
+    assert [row[column] for row in choices if row[0] == "children"] == ["female", "male"]
+    assert all(row[column] is None for row in choices[1:] if row[0] != "children")
+    imported = await _import(client, process_id, planner, data)
+    assert imported.status_code == 201, imported.text
+    assert imported.json()["definition"] == msgspec.to_builtins(msgspec.convert(body, s.Definition))
+
+
+@pytest.mark.parametrize(
+    ("kind", "sex", "message"),
+    [
+        ("select_multiple", "female", "only the choices of a select_one"),
+        ("select_one", "diverse", "give female or male"),
+    ],
+)
+async def test_a_population_sex_that_cannot_be_mapped_is_refused_naming_its_cell(
+    client: Client, process_id: Any, planner: Headers, kind: str, sex: str, message: str
+) -> None:
+    data = _workbook(
+        [HEADER, AREA_ROW, [f"{kind} g", "gender", "Geschlecht", None, None, None]],
+        [
+            ["list_name", "name", "label", "population_sex"],
+            ["g", "woman", "weiblich", sex],
+            ["g", "man", "männlich", None],
+        ],
+    )
+    response = await _import(client, process_id, planner, data)
+    assert response.status_code == 422, response.text
+    error = response.json()["errors"][0]
+    assert error["field"] == "xlsform.choices[2].population_sex"
+    assert error["message"].startswith("sheet choices, row 2, column population_sex (D): ")
+    assert message in error["message"]

@@ -170,6 +170,8 @@ def _question_from(
     if kind in ("single_choice", "multiple_choice", "ranking", "age_band"):
         extra = "population_bands" if kind == "age_band" else "need_categories"
         question["options"] = _options(_field(form, "options", 20_000), extra, errors)
+    if kind == "single_choice":
+        _population_sexes(form, question["options"], errors)
     if kind in ("single_choice", "multiple_choice"):
         other = _text_from(form, "other")
         if other:
@@ -252,6 +254,27 @@ def keep_what_the_form_does_not_show(
     return question
 
 
+SEX_FIELDS = (("female", "sex_female"), ("male", "sex_male"))
+
+
+def _population_sexes(
+    form: FormMultiDict, options: list[dict[str, Any]], errors: dict[str, str]
+) -> None:
+    """Map the options named in the fields `sex_female` / `sex_male` (option keys, optional)
+    to the population's sexes, for the representativeness of the results."""
+    by_key = {option["key"]: option for option in options}
+    for sex, name in SEX_FIELDS:
+        key = _field(form, name, 64)
+        if not key:
+            continue
+        if key not in by_key:
+            errors[name] = _("Give the key of one of the options above.")
+        elif "population_sex" in by_key[key]:
+            errors[name] = _("An option counts for one sex only.")
+        else:
+            by_key[key]["population_sex"] = sex
+
+
 def _question_values(question: Mapping[str, Any], types: Mapping[str, str]) -> dict[str, Any]:
     """The form fields of a stored question."""
     values: dict[str, Any] = {
@@ -280,6 +303,11 @@ def _question_values(question: Mapping[str, Any], types: Mapping[str, str]) -> d
     values["point_lookup"] = "yes" if question.get("point_lookup") else ""
     values["need_values"] = " ".join(str(v) for v in question.get("need_values") or [])
     values["need_categories"] = " ".join(question.get("need_categories") or [])
+    for sex, name in SEX_FIELDS:
+        values[name] = next(
+            (o["key"] for o in question.get("options") or [] if o.get("population_sex") == sex),
+            "",
+        )
     return values
 
 

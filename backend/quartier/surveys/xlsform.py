@@ -30,7 +30,9 @@ expressions (``${q} = 'yes'``, ``${q} != 'no'``, ``selected(${q}, 'kita')``, ``n
 ``label::English (en)``, ``label::Easy German (de-x-simple)``, ``label::Turkish (tr)``,
 ``label::Arabic (ar)`` columns (a column without language is German). Need categories are a
 ``need_categories`` column (space separated) of the choices or, for ratings, of the survey
-sheet. The texts residents read before the survey
+sheet; a ``population_sex`` column of the choices (``female`` / ``male``, of the choices of one
+``select_one``) maps options to the population's sexes for the representativeness of the
+results. The texts residents read before the survey
 (``purpose``, ``organiser``, ``privacy_note``, ``intro``, ``thank_you``) and the settings
 (``estimated_minutes``, ``access_mode``, ``k_threshold``, ``min_respondents``) are columns of
 the settings sheet. Whatever cannot be mapped — other question types, nested or repeated
@@ -429,6 +431,25 @@ class _Reader:
                 option["population_bands"] = _words(choice.get("population_bands"))
             else:
                 option["need_categories"] = _words(choice.get("need_categories"))
+            sex = str(choice.get("population_sex") or "").strip()
+            if sex:
+                if str(node.get("type")) != "select one" or extra == "population_bands":
+                    raise _Refused(
+                        self.places.error(
+                            "choices",
+                            place,
+                            "population_sex",
+                            "only the choices of a select_one (not an age band) map to the "
+                            "population's sexes",
+                        )
+                    )
+                if sex not in s.POPULATION_SEXES:
+                    raise _Refused(
+                        self.places.error(
+                            "choices", place, "population_sex", "give female or male (or nothing)"
+                        )
+                    )
+                option["population_sex"] = sex
             options.append(option)
         return options
 
@@ -766,6 +787,7 @@ def write_xlsform(document: s.SurveyDocument) -> bytes:
         *[f"label::{LANGUAGE_NAMES[lang]}" for lang in languages],
         "need_categories",
         "population_bands",
+        "population_sex",
     ]
     survey_rows: list[dict[str, Any]] = []
     choice_rows: list[dict[str, Any]] = []
@@ -788,6 +810,8 @@ def write_xlsform(document: s.SurveyDocument) -> bytes:
                 row["population_bands"] = " ".join(option.population_bands)
             else:
                 row["need_categories"] = " ".join(option.need_categories)
+                if option.population_sex is not msgspec.UNSET:
+                    row["population_sex"] = option.population_sex
             choice_rows.append(row)
         if other is not None:
             row = {
