@@ -16,9 +16,11 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from quartier.ideas.aggregates import COUNTS, DISCLOSURE_METHOD
 from quartier.stats.cellkey import Cell, PTable, Release
 from tests.support.disclosure import published, without_noise  # noqa: F401
 from tests.support.release_attacker import ReleaseAttacker
+from tests.support.xlsx import metadata_sheet
 
 from .conftest import Client, Headers, Ideas
 
@@ -276,7 +278,15 @@ async def test_aggregates_in_every_export_format_give_the_same_figures(
     assert document["cells"] == reference["cells"]  # the same perturbed figures
 
     german = (await export("csv-de")).content.decode("utf-8-sig")
-    assert "# Geheimhaltungsverfahren: cell key method" in german
+    # Issue #13: German metadata values in csv-de and XLSX, English in csv and JSON.
+    method = DISCLOSURE_METHOD.of(reference["disclosure_method"])
+    assert method.en.startswith("cell key method")
+    assert f"# Geheimhaltungsverfahren: {method.de}\r\n" in german
+    assert f"# Zählweise: {COUNTS.de}\r\n" in german
+    assert method.en not in german and COUNTS.en not in german
+    english = (await export("csv")).content.decode()
+    assert f"# disclosure_method: {method.en}\r\n" in english
+    assert f"# counts: {COUNTS.en}\r\n" in english
     table = list(
         csv_module.DictReader(
             (line for line in german.splitlines() if not line.startswith("#")), delimiter=";"
@@ -293,9 +303,13 @@ async def test_aggregates_in_every_export_format_give_the_same_figures(
         "Ideen",
         "Metadaten",
     ]
+    values = metadata_sheet(archive, 2)
+    assert (values["disclosure_method"], values["counts"]) == (method.de, COUNTS.de)
 
     collection = json.loads((await export("geojson")).content)
     assert collection["type"] == "FeatureCollection"
+    assert collection["metadata"]["disclosure_method"] == method.en
+    assert collection["metadata"]["counts"] == COUNTS.en
     assert collection["metadata"]["k"] == K
     features = {feature["id"]: feature for feature in collection["features"]}
     assert set(features) == {code for code, _ in cells}

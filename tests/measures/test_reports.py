@@ -20,8 +20,10 @@ from pypdf import PdfReader
 
 from quartier.measures import documents
 from quartier.measures import schemas as s
+from quartier.measures.feedback import DISCLOSURE_METHOD, INTERVAL_METHOD
 from quartier.measures.models import MeasureStatus
 from tests.support.disclosure import without_noise  # noqa: F401
+from tests.support.xlsx import metadata_sheet
 
 from .conftest import Client, CreateMeasure, Headers, Json, measure_body
 
@@ -482,13 +484,36 @@ async def test_the_summary_exports_in_the_surveys_formats_with_their_metadata(
 
     german = await client.get(url, params={"format": "csv-de"}, headers=exporter)
     assert german.content.startswith("\ufeff".encode())
-    assert "# Geheimhaltungsverfahren: cell key method" in german.text
     assert "Zeilenart;Gruppe;" in german.text
+    # Issue #13: every metadata value in German in csv-de and XLSX, English in csv.
+    methods = {
+        "interval_method": INTERVAL_METHOD.of(summary["metadata"]["interval_method"]),
+        "disclosure_method": DISCLOSURE_METHOD.of(summary["metadata"]["disclosure_method"]),
+    }
+    assert methods["disclosure_method"].de.startswith("Cell-Key-Verfahren")
+    assert methods["interval_method"].de.startswith("t-Intervall")
+    for key, label in (
+        ("interval_method", "Konfidenzintervall"),
+        ("disclosure_method", "Geheimhaltungsverfahren"),
+    ):
+        assert f"# {label}: {methods[key].de}\r\n" in german.text
+        assert methods[key].en not in german.text
+        assert f"# {key}: {methods[key].en}\r\n" in as_csv.text
+    assert "# Gewichtung: keine\r\n" in german.text
+    assert "# Gruppen: alle; Art der Antwortenden; Art × Sozialraum\r\n" in german.text
+    assert "# level: all; kind of respondents; kind × social area\r\n" in as_csv.text
 
     workbook = await client.get(url, params={"format": "xlsx"}, headers=exporter)
     archive = zipfile.ZipFile(io.BytesIO(workbook.content))
     sheets = re.findall(r'<sheet name="([^"]+)"', archive.read("xl/workbook.xml").decode())
     assert sheets == ["Rückmeldungen", "Metadaten"]
+    values = metadata_sheet(archive, 2)
+    for key, method in methods.items():
+        assert values[key] == method.de
+    assert (values["weighting"], values["level"]) == (
+        "keine",
+        "alle; Art der Antwortenden; Art × Sozialraum",
+    )
     assert "# attribution: " in as_csv.text  # the sources of the area data, as the surveys'
 
     geojson = await client.get(url, params={"format": "geojson"}, headers=exporter)

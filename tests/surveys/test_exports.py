@@ -22,6 +22,7 @@ from quartier.surveys import aggregation, exports
 from quartier.surveys.aggregation import Weighting
 from tests.conftest import LoginFactory, TokenFactory
 from tests.support.disclosure import without_noise  # noqa: F401
+from tests.support.xlsx import metadata_sheet
 
 from .conftest import MakeProcess
 from .test_aggregation import (
@@ -238,8 +239,63 @@ async def test_xlsx_has_a_data_sheet_and_a_metadata_sheet(
     assert "Gebietsschlüssel" in data and "Gewichteter Anteil" in data
     assert "01" in data and "08" in data
     meta = _sheet_cells(archive, 3)
-    assert "Gewichtungsverfahren" in meta and "age" in meta
+    assert "Gewichtungsverfahren" in meta and "nach Alter" in meta
     assert "Geheimhaltungsverfahren" in meta
+
+
+async def test_german_exports_have_german_metadata_values(
+    client: Client, survey: uuid.UUID, exporter: dict[str, str]
+) -> None:
+    """Issue #13: csv-de and XLSX carry every metadata value in German (the methods' German
+    texts, never the English sentences); csv and JSON keep English."""
+    path, params = url(survey, level="district", weighting="age")
+
+    async def export(fmt: str) -> bytes:
+        response = await client.get(path, params={**params, "format": fmt}, headers=exporter)
+        assert response.status_code == 200, response.text
+        return response.content
+
+    metadata = json.loads(await export("json"))["metadata"]
+    english = [
+        metadata[key] for key in ("weighting_method", "interval_method", "disclosure_method")
+    ]
+    german = [
+        aggregation.WEIGHTING_METHODS[Weighting.AGE].of(metadata["weighting_method"]).de,
+        aggregation.INTERVAL_METHOD.of(metadata["interval_method"]).de,
+        aggregation.DISCLOSURE_METHOD.of(metadata["disclosure_method"]).de,
+    ]
+    assert english[2].startswith("cell key method") and german[2].startswith("Cell-Key-Verfahren")
+    assert "Alpha 0,5, höchstens ±15" in german[2]  # the values read back, decimal comma
+    assert "Ergebnisse unter 5 " in german[2]
+
+    plain = (await export("csv")).decode()
+    for text in english:
+        assert text in plain
+    assert "# weighting: age" in plain
+
+    csv_de = (await export("csv-de")).decode("utf-8-sig")
+    comments = [line for line in csv_de.splitlines() if line.startswith("# ")]
+    meta = dict(line[2:].split(": ", 1) for line in comments)
+    assert meta["Gewichtung"] == "nach Alter"
+    assert [
+        meta["Gewichtungsverfahren"],
+        meta["Konfidenzintervall"],
+        meta["Geheimhaltungsverfahren"],
+    ] == german
+    for text in english:
+        assert text not in csv_de
+    for word in ("cell key", "perturbed", "interval", "respondents", "none", "age"):
+        assert not re.search(rf"\b{word}\b", "\n".join(comments)), word
+
+    archive = zipfile.ZipFile(io.BytesIO(await export("xlsx")))
+    values = metadata_sheet(archive, 3)
+    assert values["weighting"] == "nach Alter"
+    assert [
+        values["weighting_method"],
+        values["interval_method"],
+        values["disclosure_method"],
+    ] == german
+    assert not [value for value in values.values() for text in english if text in value]
 
 
 async def test_geojson_has_boundaries_flat_properties_and_metadata(

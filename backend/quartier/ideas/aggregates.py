@@ -28,6 +28,7 @@ from sqlalchemy import or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from quartier.areas.models import AreaLevel, SocialArea
+from quartier.core.bilingual import Bilingual, Method
 from quartier.core.errors import FieldError, InvalidInput, NotFound
 from quartier.ideas import models as m
 from quartier.ideas import schemas as s
@@ -38,11 +39,22 @@ from quartier.surveys.models import NeedCategory
 
 K = 5
 MIN_RESPONDENTS = 5
-DISCLOSURE_METHOD = (
+DISCLOSURE_METHOD = Method(
     "cell key method: every count is perturbed by noise chosen by its cell key (two-sided "
     "geometric, alpha {alpha}, at most ±{noise}), the same noise for the same cell wherever it "
     "appears; results below {k} are published as 0; an area whose perturbed number of ideas "
-    "(or of supporters) is below {minimum} is not shown (protected)"
+    "(or of supporters) is below {minimum} is not shown (protected)",
+    "Cell-Key-Verfahren: jede Anzahl wird mit einer Abweichung überlagert, die ihr Zellschlüssel "
+    "bestimmt (zweiseitig geometrisch, Alpha {alpha}, höchstens ±{noise}), dieselbe Abweichung "
+    "für dieselbe Zelle, wo immer sie erscheint; Ergebnisse unter {k} werden als 0 "
+    "veröffentlicht; ein Gebiet, dessen überlagerte Zahl der Ideen (oder der Unterstützenden) "
+    "unter {minimum} liegt, wird nicht gezeigt (geschützt)",
+)
+# What the two counts count, in English (JSON, csv) and German (csv-de, XLSX).
+COUNTS = Bilingual(
+    "ideas: published ideas; supporters: distinct residents per area",
+    "Ideen: veröffentlichte Ideen; Unterstützende: verschiedene Bewohnerinnen und Bewohner je "
+    "Gebiet",
 )
 
 # `place`: every area of the scope → the area of the shown level it lies in (itself included).

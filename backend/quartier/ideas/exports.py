@@ -20,6 +20,7 @@ from sqlalchemy import ARRAY, String, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from quartier.ideas import schemas as s
+from quartier.ideas.aggregates import COUNTS, DISCLOSURE_METHOD
 from quartier.surveys import exports
 from quartier.surveys.exports import Column, Format, MetadataItem
 
@@ -35,7 +36,8 @@ _encoder = msgspec.json.Encoder()
 
 
 def metadata_items(result: s.IdeaAggregates) -> list[MetadataItem]:
-    """(key, German label, value) of every metadata item, in reading order."""
+    """(key, German label, value) of every metadata item, in reading order (text values in
+    English and German)."""
     return [
         ("process_id", "Planungsprozess", str(result.process_id)),
         ("area_level", "Gebietsebene", result.level),
@@ -43,12 +45,12 @@ def metadata_items(result: s.IdeaAggregates) -> list[MetadataItem]:
         ("min_respondents", "Mindestzahl je Gebiet", result.min_respondents),
         ("generated_at", "Erstellt am", result.generated_at.isoformat(timespec="seconds")),
         ("suppressed_cells", "Nicht gezeigte Zellen", result.suppressed_cells),
-        ("disclosure_method", "Geheimhaltungsverfahren", result.disclosure_method),
         (
-            "counts",
-            "Zählweise",
-            "ideas: published ideas; supporters: distinct residents per area",
+            "disclosure_method",
+            "Geheimhaltungsverfahren",
+            DISCLOSURE_METHOD.of(result.disclosure_method),
         ),
+        ("counts", "Zählweise", COUNTS),
     ]
 
 
@@ -92,7 +94,9 @@ async def _geojson(result: s.IdeaAggregates, engine: AsyncEngine) -> AsyncIterat
     by_area: dict[str, list[s.AggregateCell]] = {}
     for cell in result.cells:
         by_area.setdefault(cell.area_code, []).append(cell)
-    metadata = {key: value for key, _label, value in metadata_items(result)}
+    metadata = {
+        key: exports.value_of(value, german=False) for key, _label, value in metadata_items(result)
+    }
     yield b'{"type":"FeatureCollection","metadata":' + _encoder.encode(metadata) + b',"features":['
     separator = b""
     async with engine.connect() as connection:

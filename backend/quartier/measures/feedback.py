@@ -39,6 +39,7 @@ from uuid_utils.compat import uuid7
 from quartier.areas.models import SocialArea
 from quartier.core import idempotency
 from quartier.core import translations as shared_translations
+from quartier.core.bilingual import Method
 from quartier.core.driver import DriverStatement, driver_transaction
 from quartier.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from quartier.core.idempotency import (
@@ -84,16 +85,24 @@ OPERATION = "SubmitMeasureFeedback"
 ANONYMOUS_KINDS = (RespondentKind.RESIDENT, RespondentKind.PROFESSIONAL)
 STANCES = tuple(Stance)
 RATING_VALUES = (1, 2, 3, 4, 5)
-INTERVAL_METHOD = (
+INTERVAL_METHOD = Method(
     "Student t interval of the mean (normal quantile from 30 ratings on), of the published "
-    "(perturbed) distribution"
+    "(perturbed) distribution",
+    "t-Intervall des Mittelwerts (ab 30 Bewertungen mit dem Quantil der Normalverteilung), aus "
+    "der veröffentlichten (überlagerten) Verteilung",
 )
-DISCLOSURE_METHOD = (
+DISCLOSURE_METHOD = Method(
     "cell key method: every count is perturbed by noise chosen by its cell key (two-sided "
     "geometric, alpha {alpha}, at most ±{noise}), the same noise for the same cell wherever it "
     "appears; results below {k} are published as 0; means, medians and intervals are computed "
     "from perturbed counts; a group whose perturbed number of responses is below {minimum} is "
-    "not shown (protected)"
+    "not shown (protected)",
+    "Cell-Key-Verfahren: jede Anzahl wird mit einer Abweichung überlagert, die ihr Zellschlüssel "
+    "bestimmt (zweiseitig geometrisch, Alpha {alpha}, höchstens ±{noise}), dieselbe Abweichung "
+    "für dieselbe Zelle, wo immer sie erscheint; Ergebnisse unter {k} werden als 0 "
+    "veröffentlicht; Mittelwerte, Mediane und Intervalle werden aus überlagerten Anzahlen "
+    "berechnet; eine Gruppe, deren überlagerte Zahl der Antworten unter {minimum} liegt, wird "
+    "nicht gezeigt (geschützt)",
 )
 
 
@@ -957,7 +966,7 @@ async def summary(
             closes_at=consultation.closes_at,
             k_threshold=release.k,
             min_respondents=release.min_respondents,
-            interval_method=INTERVAL_METHOD,
+            interval_method=INTERVAL_METHOD.format(),
             disclosure_method=DISCLOSURE_METHOD.format(
                 alpha=release.ptable.alpha,
                 noise=release.ptable.max_noise,

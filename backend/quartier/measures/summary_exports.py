@@ -34,7 +34,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from quartier.areas.models import SocialArea
+from quartier.core.bilingual import Bilingual
 from quartier.measures import schemas as s
+from quartier.measures.feedback import DISCLOSURE_METHOD, INTERVAL_METHOD
 from quartier.measures.models import RespondentKind, Stance
 from quartier.surveys import exports
 from quartier.surveys.exports import Column, MetadataItem
@@ -84,7 +86,8 @@ def filename(summary: s.FeedbackSummary, fmt: SummaryFormat) -> str:
 def metadata_items(
     summary: s.FeedbackSummary, title: str, process: str, attribution: str = ""
 ) -> list[MetadataItem]:
-    """(key, German label, value) of every metadata item, as the surveys' exports have them."""
+    """(key, German label, value) of every metadata item, as the surveys' exports have them
+    (text values in English and German)."""
     meta = summary.metadata
     return [
         ("measure", "Maßnahme", f"{title} ({meta.measure_id})"),
@@ -93,13 +96,24 @@ def metadata_items(
         ("consultation", "Beteiligung", str(meta.consultation_id)),
         ("opens_at", "Beginn", meta.opens_at.isoformat(timespec="seconds")),
         ("closes_at", "Ende", meta.closes_at.isoformat(timespec="seconds")),
-        ("level", "Gruppen", "alle; Art der Antwortenden; Art × Sozialraum"),
+        (
+            "level",
+            "Gruppen",
+            Bilingual(
+                "all; kind of respondents; kind × social area",
+                "alle; Art der Antwortenden; Art × Sozialraum",
+            ),
+        ),
         ("k_threshold", "Schwelle k (Werte 1 bis k−1 nie veröffentlicht)", meta.k_threshold),
         ("min_respondents", "Mindestzahl Antwortende je Gruppe", meta.min_respondents),
-        ("weighting", "Gewichtung", "none"),
-        ("interval_method", "Konfidenzintervall", meta.interval_method),
+        ("weighting", "Gewichtung", Bilingual("none", "keine")),
+        ("interval_method", "Konfidenzintervall", INTERVAL_METHOD.of(meta.interval_method)),
         ("generated_at", "Erstellt am", meta.generated_at.isoformat(timespec="seconds")),
-        ("disclosure_method", "Geheimhaltungsverfahren", meta.disclosure_method),
+        (
+            "disclosure_method",
+            "Geheimhaltungsverfahren",
+            DISCLOSURE_METHOD.of(meta.disclosure_method),
+        ),
         ("suppressed_cells", "Unterdrückte Werte", meta.suppressed_cells),
         ("withheld_groups", "Nicht gezeigte Gruppen", meta.withheld_groups),
         ("attribution", "Quellen der Gebietsdaten", attribution),

@@ -57,6 +57,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from quartier.areas.models import AgeBand, AreaLevel
 from quartier.areas.services import populations
 from quartier.core import i18n
+from quartier.core.bilingual import Method
 from quartier.core.errors import FieldError, InvalidInput, NotFound, Unprocessable
 from quartier.processes.models import PlanningProcess, process_areas
 from quartier.stats import cellkey, intervals, weighting
@@ -82,18 +83,29 @@ WeightedGap = Literal[
     "not_for_totals",
 ]
 
+# Each method in English (the document, csv) and German (csv-de, XLSX): core.bilingual.
 WEIGHTING_METHODS = {
-    Weighting.NONE: "none",
-    Weighting.AGE: (
+    Weighting.NONE: Method("none", "keine"),
+    Weighting.AGE: Method(
         "post-stratification by age band: weight = (population share of the stratum) / "
         "(sample share of the stratum) among respondents with an age band; strata with fewer "
         "than k respondents (perturbed counts) merged with a neighbour; respondents without an "
         "age band keep "
         "weight 1; effective sample size after Kish; interval: Wilson with the effective "
-        "sample size"
+        "sample size",
+        "Nachschichtung nach Altersgruppen: Gewicht = (Bevölkerungsanteil der Schicht) / "
+        "(Stichprobenanteil der Schicht) unter den Antwortenden mit Altersgruppe; Schichten mit "
+        "weniger als k Antwortenden (überlagerte Anzahlen) mit einer Nachbarschicht "
+        "zusammengelegt; Antwortende ohne Altersgruppe behalten das Gewicht 1; effektive "
+        "Stichprobengröße nach Kish; Intervall: Wilson mit der effektiven Stichprobengröße",
     ),
 }
-INTERVAL_METHOD = "Wilson score interval, 95%, of the published (perturbed) counts"
+# The `weighting` parameter's values in German.
+WEIGHTINGS_DE = {Weighting.NONE: "keine", Weighting.AGE: "nach Alter"}
+INTERVAL_METHOD = Method(
+    "Wilson score interval, 95%, of the published (perturbed) counts",
+    "Wilson-Intervall (Score-Intervall), 95 %, aus den veröffentlichten (überlagerten) Anzahlen",
+)
 REPRESENTATIVENESS_METHOD = (
     "response rate = perturbed respondents / population, per area and per age stratum (areas "
     "not shown carry no figures); R-indicator = 1 − 2·S, S the population-weighted standard "
@@ -106,20 +118,32 @@ REPRESENTATIVENESS_BY_AREA_METHOD = (
     "population-weighted standard deviation of the response rates of all areas at this level, "
     "from perturbed counts (capped at 1)"
 )
-SEX_METHOD = (
+SEX_METHOD = Method(
     "by sex: respondents who chose the option of {questions} mapped to female (male) — the "
     "perturbed count of that option in the area (for one survey the same value as in its "
     "per-question results; pooled over surveys a cell of its own) — against the area's women "
     "(inhabitants minus women); respondents with another "
     "answer or none are not counted by sex; areas not shown, and areas without the number of "
-    "women, carry no figures"
+    "women, carry no figures",
+    "nach Geschlecht: Antwortende, die die Option von {questions} gewählt haben, die Frauen "
+    "(Männern) zugeordnet ist — die gestörte Anzahl dieser Option im Gebiet (für eine Befragung "
+    "derselbe Wert wie in ihren Ergebnissen je Frage; über Befragungen zusammengefasst eine "
+    "eigene Zelle) — gegenüber den Frauen des Gebiets (Einwohnerinnen und Einwohner ohne "
+    "Frauen); Antwortende mit anderer oder keiner Antwort werden nicht nach Geschlecht "
+    "gezählt; nicht gezeigte Gebiete und Gebiete ohne Zahl der Frauen haben keine Angaben",
 )
-DISCLOSURE_METHOD = (
+DISCLOSURE_METHOD = Method(
     "cell key method: every count is perturbed by noise chosen by its cell key (two-sided "
     "geometric, alpha {alpha}, at most ±{noise}), the same noise for the same cell in every "
     "table, level and format; results below {k} are published as 0; shares, intervals and "
     "weighted shares are computed from perturbed counts; areas whose perturbed number of "
-    "respondents is below the minimum are not shown"
+    "respondents is below the minimum are not shown",
+    "Cell-Key-Verfahren: jede Anzahl wird mit einer Abweichung überlagert, die ihr Zellschlüssel "
+    "bestimmt (zweiseitig geometrisch, Alpha {alpha}, höchstens ±{noise}), dieselbe Abweichung "
+    "für dieselbe Zelle in jeder Tabelle, Ebene und jedem Format; Ergebnisse unter {k} werden "
+    "als 0 veröffentlicht; Anteile, Intervalle und gewichtete Anteile werden aus überlagerten "
+    "Anzahlen berechnet; Gebiete, deren überlagerte Zahl der Antwortenden unter der "
+    "Mindestzahl liegt, werden nicht gezeigt",
 )
 SCOPE = "scope"  # the root of the disclosure tree: all respondents
 
@@ -910,9 +934,9 @@ async def _aggregate(
             k_threshold=source.k,
             min_respondents=source.min_respondents,
             weighting=weighting_,
-            weighting_method=WEIGHTING_METHODS[weighting_],
+            weighting_method=WEIGHTING_METHODS[weighting_].format(),
             age_strata=source.strata if by_age else [],
-            interval_method=INTERVAL_METHOD,
+            interval_method=INTERVAL_METHOD.format(),
             disclosure_method=DISCLOSURE_METHOD.format(
                 k=release.k, noise=release.ptable.max_noise, alpha=release.ptable.alpha
             ),

@@ -26,10 +26,11 @@ results, and `metadata` item `sex_method` says how they are counted.
   comment lines `# key: value` (one per item, then an empty `#` line); readers skip them with
   e.g. pandas `read_csv(comment="#")` or R `read.csv(comment.char = "#")`.
 * **csv-de**: the same for German spreadsheet programs: UTF-8 with byte-order mark, semicolon,
-  decimal comma, German column names and metadata labels, `ja`/`nein`.
-* **xlsx**: a sheet `Bedarfe` (the rows of csv-de, numbers as numbers, shares formatted as
-  percentages) and a sheet `Metadaten`; written by xlsxwriter in constant-memory mode to a
-  temporary file that is then streamed.
+  decimal comma, German column names, metadata labels and metadata values (the methods' German
+  texts, `core.bilingual`), `ja`/`nein`.
+* **xlsx**: German like csv-de, whatever the request's language: a sheet `Bedarfe` (the rows of
+  csv-de, numbers as numbers, shares formatted as percentages) and a sheet `Metadaten`; written
+  by xlsxwriter in constant-memory mode to a temporary file that is then streamed.
 * **geojson**: a FeatureCollection of the areas with their boundary (passed through from the
   database as stored, one area at a time) and flat properties for GIS tools —
   `<category>_expressing`, `<category>_share`, … per need category — plus the foreign members
@@ -59,7 +60,18 @@ import msgspec
 from sqlalchemy import ARRAY, Uuid, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from quartier.surveys.aggregation import AggregatedNeeds, AreaNeeds, AreaRepresentation, NeedFigure
+from quartier.core.bilingual import Bilingual
+from quartier.surveys.aggregation import (
+    DISCLOSURE_METHOD,
+    INTERVAL_METHOD,
+    SEX_METHOD,
+    WEIGHTING_METHODS,
+    WEIGHTINGS_DE,
+    AggregatedNeeds,
+    AreaNeeds,
+    AreaRepresentation,
+    NeedFigure,
+)
 from quartier.surveys.schemas import PopulationSex
 
 
@@ -88,7 +100,9 @@ EXTENSIONS = {
 }
 CHUNK = 64 * 1024
 Column = tuple[str, str]  # (key, German column name)
-MetadataItem = tuple[str, str, Any]  # (key, German label, value)
+# (key, German label, value); a value that is text in words is a `Bilingual`: its English text
+# in csv, its German text in csv-de and XLSX (`value_of`).
+MetadataItem = tuple[str, str, Any]
 _encoder = msgspec.json.Encoder()
 
 
@@ -117,19 +131,27 @@ def metadata_items(result: AggregatedNeeds) -> list[MetadataItem]:
         ("level", "Gebietsebene", f"{meta.level.name} ({meta.level.key})"),
         ("k_threshold", "Schwelle k (Werte 1 bis k−1 nie veröffentlicht)", meta.k_threshold),
         ("min_respondents", "Mindestzahl Antwortende je Gebiet", meta.min_respondents),
-        ("weighting", "Gewichtung", meta.weighting.value),
-        ("weighting_method", "Gewichtungsverfahren", meta.weighting_method),
+        ("weighting", "Gewichtung", Bilingual(meta.weighting.value, WEIGHTINGS_DE[meta.weighting])),
+        (
+            "weighting_method",
+            "Gewichtungsverfahren",
+            WEIGHTING_METHODS[meta.weighting].of(meta.weighting_method),
+        ),
         (
             "age_strata",
             "Altersschichten",
             "; ".join(f"{s.key}: {', '.join(s.population_bands)}" for s in meta.age_strata),
         ),
-        ("interval_method", "Konfidenzintervall", meta.interval_method),
+        ("interval_method", "Konfidenzintervall", INTERVAL_METHOD.of(meta.interval_method)),
         ("generated_at", "Erstellt am", meta.generated_at.isoformat(timespec="seconds")),
-        ("disclosure_method", "Geheimhaltungsverfahren", meta.disclosure_method),
+        (
+            "disclosure_method",
+            "Geheimhaltungsverfahren",
+            DISCLOSURE_METHOD.of(meta.disclosure_method),
+        ),
         (
             "r_indicator",
-            "R-Indikator (Repräsentativität, nur mit Altersgewichtung)",
+            "R-Indikator (Repräsentativität der Antwortquoten, je Gebiet und Altersschicht)",
             ""
             if result.representativeness is None or result.representativeness.r_indicator is None
             else round(result.representativeness.r_indicator, 4),
@@ -137,7 +159,9 @@ def metadata_items(result: AggregatedNeeds) -> list[MetadataItem]:
         (
             "sex_method",
             "Repräsentativität nach Geschlecht",
-            (result.representativeness.sex_method if result.representativeness else None) or "",
+            SEX_METHOD.of(result.representativeness.sex_method)
+            if result.representativeness and result.representativeness.sex_method
+            else "",
         ),
         ("withheld_areas", "Nicht gezeigte Gebiete", meta.withheld_areas),
         ("attribution", "Quellen der Gebietsdaten", meta.attribution or ""),
@@ -306,6 +330,14 @@ def _cells(figure: NeedFigure, labels: dict[str, str]) -> list[Any]:
     ]
 
 
+def value_of(value: Any, *, german: bool) -> Any:
+    """A metadata value in the export's language: a `Bilingual`'s German or English text, any
+    other value as it is."""
+    if isinstance(value, Bilingual):
+        return value.de if german else value.en
+    return value
+
+
 def _plain(value: Any) -> str:
     if value is None:
         return ""
@@ -334,7 +366,7 @@ async def table_csv(
     german: bool,
 ) -> AsyncIterator[bytes]:
     """Any long table as csv or csv-de: the metadata `items` as `#` comment lines (German
-    labels for csv-de), the header (German column names for csv-de), then the rows. Other
+    labels and values for csv-de), the header (German column names for csv-de), then the rows. Other
     modules' exports (feedback summaries) render their own tables through this."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";" if german else ",", lineterminator="\r\n")
@@ -343,7 +375,8 @@ async def table_csv(
         buffer.write("\ufeff")
     for key, label, value in items:
         name = label if german else key
-        buffer.write(f"# {name}: {show(value)}".replace("\r", " ").replace("\n", " ") + "\r\n")
+        text = show(value_of(value, german=german))
+        buffer.write(f"# {name}: {text}".replace("\r", " ").replace("\n", " ") + "\r\n")
     buffer.write("#\r\n")
     writer.writerow([german_name if german else key for key, german_name in columns])
     for row in table:
@@ -406,8 +439,9 @@ def write_xlsx_table(
     share_columns: Collection[str] = (),
     more_sheets: Sequence[Sheet] = (),
 ) -> None:
-    """Any long table as a workbook: the sheet `sheet_name` (German column names, numbers as
-    numbers, `share_columns` as percentages), `more_sheets` alike, and the sheet `Metadaten`."""
+    """Any long table as a workbook, in German: the sheet `sheet_name` (German column names,
+    numbers as numbers, `share_columns` as percentages), `more_sheets` alike, and the sheet
+    `Metadaten` (German labels and values)."""
     import xlsxwriter  # type: ignore[import-untyped]
 
     workbook = xlsxwriter.Workbook(
@@ -443,7 +477,8 @@ def write_xlsx_table(
         meta.write_string(0, 0, "Angabe", bold)
         meta.write_string(0, 1, "Schlüssel", bold)
         meta.write_string(0, 2, "Wert", bold)
-        for number, (key, label, value) in enumerate(items, start=1):
+        for number, (key, label, item) in enumerate(items, start=1):
+            value = value_of(item, german=True)
             meta.write_string(number, 0, label)
             meta.write_string(number, 1, key)
             if isinstance(value, int) and not isinstance(value, bool):
