@@ -21,6 +21,7 @@ import datetime
 import hashlib
 import hmac
 import re
+import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -57,11 +58,12 @@ MAX_KEY_LENGTH = 255
 # states it as this pattern, and check_key applies the same one.
 KEY_PATTERN = "^[^\\u0000-\\u001f]*[^\\u0000-\\u0020][^\\u0000-\\u001f]*$"
 _KEY_RE = re.compile(KEY_PATTERN)
+IDEMPOTENCY_KEY = "Idempotency-Key"
 
 IdempotencyKeyHeader = Annotated[
     str | None,
     HeaderParameter(
-        header="Idempotency-Key",
+        header=IDEMPOTENCY_KEY,
         max_length=MAX_KEY_LENGTH,
         min_length=1,
         pattern=KEY_PATTERN,
@@ -123,6 +125,60 @@ def check_key(key: str) -> None:
         )
 
 
+@dataclass(frozen=True)
+class Sealed:
+    """A record that keeps nothing readable: the key is stored as a keyed hash, and the
+    stored answer is encrypted under a key derived from the app's secret *and* the raw
+    Idempotency-Key, which only the client keeps. A staff answer may hold a secret shown once
+    (an API token, a webhook secret, consultation codes) or a person's name or e-mail address:
+    with the database and even the app's secret, none of it can be read without the client's
+    key. The cipher is SHAKE-256 as a keystream over a fresh random nonce (stdlib only),
+    authenticated with HMAC-SHA256 (encrypt-then-MAC)."""
+
+    secret_key: str
+    operation: str
+    key: str
+
+    def _derived(self, purpose: bytes) -> bytes:
+        return fingerprint(self.secret_key, purpose, self.operation.encode(), self.key.encode())
+
+    @property
+    def stored_key(self) -> str:
+        """The value stored (and locked) in place of the key: 64 hex digits."""
+        return self._derived(b"idempotency-key").hex()
+
+    def fingerprint(self, body: bytes) -> bytes:
+        """The request's fingerprint, keyed also with the client's key: even with the app's
+        secret, a guessed body (a password, an e-mail address) cannot be tested."""
+        return fingerprint(self.secret_key, b"idempotency-body", self.key.encode(), body)
+
+    def _stream(self, nonce: bytes, length: int) -> bytes:
+        return hashlib.shake_256(self._derived(b"idempotency-seal") + nonce).digest(length)
+
+    def _tag(self, nonce: bytes, ciphertext: bytes) -> bytes:
+        mac_key = self._derived(b"idempotency-mac")
+        return hmac.new(mac_key, nonce + ciphertext, hashlib.sha256).digest()
+
+    def seal(self, plain: bytes) -> bytes:
+        nonce = secrets.token_bytes(_NONCE)
+        ciphertext = _xor(plain, self._stream(nonce, len(plain)))
+        return nonce + self._tag(nonce, ciphertext) + ciphertext
+
+    def open(self, stored: bytes) -> bytes:
+        nonce, tag, ciphertext = stored[:_NONCE], stored[_NONCE:_HEAD], stored[_HEAD:]
+        if not hmac.compare_digest(tag, self._tag(nonce, ciphertext)):
+            raise ValueError("an idempotency record that this key did not seal")
+        return _xor(ciphertext, self._stream(nonce, len(ciphertext)))
+
+
+_NONCE = 16
+_HEAD = _NONCE + 32
+
+
+def _xor(data: bytes, stream: bytes) -> bytes:
+    return (int.from_bytes(data, "big") ^ int.from_bytes(stream, "big")).to_bytes(len(data), "big")
+
+
 RECORDS: Table = IdempotencyRecord.__table__  # type: ignore[assignment]
 _OPERATION = bindparam("operation", type_=String)
 _KEY = bindparam("key", type_=String)
@@ -150,15 +206,19 @@ async def run_idempotent(
     key: str | None,
     request_fingerprint: bytes,
     produce: Callable[[], Awaitable[tuple[int, Any, dict[str, str]]]],
+    sealed: Sealed | None = None,
 ) -> StoredResponse:
     """Run `produce` (which creates the record and returns status, body, headers) at most once
     per (operation, key). Must run inside the request's transaction, which the caller commits.
     Three round trips besides `produce`'s: take the lock, read the live record (clearing an
-    expired one), store the new record."""
+    expired one), store the new record. With `sealed` (for `key`), the record holds the keyed
+    hash of the key and the encrypted answer (see `Sealed`)."""
     if key is None:
         status, body, headers = await produce()
         return StoredResponse(status, msgspec.json.encode(body), headers, replayed=False)
     check_key(key)
+    if sealed is not None:
+        key = sealed.stored_key
     connection = await session.connection()
     if not await connection.scalar(_LOCK, {"lock_id": lock_id(operation, key)}):
         raise in_flight()
@@ -168,11 +228,17 @@ async def run_idempotent(
     if stored is not None:
         if stored.fingerprint != request_fingerprint:
             raise key_reused()
-        return replay(stored._mapping)
+        replayed = replay(stored._mapping)
+        if sealed is None:
+            return replayed
+        return StoredResponse(
+            replayed.status, sealed.open(replayed.body), replayed.headers, replayed=True
+        )
     status, body, headers = await produce()
     encoded = msgspec.json.encode(body)
+    kept = encoded if sealed is None else sealed.seal(encoded)
     await connection.execute(
-        _RECORD, record_values(operation, key, request_fingerprint, status, encoded, headers)
+        _RECORD, record_values(operation, key, request_fingerprint, status, kept, headers)
     )
     return StoredResponse(status, encoded, headers, replayed=False)
 

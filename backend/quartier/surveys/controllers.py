@@ -22,6 +22,7 @@ from quartier.core.idempotency import (
     fingerprint,
     run_idempotent,
 )
+from quartier.core.idempotent_handlers import idempotent
 from quartier.core.openapi import problems
 from quartier.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from quartier.core.security import ADMINS, PLANNERS, STAFF, access, principal_of
@@ -151,6 +152,7 @@ class ProcessSurveyController(Controller):
         responses=problems(409),
         **_write(),
     )
+    @idempotent
     async def create_survey(
         self, request: AnyRequest, db_session: AsyncSession, process_id: UUID, data: s.SurveyCreate
     ) -> Response[s.SurveyOut]:
@@ -169,6 +171,7 @@ class ProcessSurveyController(Controller):
         responses=problems(409),
         **_write(),
     )
+    @idempotent
     async def import_survey(
         self,
         request: AnyRequest,
