@@ -13,6 +13,10 @@ queue replaying). With an `Idempotency-Key` header:
 releases it with its connection, so a key can never stay stuck. The unique index on
 (operation, key) is the backstop that makes a double insert impossible even so.
 Keys are kept for `RETENTION` and then purged.
+
+Staff create operations (`core.idempotent_handlers.idempotent`) keep `Sealed` records: the key
+as a keyed hash and the answer encrypted under the client's key, so the names, e-mail
+addresses and secrets shown once in those answers are not readable from the table.
 """
 
 from __future__ import annotations
