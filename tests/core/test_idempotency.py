@@ -12,7 +12,13 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from quartier.core.errors import Conflict, InvalidInput, Unprocessable
-from quartier.core.idempotency import StoredResponse, fingerprint, purge_expired, run_idempotent
+from quartier.core.idempotency import (
+    Sealed,
+    StoredResponse,
+    fingerprint,
+    purge_expired,
+    run_idempotent,
+)
 from quartier.settings import Settings
 from quartier.surveys import retention
 
@@ -225,3 +231,57 @@ async def test_the_purge_honours_the_configured_period(
         found = await retention.purge(session, policy)
     assert found.idempotency_records == 1
     assert set(await _records(records)) == {"fresh"}
+
+
+def test_a_sealed_answer_opens_only_with_the_clients_key() -> None:
+    """Staff create operations: the record keeps the key as a keyed hash and the answer
+    encrypted under the client's key (docs/PRIVACY.md)."""
+    sealed = Sealed("secret one", "CreateApiToken", "client key 1")
+    answer = b'{"secret":"qrt_abcdefghijklmnop","name":"Fachverfahren"}'
+    stored = sealed.seal(answer)
+    assert b"qrt_" not in stored and b"Fachverfahren" not in stored
+    assert sealed.seal(answer) != stored  # a fresh nonce each time
+    assert sealed.open(stored) == answer
+    assert "client key 1" not in sealed.stored_key and len(sealed.stored_key) == 64
+    for other in (
+        Sealed("secret one", "CreateApiToken", "client key 2"),
+        Sealed("secret two", "CreateApiToken", "client key 1"),
+        Sealed("secret one", "CreateStaffAccount", "client key 1"),
+    ):
+        assert other.stored_key != sealed.stored_key
+        with pytest.raises(ValueError, match="did not seal"):
+            other.open(stored)
+    tampered = stored[:-1] + bytes([stored[-1] ^ 1])
+    with pytest.raises(ValueError, match="did not seal"):
+        sealed.open(tampered)
+    assert sealed.fingerprint(b"{}") != Sealed("secret one", "X", "client key 2").fingerprint(b"{}")
+
+
+async def test_a_sealed_record_replays_the_plain_answer(
+    records: async_sessionmaker[AsyncSession],
+) -> None:
+    async def submit() -> StoredResponse:
+        async with records() as session, session.begin():
+
+            async def produce() -> tuple[int, Any, dict[str, str]]:
+                await session.execute(text("INSERT INTO submissions (body) VALUES ('s')"))
+                return 201, {"secret": "shown-once-secret"}, {"Location": "/submissions/1"}
+
+            sealed = Sealed("test secret", "Test", "key-6")
+            return await run_idempotent(
+                session,
+                operation="Test",
+                key="key-6",
+                request_fingerprint=sealed.fingerprint(b"s"),
+                produce=produce,
+                sealed=sealed,
+            )
+
+    first, again = await submit(), await submit()
+    assert not first.replayed and again.replayed
+    assert (again.status, again.body, again.headers) == (first.status, first.body, first.headers)
+    assert await _count(records) == 1
+    async with records() as session:
+        row = (await session.execute(text("SELECT * FROM idempotency_keys"))).one()
+    assert row.idempotency_key != "key-6"
+    assert b"shown-once-secret" not in row.response_body

@@ -28,6 +28,7 @@ from quartier.accounts.schemas import (
 from quartier.core.clients import client_address
 from quartier.core.csrf import session_csrf_token
 from quartier.core.errors import Conflict, Unauthorized
+from quartier.core.idempotent_handlers import idempotent
 from quartier.core.openapi import problems
 from quartier.core.pagination import Cursor, Limit, Page, keyset_page
 from quartier.core.security import (
@@ -199,6 +200,7 @@ class StaffAccountController(Controller):
         responses=problems(409),
         **access(roles=ADMINS),
     )
+    @idempotent
     async def create_account(
         self, db_session: AsyncSession, data: StaffAccountCreate
     ) -> Response[StaffAccountOut]:
@@ -290,6 +292,7 @@ class ApiTokenController(Controller):
         "Quartier keeps just its hash.",
         **access(roles=ADMINS),
     )
+    @idempotent
     async def create_token(
         self, request: Request[Any, Any, Any], db_session: AsyncSession, data: ApiTokenCreate
     ) -> Response[ApiTokenCreated]:

@@ -15,6 +15,10 @@ releases it with its connection, so a key can never stay stuck. The unique index
 Keys replay for the configured period (`QUARTIER_RETENTION_IDEMPOTENCY_HOURS`, default 24 h:
 `Settings.idempotency_retention`, stored with each record as its `expires_at`) and are then
 purged by the daily retention job (`purge_expired`).
+
+Staff create operations (`core.idempotent_handlers.idempotent`) keep `Sealed` records: the key
+as a keyed hash and the answer encrypted under the client's key, so the names, e-mail
+addresses and secrets shown once in those answers are not readable from the table.
 """
 
 from __future__ import annotations
@@ -23,11 +27,14 @@ import datetime
 import hashlib
 import hmac
 import re
+import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 import msgspec
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from litestar.params import HeaderParameter
 from sqlalchemy import (
     BigInteger,
@@ -58,11 +65,12 @@ MAX_KEY_LENGTH = 255
 # states it as this pattern, and check_key applies the same one.
 KEY_PATTERN = "^[^\\u0000-\\u001f]*[^\\u0000-\\u0020][^\\u0000-\\u001f]*$"
 _KEY_RE = re.compile(KEY_PATTERN)
+IDEMPOTENCY_KEY = "Idempotency-Key"
 
 IdempotencyKeyHeader = Annotated[
     str | None,
     HeaderParameter(
-        header="Idempotency-Key",
+        header=IDEMPOTENCY_KEY,
         max_length=MAX_KEY_LENGTH,
         min_length=1,
         pattern=KEY_PATTERN,
@@ -124,6 +132,51 @@ def check_key(key: str) -> None:
         )
 
 
+@dataclass(frozen=True)
+class Sealed:
+    """A record that keeps nothing readable: the key is stored as a keyed hash, and the
+    stored answer is encrypted under a key derived from the app's secret *and* the raw
+    Idempotency-Key, which only the client keeps. A staff answer may hold a secret shown once
+    (an API token, a webhook secret, consultation codes) or a person's name or e-mail address:
+    with the database and even the app's secret, none of it can be read without the client's
+    key. The cipher is AES-256-GCM (`cryptography`) with a fresh random nonce."""
+
+    secret_key: str
+    operation: str
+    key: str
+
+    def _derived(self, purpose: bytes) -> bytes:
+        return fingerprint(self.secret_key, purpose, self.operation.encode(), self.key.encode())
+
+    @property
+    def stored_key(self) -> str:
+        """The value stored (and locked) in place of the key: 64 hex digits."""
+        return self._derived(b"idempotency-key").hex()
+
+    def fingerprint(self, body: bytes) -> bytes:
+        """The request's fingerprint, keyed also with the client's key: even with the app's
+        secret, a guessed body (a password, an e-mail address) cannot be tested."""
+        return fingerprint(self.secret_key, b"idempotency-body", self.key.encode(), body)
+
+    def _cipher(self) -> AESGCM:
+        return AESGCM(self._derived(b"idempotency-seal"))
+
+    def seal(self, plain: bytes) -> bytes:
+        """AES-256-GCM under the derived key, a fresh random nonce, the operation as associated
+        data: nonce + ciphertext with its tag."""
+        nonce = secrets.token_bytes(_NONCE)
+        return nonce + self._cipher().encrypt(nonce, plain, self.operation.encode())
+
+    def open(self, stored: bytes) -> bytes:
+        try:
+            return self._cipher().decrypt(stored[:_NONCE], stored[_NONCE:], self.operation.encode())
+        except InvalidTag as error:
+            raise ValueError("an idempotency record that this key did not seal") from error
+
+
+_NONCE = 12
+
+
 RECORDS: Table = IdempotencyRecord.__table__  # type: ignore[assignment]
 _OPERATION = bindparam("operation", type_=String)
 _KEY = bindparam("key", type_=String)
@@ -152,16 +205,20 @@ async def run_idempotent(
     request_fingerprint: bytes,
     produce: Callable[[], Awaitable[tuple[int, Any, dict[str, str]]]],
     retention: datetime.timedelta,
+    sealed: Sealed | None = None,
 ) -> StoredResponse:
     """Run `produce` (which creates the record and returns status, body, headers) at most once
     per (operation, key); a stored key replays for `retention` (`Settings.idempotency_retention`).
     Must run inside the request's transaction, which the caller commits.
     Three round trips besides `produce`'s: take the lock, read the live record (clearing an
-    expired one), store the new record."""
+    expired one), store the new record. With `sealed` (for `key`), the record holds the keyed
+    hash of the key and the encrypted answer (see `Sealed`)."""
     if key is None:
         status, body, headers = await produce()
         return StoredResponse(status, msgspec.json.encode(body), headers, replayed=False)
     check_key(key)
+    if sealed is not None:
+        key = sealed.stored_key
     connection = await session.connection()
     if not await connection.scalar(_LOCK, {"lock_id": lock_id(operation, key)}):
         raise in_flight()
@@ -171,13 +228,19 @@ async def run_idempotent(
     if stored is not None:
         if stored.fingerprint != request_fingerprint:
             raise key_reused()
-        return replay(stored._mapping)
+        replayed = replay(stored._mapping)
+        if sealed is None:
+            return replayed
+        return StoredResponse(
+            replayed.status, sealed.open(replayed.body), replayed.headers, replayed=True
+        )
     status, body, headers = await produce()
     encoded = msgspec.json.encode(body)
+    kept = encoded if sealed is None else sealed.seal(encoded)
     await connection.execute(
         _RECORD,
         record_values(
-            operation, key, request_fingerprint, status, encoded, headers, retention=retention
+            operation, key, request_fingerprint, status, kept, headers, retention=retention
         ),
     )
     return StoredResponse(status, encoded, headers, replayed=False)

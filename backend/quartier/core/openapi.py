@@ -25,6 +25,7 @@ from quartier.core.conditional import (
     cacheable_of,
 )
 from quartier.core.errors import PROBLEM_MEDIA_TYPE, STATUS_SLUGS, ProblemDetails
+from quartier.core.idempotency import IDEMPOTENCY_KEY
 from quartier.core.middleware import ACCEPT_LANGUAGE_MAX, LANG_MAX
 from quartier.core.security import Access
 from quartier.settings import KNOWN_LANGUAGES
@@ -70,6 +71,8 @@ def _statuses_for(handler: HTTPRouteHandler, path: str) -> set[int]:
         statuses.add(404)
     if has_body:
         statuses |= {400, 413, 415}
+    if any(getattr(f.kwarg_definition, "header", None) == IDEMPOTENCY_KEY for f in fields.values()):
+        statuses |= {409, 422}  # a retry while the first is in flight; the key reused
     rule = handler.opt.get("access")
     if isinstance(rule, Access) and not rule.public:
         statuses |= {401, 403}
@@ -703,7 +706,7 @@ def finalize_contract(
                     if "$ref" not in header and "schema" not in header and "content" not in header:
                         header["schema"] = {"type": "string"}
                 headers.update(_header_refs("Content-Language", *_RATE_LIMITED_HEADERS))
-                if status in {"429", "503"}:
+                if status in {"429", "503"} or (idempotent and status == "409"):
                     headers.update(_header_refs("Retry-After"))
                 if idempotent and status.startswith("2"):
                     headers.update(_header_refs("Idempotent-Replayed"))

@@ -13,6 +13,7 @@ from litestar.params import Parameter, QueryParameter
 from litestar.types import ControllerRouterHandler
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from quartier.core.idempotent_handlers import idempotent
 from quartier.core.openapi import problems
 from quartier.core.pagination import Cursor, Limit, Page
 from quartier.core.security import PLANNERS, access, principal_of
@@ -144,6 +145,7 @@ class OrganisationServiceController(Controller):
         responses=problems(422),
         **WRITE,
     )
+    @idempotent
     async def create(
         self, db_session: AsyncSession, organisation_id: UUID, data: s.ServiceIn
     ) -> s.ServiceOut:
@@ -178,6 +180,7 @@ class RoundController(Controller):
         responses=problems(409, 422),
         **WRITE,
     )
+    @idempotent
     async def start(
         self, request: AnyRequest, db_session: AsyncSession, process_id: UUID, data: s.RoundIn
     ) -> s.RoundOut:

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from quartier.core.handlers import as_method
 from quartier.core.idempotency import IdempotencyKeyHeader, as_response
+from quartier.core.idempotent_handlers import idempotent
 from quartier.core.openapi import problem_spec, problems
 from quartier.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from quartier.core.security import PLANNERS, STAFF, Role, access, principal_of
@@ -147,6 +148,7 @@ class GoalController(Controller):
         responses=problems(409, 422),
         **_write(),
     )
+    @idempotent
     async def create_goal(
         self, request: AnyRequest, db_session: AsyncSession, process_id: UUID, data: s.GoalCreate
     ) -> Response[s.Goal]:
@@ -228,6 +230,7 @@ class MeasureController(Controller):
         responses=problems(409, 422),
         **_write(),
     )
+    @idempotent
     async def create_measure(
         self,
         request: AnyRequest,
@@ -341,6 +344,7 @@ class MeasureController(Controller):
         responses=problems(409, 422),
         **_write(),
     )
+    @idempotent
     async def start_consultation(
         self,
         request: AnyRequest,
@@ -452,6 +456,7 @@ class FeedbackController(Controller):
         responses=problems(409, 422),
         **_write(),
     )
+    @idempotent
     async def issue_codes(
         self,
         request: AnyRequest,

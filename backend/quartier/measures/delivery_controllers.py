@@ -10,6 +10,7 @@ from litestar import Controller, Request, delete, get, post, put
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from quartier.core.idempotent_handlers import idempotent
 from quartier.core.openapi import problem_spec, problems
 from quartier.core.security import PLANNERS, STAFF, access, principal_of
 from quartier.measures import common, delivery
@@ -54,6 +55,7 @@ class DeliveryController(Controller):
         responses=problems(409, 422),
         **access(roles=PLANNERS, scopes={"delivery:write"}),
     )
+    @idempotent
     async def create_report(
         self,
         request: AnyRequest,
@@ -100,6 +102,7 @@ class DeliveryController(Controller):
         responses=problems(409),
         **access(roles=PLANNERS, scopes={"measures:write"}),
     )
+    @idempotent
     async def record_assessment(
         self,
         request: AnyRequest,

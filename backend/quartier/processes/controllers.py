@@ -14,6 +14,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 from litestar.types import ControllerRouterHandler
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from quartier.core.idempotent_handlers import idempotent
 from quartier.core.openapi import problems
 from quartier.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from quartier.core.security import PLANNERS, STAFF, access, principal_of
@@ -127,6 +128,7 @@ class ProcessController(Controller):
         response_headers=LOCATION,
         **_write(),
     )
+    @idempotent
     async def create_process(
         self, request: AnyRequest, db_session: AsyncSession, data: s.ProcessCreate
     ) -> Response[s.Process]:
@@ -213,6 +215,7 @@ class ProcessController(Controller):
         responses=problems(409),
         **_write(),
     )
+    @idempotent
     async def start_next_cycle(
         self, request: AnyRequest, db_session: AsyncSession, process_id: UUID
     ) -> Response[s.Process]:
@@ -329,6 +332,7 @@ class OrganisationController(Controller):
         responses=problems(409),
         **_write(),
     )
+    @idempotent
     async def create_organisation(
         self, request: AnyRequest, db_session: AsyncSession, data: s.OrganisationCreate
     ) -> Response[s.Organisation]:
@@ -420,6 +424,7 @@ class RoleController(Controller):
         responses=problems(409),
         **_write(),
     )
+    @idempotent
     async def add_role(
         self,
         request: AnyRequest,

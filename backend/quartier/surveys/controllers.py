@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-import msgspec
 from litestar import Controller, Litestar, Request, Response, delete, get, patch, post, put
 from litestar.datastructures import ResponseHeader
 from litestar.params import HeaderParameter, QueryParameter
@@ -16,12 +15,8 @@ from litestar.types import ControllerRouterHandler
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from quartier.core.errors import NotFound
-from quartier.core.idempotency import (
-    IdempotencyKeyHeader,
-    as_response,
-    fingerprint,
-    run_idempotent,
-)
+from quartier.core.idempotency import IdempotencyKeyHeader, as_response
+from quartier.core.idempotent_handlers import idempotent
 from quartier.core.openapi import problems
 from quartier.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from quartier.core.security import ADMINS, PLANNERS, STAFF, access, principal_of
@@ -151,6 +146,7 @@ class ProcessSurveyController(Controller):
         responses=problems(409),
         **_write(),
     )
+    @idempotent
     async def create_survey(
         self, request: AnyRequest, db_session: AsyncSession, process_id: UUID, data: s.SurveyCreate
     ) -> Response[s.SurveyOut]:
@@ -169,6 +165,7 @@ class ProcessSurveyController(Controller):
         responses=problems(409),
         **_write(),
     )
+    @idempotent
     async def import_survey(
         self,
         request: AnyRequest,
@@ -387,41 +384,25 @@ class SurveyController(Controller):
         responses=problems(409, 422),
         **_enter(),
     )
+    @idempotent
     async def enter_paper(
-        self,
-        request: AnyRequest,
-        db_session: AsyncSession,
-        survey_id: UUID,
-        data: s.PaperResponse,
-        idempotency_key: IdempotencyKeyHeader = None,
+        self, request: AnyRequest, db_session: AsyncSession, survey_id: UUID, data: s.PaperResponse
     ) -> Response[s.ResponseReceipt]:
-        async def produce() -> tuple[int, Any, dict[str, str]]:
-            survey = await services.get_survey(db_session, survey_id)
-            stored = await services.submit_response(
-                db_session,
-                _settings(request),
-                survey,
-                data,
-                channel=Channel(data.channel),
-                pseudonym_source=None,
-                invitation_code=None,
-            )
-            code = responses.format_code(stored.receipt_code)
-            location = request.app.route_reverse("surveys:receipt", receipt_code=code)
-            return HTTP_201_CREATED, _receipt(stored), {"Location": location}
-
-        result = await run_idempotent(
+        survey = await services.get_survey(db_session, survey_id)
+        stored = await services.submit_response(
             db_session,
-            operation=f"EnterPaperResponse:{survey_id}",
-            key=idempotency_key,
-            request_fingerprint=fingerprint(
-                _settings(request).secret_key, msgspec.json.encode(data, order="sorted")
-            ),
-            produce=produce,
-            retention=_settings(request).idempotency_retention,
+            _settings(request),
+            survey,
+            data,
+            channel=Channel(data.channel),
+            pseudonym_source=None,
+            invitation_code=None,
         )
-        response: Response[s.ResponseReceipt] = as_response(result)
-        return response
+        code = responses.format_code(stored.receipt_code)
+        location = request.app.route_reverse("surveys:receipt", receipt_code=code)
+        return Response(
+            _receipt(stored), status_code=HTTP_201_CREATED, headers={"Location": location}
+        )
 
     @_ImportPost(
         "/responses/import",
@@ -441,30 +422,12 @@ class SurveyController(Controller):
         responses=problems(409, 422),
         **_enter(),
     )
+    @idempotent
     async def import_responses(
-        self,
-        request: AnyRequest,
-        db_session: AsyncSession,
-        survey_id: UUID,
-        data: s.ResponseImport,
-        idempotency_key: IdempotencyKeyHeader = None,
-    ) -> Response[s.ImportResult]:
-        async def produce() -> tuple[int, Any, dict[str, str]]:
-            survey = await services.get_survey(db_session, survey_id)
-            return HTTP_200_OK, await services.import_responses(db_session, survey, data.csv), {}
-
-        result = await run_idempotent(
-            db_session,
-            operation=f"ImportSurveyResponses:{survey_id}",
-            key=idempotency_key,
-            request_fingerprint=fingerprint(
-                _settings(request).secret_key, msgspec.json.encode(data, order="sorted")
-            ),
-            produce=produce,
-            retention=_settings(request).idempotency_retention,
-        )
-        response: Response[s.ImportResult] = as_response(result)
-        return response
+        self, db_session: AsyncSession, survey_id: UUID, data: s.ResponseImport
+    ) -> s.ImportResult:
+        survey = await services.get_survey(db_session, survey_id)
+        return await services.import_responses(db_session, survey, data.csv)
 
     @get(
         "/results",
@@ -558,34 +521,17 @@ class NeedCategoryController(Controller):
         responses=problems(409, 422),
         **CATEGORY_WRITERS,
     )
+    @idempotent
     async def create_category(
-        self,
-        request: AnyRequest,
-        db_session: AsyncSession,
-        data: s.NeedCategoryCreate,
-        idempotency_key: IdempotencyKeyHeader = None,
+        self, request: AnyRequest, db_session: AsyncSession, data: s.NeedCategoryCreate
     ) -> Response[s.NeedCategoryOut]:
-        async def produce() -> tuple[int, Any, dict[str, str]]:
-            category = await services.create_need_category(db_session, data)
-            location = request.app.route_reverse("need-categories:item", category_id=category.id)
-            return (
-                HTTP_201_CREATED,
-                services.need_category_out(category),
-                {"Location": location},
-            )
-
-        result = await run_idempotent(
-            db_session,
-            operation="CreateNeedCategory",
-            key=idempotency_key,
-            request_fingerprint=fingerprint(
-                _settings(request).secret_key, msgspec.json.encode(data, order="sorted")
-            ),
-            produce=produce,
-            retention=_settings(request).idempotency_retention,
+        category = await services.create_need_category(db_session, data)
+        location = request.app.route_reverse("need-categories:item", category_id=category.id)
+        return Response(
+            services.need_category_out(category),
+            status_code=HTTP_201_CREATED,
+            headers={"Location": location},
         )
-        response: Response[s.NeedCategoryOut] = as_response(result)
-        return response
 
     @patch(
         "/{category_id:uuid}",

@@ -15,6 +15,7 @@ from litestar.types import ControllerRouterHandler
 from msgspec import Meta, Struct
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from quartier.core.idempotent_handlers import idempotent
 from quartier.core.openapi import problems
 from quartier.core.security import PLANNERS, access
 from quartier.settings import Settings
@@ -99,6 +100,7 @@ class ProcessSurveyFileController(Controller):
         responses=problems(409, 422),
         **access(roles=PLANNERS, scopes={"surveys:write"}),
     )
+    @idempotent
     async def import_xlsform(
         self,
         request: AnyRequest,

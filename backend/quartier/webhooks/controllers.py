@@ -15,6 +15,7 @@ from litestar.status_codes import (
 from litestar.types import ControllerRouterHandler
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from quartier.core.idempotent_handlers import idempotent
 from quartier.core.openapi import problems
 from quartier.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from quartier.core.security import ADMINS, access
@@ -63,6 +64,7 @@ class WebhookController(Controller):
         response_headers=LOCATION,
         **access(roles=ADMINS),
     )
+    @idempotent
     async def create_subscription(
         self, db_session: AsyncSession, data: s.WebhookSubscriptionCreate
     ) -> Response[s.WebhookSubscriptionWithSecret]:
