@@ -274,6 +274,7 @@ async def test_a_sealed_record_replays_the_plain_answer(
                 key="key-6",
                 request_fingerprint=sealed.fingerprint(b"s"),
                 produce=produce,
+                retention=DAY,
                 sealed=sealed,
             )
 
