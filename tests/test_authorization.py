@@ -207,6 +207,8 @@ MATRIX: dict[str, frozenset[str]] = {
     "ExportMeasureFeedbackSummary": PLANNERS | tokens("exports:read"),
     # the lifecycle history names staff members
     "ListMeasureTransitions": STAFF | tokens("measures:read", "measures:write"),
+    "ListMeasureFeedbackComments": STAFF | tokens("measures:read", "measures:write"),
+    "ModerateMeasureFeedbackComment": frozenset({"moderator", "admin"}) | tokens("measures:write"),
     **dict.fromkeys(
         [
             "CreateGoal",

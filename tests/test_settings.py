@@ -100,3 +100,14 @@ def test_languages_are_enabled_by_setting_and_german_stays_on() -> None:
     assert load_settings({"QUARTIER_LANGUAGES": "en, AR"}).languages == ("de", "en", "ar")
     with pytest.raises(SettingsError, match="QUARTIER_LANGUAGES: unknown language"):
         load_settings({"QUARTIER_LANGUAGES": "en,fr"})
+
+
+def test_the_idempotency_retention_is_a_bounded_setting() -> None:
+    """Issue #8 §4: how long a submission's Idempotency-Key replays it (and is kept)."""
+    assert load_settings({}).retention_idempotency_hours == 24
+    given = load_settings({"QUARTIER_RETENTION_IDEMPOTENCY_HOURS": "6"})
+    assert given.retention_idempotency_hours == 6
+    assert given.idempotency_retention.total_seconds() == 6 * 3600
+    for bad in ("0", "721", "a day"):
+        with pytest.raises(SettingsError, match="QUARTIER_RETENTION_IDEMPOTENCY_HOURS"):
+            load_settings({"QUARTIER_RETENTION_IDEMPOTENCY_HOURS": bad})

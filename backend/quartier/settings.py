@@ -6,6 +6,7 @@ process with one message per problem instead of failing later in a request.
 
 from __future__ import annotations
 
+import datetime
 import ipaddress
 import os
 import re
@@ -91,6 +92,8 @@ class Settings:
     retention_invitation_code_days: int = 30
     # Days after an idea last changed (submission, edit, status, answer).
     retention_notify_email_days: int = 365
+    # Hours a submission's Idempotency-Key record replays it (core.idempotency).
+    retention_idempotency_hours: int = 24
     rate_limits: dict[str, RateLimitSetting] = field(
         default_factory=lambda: dict(DEFAULT_RATE_LIMITS)
     )
@@ -118,6 +121,11 @@ class Settings:
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def idempotency_retention(self) -> datetime.timedelta:
+        """How long an Idempotency-Key record replays its submission before it is purged."""
+        return datetime.timedelta(hours=self.retention_idempotency_hours)
 
 
 def _bool(name: str, raw: str, problems: list[str]) -> bool:
@@ -302,6 +310,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             low=0,
             high=3650,
             default=365,
+        ),
+        retention_idempotency_hours=_int(
+            "QUARTIER_RETENTION_IDEMPOTENCY_HOURS",
+            get("QUARTIER_RETENTION_IDEMPOTENCY_HOURS") or "24",
+            problems,
+            low=1,
+            high=720,
+            default=24,
         ),
         log_format=log_format,  # type: ignore[arg-type]
         log_level=log_level,

@@ -291,6 +291,10 @@ async def test_token_is_created_with_scopes_and_expiry_shown_once_and_revoked(
     assert secret.group(1) not in listing.text
     assert "Import and change social areas" not in listing.text  # German by default
     assert "Sozialräume importieren" in listing.text or "areas:write" in listing.text
+    await session.refresh(token)
+    assert token.last_used_at is not None
+    last_use = token.last_used_at.strftime("%Y-%m-%d %H:%M")
+    assert f'<td data-label="Letzte Nutzung">{last_use}</td>' in listing.text
 
     revoked = await _post(client, f"/workspace/tokens/{token.id}/revoke", admin, {})
     assert revoked.status_code == 303

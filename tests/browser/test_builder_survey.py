@@ -232,6 +232,51 @@ def test_builder_pages_are_accessible_and_fit_a_phone(
         assert _width(page) <= 320, path
 
 
+def test_entry_and_text_pages_are_accessible_and_fit_a_phone(
+    new_context: ContextFactory,
+    signed_in_state: dict[str, Any],
+    first_process_id: str | None,
+    live_server: LiveServer,
+) -> None:
+    """The survey's texts, a page, a question, paper entry (empty and with its errors) and the CSV
+    import (its preview with the errors per line) are axe clean at 320 px."""
+    assert first_process_id is not None
+    listed = live_server.get(f"/api/v1/processes/{first_process_id}/surveys")
+    survey_id = listed.json()["items"][0]["id"]
+    found = live_server.get(f"/api/v1/surveys/{survey_id}")
+    first_page = found.json()["definition"]["pages"][0]
+    key = first_page["questions"][0]["key"]
+    page = _planner_page(new_context, signed_in_state, viewport={"width": 320, "height": 640})
+
+    def check(path: str) -> None:
+        violations = axe_violations(page)
+        assert not violations, f"{path}\n" + describe_violations(violations)
+        assert _width(page) <= 320, path
+
+    for path in (
+        f"/workspace/surveys/{survey_id}/texts",
+        f"/workspace/surveys/{survey_id}/pages/{first_page['key']}",
+        f"/workspace/surveys/{survey_id}/questions/{key}",
+        f"/workspace/surveys/{survey_id}/paper",
+        f"/workspace/surveys/{survey_id}/import",
+    ):
+        page.goto(path)
+        expect(page.locator("h1")).to_be_visible()
+        check(path)
+
+    page.goto(f"/workspace/surveys/{survey_id}/paper")
+    page.locator("main form button[type=submit]").last.click()
+    expect(page.locator(".error-summary")).to_be_visible()
+    check("paper with errors")
+
+    page.goto(f"/workspace/surveys/{survey_id}/import")
+    page.fill("#csv", f"{key},unknown_column\nx,1\ny,2\n")
+    page.get_by_role("button", name="Prüfen und Vorschau zeigen").click()
+    expect(page.locator("#row-errors-title")).to_be_visible()
+    expect(page.locator("main table")).to_be_visible()
+    check("import preview with errors")
+
+
 def test_import_an_xlsform(
     new_context: ContextFactory, signed_in_state: dict[str, Any], first_process_id: str | None
 ) -> None:

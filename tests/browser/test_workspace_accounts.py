@@ -88,3 +88,34 @@ def test_accounts_pages_are_axe_clean(
     violations = axe_violations(page)
     assert not violations, describe_violations(violations)
     assert_fits(page)
+
+
+def test_the_link_an_account_and_the_welcome_page_are_axe_clean(
+    new_context: ContextFactory, admin_state: str, live_server: LiveServer
+) -> None:
+    """The invitation's one-time link, one account (role, status, a new sign-in link) and the
+    page an invited person chooses a password on, at 320 px."""
+    page = new_context(viewport=NARROW).new_page()
+    sign_in(page, admin_state)
+    page.goto("/workspace/accounts")
+    page.fill("#email", "axe-welcome@browser-tests.example.org")
+    page.fill("#display_name", "Wilma Welcome")
+    page.locator("input[name=role][value=planner]").check()
+    submit(page, "Einladen")
+    link = page.input_value("#sign-in-link")
+    violations = axe_violations(page)  # the one-time link, shown once
+    assert not violations, describe_violations(violations)
+    assert_fits(page)
+    page.goto("/workspace/accounts")
+    page.get_by_role("link", name="Wilma Welcome").click()
+    expect(page.locator("h1")).to_contain_text("Wilma Welcome")
+    violations = axe_violations(page)
+    assert not violations, describe_violations(violations)
+    assert_fits(page)
+
+    invited = new_context(viewport=NARROW).new_page()
+    invited.goto(link[link.index("/welcome/") :])
+    expect(invited.locator("#password")).to_be_visible()
+    violations = axe_violations(invited)
+    assert not violations, describe_violations(violations)
+    assert_fits(invited)

@@ -131,3 +131,17 @@ def test_process_workspace_pages_are_axe_clean_and_fit_320_px(
     violations = axe_violations(page)
     assert not violations, describe_violations(violations)
     _fits(page)
+
+
+def test_an_organisation_page_is_axe_clean_and_fits_320_px(
+    new_context: ContextFactory, signed_in_state: dict[str, Any]
+) -> None:
+    """One organisation of the demo (its fields, deactivation and removal)."""
+    page = new_context(storage_state=signed_in_state, viewport=NARROW).new_page()
+    page.goto("/workspace/organisations")
+    page.locator("main table a[href^='/workspace/organisations/']").first.click()
+    expect(page.locator("main form").first).to_be_visible()
+    assert re.search(rf"/workspace/organisations/{UUID_PATTERN}$", page.url), page.url
+    violations = axe_violations(page)
+    assert not violations, describe_violations(violations)
+    _fits(page)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import datetime
 from typing import Any
 
 import pytest
@@ -10,7 +12,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from quartier.core.errors import Conflict, InvalidInput, Unprocessable
-from quartier.core.idempotency import StoredResponse, fingerprint, run_idempotent
+from quartier.core.idempotency import StoredResponse, fingerprint, purge_expired, run_idempotent
+from quartier.settings import Settings
+from quartier.surveys import retention
+
+DAY = datetime.timedelta(hours=24)
 
 
 @pytest.fixture
@@ -23,7 +29,12 @@ async def records(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 async def _submit(
-    maker: async_sessionmaker[AsyncSession], key: str | None, body: str, delay: float = 0.0
+    maker: async_sessionmaker[AsyncSession],
+    key: str | None,
+    body: str,
+    delay: float = 0.0,
+    *,
+    keep: datetime.timedelta = DAY,
 ) -> StoredResponse:
     async with maker() as session, session.begin():
 
@@ -40,6 +51,7 @@ async def _submit(
             key=key,
             request_fingerprint=fingerprint("test secret", body.encode()),
             produce=produce,
+            retention=keep,
         )
 
 
@@ -88,6 +100,7 @@ async def test_a_failed_submission_stores_neither_record_nor_key(
                 key="key-3",
                 request_fingerprint=fingerprint("test secret", b"x"),
                 produce=produce,
+                retention=DAY,
             )
 
     with pytest.raises(RuntimeError):
@@ -144,3 +157,71 @@ def test_fingerprints_are_keyed() -> None:
     assert keyed != hashlib.sha256(body).digest()
     assert keyed == fingerprint("secret one", body)
     assert fingerprint("secret one", b"ab", b"c") != fingerprint("secret one", b"a", b"bc")
+
+
+async def _records(maker: async_sessionmaker[AsyncSession]) -> dict[str, datetime.timedelta]:
+    """Each stored key → how long it replays (expires_at − created_at)."""
+    async with maker() as session:
+        rows = await session.execute(
+            text("SELECT idempotency_key, expires_at - created_at FROM idempotency_keys")
+        )
+        return {row[0]: row[1] for row in rows}
+
+
+async def test_a_record_replays_for_the_configured_period(
+    records: async_sessionmaker[AsyncSession],
+) -> None:
+    """Issue #8 §4: the replay window is the setting (QUARTIER_RETENTION_IDEMPOTENCY_HOURS)."""
+    await _submit(records, "short", "hello", keep=datetime.timedelta(hours=2))
+    await _submit(records, "default", "hello")
+    kept = await _records(records)
+    assert kept["short"] == datetime.timedelta(hours=2)
+    assert kept["default"] == DAY
+    async with records() as session, session.begin():
+        await session.execute(
+            text(
+                "UPDATE idempotency_keys SET created_at = created_at - interval '3 hours', "
+                "expires_at = expires_at - interval '3 hours'"
+            )
+        )
+    # Past its window, the key is fresh again: the body is stored anew.
+    again = await _submit(records, "short", "hello", keep=datetime.timedelta(hours=2))
+    assert not again.replayed
+    assert (await _submit(records, "default", "hello")).replayed
+    assert await _count(records) == 3
+
+
+async def test_the_purge_honours_the_configured_period(
+    records: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    """The daily purge deletes records past their window, and those older than the period now
+    configured (a deployment that shortens it does not wait for the records stored under the
+    longer one)."""
+    for key in ("fresh", "five-hours", "two-days"):
+        await _submit(records, key, key)
+    async with records() as session, session.begin():
+        await session.execute(
+            text(
+                "UPDATE idempotency_keys SET created_at = created_at - interval '5 hours', "
+                "expires_at = expires_at - interval '5 hours' WHERE idempotency_key = 'five-hours'"
+            )
+        )
+        await session.execute(
+            text(
+                "UPDATE idempotency_keys SET created_at = created_at - interval '2 days', "
+                "expires_at = expires_at - interval '2 days' WHERE idempotency_key = 'two-days'"
+            )
+        )
+    async with records() as session, session.begin():
+        assert await purge_expired(session, DAY) == 1  # two days old: past its 24 hours
+    assert set(await _records(records)) == {"fresh", "five-hours"}
+
+    # A deployment that keeps them for 4 hours: the daily job's policy is the setting.
+    short = dataclasses.replace(settings, retention_idempotency_hours=4)
+    assert short.idempotency_retention == datetime.timedelta(hours=4)
+    policy = retention.Policy.of(short)
+    assert policy.idempotency == datetime.timedelta(hours=4)
+    async with records() as session, session.begin():
+        found = await retention.purge(session, policy)
+    assert found.idempotency_records == 1
+    assert set(await _records(records)) == {"fresh"}

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from quartier.processes import services as processes
 from quartier.processes.phases import PhaseKey
 from quartier.stats.cellkey import Cell, PTable, Release
+from tests.conftest import LoginFactory
 from tests.support.disclosure import published, without_noise  # noqa: F401
 from tests.support.release_attacker import ReleaseAttacker
 from tests.support.statements import capturing_statements
@@ -166,6 +167,90 @@ async def test_an_organisation_answers_by_name_with_its_code(
     assert statement["ratings"] == {"reach": 4}
     assert statement["general_comment"] == "Wir tragen."
     assert {c["key"]: c["count"] for c in summary["responses_by_kind"]}["organisation"] == 1
+
+
+async def test_comments_are_moderated_like_idea_comments(
+    client: Client,
+    create_measure: CreateMeasure,
+    consult: Consult,
+    planner: Headers,
+    organisation: uuid.UUID,
+    login_as: LoginFactory,
+) -> None:
+    """A moderator hides a comment with a reason (recorded with who and when) and it leaves
+    the summary and the organisation's statement; restoring brings it back. Planners read the
+    comments but do not moderate, as with ideas."""
+    measure_id = await create_measure()
+    await consult(measure_id)
+    said = await give(
+        client,
+        measure_id,
+        comments=[{"section": "offer", "body": "Beleidigender Text."}],
+        general_comment="Gute Idee.",
+    )
+    assert said.status_code == 201, said.text
+    issued = await client.post(
+        f"/api/v1/measures/{measure_id}/consultation/codes",
+        json={"organisation_ids": [str(organisation)]},
+        headers=planner,
+    )
+    code = issued.json()[0]["code"]
+    body = {"kind": "organisation", "organisation_code": code, "general_comment": "Wir tragen."}
+    assert (await give(client, measure_id, {}, **body)).status_code == 201
+
+    moderator = await login_as("moderator")
+    url = f"/api/v1/measures/{measure_id}/feedback-comments"
+    listed = await client.get(url, headers=moderator)
+    assert listed.status_code == 200, listed.text
+    comments = {(c["section"], c["body"]): c for c in listed.json()}
+    assert set(comments) == {
+        ("offer", "Beleidigender Text."),
+        (None, "Gute Idee."),
+        (None, "Wir tragen."),
+    }
+    assert all(c["moderation"] == "visible" and c["version"] == 1 for c in comments.values())
+    assert comments[(None, "Wir tragen.")]["organisation"] == "Caritas Berlin"
+    assert comments[(None, "Gute Idee.")]["organisation"] is None
+
+    offensive = comments[("offer", "Beleidigender Text.")]["id"]
+    statement = comments[(None, "Wir tragen.")]["id"]
+    moderate = f"{url}/{offensive}/moderation"
+    no_reason = await client.post(moderate, json={"moderation": "hidden"}, headers=moderator)
+    assert no_reason.status_code == 422
+    assert no_reason.json()["errors"][0]["field"] == "reason"
+    refused = await client.post(
+        moderate, json={"moderation": "hidden", "reason": "x"}, headers=planner
+    )
+    assert refused.status_code == 403
+    for comment_id in (offensive, statement):
+        hidden = await client.post(
+            f"{url}/{comment_id}/moderation",
+            json={"moderation": "hidden", "reason": "Beleidigung"},
+            headers=moderator,
+        )
+        assert hidden.status_code == 200, hidden.text
+        assert hidden.json()["moderation"] == "hidden"
+        assert hidden.json()["hidden_reason"] == "Beleidigung"
+        assert hidden.json()["moderated_by"] and hidden.json()["moderated_at"]
+    other = await client.post(
+        f"{url}/{uuid.uuid4()}/moderation",
+        json={"moderation": "hidden", "reason": "x"},
+        headers=moderator,
+    )
+    assert other.status_code == 404
+
+    summary = (await client.get(f"/api/v1/measures/{measure_id}/summary", headers=planner)).json()
+    assert [c["body"] for c in summary["comments"]] == ["Gute Idee."]
+    assert summary["organisations"][0]["general_comment"] == ""
+    # planners see hidden comments with the reason
+    seen = (await client.get(url, headers=planner)).json()
+    assert {c["id"]: c["moderation"] for c in seen}[offensive] == "hidden"
+
+    restored = await client.post(moderate, json={"moderation": "visible"}, headers=moderator)
+    assert restored.status_code == 200, restored.text
+    assert restored.json()["moderation"] == "visible"
+    summary = (await client.get(f"/api/v1/measures/{measure_id}/summary", headers=planner)).json()
+    assert [c["body"] for c in summary["comments"]] == ["Beleidigender Text.", "Gute Idee."]
 
 
 async def test_the_summary_is_public_only_after_the_window_closes(

@@ -9,8 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from quartier.processes import services as processes
 from quartier.processes.phases import PhaseKey
+from tests.conftest import LoginFactory
+from tests.ideas.conftest import Ideas
 
 from .conftest import Client, CreateMeasure, Headers, measure_body
+
+HTML = {"Accept": "text/html", "Accept-Language": "en"}
 
 
 async def _activate(engine: AsyncEngine, process_id: uuid.UUID, phase: PhaseKey) -> None:
@@ -202,3 +206,126 @@ async def test_a_consultation_needs_the_measure_planning_phase(
     assert response.json()["type"] == "/problems/wrong-phase"
     stored = await client.get(f"/api/v1/measures/{measure_id}", headers=planner)
     assert stored.json()["status"] == "draft"
+
+
+async def test_accepted_ideas_lead_to_the_measure_and_show_it(
+    client: Client,
+    planner: Headers,
+    measuring_process: uuid.UUID,
+    create_measure: CreateMeasure,
+    login_as: LoginFactory,
+) -> None:
+    """Planners link the ideas they accepted to the measure they led to: the measure shows the
+    idea, the idea shows the measure (once it is no draft), the chain from needs to measures
+    lists the idea under its need, and the diff names the change."""
+    moderator = await login_as("moderator")
+    ideas = Ideas(client=client, process_id=measuring_process, moderator=moderator, planner=planner)
+    idea = await ideas.published(need_category="childcare", area_code="010101")
+    idea_id = idea["id"]
+    url = f"/api/v1/processes/{measuring_process}/measures"
+
+    refused = await client.post(url, json=measure_body(idea_ids=[idea_id]), headers=planner)
+    assert refused.status_code == 422  # not accepted yet
+    assert refused.json()["errors"][0]["field"] == "idea_ids[0]"
+    answered = await client.put(
+        f"/api/v1/ideas/{idea_id}/answer",
+        json={"official_status": "accepted", "answer": "Wir nehmen die Idee auf."},
+        headers=planner,
+    )
+    assert answered.status_code == 200, answered.text
+    goal = await client.post(
+        f"/api/v1/processes/{measuring_process}/goals",
+        json={
+            "statement": "Jede Familie findet Beratung.",
+            "need_categories": ["childcare"],
+            "area_codes": ["010101"],
+        },
+        headers=planner,
+    )
+    assert goal.status_code == 201, goal.text
+    measure_id = await create_measure(idea_ids=[idea_id], goal_ids=[goal.json()["id"]])
+
+    measure = (await client.get(f"/api/v1/measures/{measure_id}", headers=planner)).json()
+    assert measure["content"]["ideas"] == [
+        {"id": idea_id, "title": idea["title"], "official_status": "accepted"}
+    ]
+    # a draft is not shown to the public on the idea; staff see it
+    assert (await client.get(f"/api/v1/ideas/{idea_id}")).json()["measures"] == []
+    staff = (await client.get(f"/api/v1/ideas/{idea_id}", headers=planner)).json()
+    assert [m["id"] for m in staff["measures"]] == [measure_id]
+    consulted = await client.post(
+        f"/api/v1/measures/{measure_id}/consultation",
+        json={"reason": "Beteiligung", "days": 14, "criteria": []},
+        headers=planner,
+    )
+    assert consulted.status_code == 201, consulted.text
+    public = (await client.get(f"/api/v1/ideas/{idea_id}")).json()
+    assert public["measures"] == [
+        {"id": measure_id, "title": "Familienzentrum Moabit", "status": "in_consultation"}
+    ]
+    idea_page = await client.get(f"/ideas/{idea_id}", headers=HTML)
+    assert idea_page.status_code == 200, idea_page.text
+    assert "Measures this idea led to" in idea_page.text
+    assert f'href="/measures/{measure_id}"' in idea_page.text
+    measure_page = await client.get(f"/measures/{measure_id}", headers=HTML)
+    assert f'href="/ideas/{idea_id}"' in measure_page.text
+
+    trace = (await client.get(f"/api/v1/processes/{measuring_process}/traceability")).json()
+    need = next(n for n in trace["needs"] if n["area"] and n["area"]["code"] == "010101")
+    assert [(i["id"], i["measure_ids"]) for i in need["ideas"]] == [(idea_id, [measure_id])]
+    trace_page = await client.get(f"/processes/{measuring_process}/traceability", headers=HTML)
+    assert f'href="/ideas/{idea_id}"' in trace_page.text and "led to a measure" in trace_page.text
+
+    # a new version without the idea: the diff names it
+    revised = await client.post(
+        f"/api/v1/measures/{measure_id}/revise", json={"reason": "fertig"}, headers=planner
+    )
+    assert revised.status_code == 200, revised.text
+    edited = await client.put(
+        f"/api/v1/measures/{measure_id}",
+        json=measure_body(goal_ids=[goal.json()["id"]]),
+        headers=planner,
+    )
+    assert edited.status_code == 200, edited.text
+    diff = (
+        await client.get(f"/api/v1/measures/{measure_id}/diff?from=1&to=2", headers=planner)
+    ).json()
+    ideas_change = next(c for c in diff["changes"] if c["field"] == "ideas")
+    assert ideas_change["change"] == "removed" and ideas_change["before"] == idea["title"]
+
+
+async def test_a_goal_rests_on_a_published_idea_and_the_decision_template_names_it(
+    client: Client,
+    planner: Headers,
+    measuring_process: uuid.UUID,
+    create_measure: CreateMeasure,
+    login_as: LoginFactory,
+) -> None:
+    moderator = await login_as("moderator")
+    ideas = Ideas(client=client, process_id=measuring_process, moderator=moderator, planner=planner)
+    idea = await ideas.published(need_category="childcare", area_code="010101")
+    pending = await ideas.submit(title="Noch nicht geprüfte Idee")
+    url = f"/api/v1/processes/{measuring_process}/goals"
+    body = {"statement": "Jede Familie findet Beratung.", "need_categories": ["childcare"]}
+
+    refused = await client.post(
+        url,
+        json={**body, "evidence": [{"kind": "idea", "idea_id": pending.json()["idea"]["id"]}]},
+        headers=planner,
+    )
+    assert refused.status_code == 422, refused.text  # awaiting moderation: not yet evidence
+    assert refused.json()["errors"][0]["field"] == "evidence[0].idea_id"
+    goal = await client.post(
+        url, json={**body, "evidence": [{"kind": "idea", "idea_id": idea["id"]}]}, headers=planner
+    )
+    assert goal.status_code == 201, goal.text
+    shown = (await client.get(f"/api/v1/goals/{goal.json()['id']}")).json()
+    assert shown["evidence"] == [
+        {"kind": "idea", "label": idea["title"], "url": None, "figure": None, "idea_id": idea["id"]}
+    ]
+    measure_id = await create_measure(goal_ids=[goal.json()["id"]])
+    page = await client.get(
+        f"/dashboard/measures/{measure_id}/decision-template?lang=en", headers={**planner, **HTML}
+    )
+    assert page.status_code == 200, page.text
+    assert f"Idea from residents: {idea['title']}" in page.text

@@ -7,6 +7,7 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable
 
+from tests.conftest import LoginFactory
 from tests.support.disclosure import without_noise  # noqa: F401
 
 from .conftest import Client, CreateMeasure, Headers, Json
@@ -25,6 +26,30 @@ def hidden(page_text: str, name: str) -> str:
     match = re.search(rf'name="{name}" value="([^"]+)"', page_text)
     assert match is not None
     return match.group(1)
+
+
+async def test_residents_find_the_measures_in_consultation_for_their_area(
+    client: Client, create_measure: CreateMeasure, consult: Consult, measuring_process: uuid.UUID
+) -> None:
+    """`?area=`: the measures covering the area, an area it lies in or one within it."""
+    west = await create_measure(title="Nur Moabit West", area_codes=["010101"])
+    east = await create_measure(title="Nur Moabit Ost", area_codes=["010102"])
+    mitte = await create_measure(title="Ganz Mitte", area_codes=["0101"])
+    for measure_id in (west, east, mitte):
+        await consult(measure_id)
+    url = f"/processes/{measuring_process}/measures"
+    everything = await client.get(url, headers=HTML)
+    assert all(f"/measures/{m}" in everything.text for m in (west, east, mitte))
+    assert '<select class="select" id="area" name="area">' in everything.text
+    chosen = await client.get(f"{url}?area=010101", headers=HTML)
+    assert chosen.status_code == 200, chosen.text
+    assert f"/measures/{west}" in chosen.text and f"/measures/{mitte}" in chosen.text
+    assert f"/measures/{east}" not in chosen.text
+    assert '<option value="010101" selected>' in chosen.text
+    district = await client.get(f"{url}?area=0101", headers=HTML)
+    assert all(f"/measures/{m}" in district.text for m in (west, east, mitte))
+    unknown = await client.get(f"{url}?area=nirgends", headers=HTML)
+    assert all(f"/measures/{m}" in unknown.text for m in (west, east, mitte))
 
 
 async def test_a_resident_gives_feedback_on_the_measure_page(
@@ -173,3 +198,67 @@ async def test_the_summary_page_shows_charts_and_named_statements(
     assert "protected" in summary.text
     # not public while the consultation runs
     assert (await client.get(f"/measures/{measure_id}/summary", headers=HTML)).status_code == 403
+
+
+async def test_moderators_hide_and_restore_feedback_comments_on_their_page(
+    client: Client,
+    create_measure: CreateMeasure,
+    consult: Consult,
+    planner: Headers,
+    login_as: LoginFactory,
+) -> None:
+    measure_id = await create_measure()
+    await consult(measure_id)
+    sent = await client.post(
+        f"/api/v1/measures/{measure_id}/feedback",
+        json={
+            "stance": "oppose",
+            "comments": [{"section": "offer", "body": "Unsinn, ihr Idioten."}],
+        },
+        headers={"Respondent-Token": "moderation-page-token-abcdef"},
+    )
+    assert sent.status_code == 201, sent.text
+    moderator = {**(await login_as("moderator")), **HTML}
+    url = f"/dashboard/measures/{measure_id}/comments"
+    page = await client.get(url, headers=moderator)
+    assert page.status_code == 200, page.text
+    assert "Unsinn, ihr Idioten." in page.text and ">Angebot</span>" in page.text
+    comment_id = re.search(rf'action="{url}/([0-9a-f-]+)"', page.text).group(1)  # type: ignore[union-attr]
+
+    missing = await client.post(
+        f"{url}/{comment_id}", data={"moderation": "hidden", "reason": ""}, headers=moderator
+    )
+    assert missing.status_code == 422
+    assert f'href="#reason-{comment_id}"' in missing.text
+    hidden = await client.post(
+        f"{url}/{comment_id}",
+        data={"moderation": "hidden", "reason": "Beleidigung"},
+        headers=moderator,
+        follow_redirects=False,
+    )
+    assert hidden.status_code == 303, hidden.text
+    page = await client.get(url, headers=moderator)
+    assert "Hidden by moderation" in page.text and ": Beleidigung" in page.text
+    assert ">Restore<" in page.text
+    summary = (await client.get(f"/api/v1/measures/{measure_id}/summary", headers=planner)).json()
+    assert summary["comments"] == []
+
+    # planners read the page (linked from the measure's staff page) but do not moderate
+    staff = await client.get(f"/dashboard/measures/{measure_id}", headers={**planner, **HTML})
+    assert f'href="{url}"' in staff.text
+    read = await client.get(url, headers={**planner, **HTML})
+    assert read.status_code == 200 and "Beleidigung" in read.text
+    assert f'action="{url}/' not in read.text and ">Restore<" not in read.text
+    refused = await client.post(
+        f"{url}/{comment_id}", data={"moderation": "visible"}, headers={**planner, **HTML}
+    )
+    assert refused.status_code == 403
+    restored = await client.post(
+        f"{url}/{comment_id}",
+        data={"moderation": "visible"},
+        headers=moderator,
+        follow_redirects=False,
+    )
+    assert restored.status_code == 303
+    summary = (await client.get(f"/api/v1/measures/{measure_id}/summary", headers=planner)).json()
+    assert [c["body"] for c in summary["comments"]] == ["Unsinn, ihr Idioten."]

@@ -39,6 +39,7 @@ class Page:
     content_type: str
     raw: int
     gzipped: int
+    html: str
 
 
 class _Links(HTMLParser):
@@ -102,6 +103,7 @@ async def crawl(client: Any, headers: dict[str, str]) -> list[Page]:
                     content_type=content_type,
                     raw=len(response.content),
                     gzipped=gzip_size(response.content),
+                    html=response.text,
                 )
             )
         if depth >= MAX_DEPTH or not content_type.startswith("text/html"):

@@ -28,7 +28,12 @@ from quartier.stats.intervals import wilson
 from quartier.stats.weighting import Stratum, post_stratify
 from quartier.surveys import aggregation
 from quartier.surveys.aggregation import AggregatedNeeds, NeedFigure, Weighting
-from quartier.surveys.models import NeedCategory, Survey, survey_response_needs
+from quartier.surveys.models import (
+    NeedCategory,
+    Survey,
+    survey_answer_options,
+    survey_response_needs,
+)
 from tests.support.disclosure import without_noise  # noqa: F401
 
 from .conftest import MakeProcess, definition
@@ -45,10 +50,33 @@ class Respondent:
     area: str  # area code
     needs: tuple[str, ...] = ()
     age: str | None = None  # the age option key
+    gender: str | None = None  # the option key of SEXED's `gender` question
 
 
-def people(count: int, area: str, *needs: str, age: str | None = None) -> list[Respondent]:
-    return [Respondent(area, tuple(needs), age) for _ in range(count)]
+def people(
+    count: int, area: str, *needs: str, age: str | None = None, gender: str | None = None
+) -> list[Respondent]:
+    return [Respondent(area, tuple(needs), age, gender) for _ in range(count)]
+
+
+def sexed_definition() -> dict[str, Any]:
+    """The test definition with a `gender` question whose options map to the population's
+    sexes (woman → female, man → male; diverse and no_answer unmapped)."""
+    body = definition()
+    body["pages"][0]["questions"].append(
+        {
+            "type": "single_choice",
+            "key": "gender",
+            "text": {"de": "Ihr Geschlecht?", "en": "Your gender?"},
+            "options": [
+                {"key": "woman", "label": {"de": "weiblich"}, "population_sex": "female"},
+                {"key": "man", "label": {"de": "männlich"}, "population_sex": "male"},
+                {"key": "diverse", "label": {"de": "divers"}},
+                {"key": "no_answer", "label": {"de": "keine Angabe"}},
+            ],
+        }
+    )
+    return body
 
 
 async def create_survey(
@@ -89,6 +117,7 @@ async def add_responses(
     now = datetime.datetime.now(datetime.UTC)
     responses: list[dict[str, Any]] = []
     needs: list[dict[str, Any]] = []
+    chosen: list[dict[str, Any]] = []
     for i, respondent in enumerate(respondents):
         response_id = uuid7()
         record_key = new_record_key()
@@ -102,7 +131,7 @@ async def add_responses(
                 "submitted_at": START + datetime.timedelta(hours=i),
                 "receipt_code": f"R{next(_receipts):015d}",
                 "definition_version": 1,
-                "answers": {},
+                "answers": {} if respondent.gender is None else {"gender": respondent.gender},
                 "record_key": record_key,
                 "created_at": now,
                 "updated_at": now,
@@ -119,17 +148,33 @@ async def add_responses(
             }
             for key in respondent.needs
         ]
+        if respondent.gender is not None:
+            chosen.append(
+                {
+                    "response_id": response_id,
+                    "survey_id": survey_id,
+                    "question_key": "gender",
+                    "option_key": respondent.gender,
+                }
+            )
     if responses:
         await session.execute(insert(Survey.metadata.tables["survey_responses"]), responses)
     if needs:
         await session.execute(insert(survey_response_needs), needs)
+    if chosen:
+        await session.execute(insert(survey_answer_options), chosen)
     await session.flush()
 
 
-async def add_population(session: AsyncSession, area_id: uuid.UUID, bands: dict[str, int]) -> None:
+async def add_population(
+    session: AsyncSession, area_id: uuid.UUID, bands: dict[str, int], *, female: int | None = None
+) -> None:
     band_ids = dict((await session.execute(select(AgeBand.key, AgeBand.id))).tuples().all())
     population = AreaPopulation(
-        area_id=area_id, reference_date=datetime.date(2025, 12, 31), total=sum(bands.values())
+        area_id=area_id,
+        reference_date=datetime.date(2025, 12, 31),
+        total=sum(bands.values()),
+        female=female,
     )
     session.add(population)
     await session.flush()
@@ -542,3 +587,87 @@ async def test_representativeness_by_area_and_age_stratum(
         cells += list(zip(counts, (1_000, 2_000, 4_000), strict=True))
     assert found.r_indicator == pytest.approx(aggregation.r_indicator(cells))
     assert 0 < found.r_indicator < 1
+    # no question maps to the population's sexes: no figures by sex
+    assert found.sex_method is None and all(a.sexes == [] for a in found.areas)
+
+
+async def test_representativeness_by_sex_per_area(
+    session: AsyncSession, make_process: MakeProcess, areas: dict[str, uuid.UUID]
+) -> None:
+    """Issue #8 §4: respondents by sex per area against the area's women and other
+    inhabitants, from the options mapped to population sexes — the options' counts of the
+    per-question results; other answers and no answer are not counted by sex."""
+    process_id = await make_process(area_codes=("01", "08"))
+    survey = await create_survey(session, process_id, body=sexed_definition())
+    total = sum(POPULATION.values())  # 8 200
+    await add_population(session, areas["010101"], POPULATION, female=4_000)
+    await add_population(session, areas["010102"], POPULATION, female=4_100)
+    await add_population(session, areas["010201"], POPULATION)  # women unknown
+    await add_population(session, areas["080101"], POPULATION, female=4_200)
+    await add_responses(
+        session,
+        survey,
+        areas,
+        [
+            *people(24, "010101", gender="woman", age="from_45"),
+            *people(12, "010101", gender="man", age="under_27"),
+            *people(6, "010101", gender="diverse"),
+            *people(8, "010101"),  # no answer
+            *people(30, "010102", gender="man"),
+            *people(3, "010102", gender="woman"),  # below k: published 0
+            *people(20, "010201", gender="woman"),  # no number of women: no figures by sex
+            *people(4, "080101", gender="woman"),  # area below min_respondents: not shown
+        ],
+    )
+    for weighting in (Weighting.NONE, Weighting.AGE):
+        result = await aggregation.aggregated_needs(
+            session, survey, level_key="planning_area", weighting=weighting
+        )
+        found = result.representativeness
+        assert found is not None and found.sex_method is not None
+        assert "'gender'" in found.sex_method and "not counted by sex" in found.sex_method
+        by_code = {a.code: a for a in found.areas}
+        west = {x.sex: x for x in by_code["010101"].sexes}
+        assert by_code["010101"].respondents == 50
+        assert (west["female"].respondents, west["female"].population) == (24, 4_000)
+        assert west["female"].response_rate == pytest.approx(24 / 4_000)
+        assert (west["male"].respondents, west["male"].population) == (12, total - 4_000)
+        assert west["male"].response_rate == pytest.approx(12 / (total - 4_000))
+        east = {x.sex: x for x in by_code["010102"].sexes}
+        assert [x.sex for x in by_code["010102"].sexes] == ["female", "male"]
+        assert (east["female"].respondents, east["female"].response_rate) == (0, 0.0)
+        assert (east["male"].respondents, east["male"].population) == (30, total - 4_100)
+        assert by_code["010201"].respondents == 20 and by_code["010201"].sexes == []
+        assert (by_code["080101"].respondents, by_code["080101"].sexes) == (None, [])
+        # the R-indicator is not computed over sex
+        assert found.r_indicator is not None
+    # a coarser level: rolled up like every count (women summed where every sub-area has them)
+    result = await aggregation.aggregated_needs(session, survey, level_key="district_region")
+    assert result.representativeness is not None
+    regions = {a.code: a for a in result.representativeness.areas}
+    assert {x.sex: x.respondents for x in regions["0101"].sexes} == {"female": 27, "male": 42}
+    assert {x.sex: x.population for x in regions["0101"].sexes} == {
+        "female": 8_100,
+        "male": 2 * total - 8_100,
+    }
+    assert regions["0102"].sexes == []  # 010201 has no number of women
+
+
+async def test_representativeness_by_sex_pools_the_surveys_of_a_process(
+    session: AsyncSession, make_process: MakeProcess, areas: dict[str, uuid.UUID]
+) -> None:
+    process_id = await make_process(area_codes=("01",))
+    first = await create_survey(session, process_id, body=sexed_definition())
+    second = await create_survey(session, process_id, body=sexed_definition(), title="Zweite")
+    plain = await create_survey(session, process_id, title="Ohne Geschlecht")
+    await add_population(session, areas["010101"], POPULATION, female=4_000)
+    await add_responses(session, first, areas, people(10, "010101", gender="woman"))
+    await add_responses(session, second, areas, people(7, "010101", gender="woman"))
+    await add_responses(session, plain, areas, people(20, "010101"))
+    result = await aggregation.process_aggregated_needs(
+        session, process_id, level_key="planning_area"
+    )
+    assert result.representativeness is not None
+    west = next(a for a in result.representativeness.areas if a.code == "010101")
+    assert west.respondents == 37
+    assert {x.sex: x.respondents for x in west.sexes} == {"female": 17, "male": 0}

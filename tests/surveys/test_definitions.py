@@ -228,6 +228,46 @@ INVALID_QUESTIONS = [
         "at most one age_band",
     ),
     (
+        "population sex neither female nor male",
+        lambda body: _question(0, 2, body)["options"][0].update(population_sex="diverse"),
+        "definition.pages[0].questions[2].options[0].population_sex",
+        "Invalid enum value 'diverse'",
+    ),
+    (
+        "two options mapped to one sex",
+        lambda body: [
+            option.update(population_sex="female") for option in _question(0, 2, body)["options"]
+        ],
+        "definition.pages[0].questions[2].options[1].population_sex",
+        "another option already maps to 'female'",
+    ),
+    (
+        "population sex on a multiple choice",
+        lambda body: _question(1, 0, body)["options"][0].update(population_sex="female"),
+        "definition.pages[1].questions[0].options[0].population_sex",
+        "only the options of a single-choice question",
+    ),
+    (
+        "two questions mapped to population sexes",
+        lambda body: [
+            _question(0, 2, body)["options"][1].update(population_sex="male"),
+            body["pages"][2]["questions"].append(
+                {
+                    **_question(0, 2, body),
+                    "key": "children_again",
+                    "options": [
+                        {**option, "population_sex": sex}
+                        for option, sex in zip(
+                            _question(0, 2, body)["options"], ("female", "male"), strict=True
+                        )
+                    ],
+                }
+            ),
+        ],
+        "definition.pages[2].questions[5].options[0].population_sex",
+        "at most one question per survey map to population sexes",
+    ),
+    (
         "duplicate question key",
         _set(2, 3, key="household"),
         "definition.pages[2].questions[3].key",
@@ -254,6 +294,7 @@ SCHEMA_ERRORS = {
     "unknown field",
     "text without German",
     "too many pages",
+    "population sex neither female nor male",
 }
 
 
@@ -272,6 +313,23 @@ async def test_invalid_definitions_are_refused_naming_the_field(
     matching = {f: m for f, m in errors.items() if f.startswith(field)}
     assert matching, errors
     assert any(message in m for m in matching.values()), errors
+
+
+async def test_options_mapped_to_population_sexes_are_kept_and_unmapped_ones_carry_nothing(
+    surveys: Surveys,
+) -> None:
+    body = definition()
+    yes, no = _question(0, 2, body)["options"]
+    yes["population_sex"], no["population_sex"] = "female", "male"
+    response = await _create(surveys, body)
+    assert response.status_code == 201, response.text
+    pages = response.json()["definition"]["pages"]
+    assert [o.get("population_sex") for o in pages[0]["questions"][2]["options"]] == [
+        "female",
+        "male",
+    ]
+    # options that map to nothing have no such field (v1 documents are unchanged)
+    assert all("population_sex" not in o for o in pages[1]["questions"][0]["options"])
 
 
 # -- conditions ------------------------------------------------------------------------------

@@ -24,7 +24,14 @@ from tests.conftest import LoginFactory, TokenFactory
 from tests.support.disclosure import without_noise  # noqa: F401
 
 from .conftest import MakeProcess
-from .test_aggregation import POPULATION, add_population, add_responses, create_survey, people
+from .test_aggregation import (
+    POPULATION,
+    add_population,
+    add_responses,
+    create_survey,
+    people,
+    sexed_definition,
+)
 
 # Structure with exact counts; the protection itself: tests/surveys/test_release.py
 pytestmark = pytest.mark.usefixtures("without_noise")
@@ -39,18 +46,18 @@ async def survey(
     """Four planning areas: one with a small cell (3 of 40 in Körnerpark need childcare), one
     below min_respondents (Moabit Ost), two ordinary ones; population by age everywhere."""
     process_id = await make_process(area_codes=("01", "08"))
-    survey_id = await create_survey(session, process_id)
+    survey_id = await create_survey(session, process_id, body=sexed_definition())
     for code in ("010101", "010102", "010201", "080101"):
-        await add_population(session, areas[code], POPULATION)
+        await add_population(session, areas[code], POPULATION, female=4_100)
     await add_responses(
         session,
         survey_id,
         areas,
         [
-            *people(20, "010101", "safety", age="from_45"),
-            *people(20, "010101", age="from_27_to_44"),
+            *people(20, "010101", "safety", age="from_45", gender="woman"),
+            *people(20, "010101", age="from_27_to_44", gender="man"),
             *people(6, "010102", "childcare"),
-            *people(20, "010201", "childcare", age="under_27"),
+            *people(20, "010201", "childcare", age="under_27", gender="woman"),
             *people(20, "010201", age="from_45"),
             *people(3, "080101", "childcare", "safety", age="from_45"),
             *people(17, "080101", "safety", age="from_45"),
@@ -180,6 +187,24 @@ async def test_csv_de_is_for_german_excel(
     )
 
 
+def _sheet_rows(archive: zipfile.ZipFile, number: int, width: int) -> list[list[str]]:
+    """The rows of a sheet, `width` cells each, empty cells as ""."""
+    xml = archive.read(f"xl/worksheets/sheet{number}.xml").decode()
+    shared: list[str] = []
+    if "xl/sharedStrings.xml" in archive.namelist():
+        shared = re.findall(r"<t[^>]*>([^<]*)</t>", archive.read("xl/sharedStrings.xml").decode())
+    found: dict[int, list[str]] = {}
+    for cell in re.finditer(r'<c r="([A-Z])(\d+)"([^>]*)>(.*?)</c>', xml):
+        column, row, attributes, content = cell.groups()
+        if 't="s"' in attributes:
+            value = shared[int(re.search(r"<v>(\d+)</v>", content).group(1))]  # type: ignore[union-attr]
+        else:
+            match = re.search(r"<(?:v|t)[^>]*>([^<]*)</(?:v|t)>", content)
+            value = match.group(1) if match else ""
+        found.setdefault(int(row), [""] * width)[ord(column) - ord("A")] = value
+    return [found[row] for row in sorted(found)]
+
+
 def _sheet_cells(archive: zipfile.ZipFile, number: int) -> list[str]:
     xml = archive.read(f"xl/worksheets/sheet{number}.xml").decode()
     shared: list[str] = []
@@ -258,6 +283,13 @@ async def test_representativeness_is_in_every_format_with_the_same_figures(
     assert shown["population"] > 0 and 0 < shown["response_rate"] <= 1
     assert {s["stratum"] for s in shown["strata"]} >= {"under_27", "from_45"}
     assert areas["010102"]["strata"] == []  # not shown: no stratum figures either
+    assert areas["010102"]["sexes"] == []
+    assert "'gender'" in reference["sex_method"]
+    west = {x["sex"]: x for x in areas["010101"]["sexes"]}
+    assert (west["female"]["respondents"], west["male"]["respondents"]) == (20, 20)
+    assert west["male"]["population"] == sum(POPULATION.values()) - 4_100
+    by_sex = {x["sex"]: x["respondents"] for x in areas["010201"]["sexes"]}
+    assert by_sex == {"female": 20, "male": 0}
 
     body = (await export("csv")).decode()
     comments = dict(
@@ -275,6 +307,23 @@ async def test_representativeness_is_in_every_format_with_the_same_figures(
         assert int(row["population"]) == area["population"]
         expected = area["response_rate"]
         assert row["response_rate"] == ("" if expected is None else repr(round(expected, 6)))
+        found = {x["sex"]: x for x in area["sexes"]}
+        for sex in ("female", "male"):
+            if sex not in found:
+                assert row[f"{sex}_respondents"] == row[f"{sex}_response_rate"] == ""
+                continue
+            assert int(row[f"{sex}_respondents"]) == found[sex]["respondents"]
+            assert int(row[f"{sex}_population"]) == found[sex]["population"]
+            assert row[f"{sex}_response_rate"] == repr(round(found[sex]["response_rate"], 6))
+    assert comments["sex_method"] == reference["sex_method"]
+    german = (await export("csv-de")).decode("utf-8-sig")
+    table = csv.DictReader(
+        (line for line in german.splitlines() if not line.startswith("#")), delimiter=";"
+    )
+    for row in table:
+        if row["Zeilenart"] == "area" and row["Gebietsschlüssel"] == "010101":
+            assert row["Antwortende Frauen (Gebiet)"] == "20"
+            assert row["Einwohnerinnen (Gebiet)"] == "4100"
 
     features = {f["id"]: f["properties"] for f in json.loads(await export("geojson"))["features"]}
     for code, area in areas.items():
@@ -283,23 +332,34 @@ async def test_representativeness_is_in_every_format_with_the_same_figures(
             key = stratum["stratum"]
             assert features[code][f"{key}_respondents"] == stratum["respondents"]
             assert features[code][f"{key}_response_rate"] == stratum["response_rate"]
+        for item in area["sexes"]:
+            sex = item["sex"]
+            assert features[code][f"sex_{sex}_respondents"] == item["respondents"]
+            assert features[code][f"sex_{sex}_population"] == item["population"]
+            assert features[code][f"sex_{sex}_response_rate"] == item["response_rate"]
 
     archive = zipfile.ZipFile(io.BytesIO(await export("xlsx")))
-    cells = _sheet_cells(archive, 2)
-    assert cells[:5] == [
+    sheet = _sheet_rows(archive, 2, 6)
+    assert sheet[0] == [
         "Gebietsschlüssel",
         "Altersschicht",
+        "Geschlecht",
         "Antwortende",
         "Einwohner",
         "Rücklaufquote",
     ]
     listed = [
-        (area["code"], stratum["stratum"], stratum["respondents"], stratum["population"])
+        (area["code"], stratum["stratum"], "", stratum["respondents"], stratum["population"])
         for area in reference["areas"]
         for stratum in area["strata"]
     ]
-    rows = [cells[i : i + 5] for i in range(5, len(cells), 5)]
-    assert [(r[0], r[1], int(r[2]), int(r[3])) for r in rows] == listed
+    listed_by_sex = [
+        (area["code"], "", item["sex"], item["respondents"], item["population"])
+        for area in reference["areas"]
+        for item in area["sexes"]
+    ]
+    found_rows = [(r[0], r[1], r[2], int(r[3]), int(r[4])) for r in sheet[1:]]
+    assert sorted(found_rows) == sorted(listed + listed_by_sex)
 
 
 async def test_process_export_pools_the_surveys(

@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import gzip
 import re
+import uuid
 from typing import Any
 
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from quartier.surveys import pages
 from quartier.surveys import schemas as s
 from tests.conftest import LoginFactory
 from tests.support.disclosure import without_noise  # noqa: F401
 from tests.surveys.conftest import Surveys, answers
+from tests.surveys.test_aggregation import POPULATION, add_population, sexed_definition
 from tests.surveys.test_pages import FIRST_PAGE, HTML, Resident, main_of, to_check_page
 
 # Structure with exact counts; the protection itself: tests/surveys/test_release.py
@@ -245,3 +248,36 @@ async def test_results_map_a_need_per_area_with_protected_areas_never_as_zero(
     unknown = await client.get(path, params={"need": "nope"}, headers={**HTML, **surveys.planner})
     assert unknown.status_code == 400
     assert '<a href="#need">' in unknown.text
+
+
+async def test_results_show_who_responded_by_sex_where_a_question_maps_to_it(
+    surveys: Surveys, client: Client, session: AsyncSession, areas: dict[str, uuid.UUID]
+) -> None:
+    """Issue #8 §4: with a gender question mapped to the population's sexes, the
+    representativeness table has the response rates of women and men per area, their counts
+    being the options' counts of the results."""
+    survey = await surveys.create(body=sexed_definition(), publish=True)
+    for index in range(14):
+        gender = "woman" if index < 8 else "man" if index < 13 else "diverse"
+        response = await surveys.submit(survey["id"], answers(gender=gender))
+        assert response.status_code == 201, response.text
+    await add_population(session, areas["010101"], POPULATION, female=4_000)
+    await session.commit()
+    response = await client.get(
+        f"/dashboard/surveys/{survey['id']}/results", headers={**HTML, **surveys.planner}
+    )
+    assert response.status_code == 200, response.text
+    main = main_of(response.text)
+    table = re.search(r'<table class="table" id="representativeness"[^>]*>.*?</table>', main, re.S)
+    assert table is not None
+    assert ">Frauen</th>" in table.group(0) and ">Männer</th>" in table.group(0)
+    west = re.search(r"010101</span></th>(.*?)</tr>", table.group(0), re.S)
+    assert west is not None
+    women = re.search(r'data-sex="female">([^<]*)<', west.group(1))
+    men = re.search(r'data-sex="male">([^<]*)<', west.group(1))
+    assert women is not None and "(8)" in women.group(1)
+    assert men is not None and "(5)" in men.group(1)
+    assert "nicht nach Geschlecht gezählt" in main
+    # the same counts as the results of the gender question
+    gender = re.search(r'<table class="table" id="table-gender"[^>]*>.*?</table>', main, re.S)
+    assert gender is not None and ">8<" in gender.group(0) and ">5<" in gender.group(0)

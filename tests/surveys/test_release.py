@@ -9,7 +9,8 @@ through the import path (`responses.insert_prepared`): per planning area none, a
 many, with random answers. It then collects **through the API** every output of the release:
 per-question results of each survey for all responses and at every level (GetSurveyResults);
 aggregated needs of each survey at every level, plain and age-weighted, as JSON and as the JSON
-export (GetAggregatedNeeds, ExportAggregatedNeeds; with representativeness); the pooled needs
+export (GetAggregatedNeeds, ExportAggregatedNeeds; with representativeness, by age stratum and
+by sex — the surveys map `children` to the population's sexes); the pooled needs
 of the process at every level, plain and age-weighted (GetProcessAggregatedNeeds); and the
 tabular export rows of one.
 
@@ -51,7 +52,7 @@ from quartier.surveys.models import Channel, Survey
 from tests.support.areas import add_areas
 from tests.support.release_attacker import ReleaseAttacker, Report
 
-from .conftest import AREAS, Client, Headers, MakeProcess
+from .conftest import AREAS, Client, Headers, MakeProcess, definition
 from .test_aggregation import POPULATION, add_population, create_survey
 
 ALL = "all"
@@ -116,6 +117,19 @@ PARTITIONS = {
     "age": ["under_27", "from_27_to_44", "from_45", "no_answer"],
 }
 STRATA = {"under_27", "from_27_to_44", "from_45"}
+# The surveys map `children` to the population's sexes (any single choice would do): the
+# representativeness by sex publishes these options' cells once more.
+SEX_OPTIONS = {"female": "yes", "male": "no"}
+
+
+def sexed_definition() -> dict[str, Any]:
+    body = definition()
+    children = body["pages"][0]["questions"][2]
+    for option in children["options"]:
+        option["population_sex"] = next(s for s, o in SEX_OPTIONS.items() if o == option["key"])
+    return body
+
+
 T = TypeVar("T")
 
 
@@ -230,6 +244,7 @@ class Feed:
     def __init__(self, attacker: ReleaseAttacker) -> None:
         self.attacker = attacker
         self.outputs = 0
+        self.sex_figures = 0
 
     def cell(
         self, release: Release, tag: Any, truth: Truth, name: tuple[Any, ...], value: int
@@ -296,6 +311,11 @@ def collect_needs(
             for item in area.strata:
                 name = ("stratum_n", area.code, item.stratum)
                 feed.cell(release, tag, truth, name, item.respondents)
+            # By sex: the published count of the option mapped to that sex (one cell).
+            for by_sex in area.sexes:
+                name = ("option", area.code, "children", SEX_OPTIONS[by_sex.sex])
+                feed.cell(release, tag, truth, name, by_sex.respondents)
+                feed.sex_figures += 1
     rows = [(area.code, area) for area in result.areas] + [(ALL, result.totals)]
     for node, row in rows:
         if row.withheld:
@@ -451,7 +471,7 @@ async def attack_release(
     await session.commit()
     process_id = await make_process(area_codes=tuple(tree.at(2)))
     for code in tree.leaves:
-        await add_population(session, ids[code], POPULATION)
+        await add_population(session, ids[code], POPULATION, female=4_100)
     thresholds = []
     survey_ids = []
     for title in ("Erste", "Zweite"):
@@ -459,7 +479,7 @@ async def attack_release(
         minimum = rng.randint(k, 12)
         thresholds.append((k, minimum))
         survey_id = await create_survey(
-            session, process_id, k=k, min_respondents=minimum, title=title
+            session, process_id, k=k, min_respondents=minimum, title=title, body=sexed_definition()
         )
         await fill(session, survey_id, ids, rng, tree)
         survey_ids.append(survey_id)
@@ -535,6 +555,8 @@ async def attack_release(
     published = [f.expressing for area in result.areas for f in area.needs]
     exported = [row[column] for row in exports.rows(result)]
     assert exported[: len(published)] == published
+
+    assert feed.sex_figures > 0  # the representativeness by sex was published and fed
 
     truths: dict[Any, Truth] = {
         i: await truth_of(session, [sid], tree) for i, sid in enumerate(survey_ids)

@@ -87,6 +87,34 @@ async def test_every_question_type_survives_export_and_import(
     assert again["definition"] == expected
 
 
+async def test_turkish_and_arabic_texts_survive_export_and_import(
+    surveys: Surveys, client: Client, planner: Headers
+) -> None:
+    """Texts in every language Quartier has: `label::Turkish (tr)`, `label::Arabic (ar)` and
+    Quartier's own `_tr`, `_ar` columns (a survey with them could not be exported before)."""
+    body = definition()
+    body["title"] |= {"tr": "Mitte'de aileler", "ar": "العائلات في ميته"}
+    body["purpose"]["tr"] = "Cevaplar aileler için hizmet planlamaya yardımcı olur."
+    area = body["pages"][0]["questions"][0]
+    area["text"] |= {"tr": "Hangi bölgede yaşıyorsunuz?", "ar": "في أي منطقة تسكن؟"}
+    children = body["pages"][0]["questions"][2]
+    children["options"][0]["label"] |= {"tr": "Evet", "ar": "نعم"}
+    safety = next(q for page in body["pages"] for q in page["questions"] if q["type"] == "rating")
+    safety["min_label"]["tr"] = "hiç"
+    created = await surveys.create(body)
+    exported = await client.get(f"/api/v1/surveys/{created['id']}/xlsform", headers=planner)
+    assert exported.status_code == 200, exported.text
+    xform = convert(xlsform=exported.content, validate=False).xform
+    assert 'lang="Turkish (tr)"' in xform and 'lang="Arabic (ar)"' in xform
+    header = next(openpyxl.load_workbook(io.BytesIO(exported.content))["survey"].values)
+    assert "label::Turkish (tr)" in header and "min_label_tr" in header
+
+    imported = await _import(client, surveys.process_id, planner, exported.content)
+    assert imported.status_code == 201, imported.text
+    found = await client.get(f"/api/v1/surveys/{imported.json()['id']}?texts=all", headers=planner)
+    assert found.json()["definition"] == msgspec.to_builtins(msgspec.convert(body, s.Definition))
+
+
 def test_the_workbook_uses_the_xlsform_names_of_types_conditions_and_languages() -> None:
     document = msgspec.convert({"definition": definition()}, s.SurveyDocument)
     book = openpyxl.load_workbook(io.BytesIO(xlsform.write_xlsform(document)))
@@ -177,6 +205,35 @@ async def test_a_kobo_form_becomes_a_draft_survey(
         "op": "not",
         "not": {"op": "equals", "question": "alter", "value": "keine_angabe"},
     }
+
+
+async def test_a_real_workbook_survives_import_export_and_import_again(
+    client: Client, process_id: Any, planner: Headers
+) -> None:
+    """The Kobo workbook imported, its survey (with an easy-read German text added) exported:
+    pyxform turns the export into an XForm with the three languages, and importing the export
+    gives the same definition back."""
+    data = (FIXTURES / "kobo_familien_im_kiez.xlsx").read_bytes()
+    first = await _import(client, process_id, planner, data)
+    assert first.status_code == 201, first.text
+    survey_id = first.json()["id"]
+    url = f"/api/v1/surveys/{survey_id}"
+    original = (await client.get(f"{url}?texts=all", headers=planner)).json()["definition"]
+    original["title"]["de-x-simple"] = "Familien im Kiez"
+    original["pages"][0]["questions"][1]["text"]["de-x-simple"] = "Wie alt sind Sie?"
+    updated = await client.patch(url, json={"definition": original}, headers=planner)
+    assert updated.status_code == 200, updated.text
+    original = (await client.get(f"{url}?texts=all", headers=planner)).json()["definition"]
+
+    exported = await client.get(f"{url}/xlsform", headers=planner)
+    assert exported.status_code == 200
+    xform = convert(xlsform=exported.content, validate=False).xform
+    for language in ("German (de)", "English (en)", "Easy German (de-x-simple)"):
+        assert f'lang="{language}"' in xform, language
+    again = await _import(client, process_id, planner, exported.content)
+    assert again.status_code == 201, again.text
+    found = await client.get(f"/api/v1/surveys/{again.json()['id']}?texts=all", headers=planner)
+    assert found.json()["definition"] == original
 
 
 async def test_what_cannot_be_mapped_is_refused_naming_every_row_and_column(
@@ -386,3 +443,51 @@ async def test_export_needs_a_planner_or_a_surveys_token(
         "/api/v1/surveys/00000000-0000-7000-8000-000000000000/xlsform", headers=reader
     )
     assert unknown.status_code == 404
+
+
+# -- options mapped to the population's sexes (issue #8 §4) --------------------------------------
+
+
+async def test_options_mapped_to_population_sexes_survive_export_and_import(
+    client: Client, process_id: Any, planner: Headers
+) -> None:
+    body = definition()
+    children = body["pages"][0]["questions"][2]
+    children["options"][0]["population_sex"] = "female"
+    children["options"][1]["population_sex"] = "male"
+    document = msgspec.convert({"definition": body}, s.SurveyDocument)
+    data = xlsform.write_xlsform(document)
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    choices = list(book["choices"].iter_rows(values_only=True))
+    column = choices[0].index("population_sex")
+    assert [row[column] for row in choices if row[0] == "children"] == ["female", "male"]
+    assert all(row[column] is None for row in choices[1:] if row[0] != "children")
+    imported = await _import(client, process_id, planner, data)
+    assert imported.status_code == 201, imported.text
+    assert imported.json()["definition"] == msgspec.to_builtins(msgspec.convert(body, s.Definition))
+
+
+@pytest.mark.parametrize(
+    ("kind", "sex", "message"),
+    [
+        ("select_multiple", "female", "only the choices of a select_one"),
+        ("select_one", "diverse", "give female or male"),
+    ],
+)
+async def test_a_population_sex_that_cannot_be_mapped_is_refused_naming_its_cell(
+    client: Client, process_id: Any, planner: Headers, kind: str, sex: str, message: str
+) -> None:
+    data = _workbook(
+        [HEADER, AREA_ROW, [f"{kind} g", "gender", "Geschlecht", None, None, None]],
+        [
+            ["list_name", "name", "label", "population_sex"],
+            ["g", "woman", "weiblich", sex],
+            ["g", "man", "männlich", None],
+        ],
+    )
+    response = await _import(client, process_id, planner, data)
+    assert response.status_code == 422, response.text
+    error = response.json()["errors"][0]
+    assert error["field"] == "xlsform.choices[2].population_sex"
+    assert error["message"].startswith("sheet choices, row 2, column population_sex (D): ")
+    assert message in error["message"]

@@ -12,7 +12,9 @@ queue replaying). With an `Idempotency-Key` header:
 "In flight" is a transaction-scoped advisory lock on the key: a crashed or killed process
 releases it with its connection, so a key can never stay stuck. The unique index on
 (operation, key) is the backstop that makes a double insert impossible even so.
-Keys are kept for `RETENTION` and then purged.
+Keys replay for the configured period (`QUARTIER_RETENTION_IDEMPOTENCY_HOURS`, default 24 h:
+`Settings.idempotency_retention`, stored with each record as its `expires_at`) and are then
+purged by the daily retention job (`purge_expired`).
 """
 
 from __future__ import annotations
@@ -40,8 +42,8 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    or_,
     select,
-    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -51,7 +53,6 @@ from uuid_utils.compat import uuid7
 from quartier.core.errors import Conflict, FieldError, InvalidInput, Unprocessable
 from quartier.db import Base
 
-RETENTION = datetime.timedelta(hours=24)
 MAX_KEY_LENGTH = 255
 # Printable: no control character, and at least one character other than a space. The contract
 # states it as this pattern, and check_key applies the same one.
@@ -150,9 +151,11 @@ async def run_idempotent(
     key: str | None,
     request_fingerprint: bytes,
     produce: Callable[[], Awaitable[tuple[int, Any, dict[str, str]]]],
+    retention: datetime.timedelta,
 ) -> StoredResponse:
     """Run `produce` (which creates the record and returns status, body, headers) at most once
-    per (operation, key). Must run inside the request's transaction, which the caller commits.
+    per (operation, key); a stored key replays for `retention` (`Settings.idempotency_retention`).
+    Must run inside the request's transaction, which the caller commits.
     Three round trips besides `produce`'s: take the lock, read the live record (clearing an
     expired one), store the new record."""
     if key is None:
@@ -172,7 +175,10 @@ async def run_idempotent(
     status, body, headers = await produce()
     encoded = msgspec.json.encode(body)
     await connection.execute(
-        _RECORD, record_values(operation, key, request_fingerprint, status, encoded, headers)
+        _RECORD,
+        record_values(
+            operation, key, request_fingerprint, status, encoded, headers, retention=retention
+        ),
     )
     return StoredResponse(status, encoded, headers, replayed=False)
 
@@ -205,9 +211,16 @@ def replay(stored: Mapping[Any, Any]) -> StoredResponse:
 
 
 def record_values(
-    operation: str, key: str, fingerprint: bytes, status: int, body: bytes, headers: dict[str, str]
+    operation: str,
+    key: str,
+    fingerprint: bytes,
+    status: int,
+    body: bytes,
+    headers: dict[str, str],
+    *,
+    retention: datetime.timedelta,
 ) -> dict[str, Any]:
-    """The columns of a new `idempotency_keys` record."""
+    """The columns of a new `idempotency_keys` record, live for `retention`."""
     now = datetime.datetime.now(datetime.UTC)
     return {
         "id": uuid7(),
@@ -217,14 +230,23 @@ def record_values(
         "response_status": status,
         "response_body": body,
         "response_headers": headers,
-        "expires_at": now + RETENTION,
+        "expires_at": now + retention,
         "created_at": now,
         "updated_at": now,
     }
 
 
-async def purge_expired(session: AsyncSession) -> int:
-    result = await session.execute(text("DELETE FROM idempotency_keys WHERE expires_at < now()"))
+async def purge_expired(
+    session: AsyncSession, retention: datetime.timedelta, *, now: datetime.datetime | None = None
+) -> int:
+    """Delete the records past their `expires_at`, and those older than `retention` (the
+    period now configured: a record stored under a longer one goes with the next purge)."""
+    now = now or datetime.datetime.now(datetime.UTC)
+    result = await session.execute(
+        delete(RECORDS)
+        .where(or_(RECORDS.c.expires_at <= now, RECORDS.c.created_at <= now - retention))
+        .execution_options(synchronize_session=False)
+    )
     return int(getattr(result, "rowcount", 0) or 0)
 
 

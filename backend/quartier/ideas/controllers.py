@@ -98,7 +98,7 @@ async def _idempotent(
     most once per `Idempotency-Key`; a retry with the same key and body gets the stored answer."""
     result = await resident_write(
         db_session,
-        secret_key=_settings(request).secret_key,
+        settings=_settings(request),
         operation=operation_name(operation_id, scope),
         key=key,
         body=body,

@@ -12,7 +12,9 @@ pseudonym's salt is per process, so merging two ideas of a process carries the s
 without counting a resident twice (the primary key refuses the duplicate). Ideas and supports
 carry a random `record_key` for the disclosure control of the aggregates (stats.cellkey); a
 resident's supports in one process share one key, so that a cell of distinct supporters has
-one key per resident.
+one key per resident. Once ideas are closed in the process, the retention purge replaces each
+pseudonym by a random 16-byte value, the same for one resident's supports in the process
+(surveys.retention): every count stays, nothing leads back to the token.
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ from quartier.ideas import aggregates, moderation, notifications, services
 from quartier.ideas import models as m
 from quartier.ideas import schemas as s
 from quartier.jobs.mail import verify_unsubscribe_token
+from quartier.measures.pages import STATUS_NAMES as MEASURE_STATUS_NAMES
 from quartier.participation.browser import RespondentCookie, new_respondent_token
 from quartier.participation.submissions import operation_name, resident_write
 from quartier.processes import participation
@@ -77,6 +78,7 @@ def _settings(request: AnyRequest) -> Settings:
 def _context(**values: Any) -> dict[str, Any]:
     return {
         "official_status_names": OFFICIAL_STATUS_NAMES,
+        "measure_status_names": MEASURE_STATUS_NAMES,
         "state_names": STATE_NAMES,
         "sort_names": SORT_NAMES,
         **values,
@@ -325,7 +327,7 @@ async def submit_idea(
     try:
         result = await resident_write(
             db_session,
-            secret_key=_settings(request).secret_key,
+            settings=_settings(request),
             operation=operation_name("SubmitIdea", process_id),
             key=f"form:{values['nonce']}",
             body=data,
@@ -453,7 +455,7 @@ async def comment_idea(
         try:
             result = await resident_write(
                 db_session,
-                secret_key=_settings(request).secret_key,
+                settings=_settings(request),
                 operation=operation_name("SubmitIdeaComment", idea_id),
                 key=f"form:{values['nonce'][:NONCE_MAX]}" if values["nonce"] else None,
                 body=data,

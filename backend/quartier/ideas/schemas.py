@@ -90,6 +90,14 @@ class AreaRef(Struct, kw_only=True):
     name: str
 
 
+class MeasureRef(Struct, kw_only=True):
+    """A measure an accepted idea led to (its German title) and where it stands."""
+
+    id: UUID
+    title: str
+    status: str
+
+
 class IdeaOut(Struct, kw_only=True):
     """An idea as the public sees it. A hidden idea keeps its place with `hidden_reason`;
     its text is not shown."""
@@ -115,6 +123,13 @@ class IdeaOut(Struct, kw_only=True):
         AnswerTranslations,
         Meta(description="The official answer in the languages beside German staff gave"),
     ]
+    measures: Annotated[
+        list[MeasureRef] | None,
+        Meta(
+            description="The measures this idea led to (planners link accepted ideas to a "
+            "measure): on GetIdea; null where not looked up (lists, moderation answers)"
+        ),
+    ] = None
 
 
 class IdeaSubmitted(Struct, kw_only=True):

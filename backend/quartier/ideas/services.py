@@ -38,6 +38,7 @@ from quartier.core.i18n import gettext as _
 from quartier.core.pagination import decode_cursor, encode_cursor
 from quartier.ideas import models as m
 from quartier.ideas import schemas as s
+from quartier.measures.models import Measure, MeasureStatus, MeasureVersion
 from quartier.participation import codes, guard, places, pseudonyms, text
 from quartier.processes import participation
 from quartier.settings import Settings
@@ -169,7 +170,31 @@ async def get_idea(session: AsyncSession, idea_id: UUID, *, staff: bool = False)
     row = await load_row(session, idea_id)
     if not staff and row[0].state not in VISIBLE:
         raise NotFound(f"No idea {idea_id}.")
-    return idea_out(row)
+    idea = idea_out(row)
+    idea.measures = await measures_of_idea(session, idea_id, staff=staff)
+    return idea
+
+
+async def measures_of_idea(
+    session: AsyncSession, idea_id: UUID, *, staff: bool = False
+) -> list[s.MeasureRef]:
+    """The measures whose current version takes up the idea (drafts for staff only)."""
+    statement = (
+        sa.select(Measure.id, MeasureVersion.title, Measure.status)
+        .join(
+            MeasureVersion,
+            sa.and_(
+                MeasureVersion.measure_id == Measure.id,
+                MeasureVersion.version == Measure.current_version,
+            ),
+        )
+        .where(MeasureVersion.idea_ids.contains([idea_id]))
+        .order_by(Measure.id)
+    )
+    if not staff:
+        statement = statement.where(Measure.status != MeasureStatus.DRAFT.value)
+    rows = await session.execute(statement)
+    return [s.MeasureRef(id=row.id, title=row.title, status=row.status) for row in rows]
 
 
 async def staff_texts(session: AsyncSession, idea_id: UUID) -> tuple[str, str]:

@@ -20,7 +20,7 @@ from quartier.core.handlers import as_method
 from quartier.core.idempotency import IdempotencyKeyHeader, as_response
 from quartier.core.openapi import problem_spec, problems
 from quartier.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from quartier.core.security import PLANNERS, STAFF, access, principal_of
+from quartier.core.security import PLANNERS, STAFF, Role, access, principal_of
 from quartier.db import engine_of
 from quartier.measures import (
     common,
@@ -461,6 +461,44 @@ class FeedbackController(Controller):
     ) -> list[s.IssuedCode]:
         settings: Settings = request.app.state["settings"]
         return await feedback.issue_codes(db_session, settings, measure_id, data)
+
+    @get(
+        "/measures/{measure_id:uuid}/feedback-comments",
+        operation_id="ListMeasureFeedbackComments",
+        summary="The feedback comments of a measure, for moderation",
+        description="Every comment given on the measure (on one version's consultation with "
+        "`version`), hidden ones too, with the last moderation step (who, when, why); by "
+        "version, section (general comments last) and time. Residents' comments carry no "
+        "person; organisations' name the organisation.",
+        **access(roles=STAFF, scopes={"measures:read", "measures:write"}),
+    )
+    async def list_comments(
+        self, db_session: AsyncSession, measure_id: UUID, version: VersionQuery = None
+    ) -> list[s.ModeratedComment]:
+        return await feedback.list_comments(db_session, measure_id, version)
+
+    @post(
+        "/measures/{measure_id:uuid}/feedback-comments/{comment_id:uuid}/moderation",
+        operation_id="ModerateMeasureFeedbackComment",
+        summary="Hide or restore a feedback comment",
+        description="As idea comments are moderated: `hidden` with the reason (required, "
+        "recorded with who and when) takes the comment out of the summary, the organisations' "
+        "statements and the consultation report; `visible` restores it.",
+        status_code=HTTP_200_OK,
+        responses=problems(422),
+        **access(roles={Role.MODERATOR, Role.ADMIN}, scopes={"measures:write"}),
+    )
+    async def moderate_comment(
+        self,
+        request: AnyRequest,
+        db_session: AsyncSession,
+        measure_id: UUID,
+        comment_id: UUID,
+        data: s.CommentModeration,
+    ) -> s.ModeratedComment:
+        return await feedback.moderate_comment(
+            db_session, measure_id, comment_id, data, _actor(request).name
+        )
 
     @get(
         "/measures/{measure_id:uuid}/summary",

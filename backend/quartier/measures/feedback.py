@@ -52,6 +52,7 @@ from quartier.core.idempotency import (
     replay,
     run_idempotent,
 )
+from quartier.ideas.models import Idea, IdeaState
 from quartier.measures import common
 from quartier.measures import schemas as s
 from quartier.measures.models import (
@@ -291,6 +292,7 @@ async def submit_idempotent(
         key=idempotency_key,
         request_fingerprint=request_fingerprint,
         produce=produce,
+        retention=settings.idempotency_retention,
     )
 
 
@@ -581,7 +583,15 @@ async def _submit_on_driver(
                 record = (
                     dict.fromkeys(_RECORD_COLUMNS)
                     if key is None
-                    else record_values(OPERATION, key, request_fingerprint, 201, body, {})
+                    else record_values(
+                        OPERATION,
+                        key,
+                        request_fingerprint,
+                        201,
+                        body,
+                        {},
+                        retention=settings.idempotency_retention,
+                    )
                 )
                 stored = await db.row(
                     _STORE,
@@ -632,6 +642,87 @@ async def issue_codes(
         )
     await session.flush()
     return issued
+
+
+# -- moderating comments ------------------------------------------------------------------------
+# Like idea comments: a moderator hides a comment with a reason, or restores it. A hidden
+# comment leaves the summary, the organisations' statements and the report; the last step's
+# who, when and why stay on the comment.
+
+
+def _moderated(
+    comment: FeedbackComment, version: int, kind: str, organisation: str | None
+) -> s.ModeratedComment:
+    return s.ModeratedComment(
+        id=comment.id,
+        version=version,
+        section=comment.section,
+        body=comment.body,
+        kind=RespondentKind(kind),
+        organisation=organisation,
+        moderation=ModerationStatus(comment.moderation),
+        hidden_reason=comment.hidden_reason,
+        moderated_by=comment.moderated_by,
+        moderated_at=comment.moderated_at,
+        created_at=comment.created_at,
+    )
+
+
+def _comments_query() -> Any:
+    return (
+        sa.select(FeedbackComment, Consultation.version, Feedback.kind, pm.Organisation.name)
+        .join(Feedback, Feedback.id == FeedbackComment.feedback_id)
+        .join(Consultation, Consultation.id == FeedbackComment.consultation_id)
+        .outerjoin(pm.Organisation, pm.Organisation.id == Feedback.organisation_id)
+    )
+
+
+async def list_comments(
+    session: AsyncSession, measure_id: UUID, version: int | None = None
+) -> list[s.ModeratedComment]:
+    """Every comment on the measure (on one version's consultation if given), hidden ones too,
+    by version, section (general comments last) and time."""
+    await visible_measure(session, measure_id, common.STAFF_VIEWER)
+    statement = _comments_query().where(Consultation.measure_id == measure_id)
+    if version is not None:
+        statement = statement.where(Consultation.version == version)
+    rows = await session.execute(
+        statement.order_by(
+            Consultation.version, FeedbackComment.section.nulls_last(), FeedbackComment.id
+        )
+    )
+    return [_moderated(comment, v, kind, name) for comment, v, kind, name in rows]
+
+
+async def moderate_comment(
+    session: AsyncSession,
+    measure_id: UUID,
+    comment_id: UUID,
+    data: s.CommentModeration,
+    actor_name: str,
+) -> s.ModeratedComment:
+    """Hide (a reason is required) or restore a comment of the measure's feedback."""
+    await visible_measure(session, measure_id, common.STAFF_VIEWER)
+    row = (
+        await session.execute(
+            _comments_query()
+            .where(FeedbackComment.id == comment_id, Consultation.measure_id == measure_id)
+            .with_for_update(of=FeedbackComment)
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"No comment {comment_id} on measure {measure_id}.")
+    comment, version, kind, name = row
+    hide = data.moderation is ModerationStatus.HIDDEN
+    reason = (data.reason or "").strip()
+    if hide and not reason:
+        raise _invalid("reason", "a hidden comment needs the reason")
+    comment.moderation = data.moderation.value
+    comment.hidden_reason = reason if hide else (reason or None)
+    comment.moderated_by = actor_name[:200]
+    comment.moderated_at = common.utcnow()
+    await session.flush()
+    return _moderated(comment, version, kind, name)
 
 
 # -- the summary --------------------------------------------------------------------------------
@@ -932,7 +1023,8 @@ async def _organisation_statements(
 async def traceability(
     session: AsyncSession, process_id: UUID, viewer: common.Viewer
 ) -> s.Traceability:
-    """need (category × area) → the survey figures the goals rest on → goals → measures."""
+    """need (category × area) → the survey figures the goals rest on and the ideas residents
+    gave on it (with the measures each led to) → goals → measures."""
     await common.process(session, process_id, viewer)
     goal_rows = (
         await session.execute(
@@ -954,6 +1046,7 @@ async def traceability(
                 Measure.status,
                 MeasureVersion.title,
                 MeasureVersion.goal_ids,
+                MeasureVersion.idea_ids,
                 MeasureVersion.translations,
             )
             .join(
@@ -968,9 +1061,12 @@ async def traceability(
         )
     ).all()
     measures_of: dict[UUID, list[s.TraceMeasure]] = defaultdict(list)
-    for measure_id, status, title, goal_ids, translations in measure_rows:
+    led_to: dict[UUID, list[UUID]] = defaultdict(list)  # idea → measures
+    for measure_id, status, title, goal_ids, idea_ids, translations in measure_rows:
         if status == MeasureStatus.DRAFT.value and not viewer.privileged:
             continue
+        for idea_id in idea_ids:
+            led_to[idea_id].append(measure_id)
         for goal_id in goal_ids:
             measures_of[goal_id].append(
                 s.TraceMeasure(
@@ -1002,6 +1098,37 @@ async def traceability(
         for category_id in version.need_category_ids:
             for area_id in version.area_ids or [None]:
                 needs[(category_id, area_id)].append(trace)
+    # The ideas residents gave on the needs the goals address (published ones only).
+    ideas_on: dict[tuple[UUID, UUID | None], list[s.TraceIdea]] = defaultdict(list)
+    category_ids = {category_id for category_id, _ in needs}
+    if category_ids:
+        idea_rows = await session.execute(
+            sa.select(
+                Idea.id,
+                Idea.title,
+                Idea.official_status,
+                Idea.support_count,
+                Idea.need_category_id,
+                Idea.area_id,
+            )
+            .where(
+                Idea.process_id == process_id,
+                Idea.state == IdeaState.PUBLISHED.value,
+                Idea.need_category_id.in_(category_ids),
+            )
+            .order_by(Idea.support_count.desc(), Idea.id)
+        )
+        for row in idea_rows:
+            idea = s.TraceIdea(
+                id=row.id,
+                title=row.title,
+                official_status=row.official_status,
+                support_count=row.support_count,
+                measure_ids=led_to.get(row.id, []),
+            )
+            for key in ((row.need_category_id, row.area_id), (row.need_category_id, None)):
+                if key in needs:
+                    ideas_on[key].append(idea)
     return s.Traceability(
         process_id=process_id,
         needs=[
@@ -1009,6 +1136,7 @@ async def traceability(
                 need_category=categories[category_id],
                 area=areas.get(area_id) if area_id else None,
                 goals=goals,
+                ideas=ideas_on.get((category_id, area_id), []),
             )
             for (category_id, area_id), goals in needs.items()
             if category_id in categories

@@ -3,9 +3,10 @@
 A goal addresses need categories in social areas for target groups and rests on evidence. A
 link to a survey figure stores the figure as it was published at the time (the disclosure-
 controlled aggregated needs of that survey at the area's level), so a later response does not
-silently change what a decision was based on. Goals nest one level deep (sub-goals). Every
-save writes a new version; the goal points at its current one. The statement is German, with
-further languages in `translations` (`core.translations`, as a measure's title and summary).
+silently change what a decision was based on; a link to a published idea of the process stores
+its title. Goals nest one level deep (sub-goals). Every save writes a new version; the goal
+points at its current one. The statement is German, with further languages in `translations`
+(`core.translations`, as a measure's title and summary).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from quartier.areas.models import AreaLevel, SocialArea
 from quartier.core import translations as shared_translations
 from quartier.core.errors import FieldError, InvalidInput, NotFound
 from quartier.core.pagination import Page, keyset_page
+from quartier.ideas.models import Idea, IdeaState
 from quartier.measures import common
 from quartier.measures import schemas as s
 from quartier.measures.models import Goal, GoalVersion
@@ -102,6 +104,25 @@ async def _version_values(
     for index, item in enumerate(data.evidence):
         if isinstance(item, s.SurveyFigureEvidence):
             evidence.append(await _survey_figure(session, process_id, item, f"evidence[{index}]"))
+        elif isinstance(item, s.IdeaEvidence):
+            title = await session.scalar(
+                sa.select(Idea.title).where(
+                    Idea.id == item.idea_id,
+                    Idea.process_id == process_id,
+                    Idea.state == IdeaState.PUBLISHED.value,
+                )
+            )
+            if title is None:
+                message = "no published idea of this process"
+                raise InvalidInput(
+                    message,
+                    errors=[
+                        FieldError(
+                            field=f"evidence[{index}].idea_id", source="body", message=message
+                        )
+                    ],
+                )
+            evidence.append({"kind": "idea", "label": title, "idea_id": str(item.idea_id)})
         else:
             evidence.append({"kind": "link", "label": item.label, "url": item.url})
     return {

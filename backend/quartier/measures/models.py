@@ -5,17 +5,22 @@
   goal points at its current version number. Evidence on survey figures is a snapshot of the
   figure as published when the link was made.
 * `measures` / `measure_versions`: a draft measure (Maßnahme) with its lifecycle status; every
-  edit writes a new version (title, summary, goals, areas, target groups, resources, provider,
-  criteria of success, body in sections). Texts residents read are German in the columns,
-  further languages in `translations` (migration 0025, `core.translations`).
+  edit writes a new version (title, summary, goals, the accepted ideas it takes up, areas,
+  target groups, resources, provider, criteria of success, body in sections). Texts residents
+  read are German in the columns, further languages in `translations` (migration 0025,
+  `core.translations`).
 * `measure_transitions`: every lifecycle step, who took it, when and why; the adoption also
   records the council's decision (deciding body, reference, date).
 * `measure_consultations`: the feedback window on one measure version and what is asked.
 * `measure_feedback` with `measure_feedback_ratings` and `measure_feedback_comments`: one
   response, its ratings (one row per criterion, for counting in SQL) and its comments (per
   section or general). A resident's response stores no person: a keyed per-consultation
-  pseudonym only, as in surveys. An organisation's response names the organisation.
+  pseudonym only, as in surveys, deleted by the retention purge once the window has closed
+  (surveys.retention). An organisation's response names the organisation.
 * `measure_consultation_codes`: codes issued to organisations, kept as keyed hashes.
+* Comments are moderated like idea comments: a moderator hides one with a reason (it leaves
+  the summary and the report) or restores it; the last step's who, when and why stay on the
+  comment.
 """
 
 from __future__ import annotations
@@ -123,6 +128,8 @@ class MeasureVersion(Base):
     __table_args__ = (
         sa.UniqueConstraint("measure_id", "version", name="uq_measure_versions_measure_version"),
         sa.CheckConstraint(shared_translations.BOUNDED, name="translations_bounded"),
+        # An idea's page finds the measures it led to (migration 0033).
+        sa.Index("ix_measure_versions_idea_ids", "idea_ids", postgresql_using="gin"),
     )
 
     measure_id: Mapped[UUID] = mapped_column(sa.ForeignKey("measures.id", ondelete="CASCADE"))
@@ -130,6 +137,10 @@ class MeasureVersion(Base):
     title: Mapped[str] = mapped_column(sa.String(200))
     summary: Mapped[str] = mapped_column(sa.Text)
     goal_ids: Mapped[list[UUID]] = mapped_column(ARRAY(sa.Uuid))
+    # The accepted ideas that led to the measure (migration 0033).
+    idea_ids: Mapped[list[UUID]] = mapped_column(
+        ARRAY(sa.Uuid), server_default=sa.text("'{}'::uuid[]"), default=list
+    )
     area_ids: Mapped[list[UUID]] = mapped_column(ARRAY(sa.Uuid))
     target_groups: Mapped[list[str]] = mapped_column(JSONB)
     resources: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
@@ -268,6 +279,9 @@ class FeedbackComment(Base):
     __tablename__ = "measure_feedback_comments"
     __table_args__ = (
         sa.CheckConstraint(_in("moderation", ModerationStatus), name="moderation_known"),
+        sa.CheckConstraint(
+            "moderation <> 'hidden' OR hidden_reason IS NOT NULL", name="hidden_has_reason"
+        ),
         sa.Index("ix_measure_feedback_comments_consultation", "consultation_id", "section"),
     )
 
@@ -278,3 +292,8 @@ class FeedbackComment(Base):
     section: Mapped[str | None] = mapped_column(sa.String(64))  # None: the general comment
     body: Mapped[str] = mapped_column(sa.Text)
     moderation: Mapped[str] = mapped_column(sa.String(16), default=ModerationStatus.VISIBLE.value)
+    # The last moderation step: why a comment is hidden (or was restored), who took it and when
+    # (migration 0032); null until a moderator acts.
+    hidden_reason: Mapped[str | None] = mapped_column(sa.String(500))
+    moderated_by: Mapped[str | None] = mapped_column(sa.String(200))
+    moderated_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))

@@ -24,16 +24,26 @@ from litestar.response import Redirect, Template
 from litestar.types import ControllerRouterHandler
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from quartier.areas.models import SocialArea
 from quartier.core import i18n
 from quartier.core import translations as shared_translations
 from quartier.core.errors import Conflict, FieldError, InvalidInput, NotFound, PhaseClosed, Problem
 from quartier.core.i18n import gettext as _
-from quartier.core.security import PLANNERS, access, principal_of
+from quartier.core.security import PLANNERS, STAFF, Role, access, principal_of
 from quartier.db import engine_of
+from quartier.ideas.models import Idea
+from quartier.ideas.notifications import OFFICIAL_STATUS_NAMES
 from quartier.measures import common, delivery, delivery_pages, feedback, goals, services, texts
 from quartier.measures import schemas as s
 from quartier.measures.delivery_pages import PERIOD_NAMES, UNIT_NAMES
-from quartier.measures.models import MeasureStatus, RespondentKind, Stance
+from quartier.measures.models import (
+    Measure,
+    MeasureStatus,
+    MeasureVersion,
+    ModerationStatus,
+    RespondentKind,
+    Stance,
+)
 from quartier.measures.support_maps import area_maps
 from quartier.processes import models as pm
 from quartier.processes.phases import N_
@@ -45,6 +55,9 @@ from quartier.surveys.models import NeedCategory
 AnyRequest = Request[Any, Any, Any]
 PUBLIC = access(public=True)
 PLANNER_PAGE = access(roles=PLANNERS)
+STAFF_PAGE = access(roles=STAFF)
+MODERATORS = {Role.MODERATOR, Role.ADMIN}
+MODERATOR_PAGE = access(roles=MODERATORS)
 
 STATUS_NAMES: dict[str, str] = {
     MeasureStatus.DRAFT: N_("Draft"),
@@ -81,6 +94,7 @@ NO_STORE = {"Cache-Control": "no-store"}
 def _context(**values: Any) -> dict[str, Any]:
     return {
         "status_names": STATUS_NAMES,
+        "official_status_names": OFFICIAL_STATUS_NAMES,
         "step_names": STEP_NAMES,
         "stance_names": STANCE_NAMES,
         "kind_names": KIND_NAMES,
@@ -122,13 +136,42 @@ def _validation_errors(error: msgspec.ValidationError) -> dict[str, str]:
     include_in_schema=False,
     **PUBLIC,
 )
-async def index(request: AnyRequest, db_session: AsyncSession, process_id: UUID) -> Template:
-    """The measures of a process the public can see, those in consultation first."""
+async def index(
+    request: AnyRequest, db_session: AsyncSession, process_id: UUID, area: str = ""
+) -> Template:
+    """The measures of a process the public can see, those in consultation first; with `area`
+    (a social area's code) only those concerning it: measures covering the area, an area it
+    lies in or an area within it, and measures that name no area."""
     viewer = common.Viewer.of(principal_of(request))
     process = await common.process(db_session, process_id, viewer)
     page = await services.list_measures(db_session, process_id, viewer, limit=200, cursor=None)
-    in_consultation = [m for m in page.items if m.status is MeasureStatus.IN_CONSULTATION]
-    others = [m for m in page.items if m.status is not MeasureStatus.IN_CONSULTATION]
+    areas_of = await _areas_of_measures(db_session, [m.id for m in page.items])
+    paths = await _area_paths(db_session, {a for ids in areas_of.values() for a in ids})
+    named = sorted({(code, name) for code, name, _path in paths.values()}, key=lambda o: o[1])
+    area_options = [("", _("All social areas")), *named]
+    chosen = None
+    if area:
+        chosen = (
+            await db_session.execute(
+                sa.select(SocialArea.code, SocialArea.name, SocialArea.path).where(
+                    SocialArea.code == area[:32]
+                )
+            )
+        ).one_or_none()
+    items = page.items
+    if chosen is not None:
+        if chosen.code not in {code for code, _name in named}:
+            area_options.append((chosen.code, chosen.name))
+        chosen_path = list(chosen.path)
+
+        def concerns(ids: list[UUID]) -> bool:
+            return not ids or any(
+                a in chosen_path or chosen_path[-1] in paths[a][2] for a in ids if a in paths
+            )
+
+        items = [m for m in items if concerns(areas_of.get(m.id, []))]
+    in_consultation = [m for m in items if m.status is MeasureStatus.IN_CONSULTATION]
+    others = [m for m in items if m.status is not MeasureStatus.IN_CONSULTATION]
     shown = {m.id: texts.summary_for_residents(m) for m in page.items}
     title = texts.process_title(process)
     return Template(
@@ -138,12 +181,48 @@ async def index(request: AnyRequest, db_session: AsyncSession, process_id: UUID)
             process_title=title,
             in_consultation=in_consultation,
             others=others,
+            area_options=area_options,
+            area=chosen.code if chosen else "",
             texts=shown,
             fallback_language=shared_translations.fallback_language(
                 [title, *(text for measure in shown.values() for text in measure.all())]
             ),
         ),
     )
+
+
+async def _areas_of_measures(
+    db_session: AsyncSession, measure_ids: list[UUID]
+) -> dict[UUID, list[UUID]]:
+    """The social areas each measure's current version covers."""
+    if not measure_ids:
+        return {}
+    rows = await db_session.execute(
+        sa.select(Measure.id, MeasureVersion.area_ids)
+        .join(
+            MeasureVersion,
+            sa.and_(
+                MeasureVersion.measure_id == Measure.id,
+                MeasureVersion.version == Measure.current_version,
+            ),
+        )
+        .where(Measure.id.in_(measure_ids))
+    )
+    return {row.id: list(row.area_ids) for row in rows}
+
+
+async def _area_paths(
+    db_session: AsyncSession, area_ids: set[UUID]
+) -> dict[UUID, tuple[str, str, list[UUID]]]:
+    """Code, name and path (the areas it lies in, itself last) of each area."""
+    if not area_ids:
+        return {}
+    rows = await db_session.execute(
+        sa.select(SocialArea.id, SocialArea.code, SocialArea.name, SocialArea.path).where(
+            SocialArea.id.in_(area_ids)
+        )
+    )
+    return {row.id: (row.code, row.name, list(row.path)) for row in rows}
 
 
 class FeedbackForm(msgspec.Struct, kw_only=True):
@@ -479,10 +558,22 @@ async def _choices(db_session: AsyncSession, process_id: UUID) -> dict[str, Any]
     goal_page = await goals.list_goals(
         db_session, process_id, common.STAFF_VIEWER, limit=200, cursor=None
     )
+    accepted = (
+        await db_session.execute(
+            sa.select(Idea.id, Idea.title)
+            .where(
+                Idea.process_id == process_id,
+                Idea.official_status.in_(services.LINKABLE_IDEAS),
+            )
+            .order_by(Idea.support_count.desc(), Idea.id)
+            .limit(200)
+        )
+    ).all()
     return {
         "provider_options": [("", "–")] + [(str(o.id), o.name) for o in organisations],
         "category_options": [(c.key, i18n.pick(c.label)) for c in categories],
         "goal_options": [(str(g.id), g.statement) for g in goal_page.items],
+        "idea_options": [(str(i.id), i.title) for i in accepted],
     }
 
 
@@ -525,6 +616,7 @@ def _measure_body(form: Any) -> dict[str, Any]:
         "title": str(form.get("title") or "").strip(),
         "summary": str(form.get("summary") or "").strip(),
         "goal_ids": [str(g) for g in form.getall("goal_ids", [])],
+        "idea_ids": [str(i) for i in form.getall("idea_ids", [])],
         "area_codes": _codes(str(form.get("area_codes") or "")),
         "target_groups": _lines(str(form.get("target_groups") or ""), 30),
         "resources": resources,
@@ -581,11 +673,12 @@ def _text_values(values: Mapping[str, Any]) -> dict[str, Any]:
 
 def _values_of(content: s.MeasureVersion | None) -> dict[str, Any]:
     if content is None:
-        return {"resources": [], "criteria": [], "sections": [], "goal_ids": []}
+        return {"resources": [], "criteria": [], "sections": [], "goal_ids": [], "idea_ids": []}
     return {
         "title": content.title,
         "summary": content.summary,
         "goal_ids": [str(g) for g in content.goal_ids],
+        "idea_ids": [str(i.id) for i in content.ideas],
         "area_codes": ", ".join(a.code for a in content.areas),
         "target_groups": "\n".join(content.target_groups),
         "provider_id": str(content.provider.id) if content.provider else "",
@@ -831,6 +924,72 @@ async def take_step(
     return Redirect(f"/dashboard/measures/{measure_id}", status_code=303)
 
 
+# -- moderating feedback comments ---------------------------------------------------------------
+
+
+async def _comments_page(
+    request: AnyRequest,
+    db_session: AsyncSession,
+    measure_id: UUID,
+    *,
+    errors: dict[str, str] | None = None,
+) -> Template:
+    measure = await services.get_measure(db_session, measure_id, common.STAFF_VIEWER)
+    principal = principal_of(request)
+    return Template(
+        template_name="measures/comments.html",
+        context=_context(
+            measure=measure,
+            content=measure.content,
+            comments=await feedback.list_comments(db_session, measure_id),
+            section_titles={section.key: section.title for section in measure.content.sections},
+            can_moderate=principal is not None and principal.role in MODERATORS,
+            errors=errors or {},
+        ),
+        status_code=422 if errors else 200,
+        headers=NO_STORE,
+    )
+
+
+@get("/dashboard/measures/{measure_id:uuid}/comments", include_in_schema=False, **STAFF_PAGE)
+async def comments_page(
+    request: AnyRequest, db_session: AsyncSession, measure_id: UUID
+) -> Template:
+    """The feedback comments with their moderation; moderators hide or restore them."""
+    return await _comments_page(request, db_session, measure_id)
+
+
+@post(
+    "/dashboard/measures/{measure_id:uuid}/comments/{comment_id:uuid}",
+    include_in_schema=False,
+    status_code=303,
+    **MODERATOR_PAGE,
+)
+async def moderate_comment(
+    request: AnyRequest, db_session: AsyncSession, measure_id: UUID, comment_id: UUID
+) -> Template | Redirect:
+    """Hide a comment (with the reason) or restore it: ModerateMeasureFeedbackComment."""
+    form = await request.form()
+    hide = form.get("moderation") == ModerationStatus.HIDDEN.value
+    reason = str(form.get("reason") or "").strip()[:500] or None
+    data = s.CommentModeration(
+        moderation=ModerationStatus.HIDDEN if hide else ModerationStatus.VISIBLE, reason=reason
+    )
+    try:
+        async with db_session.begin_nested():
+            await feedback.moderate_comment(
+                db_session, measure_id, comment_id, data, Actor.of(principal_of(request)).name
+            )
+    except InvalidInput:
+        return await _comments_page(
+            request,
+            db_session,
+            measure_id,
+            errors={f"reason-{comment_id}": _("Say why the comment is hidden (it is recorded).")},
+        )
+    return Redirect(f"/dashboard/measures/{measure_id}/comments", status_code=303)
+
+
 @post(
     "/dashboard/measures/{measure_id:uuid}/codes",
     include_in_schema=False,
@@ -960,6 +1119,8 @@ PAGES: list[ControllerRouterHandler] = [
     update_measure,
     staff_page,
     take_step,
+    comments_page,
+    moderate_comment,
     issue_codes,
     diff_page,
     new_goal,

@@ -17,7 +17,7 @@ from uuid import UUID
 from msgspec import Meta, Struct, field
 
 from quartier.core.translations import Translations
-from quartier.measures.models import MeasureStatus, RespondentKind, Stance
+from quartier.measures.models import MeasureStatus, ModerationStatus, RespondentKind, Stance
 
 Key = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
 Statement = Annotated[str, Meta(min_length=1, max_length=2_000)]
@@ -83,7 +83,14 @@ class LinkEvidence(Struct, kw_only=True, forbid_unknown_fields=True, tag="link",
     url: Url
 
 
-EvidenceInput = SurveyFigureEvidence | LinkEvidence
+class IdeaEvidence(Struct, kw_only=True, forbid_unknown_fields=True, tag="idea", tag_field="kind"):
+    """A published idea of the process that shows the need (its title is stored with the
+    link)."""
+
+    idea_id: UUID
+
+
+EvidenceInput = SurveyFigureEvidence | LinkEvidence | IdeaEvidence
 
 
 class GoalInput(Struct, kw_only=True, forbid_unknown_fields=True):
@@ -125,10 +132,11 @@ class FigureSnapshot(Struct, kw_only=True):
 
 
 class Evidence(Struct, kw_only=True):
-    kind: Literal["survey_figure", "link"]
+    kind: Literal["survey_figure", "link", "idea"]
     label: str
     url: str | None = None
     figure: FigureSnapshot | None = None
+    idea_id: Annotated[UUID | None, Meta(description="The idea (kind `idea`)")] = None
 
 
 class CategoryRef(Struct, kw_only=True):
@@ -230,6 +238,14 @@ class MeasureInput(Struct, kw_only=True, forbid_unknown_fields=True):
     title: Title
     summary: Annotated[str, Meta(max_length=4_000)] = ""
     goal_ids: Annotated[list[UUID], Meta(max_length=30)] = field(default_factory=list)
+    idea_ids: Annotated[
+        list[UUID],
+        Meta(
+            max_length=100,
+            description="Ideas of the process the planners accepted (official status accepted "
+            "or implemented) that led to this measure; each idea then shows the measure",
+        ),
+    ] = field(default_factory=list)
     area_codes: AreaCodes = field(default_factory=list)
     target_groups: TargetGroups = field(default_factory=list)
     resources: Annotated[list[ResourceLine], Meta(max_length=50)] = field(default_factory=list)
@@ -250,6 +266,15 @@ class OrganisationRef(Struct, kw_only=True):
     name: str
 
 
+class IdeaRef(Struct, kw_only=True):
+    """An idea residents gave that led to the measure (its own title, as the resident wrote
+    it)."""
+
+    id: UUID
+    title: str
+    official_status: str | None
+
+
 class MeasureVersion(Struct, kw_only=True):
     version: int
     title: str
@@ -266,6 +291,9 @@ class MeasureVersion(Struct, kw_only=True):
     translations: Annotated[
         MeasureTranslations, Meta(description="Title and summary in languages beside German")
     ] = field(default_factory=MeasureTranslations)
+    ideas: Annotated[
+        list[IdeaRef], Meta(description="The accepted ideas that led to this measure")
+    ] = field(default_factory=list)
 
 
 class Measure(Struct, kw_only=True):
@@ -509,6 +537,35 @@ class CommentView(Struct, kw_only=True):
     organisation: str | None
 
 
+class ModeratedComment(Struct, kw_only=True):
+    """A comment of a consultation as moderators see it: hidden ones too, with the last
+    moderation step (who, when, why)."""
+
+    id: UUID
+    version: Annotated[int, Meta(description="The measure version the comment was given on")]
+    section: Annotated[str | None, Meta(description="The section's key; null: general comment")]
+    body: str
+    kind: RespondentKind
+    organisation: Annotated[str | None, Meta(description="The organisation's name, if one")]
+    moderation: ModerationStatus
+    hidden_reason: str | None
+    moderated_by: str | None
+    moderated_at: datetime | None
+    created_at: datetime
+
+
+class CommentModeration(Struct, kw_only=True, forbid_unknown_fields=True):
+    """Hide a comment (with the reason, required) or restore it."""
+
+    moderation: ModerationStatus
+    reason: (
+        Annotated[
+            str, Meta(min_length=1, max_length=500, description="Why; required to hide (recorded)")
+        ]
+        | None
+    ) = None
+
+
 class SummaryMetadata(Struct, kw_only=True):
     measure_id: UUID
     version: int
@@ -556,10 +613,28 @@ class TraceGoal(Struct, kw_only=True):
     ] = field(default_factory=GoalTranslations)
 
 
+class TraceIdea(Struct, kw_only=True):
+    """A published idea residents gave on the need (its title as written), its official
+    status, and the measures it led to."""
+
+    id: UUID
+    title: str
+    official_status: str | None
+    support_count: int
+    measure_ids: list[UUID]
+
+
 class TraceNeed(Struct, kw_only=True):
     need_category: CategoryRef
     area: AreaRef | None
     goals: list[TraceGoal]
+    ideas: Annotated[
+        list[TraceIdea],
+        Meta(
+            description="Published ideas of the process on this need category (in this area; "
+            "in any area where the goals name none), most supported first"
+        ),
+    ] = field(default_factory=list)
 
 
 class Traceability(Struct, kw_only=True):

@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from quartier.core import translations as shared_translations
 from quartier.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from quartier.core.pagination import Page, keyset_page
+from quartier.ideas.models import Idea, IdeaState, OfficialStatus
 from quartier.measures import common
 from quartier.measures import schemas as s
 from quartier.measures.models import (
@@ -152,6 +153,7 @@ async def version_view(session: AsyncSession, row: MeasureVersion) -> s.MeasureV
     providers = await common.organisations_by_id(
         session, [row.provider_id] if row.provider_id else []
     )
+    ideas = await idea_refs(session, row.idea_ids)
     return s.MeasureVersion(
         version=row.version,
         title=row.title,
@@ -166,7 +168,29 @@ async def version_view(session: AsyncSession, row: MeasureVersion) -> s.MeasureV
         author_name=row.author_name,
         created_at=row.created_at,
         translations=shared_translations.as_struct(row.translations, s.MeasureTranslations),
+        ideas=[ideas[i] for i in row.idea_ids if i in ideas],
     )
+
+
+# Ideas planners accepted may lead to a measure (an implemented idea was accepted before).
+LINKABLE_IDEAS = (OfficialStatus.ACCEPTED.value, OfficialStatus.IMPLEMENTED.value)
+
+
+async def idea_refs(session: AsyncSession, ids: list[UUID]) -> dict[UUID, s.IdeaRef]:
+    """The ideas a version takes up, as they read now (a hidden idea shows no title)."""
+    if not ids:
+        return {}
+    rows = await session.execute(
+        sa.select(Idea.id, Idea.title, Idea.state, Idea.official_status).where(Idea.id.in_(ids))
+    )
+    return {
+        row.id: s.IdeaRef(
+            id=row.id,
+            title="" if row.state == IdeaState.HIDDEN.value else row.title,
+            official_status=row.official_status,
+        )
+        for row in rows
+    }
 
 
 def consultation_view(consultation: Consultation) -> s.Consultation:
@@ -298,6 +322,30 @@ async def _content(
                     for g in missing
                 ],
             )
+    idea_ids = list(dict.fromkeys(data.idea_ids))
+    if idea_ids:
+        accepted = set(
+            await session.scalars(
+                sa.select(Idea.id).where(
+                    Idea.id.in_(idea_ids),
+                    Idea.process_id == process_id,
+                    Idea.official_status.in_(LINKABLE_IDEAS),
+                )
+            )
+        )
+        refused = [i for i in idea_ids if i not in accepted]
+        if refused:
+            raise InvalidInput(
+                "Only ideas of this process that planners accepted can lead to a measure.",
+                errors=[
+                    FieldError(
+                        field=f"idea_ids[{data.idea_ids.index(i)}]",
+                        source="body",
+                        message="no accepted idea of this process",
+                    )
+                    for i in refused
+                ],
+            )
     keys = [section.key for section in data.sections]
     duplicates = sorted({k for k in keys if keys.count(k) > 1})
     if duplicates:
@@ -316,6 +364,7 @@ async def _content(
         "title": data.title,
         "summary": data.summary,
         "goal_ids": goal_ids,
+        "idea_ids": idea_ids,
         "area_ids": await resolve_area_codes(session, data.area_codes, field="area_codes"),
         "target_groups": list(dict.fromkeys(data.target_groups)),
         "resources": msgspec.to_builtins(data.resources),
@@ -674,6 +723,12 @@ def diff_versions(a: s.MeasureVersion, b: s.MeasureVersion) -> list[s.Change]:
         "goal_ids",
         ", ".join(map(str, a.goal_ids)) or None,
         ", ".join(map(str, b.goal_ids)) or None,
+    )
+    _compare(
+        changes,
+        "ideas",
+        ", ".join(i.title or str(i.id) for i in a.ideas) or None,
+        ", ".join(i.title or str(i.id) for i in b.ideas) or None,
     )
     _lists(
         changes,

@@ -12,6 +12,7 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from quartier.core.idempotency import StoredResponse, check_key, fingerprint, run_idempotent
+from quartier.settings import Settings
 
 
 def operation_name(operation_id: str, *scope: UUID | str) -> str:
@@ -29,19 +30,21 @@ def body_fingerprint(secret_key: str, body: Any) -> bytes:
 async def resident_write(
     session: AsyncSession,
     *,
-    secret_key: str,
+    settings: Settings,
     operation: str,
     key: str | None,
     body: Any,
     produce: Callable[[], Awaitable[tuple[int, Any, dict[str, str]]]],
 ) -> StoredResponse:
-    """Run `produce` at most once per (operation, key) inside the request's transaction."""
+    """Run `produce` at most once per (operation, key) inside the request's transaction; the
+    stored answer replays for the configured period (`Settings.idempotency_retention`)."""
     if key is not None:
         check_key(key)
     return await run_idempotent(
         session,
         operation=operation,
         key=key,
-        request_fingerprint=body_fingerprint(secret_key, body),
+        request_fingerprint=body_fingerprint(settings.secret_key, body),
         produce=produce,
+        retention=settings.idempotency_retention,
     )

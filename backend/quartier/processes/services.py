@@ -1064,6 +1064,7 @@ async def set_participation_override(
             set_={"is_open": is_open, "updated_at": utcnow()},
         )
     )
+    await _touch(session, process_id)
     return s.ParticipationOverride(module=module, phase=phase, is_open=is_open)
 
 
@@ -1083,3 +1084,14 @@ async def remove_participation_override(
     )
     if deleted is None:
         raise NotFound(f"No override for '{module}' in phase '{phase.value}'.")
+    await _touch(session, process_id)
+
+
+async def _touch(session: AsyncSession, process_id: UUID) -> None:
+    """Mark the process as changed now: what is open in it may have changed (the retention
+    purge dates the end of a module's participation by it, surveys.retention)."""
+    await session.execute(
+        sa.update(m.PlanningProcess)
+        .where(m.PlanningProcess.id == process_id)
+        .values(updated_at=utcnow())
+    )

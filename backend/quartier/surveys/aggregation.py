@@ -29,6 +29,11 @@ How:
   every export. Shares, intervals, weighted shares and n_eff are computed from perturbed
   counts only (the weighted share from perturbed counts per age stratum, strata collapsed until
   each group has k); an area whose perturbed n is below `min_respondents` is not shown.
+* **Representativeness** per area (and age stratum with weighting=age; and sex where a
+  survey maps a single-choice question's options to the population's sexes): the published
+  respondents against the population. The respondents by sex of an area are the cells of the
+  mapped options in that area — for one survey exactly the cells, hence the values, of the
+  per-question results.
 * **Process aggregates** pool the responses of all the process's surveys with the strictest
   thresholds among them (largest k and min_respondents); their age strata are the finest
   grouping of population bands that every survey's options are unions of. A pooled cell is a
@@ -46,6 +51,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
+import msgspec
 from msgspec import Meta, Struct
 from sqlalchemy import ARRAY, Date, String, Uuid, bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -101,6 +107,14 @@ REPRESENTATIVENESS_BY_AREA_METHOD = (
     "figures; by age stratum with weighting=age); R-indicator = 1 − 2·S, S the "
     "population-weighted standard deviation of the response rates of all areas at this level, "
     "from perturbed counts (capped at 1)"
+)
+SEX_METHOD = (
+    "by sex: respondents who chose the option of {questions} mapped to female (male) — the "
+    "perturbed count of that option in the area (for one survey the same value as in its "
+    "per-question results; pooled over surveys a cell of its own) — against the area's women "
+    "(inhabitants minus women); respondents with another "
+    "answer or none are not counted by sex; areas not shown, and areas without the number of "
+    "women, carry no figures"
 )
 DISCLOSURE_METHOD = (
     "cell key method: every count is perturbed by noise chosen by its cell key (two-sided "
@@ -247,6 +261,24 @@ class StratumRepresentation(Struct, kw_only=True):
     ]
 
 
+class SexRepresentation(Struct, kw_only=True):
+    sex: Annotated[
+        s.PopulationSex,
+        Meta(description="female: the area's women; male: its other inhabitants"),
+    ]
+    respondents: Annotated[
+        int,
+        Meta(
+            description="Respondents who chose the option mapped to this sex, perturbed: "
+            "the option's count in the per-question results of this area"
+        ),
+    ]
+    population: int
+    response_rate: Annotated[
+        float | None, Meta(description="respondents / population (perturbed respondents)")
+    ]
+
+
 class AreaRepresentation(Struct, kw_only=True):
     id: UUID
     code: str
@@ -256,10 +288,19 @@ class AreaRepresentation(Struct, kw_only=True):
     population: int | None
     response_rate: Annotated[float | None, Meta(description="respondents / population")]
     strata: list[StratumRepresentation]
+    sexes: Annotated[
+        list[SexRepresentation],
+        Meta(
+            description="By sex, where a survey maps a question's options to the population's "
+            "sexes and the area's number of women is known (see representativeness.sex_method); "
+            "empty when the area is not shown"
+        ),
+    ] = msgspec.field(default_factory=list)
 
 
 class Representativeness(Struct, kw_only=True):
-    """Respondents against the population by area and age stratum, from perturbed counts."""
+    """Respondents against the population by area, age stratum and sex, from perturbed
+    counts."""
 
     method: str
     r_indicator: Annotated[
@@ -270,6 +311,13 @@ class Representativeness(Struct, kw_only=True):
         ),
     ]
     areas: list[AreaRepresentation]
+    sex_method: Annotated[
+        str | None,
+        Meta(
+            description="How respondents are counted by sex; null when no survey of the result "
+            "maps a question's options to the population's sexes"
+        ),
+    ] = None
 
 
 class AggregatedNeeds(Struct, kw_only=True):
@@ -303,6 +351,8 @@ class _Source:
     # (survey id, age option key) → stratum key; strata in age order with their bands.
     stratum_of: dict[tuple[UUID, str], str] = field(default_factory=dict)
     strata: list[StratumRef] = field(default_factory=list)
+    # (survey id, question key, option key, sex) of the options mapped to population sexes.
+    sex_options: list[tuple[UUID, str, str, str]] = field(default_factory=list)
 
 
 def _need_keys(definition: s.Definition) -> list[str]:
@@ -382,6 +432,13 @@ async def _source(
         need_keys=need_keys,
     )
     await _strata(session, source)
+    for survey, definition in zip(surveys, definitions, strict=True):
+        mapped = d.sex_options(definition)
+        if mapped is not None:
+            question, options = mapped
+            source.sex_options += [
+                (survey.id, question, option, sex) for option, sex in sorted(options.items())
+            ]
     return source
 
 
@@ -486,6 +543,51 @@ _COUNTS_AGED = text(
     GROUP BY 2, 3, 4
     """  # noqa: S608 (_AREA_ON is constant SQL)
 ).bindparams(*_STRATUM_BINDS)
+
+
+# Respondents per area at the level (`path[:position]`, depth + 1) and sex: those who chose an
+# option mapped to a population sex. For one survey each cell is the set of responses the
+# per-question results count for that option in that area (the same rows, hence the same
+# record-key sum and the same perturbed value).
+_SEX_BINDS = (
+    bindparam("sex_surveys", type_=ARRAY(Uuid)),
+    bindparam("sex_questions", type_=ARRAY(String)),
+    bindparam("sex_options", type_=ARRAY(String)),
+    bindparam("sex_values", type_=ARRAY(String)),
+)
+_COUNTS_BY_SEX = text(
+    """
+    SELECT area.path[:position] AS node, m.sex, count(*)::bigint, sum(r.record_key)
+    FROM unnest(:sex_surveys, :sex_questions, :sex_options, :sex_values)
+        AS m(survey_id, question_key, option_key, sex)
+    JOIN survey_answer_options o
+        ON o.survey_id = m.survey_id AND o.question_key = m.question_key
+        AND o.option_key = m.option_key
+    JOIN survey_responses r ON r.id = o.response_id AND r.survey_id = m.survey_id
+    JOIN social_areas area ON area.id = r.area_id
+    WHERE cardinality(area.path) >= :position
+    GROUP BY 1, 2
+    """
+).bindparams(*_SEX_BINDS)
+
+
+async def _count_by_sex(
+    session: AsyncSession, source: _Source, depth: int
+) -> dict[UUID, dict[str, Cell]]:
+    """Cells of the respondents per area at `depth` and population sex."""
+    if not source.sex_options:
+        return {}
+    params = {
+        "position": depth + 1,
+        "sex_surveys": [survey_id for survey_id, _, _, _ in source.sex_options],
+        "sex_questions": [question for _, question, _, _ in source.sex_options],
+        "sex_options": [option for _, _, option, _ in source.sex_options],
+        "sex_values": [sex for _, _, _, sex in source.sex_options],
+    }
+    found: dict[UUID, dict[str, Cell]] = {}
+    for node, sex, count, keys in await session.execute(_COUNTS_BY_SEX, params):
+        found.setdefault(node, {})[sex] = Cell(count, int(keys))
+    return found
 
 
 def _stratum_params(source: _Source, position: int) -> dict[str, Any]:
@@ -803,7 +905,16 @@ async def _aggregate(
         )
 
     representation = (
-        _representativeness(source, release, counts, at_level, populations_found, rows, by_age)
+        _representativeness(
+            source,
+            release,
+            counts,
+            at_level,
+            populations_found,
+            rows,
+            by_age,
+            await _count_by_sex(session, source, level.depth),
+        )
         if at_level
         else None
     )
@@ -865,10 +976,11 @@ def _representativeness(
     found: dict[UUID, Any],
     rows: list[AreaNeeds],
     by_age: bool,
+    by_sex: dict[UUID, dict[str, Cell]],
 ) -> Representativeness:
-    """Respondents against the population per area (and per age stratum `by_age`), and the
-    R-indicator over areas (× strata), all from perturbed counts (stats.cellkey): functions of
-    protected values only."""
+    """Respondents against the population per area (and per age stratum `by_age`; per sex
+    where a survey maps an option to each), and the R-indicator over areas (× strata), all
+    from perturbed counts (stats.cellkey): functions of protected values only."""
     shown = {row.id: row.respondents for row in rows}
     cells: list[tuple[int, int]] = []  # (perturbed respondents, population) per area (× stratum)
     areas: list[AreaRepresentation] = []
@@ -895,6 +1007,23 @@ def _representativeness(
             )
         n = shown.get(area.id)
         total = population.total if population else None
+        sexes: list[SexRepresentation] = []
+        if source.sex_options and n is not None and population and population.female is not None:
+            cells_by_sex = by_sex.get(area.id, {})
+            pairs: tuple[tuple[s.PopulationSex, int], ...] = (
+                ("female", population.female),
+                ("male", population.total - population.female),
+            )
+            for sex, people in pairs:
+                respondents = release.count(cells_by_sex.get(sex, EMPTY))
+                sexes.append(
+                    SexRepresentation(
+                        sex=sex,
+                        respondents=respondents,
+                        population=people,
+                        response_rate=min(1.0, respondents / people) if people else None,
+                    )
+                )
         areas.append(
             AreaRepresentation(
                 id=area.id,
@@ -903,13 +1032,22 @@ def _representativeness(
                 population=total,
                 response_rate=min(1.0, n / total) if n is not None and total else None,
                 strata=strata if n is not None else [],
+                sexes=sexes,
             )
         )
     return Representativeness(
         method=REPRESENTATIVENESS_METHOD if by_age else REPRESENTATIVENESS_BY_AREA_METHOD,
         r_indicator=r_indicator(cells),
         areas=areas,
+        sex_method=_sex_method(source),
     )
+
+
+def _sex_method(source: _Source) -> str | None:
+    if not source.sex_options:
+        return None
+    questions = sorted({question for _, question, _, _ in source.sex_options})
+    return SEX_METHOD.format(questions=", ".join(f"{q!r}" for q in questions))
 
 
 def r_indicator(cells: list[tuple[int, int]]) -> float | None:

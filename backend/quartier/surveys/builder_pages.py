@@ -3,7 +3,9 @@
     GET/POST /workspace/processes/{id}/surveys/new          a new draft (texts residents read first)
     GET/POST /workspace/processes/{id}/surveys/import       a new draft from an XLSForm upload
     GET      /workspace/surveys/{id}                        the survey: pages, questions, actions
+    GET/POST /workspace/surveys/{id}/texts                  title, intro, purpose, … thank-you text
     POST     /workspace/surveys/{id}/pages                  add a page
+    GET/POST /workspace/surveys/{id}/pages/{key}            a page's title and condition
     GET/POST /workspace/surveys/{id}/questions/new          add a question (`page`, `type`)
     GET/POST /workspace/surveys/{id}/questions/{key}        change a question
     POST     /workspace/surveys/{id}/questions/{key}/delete remove a question
@@ -168,6 +170,8 @@ def _question_from(
     if kind in ("single_choice", "multiple_choice", "ranking", "age_band"):
         extra = "population_bands" if kind == "age_band" else "need_categories"
         question["options"] = _options(_field(form, "options", 20_000), extra, errors)
+    if kind == "single_choice":
+        _population_sexes(form, question["options"], errors)
     if kind in ("single_choice", "multiple_choice"):
         other = _text_from(form, "other")
         if other:
@@ -209,6 +213,68 @@ def _question_from(
     return question
 
 
+FORM_LANGUAGES = frozenset(lang for lang, _suffix in LANGUAGES)
+QUESTION_TEXTS = ("text", "hint", "min_label", "max_label", "unit")
+
+
+def with_hidden_languages(
+    text: Mapping[str, Any] | None, previous: Mapping[str, Any] | None
+) -> dict[str, Any] | None:
+    """`text` as the form gave it, plus the languages of `previous` the builder does not show
+    (Turkish, Arabic: written through the API). A text the form left empty stays removed."""
+    if not text:
+        return None
+    hidden = {
+        lang: value
+        for lang, value in (previous or {}).items()
+        if lang not in FORM_LANGUAGES and value
+    }
+    return {**text, **hidden}
+
+
+def keep_what_the_form_does_not_show(
+    question: dict[str, Any], previous: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A question read from the builder's form, completed from the stored `previous`: its
+    texts' other languages (also of options by key and of the "other" option) and the "other"
+    option's length and need categories, which the form does not carry."""
+    for name in QUESTION_TEXTS:
+        if question.get(name):
+            question[name] = with_hidden_languages(question[name], previous.get(name))
+    before = {option["key"]: option for option in previous.get("options") or []}
+    for option in question.get("options") or []:
+        if option["key"] in before:
+            option["label"] = with_hidden_languages(option["label"], before[option["key"]]["label"])
+    other, other_before = question.get("other"), previous.get("other")
+    if other and other_before:
+        other["label"] = with_hidden_languages(other["label"], other_before.get("label"))
+        for name in ("max_length", "need_categories"):
+            if name in other_before:
+                other[name] = other_before[name]
+    return question
+
+
+SEX_FIELDS = (("female", "sex_female"), ("male", "sex_male"))
+
+
+def _population_sexes(
+    form: FormMultiDict, options: list[dict[str, Any]], errors: dict[str, str]
+) -> None:
+    """Map the options named in the fields `sex_female` / `sex_male` (option keys, optional)
+    to the population's sexes, for the representativeness of the results."""
+    by_key = {option["key"]: option for option in options}
+    for sex, name in SEX_FIELDS:
+        key = _field(form, name, 64)
+        if not key:
+            continue
+        if key not in by_key:
+            errors[name] = _("Give the key of one of the options above.")
+        elif "population_sex" in by_key[key]:
+            errors[name] = _("An option counts for one sex only.")
+        else:
+            by_key[key]["population_sex"] = sex
+
+
 def _question_values(question: Mapping[str, Any], types: Mapping[str, str]) -> dict[str, Any]:
     """The form fields of a stored question."""
     values: dict[str, Any] = {
@@ -237,6 +303,11 @@ def _question_values(question: Mapping[str, Any], types: Mapping[str, str]) -> d
     values["point_lookup"] = "yes" if question.get("point_lookup") else ""
     values["need_values"] = " ".join(str(v) for v in question.get("need_values") or [])
     values["need_categories"] = " ".join(question.get("need_categories") or [])
+    for sex, name in SEX_FIELDS:
+        values[name] = next(
+            (o["key"] for o in question.get("options") or [] if o.get("population_sex") == sex),
+            "",
+        )
     return values
 
 
@@ -276,11 +347,15 @@ def field_errors(
 
 
 async def _save(
-    session: AsyncSession, survey: Survey, document: dict[str, Any]
+    session: AsyncSession,
+    survey: Survey,
+    document: dict[str, Any],
+    settings: Mapping[str, int] | None = None,
 ) -> list[FieldError]:
-    """Replace the definition through UpdateSurvey's service; the errors it gives."""
+    """Replace the definition (and change `settings` such as the disclosure thresholds) through
+    UpdateSurvey's service; the errors it gives."""
     try:
-        update = msgspec.convert({"definition": document}, s.SurveyUpdate)
+        update = msgspec.convert({"definition": document, **(settings or {})}, s.SurveyUpdate)
     except msgspec.ValidationError as error:
         message = str(error)
         found = _MSGSPEC_PATH.search(message)
@@ -427,6 +502,224 @@ async def add_page(request: AnyRequest, db_session: AsyncSession, survey_id: UUI
     return await _builder(db_session, survey, document, errors=errors, values=values, status=400)
 
 
+_PAGE_PATH = re.compile(r"^definition\.pages\[(\d+)\]\.(title|show_if)(?:\.(.+))?$")
+
+
+def _page_form(
+    survey: Survey,
+    page: Mapping[str, Any],
+    *,
+    values: dict[str, str],
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> Template:
+    return Template(
+        template_name="workspace/surveys/page.html",
+        context={
+            "survey": survey,
+            "title": i18n.pick(survey.title),
+            "page": page,
+            "values": values,
+            "errors": errors or {},
+            "languages": _language_names(),
+            "published": survey.status == SurveyStatus.PUBLISHED,
+        },
+        status_code=status,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def _page_errors(problems: list[FieldError], index: int) -> dict[str, str]:
+    """Errors of the definition checks on the page at `index` at its fields (`title.en` →
+    `page_title_en`, `show_if` → `page_show_if`), the rest under `definition`."""
+    errors: dict[str, str] = {}
+    for problem in problems:
+        match = _PAGE_PATH.match(problem.field)
+        if match and int(match[1]) == index and match[2] == "title":
+            language = (match[3] or "de").split(".", 1)[0]
+            errors.setdefault("page_title" + _LANGUAGE_SUFFIX.get(language, "_de"), problem.message)
+        elif match and int(match[1]) == index:
+            errors.setdefault("page_show_if", problem.message)
+        else:
+            where = problem.field.removeprefix("definition.")
+            errors.setdefault("definition", f"{where}: {problem.message}")
+    return errors
+
+
+@get(BASE + "/pages/{key:str}", include_in_schema=False, **PLANNER)
+async def page_form(db_session: AsyncSession, survey_id: UUID, key: str) -> Response[Any]:
+    """A page's title (per language) and the condition under which it is shown."""
+    survey, document = await _survey_and_document(db_session, survey_id)
+    page = next((page for page in document["pages"] if page["key"] == key), None)
+    if page is None or survey.status == SurveyStatus.CLOSED:
+        return _see_survey(survey_id)
+    values = {"page_show_if": _condition_text(page.get("show_if"))}
+    values |= _text_values("page_title", page.get("title"))
+    return _page_form(survey, page, values=values)
+
+
+@post(BASE + "/pages/{key:str}", include_in_schema=False, status_code=200, **PLANNER)
+async def page_submit(
+    request: AnyRequest, db_session: AsyncSession, survey_id: UUID, key: str
+) -> Response[Any]:
+    """Save a page's title and condition through UpdateSurvey's service (the condition is read
+    like the builder's others; on a published survey a changed condition is refused, with the
+    reason)."""
+    form = await request.form()
+    survey, document = await _survey_and_document(db_session, survey_id)
+    index = next((i for i, page in enumerate(document["pages"]) if page["key"] == key), None)
+    if index is None:
+        return _see_survey(survey_id)
+    page = document["pages"][index]
+    errors: dict[str, str] = {}
+    title = with_hidden_languages(_text_from(form, "page_title"), page.get("title"))
+    if title is not None and "de" not in title:
+        errors["page_title_de"] = _("Enter the German text.")
+    condition = _field(form, "page_show_if", 2000)
+    show_if = None
+    if condition:
+        try:
+            show_if = xlsform.parse_relevant(condition, _types(document))
+        except ValueError as error:
+            errors["page_show_if"] = _(
+                "The condition cannot be read: %(reason)s", reason=str(error)
+            )
+    if not errors:
+        for name, value in (("title", title), ("show_if", show_if)):
+            if value is None:
+                page.pop(name, None)
+            else:
+                page[name] = value
+        problems = await _save(db_session, survey, document)
+        if not problems:
+            return Redirect(
+                f"/workspace/surveys/{survey_id}?done=saved#page-{key}", status_code=303
+            )
+        errors = _page_errors(problems, index)
+    values = {k: str(v) for k, v in form.items() if k != "csrf_token"}
+    return _page_form(survey, page, values=values, errors=errors, status=400)
+
+
+# -- the texts residents read before and after the questions -------------------------------------
+
+SURVEY_TEXTS = ("title", "intro", "purpose", "organiser", "privacy_note", "thank_you")
+REQUIRED_TEXTS = frozenset({"title", "purpose", "organiser", "privacy_note"})
+_TOP_NAMES = "|".join((*SURVEY_TEXTS, "estimated_minutes"))
+_TOP_PATH = re.compile(rf"^definition\.({_TOP_NAMES})(?:\.(.+))?$")
+
+
+def _texts_page(
+    survey: Survey,
+    *,
+    values: dict[str, str],
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> Template:
+    return Template(
+        template_name="workspace/surveys/texts.html",
+        context={
+            "survey": survey,
+            "title": i18n.pick(survey.title),
+            "values": values,
+            "errors": errors or {},
+            "languages": _language_names(),
+            "published": survey.status == SurveyStatus.PUBLISHED,
+        },
+        status_code=status,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def _top_level_errors(problems: list[FieldError]) -> dict[str, str]:
+    """Errors of the definition checks on the survey's own texts at their fields
+    (`definition.title.en` → `title_en`), the rest under `definition`."""
+    errors: dict[str, str] = {}
+    for problem in problems:
+        match = _TOP_PATH.match(problem.field)
+        if problem.field in DISCLOSURE_SETTINGS:
+            errors.setdefault(problem.field, problem.message)
+        elif match and match[1] == "estimated_minutes":
+            errors.setdefault("estimated_minutes", problem.message)
+        elif match:
+            language = (match[2] or "de").split(".", 1)[0]
+            errors.setdefault(match[1] + _LANGUAGE_SUFFIX.get(language, "_de"), problem.message)
+        else:
+            where = problem.field.removeprefix("definition.")
+            errors.setdefault("definition", f"{where}: {problem.message}")
+    return errors
+
+
+# The disclosure thresholds (stats.cellkey) on the texts page, bounded as the API bounds them;
+# a form without the fields leaves them as they are.
+DISCLOSURE_SETTINGS = {
+    "k_threshold": (3, 100),
+    "min_respondents": (3, 10_000),
+}
+
+
+def _disclosure_settings(form: FormMultiDict, errors: dict[str, str]) -> dict[str, int]:
+    settings: dict[str, int] = {}
+    for name, (low, high) in DISCLOSURE_SETTINGS.items():
+        if name not in form:
+            continue
+        value = _int(form, name, errors)
+        if value is None or not low <= value <= high:
+            message = _("Enter a whole number from %(low)s to %(high)s.")
+            errors.setdefault(name, message % {"low": low, "high": high})
+        else:
+            settings[name] = value
+    return settings
+
+
+@get(BASE + "/texts", include_in_schema=False, **PLANNER)
+async def texts_form(db_session: AsyncSession, survey_id: UUID) -> Response[Any]:
+    """The survey's title, introduction, purpose, organiser, privacy note, thank-you text and
+    minutes, in German, English and easy-read German side by side."""
+    survey, document = await _survey_and_document(db_session, survey_id)
+    if survey.status == SurveyStatus.CLOSED:
+        return _see_survey(survey_id)
+    values = {
+        "estimated_minutes": str(document.get("estimated_minutes") or ""),
+        "k_threshold": str(survey.k_threshold),
+        "min_respondents": str(survey.min_respondents),
+    }
+    for name in SURVEY_TEXTS:
+        values |= _text_values(name, document.get(name))
+    return _texts_page(survey, values=values)
+
+
+@post(BASE + "/texts", include_in_schema=False, status_code=200, **PLANNER)
+async def texts_submit(
+    request: AnyRequest, db_session: AsyncSession, survey_id: UUID
+) -> Response[Any]:
+    """Save the texts through UpdateSurvey's service (a published survey takes new texts;
+    Turkish and Arabic texts written through the API stay)."""
+    form = await request.form()
+    survey, document = await _survey_and_document(db_session, survey_id)
+    errors: dict[str, str] = {}
+    for name in SURVEY_TEXTS:
+        text = with_hidden_languages(_text_from(form, name), document.get(name))
+        if name in REQUIRED_TEXTS and (text is None or "de" not in text):
+            errors[f"{name}_de"] = _("Enter the German text.")
+        elif text is None:
+            document.pop(name, None)
+        else:
+            document[name] = text
+    minutes = _int(form, "estimated_minutes", errors)
+    if minutes is None or not 1 <= minutes <= 180:
+        errors.setdefault("estimated_minutes", _("Enter the minutes it takes, from 1 to 180."))
+    else:
+        document["estimated_minutes"] = minutes
+    settings = _disclosure_settings(form, errors)
+    if not errors:
+        problems = await _save(db_session, survey, document, settings)
+        if not problems:
+            return _see_survey(survey_id, "saved")
+        errors = _top_level_errors(problems)
+    values = {k: str(v) for k, v in form.items() if k != "csrf_token"}
+    return _texts_page(survey, values=values, errors=errors, status=400)
+
+
 # -- questions -----------------------------------------------------------------------------------
 
 
@@ -538,7 +831,7 @@ async def update_question(
     question = _question_from(form, kind, _types(document), errors)
     if not errors:
         previous = document["pages"][p]["questions"][q]
-        document["pages"][p]["questions"][q] = question
+        document["pages"][p]["questions"][q] = keep_what_the_form_does_not_show(question, previous)
         problems = await _save(db_session, survey, document)
         if not problems:
             return _see_survey(survey_id, "saved")
@@ -593,6 +886,54 @@ def moved(document: dict[str, Any], key: str, direction: str) -> bool:
     if not questions:
         del pages[p]
     return True
+
+
+def page_moved(document: dict[str, Any], key: str, direction: str) -> bool:
+    """Move page `key` one place up or down with its questions. False when it is already first
+    or last, or not found."""
+    pages = document["pages"]
+    index = next((i for i, page in enumerate(pages) if page["key"] == key), None)
+    if index is None or direction not in ("up", "down"):
+        return False
+    other = index + (-1 if direction == "up" else 1)
+    if not 0 <= other < len(pages):
+        return False
+    pages[index], pages[other] = pages[other], pages[index]
+    return True
+
+
+@post(BASE + "/pages/{key:str}/move", include_in_schema=False, status_code=200, **PLANNER)
+async def move_page(
+    request: Request[Any, Any, Any], db_session: AsyncSession, survey_id: UUID, key: str
+) -> Response[Any]:
+    """Reorder pages without JavaScript, one place per click; the definition checks decide (a
+    condition must still refer to an earlier question)."""
+    form = await request.form()
+    survey, document = await _survey_and_document(db_session, survey_id)
+    if not page_moved(document, key, str(form.get("direction", ""))):
+        return _see_survey(survey_id)
+    problems = await _save(db_session, survey, document)
+    if not problems:
+        return Redirect(f"/workspace/surveys/{survey_id}?done=saved#page-{key}", status_code=303)
+    survey, document = await _survey_and_document(db_session, survey_id)
+    return await _builder(db_session, survey, document, errors=field_errors(problems), status=409)
+
+
+@post(BASE + "/pages/{key:str}/delete", include_in_schema=False, status_code=200, **PLANNER)
+async def delete_page(db_session: AsyncSession, survey_id: UUID, key: str) -> Response[Any]:
+    """Remove a page with its questions; the definition checks decide (a survey keeps one page,
+    later conditions must not refer to its questions, a published survey keeps its questions)."""
+    survey, document = await _survey_and_document(db_session, survey_id)
+    pages = document["pages"]
+    kept = [page for page in pages if page["key"] != key]
+    if len(kept) == len(pages):
+        return _see_survey(survey_id)
+    document["pages"] = kept
+    problems = await _save(db_session, survey, document)
+    if not problems:
+        return _see_survey(survey_id, "saved")
+    survey, document = await _survey_and_document(db_session, survey_id)
+    return await _builder(db_session, survey, document, errors=field_errors(problems), status=409)
 
 
 @post(BASE + "/questions/{key:str}/move", include_in_schema=False, status_code=200, **PLANNER)
@@ -862,12 +1203,18 @@ async def import_upload(
 PAGES: list[ControllerRouterHandler] = [
     builder_page,
     add_page,
+    page_form,
+    page_submit,
+    texts_form,
+    texts_submit,
     new_question,
     create_question,
     edit_question,
     update_question,
     delete_question,
     move_question,
+    move_page,
+    delete_page,
     open_data,
     preview,
     publish,

@@ -427,6 +427,7 @@ class SurveyController(Controller):
                 _settings(request).secret_key, msgspec.json.encode(data, order="sorted")
             ),
             produce=produce,
+            retention=_settings(request).idempotency_retention,
         )
         response: Response[s.ResponseReceipt] = as_response(result)
         return response
@@ -469,6 +470,7 @@ class SurveyController(Controller):
                 _settings(request).secret_key, msgspec.json.encode(data, order="sorted")
             ),
             produce=produce,
+            retention=_settings(request).idempotency_retention,
         )
         response: Response[s.ImportResult] = as_response(result)
         return response
@@ -593,6 +595,7 @@ class NeedCategoryController(Controller):
                 _settings(request).secret_key, msgspec.json.encode(data, order="sorted")
             ),
             produce=produce,
+            retention=_settings(request).idempotency_retention,
         )
         response: Response[s.NeedCategoryOut] = as_response(result)
         return response

@@ -5,7 +5,8 @@ definitions.
 Validation runs in two steps. msgspec decodes and bounds the document (`schemas`); then
 :func:`check_definition` applies the rules that need the whole document — unique keys, exactly
 one social-area question (required, always shown: it is the area the response counts for), at
-most one age-band question, consistent bounds, and conditions that refer only to *earlier*
+most one age-band question, at most one question whose options map to the population's sexes
+(single choice, one option per sex), consistent bounds, and conditions that refer only to *earlier*
 questions and to options those questions have. :func:`validate_definition` adds the checks that
 need the database (need categories, area levels, population age bands). Every error names its
 exact path, e.g. ``definition.pages[1].questions[0].show_if.all[0].question``.
@@ -162,6 +163,30 @@ def _check_question(question: s.AnyQuestion, path: str) -> list[FieldError]:
                     )
                 )
             seen.add(option.key)
+    if isinstance(question, s.MultipleChoiceQuestion | s.RankingQuestion):
+        for o, option in enumerate(question.options):
+            if option.population_sex is not msgspec.UNSET:
+                errors.append(
+                    _error(
+                        f"{path}.options[{o}].population_sex",
+                        "only the options of a single-choice question map to the population's "
+                        "sexes",
+                    )
+                )
+    if isinstance(question, s.SingleChoiceQuestion):
+        mapped: set[str] = set()
+        for o, option in enumerate(question.options):
+            if option.population_sex is msgspec.UNSET:
+                continue
+            if option.population_sex in mapped:
+                errors.append(
+                    _error(
+                        f"{path}.options[{o}].population_sex",
+                        f"another option already maps to {option.population_sex!r} "
+                        "(at most one option per sex)",
+                    )
+                )
+            mapped.add(option.population_sex)
     if isinstance(question, s.MultipleChoiceQuestion):
         available = len(option_keys(question))
         if question.max_selections is not None:
@@ -284,6 +309,7 @@ def check_definition(definition: s.Definition) -> list[FieldError]:
     seen_questions: dict[str, s.AnyQuestion] = {}
     area_questions: list[str] = []
     age_questions: list[str] = []
+    sex_questions: list[str] = []  # the first mapped option of each sex-mapped question
     for p, page in enumerate(definition.pages):
         page_path = f"definition.pages[{p}]"
         if page.key in page_keys:
@@ -324,6 +350,12 @@ def check_definition(definition: s.Definition) -> list[FieldError]:
                     )
             if isinstance(question, s.AgeBandQuestion):
                 age_questions.append(path)
+            if isinstance(question, s.SingleChoiceQuestion):
+                sex_questions += [
+                    f"{path}.options[{o}].population_sex"
+                    for o, option in enumerate(question.options)
+                    if option.population_sex is not msgspec.UNSET
+                ][:1]
             seen_questions.setdefault(question.key, question)
     if not area_questions:
         errors.append(
@@ -336,6 +368,10 @@ def check_definition(definition: s.Definition) -> list[FieldError]:
         errors.append(_error(f"{path}.type", "a survey has exactly one social_area question"))
     for path in age_questions[1:]:
         errors.append(_error(f"{path}.type", "a survey has at most one age_band question"))
+    for path in sex_questions[1:]:
+        errors.append(
+            _error(path, "the options of at most one question per survey map to population sexes")
+        )
     return errors
 
 
@@ -485,6 +521,22 @@ def age_strata(definition: s.Definition) -> dict[str, list[str]]:
     if question is None:
         return {}
     return {o.key: list(o.population_bands) for o in question.options if o.population_bands}
+
+
+def sex_options(definition: s.Definition) -> tuple[str, dict[str, s.PopulationSex]] | None:
+    """The question whose options map to the population's sexes, as (question key, {option
+    key: "female" | "male"}); None when no option maps (validated definitions have at most
+    one such question)."""
+    for question in questions(definition):
+        if isinstance(question, s.SingleChoiceQuestion):
+            mapped = {
+                option.key: option.population_sex
+                for option in question.options
+                if option.population_sex is not msgspec.UNSET
+            }
+            if mapped:
+                return question.key, mapped
+    return None
 
 
 # -- changing a published survey -----------------------------------------------------------------

@@ -16,6 +16,11 @@ metadata; each area's population and response rate as the columns `population` /
 `<stratum>_population` / `<stratum>_response_rate` per age stratum); the XLSX sheet
 `Repräsentativität` lists area × age stratum. Respondent counts in it are the
 same perturbed values as everywhere else, so it adds nothing an attacker could difference.
+Where a survey maps a question's options to the population's sexes, each area's figures by
+sex are the columns `female_respondents` … `male_response_rate` (CSV, XLSX), the properties
+`sex_female_respondents` … (GeoJSON) and rows area × sex of `Repräsentativität` (column
+`Geschlecht`); the respondents by sex are the options' perturbed counts of the per-question
+results, and `metadata` item `sex_method` says how they are counted.
 * **csv**: UTF-8, comma, decimal point, one row per area × need category plus one row per
   category for the whole scope (`row_type` = `area` | `scope`). The metadata come first as
   comment lines `# key: value` (one per item, then an empty `#` line); readers skip them with
@@ -57,6 +62,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from quartier.areas.services import boundaries_on
 from quartier.surveys.aggregation import AggregatedNeeds, AreaNeeds, AreaRepresentation, NeedFigure
+from quartier.surveys.schemas import PopulationSex
 
 
 class Format(enum.StrEnum):
@@ -131,6 +137,11 @@ def metadata_items(result: AggregatedNeeds) -> list[MetadataItem]:
             if result.representativeness is None or result.representativeness.r_indicator is None
             else round(result.representativeness.r_indicator, 4),
         ),
+        (
+            "sex_method",
+            "Repräsentativität nach Geschlecht",
+            (result.representativeness.sex_method if result.representativeness else None) or "",
+        ),
         ("withheld_areas", "Nicht gezeigte Gebiete", meta.withheld_areas),
         ("attribution", "Quellen der Gebietsdaten", meta.attribution or ""),
     ]
@@ -162,7 +173,14 @@ COLUMNS = [
     ("reason", "Grund (Zelle)"),
     ("population", "Einwohner (Gebiet)"),
     ("response_rate", "Rücklaufquote (Gebiet)"),
+    ("female_respondents", "Antwortende Frauen (Gebiet)"),
+    ("female_population", "Einwohnerinnen (Gebiet)"),
+    ("female_response_rate", "Rücklaufquote Frauen (Gebiet)"),
+    ("male_respondents", "Antwortende Männer (Gebiet)"),
+    ("male_population", "Einwohner ohne Frauen (Gebiet)"),
+    ("male_response_rate", "Rücklaufquote Männer (Gebiet)"),
 ]
+SEXES: tuple[PopulationSex, ...] = ("female", "male")
 SHARE_COLUMNS = {
     "share",
     "share_ci_low",
@@ -171,10 +189,13 @@ SHARE_COLUMNS = {
     "weighted_ci_low",
     "weighted_ci_high",
     "response_rate",
+    "female_response_rate",
+    "male_response_rate",
 }
 REPRESENTATION_COLUMNS = [
     ("area_code", "Gebietsschlüssel"),
     ("stratum", "Altersschicht"),
+    ("sex", "Geschlecht"),
     ("respondents", "Antwortende"),
     ("population", "Einwohner"),
     ("response_rate", "Rücklaufquote"),
@@ -195,6 +216,7 @@ def rows(result: AggregatedNeeds) -> Iterator[list[Any]]:
     for area in result.areas:
         shown = represented.get(area.id)
         rate = [shown.population, shown.response_rate] if shown else [None, None]
+        rate += _by_sex(shown)
         for figure in area.needs:
             yield [*_row("area", area, figure, labels), *rate]
     totals = result.totals
@@ -212,11 +234,24 @@ def rows(result: AggregatedNeeds) -> Iterator[list[Any]]:
             *_cells(figure, labels),
             None,
             None,
+            *_by_sex(None),
         ]
 
 
+def _by_sex(shown: AreaRepresentation | None) -> list[Any]:
+    """Respondents, population and response rate by sex (female, then male); empty where
+    the area has no figures by sex."""
+    found = {item.sex: item for item in shown.sexes} if shown else {}
+    values: list[Any] = []
+    for sex in SEXES:
+        item = found.get(sex)
+        values += [item.respondents, item.population, item.response_rate] if item else [None] * 3
+    return values
+
+
 def representation_rows(result: AggregatedNeeds) -> Iterator[list[Any]]:
-    """Area × age stratum: perturbed respondents, population, response rate."""
+    """Area × age stratum, then area × sex: perturbed respondents, population, response
+    rate."""
     if result.representativeness is None:
         return
     for area in result.representativeness.areas:
@@ -224,9 +259,19 @@ def representation_rows(result: AggregatedNeeds) -> Iterator[list[Any]]:
             yield [
                 area.code,
                 stratum.stratum,
+                None,
                 stratum.respondents,
                 stratum.population,
                 stratum.response_rate,
+            ]
+        for item in area.sexes:
+            yield [
+                area.code,
+                None,
+                item.sex,
+                item.respondents,
+                item.population,
+                item.response_rate,
             ]
 
 
@@ -520,6 +565,12 @@ def feature_properties(area: AreaNeeds, shown: AreaRepresentation | None = None)
                 f"{stratum.stratum}_respondents": stratum.respondents,
                 f"{stratum.stratum}_population": stratum.population,
                 f"{stratum.stratum}_response_rate": stratum.response_rate,
+            }
+        for item in shown.sexes:
+            properties |= {
+                f"sex_{item.sex}_respondents": item.respondents,
+                f"sex_{item.sex}_population": item.population,
+                f"sex_{item.sex}_response_rate": item.response_rate,
             }
     return properties
 

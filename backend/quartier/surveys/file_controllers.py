@@ -81,10 +81,11 @@ class ProcessSurveyFileController(Controller):
         "choices have `population_bands` (the age band) map to Quartier's question types; "
         "top-level groups are pages; `relevant` expressions (`${q} = 'v'`, `!=`, "
         "`selected()`, `not()`, `and`, `or`) are conditions; `constraint` gives bounds; "
-        "`label::German (de)`, `label::English (en)`, `label::Easy German (de-x-simple)` the "
-        "languages; `need_categories` columns the needs. The settings sheet carries "
-        "`form_title`, `purpose_de`, `organiser_de`, `privacy_note_de` (and `_en`, "
-        "`_de-x-simple`), `estimated_minutes`. Anything that cannot be mapped is a 422 whose "
+        "`label::German (de)`, `label::English (en)`, `label::Easy German (de-x-simple)`, "
+        "`label::Turkish (tr)`, `label::Arabic (ar)` the languages; `need_categories` columns "
+        "the needs. The settings sheet carries `form_title`, `purpose_de`, `organiser_de`, "
+        "`privacy_note_de` (and `_en`, `_de-x-simple`, `_tr`, `_ar`), `estimated_minutes`. "
+        "Anything that cannot be mapped is a 422 whose "
         "`errors` name the sheet, row and column (`xlsform.survey[7].relevant`); the mapped "
         "definition is then validated like CreateSurvey. Answers 201 with `Location`.",
         status_code=HTTP_201_CREATED,

@@ -880,6 +880,7 @@ async def submit_web_response(
         key=idempotency_key,
         request_fingerprint=request_fingerprint,
         produce=produce,
+        retention=settings.idempotency_retention,
     )
 
 
@@ -988,7 +989,15 @@ async def _submit_on_driver(
             body = msgspec.json.encode(receipt)
             headers = {"Location": receipt_location(receipt.receipt_code)}
             record = (
-                idempotency.record_values(operation, key, request_fingerprint, 201, body, headers)
+                idempotency.record_values(
+                    operation,
+                    key,
+                    request_fingerprint,
+                    201,
+                    body,
+                    headers,
+                    retention=settings.idempotency_retention,
+                )
                 if key is not None
                 else dict.fromkeys(_RECORD_COLUMNS)
             )

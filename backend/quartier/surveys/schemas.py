@@ -128,12 +128,27 @@ Condition = Union[Equals, Includes, Not, AnyOf, AllOf]  # noqa: UP007 - a runtim
 # -- questions ---------------------------------------------------------------------------------
 
 
+PopulationSex = Literal["female", "male"]
+POPULATION_SEXES: tuple[PopulationSex, ...] = ("female", "male")
+
+
 class Option(Struct, Generic[T], kw_only=True, forbid_unknown_fields=True):
-    """A choice option; `need_categories` say which needs choosing it expresses."""
+    """A choice option; `need_categories` say which needs choosing it expresses;
+    `population_sex` (single choice only) that choosing it counts the respondent for that sex
+    of the population in the representativeness of the results."""
 
     key: Key
     label: T
     need_categories: NeedKeys = field(default_factory=list)
+    population_sex: Annotated[
+        PopulationSex | UnsetType,
+        Meta(
+            description="Options of one single-choice question per survey may map to the "
+            "population's sexes (at most one option each): respondents choosing it are "
+            "compared with the women (`female`) or the other inhabitants (`male`) of their "
+            "area in the representativeness of the aggregated needs. Omitted: not mapped."
+        ),
+    ] = UNSET
 
 
 class OtherOption(Struct, Generic[T], kw_only=True, forbid_unknown_fields=True):

@@ -27,9 +27,12 @@ Bounds are ``constraint`` expressions (``. >= 1 and . <= 15``, ``string-length(.
 ``count-selected(.) >= 1 and count-selected(.) <= 3``); conditions are ``relevant``
 expressions (``${q} = 'yes'``, ``${q} != 'no'``, ``selected(${q}, 'kita')``, ``not(…)``,
 ``and``, ``or``, parentheses). Texts in several languages are ``label::German (de)``,
-``label::English (en)``, ``label::Easy German (de-x-simple)`` columns (a column without
-language is German). Need categories are a ``need_categories`` column (space separated) of the
-choices or, for ratings, of the survey sheet. The texts residents read before the survey
+``label::English (en)``, ``label::Easy German (de-x-simple)``, ``label::Turkish (tr)``,
+``label::Arabic (ar)`` columns (a column without language is German). Need categories are a
+``need_categories`` column (space separated) of the choices or, for ratings, of the survey
+sheet; a ``population_sex`` column of the choices (``female`` / ``male``, of the choices of one
+``select_one``) maps options to the population's sexes for the representativeness of the
+results. The texts residents read before the survey
 (``purpose``, ``organiser``, ``privacy_note``, ``intro``, ``thank_you``) and the settings
 (``estimated_minutes``, ``access_mode``, ``k_threshold``, ``min_respondents``) are columns of
 the settings sheet. Whatever cannot be mapped — other question types, nested or repeated
@@ -69,12 +72,20 @@ LANGUAGE_NAMES = {
     "de": "German (de)",
     "en": "English (en)",
     "de-x-simple": "Easy German (de-x-simple)",
+    "tr": "Turkish (tr)",
+    "ar": "Arabic (ar)",
 }
+LANGUAGES = tuple(LANGUAGE_NAMES)  # in the order of the columns
 _LANGUAGE_WORDS = {
     "german": "de",
     "deutsch": "de",
     "english": "en",
     "englisch": "en",
+    "turkish": "tr",
+    "türkçe": "tr",
+    "türkisch": "tr",
+    "arabic": "ar",
+    "arabisch": "ar",
     "default": "de",
 }
 _CODE_IN_NAME = re.compile(r"\(([A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*)\)\s*$")
@@ -164,7 +175,7 @@ class _Refused(Exception):
 def _language(name: str) -> str | None:
     found = _CODE_IN_NAME.search(name)
     code = found.group(1).lower() if found else _LANGUAGE_WORDS.get(name.strip().lower())
-    return code if code in ("de", "en", "de-x-simple") else None
+    return code if code in LANGUAGE_NAMES else None
 
 
 def _text(value: Any, refuse: Any, column: str) -> dict[str, str] | None:
@@ -180,8 +191,8 @@ def _text(value: Any, refuse: Any, column: str) -> dict[str, str] | None:
             raise _Refused(
                 refuse(
                     f"{column}::{name}",
-                    f"unknown language {name!r} (use German (de), "
-                    "English (en) or Easy German (de-x-simple))",
+                    f"unknown language {name!r} (use German (de), English (en), "
+                    "Easy German (de-x-simple), Turkish (tr) or Arabic (ar))",
                 )
             )
         if text:
@@ -195,15 +206,14 @@ def _text(value: Any, refuse: Any, column: str) -> dict[str, str] | None:
 
 def _own_text(raw: Mapping[str, Any], name: str) -> dict[str, str] | None:
     """A text in Quartier's own columns, one per language: `name_de` (or `name`), `name_en`,
-    `name_de-x-simple` (pyxform keeps such columns as they are; `::` translations of columns
-    it does not know would break its XForm output)."""
+    `name_de-x-simple`, `name_tr`, `name_ar` (pyxform keeps such columns as they are; `::`
+    translations of columns it does not know would break its XForm output)."""
     texts = {
         language: str(raw[column]).strip()
         for language, column in (
             ("de", f"{name}_de"),
             ("de", name),
-            ("en", f"{name}_en"),
-            ("de-x-simple", f"{name}_de-x-simple"),
+            *((language, f"{name}_{language}") for language in LANGUAGES[1:]),
         )
         if raw.get(column) not in (None, "")
     }
@@ -421,6 +431,25 @@ class _Reader:
                 option["population_bands"] = _words(choice.get("population_bands"))
             else:
                 option["need_categories"] = _words(choice.get("need_categories"))
+            sex = str(choice.get("population_sex") or "").strip()
+            if sex:
+                if str(node.get("type")) != "select one" or extra == "population_bands":
+                    raise _Refused(
+                        self.places.error(
+                            "choices",
+                            place,
+                            "population_sex",
+                            "only the choices of a select_one (not an age band) map to the "
+                            "population's sexes",
+                        )
+                    )
+                if sex not in s.POPULATION_SEXES:
+                    raise _Refused(
+                        self.places.error(
+                            "choices", place, "population_sex", "give female or male (or nothing)"
+                        )
+                    )
+                option["population_sex"] = sex
             options.append(option)
         return options
 
@@ -711,7 +740,7 @@ def _languages(document: s.SurveyDocument) -> list[str]:
 
     def walk(node: Any) -> None:
         if isinstance(node, dict):
-            if "de" in node and node.keys() <= {"de", "en", "de-x-simple"}:
+            if "de" in node and node.keys() <= LANGUAGE_NAMES.keys():
                 used.update(node)
             for value in node.values():
                 walk(value)
@@ -720,7 +749,7 @@ def _languages(document: s.SurveyDocument) -> list[str]:
                 walk(value)
 
     walk(msgspec.to_builtins(document.definition))
-    return [language for language in ("de", "en", "de-x-simple") if language in used]
+    return [language for language in LANGUAGES if language in used]
 
 
 def _constraint(lhs: str, low: float | None, high: float | None) -> str:
@@ -758,6 +787,7 @@ def write_xlsform(document: s.SurveyDocument) -> bytes:
         *[f"label::{LANGUAGE_NAMES[lang]}" for lang in languages],
         "need_categories",
         "population_bands",
+        "population_sex",
     ]
     survey_rows: list[dict[str, Any]] = []
     choice_rows: list[dict[str, Any]] = []
@@ -780,6 +810,8 @@ def write_xlsform(document: s.SurveyDocument) -> bytes:
                 row["population_bands"] = " ".join(option.population_bands)
             else:
                 row["need_categories"] = " ".join(option.need_categories)
+                if option.population_sex is not msgspec.UNSET:
+                    row["population_sex"] = option.population_sex
             choice_rows.append(row)
         if other is not None:
             row = {
