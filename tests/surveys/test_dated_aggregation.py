@@ -41,8 +41,7 @@ from tests.areas.test_version_names import redrawn
 from tests.conftest import TokenFactory
 from tests.support.disclosure import without_noise  # noqa: F401
 
-from .conftest import definition
-from .test_aggregation import add_responses, create_survey, people
+from .test_aggregation import add_responses, create_survey, people, sexed_definition
 
 # Structure with exact counts; the protection itself: tests/surveys/test_release.py
 pytestmark = pytest.mark.usefixtures("without_noise")
@@ -55,8 +54,9 @@ AFTER = datetime.date(2024, 6, 30)
 
 
 def _quarter_survey() -> dict[str, Any]:
-    """The surveys tests' definition, its social-area question asking for a quarter."""
-    body = copy.deepcopy(definition())
+    """The surveys tests' definition with a question mapped to sexes, its social-area question
+    asking for a quarter."""
+    body = copy.deepcopy(sexed_definition())
     for page in body["pages"]:
         for question in page["questions"]:
             if question["type"] == "social_area":
@@ -90,9 +90,9 @@ async def moved(session: AsyncSession) -> tuple[uuid.UUID, uuid.UUID]:
         survey_id,
         await _codes(session),
         [
-            *people(20, "0101", "childcare"),
-            *people(15, "0102", "safety"),
-            *people(12, "0201", "safety"),
+            *people(20, "0101", "childcare", gender="woman"),
+            *people(15, "0102", "safety", gender="man"),
+            *people(12, "0201", "safety", gender="woman"),
         ],
     )
     await session.commit()
@@ -134,6 +134,17 @@ async def test_a_moved_area_counts_under_the_district_of_the_date(
     assert result.metadata.at == (at or today())
     populations = {"01": 150, "02": 30} if north == 35 else {"01": 100, "02": 80}
     assert _population(result) == populations
+    # by sex: the mapped options' cells in the district of the date, against its women
+    assert result.representativeness is not None
+    sexes = {
+        area.code: {(x.sex, x.respondents, x.population) for x in area.sexes}
+        for area in result.representativeness.areas
+    }
+    assert sexes["01"] == (
+        {("female", 20, 76), ("male", 15, 74)}
+        if north == 35
+        else {("female", 20, 51), ("male", 0, 49)}
+    )
 
 
 async def test_the_quarters_have_the_parent_of_the_date(

@@ -556,7 +556,8 @@ _SEX_BINDS = (
     bindparam("sex_values", type_=ARRAY(String)),
 )
 _COUNTS_BY_SEX = text(
-    """
+    f"""
+    WITH area_on AS ({_AREA_ON})
     SELECT area.path[:position] AS node, m.sex, count(*)::bigint, sum(r.record_key)
     FROM unnest(:sex_surveys, :sex_questions, :sex_options, :sex_values)
         AS m(survey_id, question_key, option_key, sex)
@@ -564,21 +565,23 @@ _COUNTS_BY_SEX = text(
         ON o.survey_id = m.survey_id AND o.question_key = m.question_key
         AND o.option_key = m.option_key
     JOIN survey_responses r ON r.id = o.response_id AND r.survey_id = m.survey_id
-    JOIN social_areas area ON area.id = r.area_id
+    JOIN area_on area ON area.id = r.area_id
     WHERE cardinality(area.path) >= :position
     GROUP BY 1, 2
-    """
-).bindparams(*_SEX_BINDS)
+    """  # noqa: S608 (_AREA_ON is constant SQL)
+).bindparams(*_SEX_BINDS, _AT)
 
 
 async def _count_by_sex(
-    session: AsyncSession, source: _Source, depth: int
+    session: AsyncSession, source: _Source, depth: int, at: datetime.date
 ) -> dict[UUID, dict[str, Cell]]:
-    """Cells of the respondents per area at `depth` and population sex."""
+    """Cells of the respondents per area at `depth` (in the hierarchy of `at`) and population
+    sex."""
     if not source.sex_options:
         return {}
     params = {
         "position": depth + 1,
+        "at": at,
         "sex_surveys": [survey_id for survey_id, _, _, _ in source.sex_options],
         "sex_questions": [question for _, question, _, _ in source.sex_options],
         "sex_options": [option for _, _, option, _ in source.sex_options],
@@ -913,7 +916,7 @@ async def _aggregate(
             populations_found,
             rows,
             by_age,
-            await _count_by_sex(session, source, level.depth),
+            await _count_by_sex(session, source, level.depth, day),
         )
         if at_level
         else None
