@@ -41,14 +41,17 @@ from sqlalchemy import (
     delete,
     func,
     literal,
+    literal_column,
     or_,
     select,
     text,
     update,
 )
 from sqlalchemy.dialects.postgresql import array, insert
+from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import aliased, defer, joinedload
+from sqlalchemy.sql.elements import ColumnElement
 from uuid_utils.compat import uuid7
 
 from quartier.areas import geometry as geo
@@ -236,9 +239,9 @@ def _state_on(day: datetime.date) -> Any:
 
 
 def _periods() -> Any:
-    """SQL: every version of every area with its path and period [valid_from, valid_to) — the
-    row's own from `boundary_from` (or the area's start) to the area's end, and the earlier
-    ones. The path of a day is that of the version whose period holds it."""
+    """SQL: every version of every area with its path (name, parent) and period [valid_from,
+    valid_to) — the row's own from `boundary_from` (or the area's start) to the area's end,
+    and the earlier ones. The path of a day is that of the version whose period holds it."""
     areas = _table(SocialArea)
     earlier = _table(AreaVersion)
     return (
@@ -247,22 +250,92 @@ def _periods() -> Any:
             areas.c.path,
             func.coalesce(areas.c.boundary_from, areas.c.valid_from).label("valid_from"),
             areas.c.valid_to,
+            areas.c.name,
+            areas.c.parent_id,
         )
         .union_all(
-            select(earlier.c.area_id, earlier.c.path, earlier.c.valid_from, earlier.c.valid_to)
+            select(
+                earlier.c.area_id,
+                earlier.c.path,
+                earlier.c.valid_from,
+                earlier.c.valid_to,
+                earlier.c.name,
+                earlier.c.parent_id,
+            )
         )
         .subquery("periods")
     )
 
 
-def _day_within(valid_from: Any, valid_to: Any, day: datetime.date) -> Any:
-    """SQL: `day` moved into [valid_from, valid_to) — SocialArea.day_within in SQL."""
+def _day_within(valid_from: Any, valid_to: Any, day: datetime.date | ColumnElement[Any]) -> Any:
+    """SQL: `day` (a date or a date-valued SQL expression) moved into [valid_from, valid_to) —
+    SocialArea.day_within in SQL."""
     last = cast(valid_to - datetime.timedelta(days=1), Date)
     return case(
         (valid_to <= day, last),
         (valid_from > day, valid_from),
-        else_=literal(day, Date),
+        else_=day if isinstance(day, ColumnElement) else literal(day, Date),
     )
+
+
+def hierarchy_on(day: datetime.date | ColumnElement[Any]) -> Select[Any]:
+    """SQL: every area as on `day` (a date or a date-valued SQL expression): id, code and
+    level_id, the name, parent_id and path of its version of that day, and `valid` — whether
+    it exists on `day`. An area not valid then is given as on its last or first valid day, the
+    day `populations` takes for it (`_day_within` over `_periods`), so a response given in a
+    retired area rolls up along the path that area last had. Aggregates of responses use it
+    in place of `social_areas` to roll up along the hierarchy of a date; statements written
+    as text use `hierarchy_on_sql`."""
+    area = _table(SocialArea).alias("dated_area")
+    version = _periods()
+    on = day if isinstance(day, ColumnElement) else literal(day, Date)
+    within = _day_within(area.c.valid_from, area.c.valid_to, on)
+    return select(
+        area.c.id,
+        area.c.code,
+        area.c.level_id,
+        version.c.name,
+        version.c.parent_id,
+        version.c.path,
+        valid_between(area.c.valid_from, area.c.valid_to, on).label("valid"),
+    ).select_from(
+        area.join(
+            version,
+            and_(
+                version.c.area_id == area.c.id,
+                valid_between(version.c.valid_from, version.c.valid_to, within),
+            ),
+        )
+    )
+
+
+def boundaries_on(day: datetime.date) -> Select[Any]:
+    """SQL: id, code and boundary (GeoJSON text) of every area, the boundary of its version
+    valid on `day` (the row's own unless an earlier version holds the day)."""
+    areas = _table(SocialArea)
+    earlier = _table(AreaVersion).alias("earlier")
+    return select(
+        areas.c.id,
+        areas.c.code,
+        cast(func.coalesce(earlier.c.boundary, areas.c.boundary), Text).label("boundary"),
+    ).select_from(
+        areas.outerjoin(
+            earlier,
+            and_(
+                earlier.c.area_id == areas.c.id,
+                areas.c.boundary_from > day,
+                valid_between(earlier.c.valid_from, earlier.c.valid_to, day),
+            ),
+        )
+    )
+
+
+def hierarchy_on_sql(parameter: str) -> str:
+    """`hierarchy_on` as SQL text for statements written with `text()`, the day being the
+    bound date parameter `:parameter` (a CTE or subquery: `WITH area_on AS (...)`)."""
+    day = literal_column(f"CAST(:{parameter} AS date)", Date)
+    dialect = PGDialect()  # type: ignore[no-untyped-call]
+    return str(hierarchy_on(day).compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
 
 
 async def populations(

@@ -12,13 +12,15 @@ How:
   and category (a need row carries its response's area and age stratum, so neither statement
   joins the other's table, and each reads only an index that covers it); both are grouped by the
   response's area first (a few hundred groups even for a million responses) and then rolled up
-  the hierarchy by unnesting `social_areas.path`, so every level and the scope total come out
-  of one pass. With age weighting the same statements also group by age stratum, rolled up to
-  the chosen level only (`path[depth + 1]`). Python receives the small grid
-  (areas × categories), never a response.
+  the hierarchy by unnesting the path the area has on the date asked for (`at`, default today;
+  an area not valid then: the path of its last or first valid day, areas.services.hierarchy_on),
+  so every level and the scope total come out of one pass. With age weighting the same
+  statements also group by age stratum, rolled up to the chosen level only
+  (`path[depth + 1]`). Python receives the small grid (areas × categories), never a response.
 * **Which areas.** Every area of the process's scope (its areas, their sub-areas and their
   ancestors; every area when the process names none) down to the level the survey asks for,
-  plus every area that has responses. Areas without responses take part as zeros: they are
+  plus every area that has responses — those valid on `at`, in the hierarchy of that date, with
+  the population of that date. Areas without responses take part as zeros: they are
   withheld like any area below `min_respondents`, so an empty area is indistinguishable from
   a small one.
 * **Disclosure control** (stats.cellkey, docs/PRIVACY.md): SQL sums the responses' record keys
@@ -51,11 +53,11 @@ from uuid import UUID
 
 import msgspec
 from msgspec import Meta, Struct
-from sqlalchemy import ARRAY, String, Uuid, bindparam, select, text
+from sqlalchemy import ARRAY, Date, String, Uuid, bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from quartier.areas.models import AgeBand, AreaLevel
-from quartier.areas.services import populations
+from quartier.areas.models import AgeBand, AreaLevel, today
+from quartier.areas.services import hierarchy_on_sql, populations
 from quartier.core import i18n
 from quartier.core.bilingual import Method
 from quartier.core.errors import FieldError, InvalidInput, NotFound, Unprocessable
@@ -251,6 +253,15 @@ class Metadata(Struct, kw_only=True):
     ]
     last_submission: Annotated[datetime.date | None, Meta(description="Date of the last response")]
     level: LevelRef
+    at: Annotated[
+        datetime.date,
+        Meta(
+            description="The date of the area hierarchy (query parameter `at`, default "
+            "today): the areas valid then, each response counted along the path its area had "
+            "then (an area not valid then: on its last or first valid day), population of "
+            "that date"
+        ),
+    ]
     k_threshold: int
     min_respondents: int
     weighting: Weighting
@@ -458,15 +469,20 @@ async def _source(
 # -- SQL -----------------------------------------------------------------------------------------
 
 _SURVEYS = bindparam("surveys", type_=ARRAY(Uuid))
+_AT = bindparam("at", type_=Date)
+# Every area with the path it has on :at (one valid then) or on its last or first valid day (one
+# not valid then): responses roll up along the hierarchy of that date (areas.services).
+_AREA_ON = hierarchy_on_sql("at")
 
 # Respondents and need rows per area, rolled up to every ancestor and (node NULL, prepended to
 # each path) to the whole scope — in one statement, so that both counts come from one snapshot
 # (two statements in the request's READ COMMITTED transaction could count the need rows of a
 # response committed between them without the response). Rows with category NULL are the
-# respondents (n, first, last); the others are need rows (x).
+# respondents (n, first, last); the others are need rows (x). `area` is the response's area as
+# on :at (_AREA_ON).
 _COUNTS = text(
-    """
-    WITH responses AS (
+    f"""
+    WITH area_on AS ({_AREA_ON}), responses AS (
         SELECT area_id, count(*) AS n, sum(record_key) AS keys,
                min(submitted_at) AS first, max(submitted_at) AS last
         FROM survey_responses
@@ -480,17 +496,17 @@ _COUNTS = text(
     )
     SELECT node, NULL::uuid AS category, sum(r.n)::bigint, sum(r.keys), min(r.first), max(r.last)
     FROM responses r
-    JOIN social_areas area ON area.id = r.area_id
+    JOIN area_on area ON area.id = r.area_id
     CROSS JOIN LATERAL unnest(array_prepend(NULL::uuid, area.path)) AS node
     GROUP BY node
     UNION ALL
     SELECT node, x.need_category_id, sum(x.x)::bigint, sum(x.keys), NULL, NULL
     FROM needs x
-    JOIN social_areas area ON area.id = x.area_id
+    JOIN area_on area ON area.id = x.area_id
     CROSS JOIN LATERAL unnest(array_prepend(NULL::uuid, area.path)) AS node
     GROUP BY node, x.need_category_id
-    """
-).bindparams(_SURVEYS)
+    """  # noqa: S608 (_AREA_ON is constant SQL)
+).bindparams(_SURVEYS, _AT)
 
 # With age weighting, the same grouped by survey and age option as well, then rolled up twice
 # from the one grouped pass: over every ancestor (as above), and to the areas at the level by
@@ -498,13 +514,14 @@ _COUNTS = text(
 # depth + 1.) One statement again; each table is read once.
 _STRATUM_BINDS = (
     _SURVEYS,
+    _AT,
     bindparam("map_surveys", type_=ARRAY(Uuid)),
     bindparam("map_options", type_=ARRAY(String)),
     bindparam("map_strata", type_=ARRAY(String)),
 )
 _COUNTS_AGED = text(
-    """
-    WITH responses AS MATERIALIZED (
+    f"""
+    WITH area_on AS ({_AREA_ON}), responses AS MATERIALIZED (
         SELECT area_id, survey_id, age_stratum, count(*) AS n, sum(record_key) AS keys,
                min(submitted_at) AS first, max(submitted_at) AS last
         FROM survey_responses
@@ -523,32 +540,32 @@ _COUNTS_AGED = text(
     SELECT false AS by_stratum, node, NULL AS stratum, NULL::uuid AS category,
            sum(r.n)::bigint, sum(r.keys), min(r.first), max(r.last)
     FROM responses r
-    JOIN social_areas area ON area.id = r.area_id
+    JOIN area_on area ON area.id = r.area_id
     CROSS JOIN LATERAL unnest(array_prepend(NULL::uuid, area.path)) AS node
     GROUP BY node
     UNION ALL
     SELECT true, area.path[:position], m.stratum, NULL::uuid, sum(r.n)::bigint, sum(r.keys),
            NULL, NULL
     FROM responses r
-    JOIN social_areas area ON area.id = r.area_id
+    JOIN area_on area ON area.id = r.area_id
     LEFT JOIN stratum_map m ON m.survey_id = r.survey_id AND m.option_key = r.age_stratum
     WHERE cardinality(area.path) >= :position
     GROUP BY 2, 3
     UNION ALL
     SELECT false, node, NULL, x.need_category_id, sum(x.x)::bigint, sum(x.keys), NULL, NULL
     FROM needs x
-    JOIN social_areas area ON area.id = x.area_id
+    JOIN area_on area ON area.id = x.area_id
     CROSS JOIN LATERAL unnest(array_prepend(NULL::uuid, area.path)) AS node
     GROUP BY node, x.need_category_id
     UNION ALL
     SELECT true, area.path[:position], m.stratum, x.need_category_id, sum(x.x)::bigint,
            sum(x.keys), NULL, NULL
     FROM needs x
-    JOIN social_areas area ON area.id = x.area_id
+    JOIN area_on area ON area.id = x.area_id
     LEFT JOIN stratum_map m ON m.survey_id = x.survey_id AND m.option_key = x.age_stratum
     WHERE cardinality(area.path) >= :position
     GROUP BY 2, 3, 4
-    """
+    """  # noqa: S608 (_AREA_ON is constant SQL)
 ).bindparams(*_STRATUM_BINDS)
 
 
@@ -563,7 +580,8 @@ _SEX_BINDS = (
     bindparam("sex_values", type_=ARRAY(String)),
 )
 _COUNTS_BY_SEX = text(
-    """
+    f"""
+    WITH area_on AS ({_AREA_ON})
     SELECT area.path[:position] AS node, m.sex, count(*)::bigint, sum(r.record_key)
     FROM unnest(:sex_surveys, :sex_questions, :sex_options, :sex_values)
         AS m(survey_id, question_key, option_key, sex)
@@ -571,21 +589,23 @@ _COUNTS_BY_SEX = text(
         ON o.survey_id = m.survey_id AND o.question_key = m.question_key
         AND o.option_key = m.option_key
     JOIN survey_responses r ON r.id = o.response_id AND r.survey_id = m.survey_id
-    JOIN social_areas area ON area.id = r.area_id
+    JOIN area_on area ON area.id = r.area_id
     WHERE cardinality(area.path) >= :position
     GROUP BY 1, 2
-    """
-).bindparams(*_SEX_BINDS)
+    """  # noqa: S608 (_AREA_ON is constant SQL)
+).bindparams(*_SEX_BINDS, _AT)
 
 
 async def _count_by_sex(
-    session: AsyncSession, source: _Source, depth: int
+    session: AsyncSession, source: _Source, depth: int, at: datetime.date
 ) -> dict[UUID, dict[str, Cell]]:
-    """Cells of the respondents per area at `depth` and population sex."""
+    """Cells of the respondents per area at `depth` (in the hierarchy of `at`) and population
+    sex."""
     if not source.sex_options:
         return {}
     params = {
         "position": depth + 1,
+        "at": at,
         "sex_surveys": [survey_id for survey_id, _, _, _ in source.sex_options],
         "sex_questions": [question for _, question, _, _ in source.sex_options],
         "sex_options": [option for _, _, option, _ in source.sex_options],
@@ -628,12 +648,15 @@ class _Counts:
 _ANALYTIC_SETTINGS = (text("SET LOCAL work_mem = '64MB'"), text("SET LOCAL jit = off"))
 
 
-async def _count(session: AsyncSession, source: _Source, depth: int, by_age: bool) -> _Counts:
+async def _count(
+    session: AsyncSession, source: _Source, depth: int, by_age: bool, at: datetime.date
+) -> _Counts:
+    """The cells, each response rolled up along the path its area has on `at`."""
     counts = _Counts()
     for setting in _ANALYTIC_SETTINGS:
         await session.execute(setting)
     if not by_age:
-        params: dict[str, Any] = {"surveys": [survey.id for survey in source.surveys]}
+        params: dict[str, Any] = {"surveys": [survey.id for survey in source.surveys], "at": at}
         for node, category, count, keys, first, last in await session.execute(_COUNTS, params):
             key = node if node is not None else SCOPE
             if category is not None:
@@ -643,7 +666,7 @@ async def _count(session: AsyncSession, source: _Source, depth: int, by_age: boo
             if node is None:
                 counts.first, counts.last = first, last
         return counts
-    params = _stratum_params(source, depth + 1)
+    params = _stratum_params(source, depth + 1) | {"at": at}
     rows = await session.execute(_COUNTS_AGED, params)
     for by_stratum, node, stratum, category, count, keys, first, last in rows:
         cell = Cell(count, int(keys))
@@ -671,44 +694,58 @@ class _Area:
 
 
 async def _areas(
-    session: AsyncSession, source: _Source, with_responses: Iterable[UUID]
+    session: AsyncSession, source: _Source, with_responses: Iterable[UUID], at: datetime.date
 ) -> list[_Area]:
-    """The areas of the tree: the scope closure down to the response level, and every area
-    with responses (with its ancestors, which the roll-up already named)."""
-    return await scope_areas(session, source.process.id, source.response_depth, with_responses)
+    """The areas of the tree on `at`: the scope closure down to the response level, and every
+    area with responses (with its ancestors, which the roll-up already named)."""
+    return await scope_areas(
+        session, source.process.id, source.response_depth, with_responses, at=at
+    )
 
 
 async def scope_areas(
-    session: AsyncSession, process_id: UUID, depth: int, with_responses: Iterable[UUID]
+    session: AsyncSession,
+    process_id: UUID,
+    depth: int,
+    with_responses: Iterable[UUID],
+    *,
+    at: datetime.date | None = None,
 ) -> list[_Area]:
     """Every area of a process's scope (its areas, their sub-areas and ancestors; every area
     when it names none) down to `depth`, and the areas named in `with_responses`, ordered by
-    depth and code. Results list all of them, so that an absent area says nothing."""
+    depth and code: those valid on `at` (default today), with the name, parent and path of that
+    day. Results list all of them, so that an absent area says nothing."""
     scope = (
         await session.scalars(
             select(process_areas.c.area_id).where(process_areas.c.process_id == process_id)
         )
     ).all()
     statement = text(
-        """
+        f"""
+        WITH area_on AS ({_AREA_ON})
         SELECT area.id, area.code, area.name, area.parent_id, level.depth
-        FROM social_areas area
+        FROM area_on area
         JOIN area_levels level ON level.id = area.level_id
-        WHERE level.depth <= :depth AND (
+        WHERE area.valid AND level.depth <= :depth AND (
             area.id = ANY(:named)
             OR cardinality(:scope) = 0
             OR area.path && :scope
             OR area.id IN (
-                SELECT unnest(scope_area.path) FROM social_areas scope_area
+                SELECT unnest(scope_area.path) FROM area_on scope_area
                 WHERE scope_area.id = ANY(:scope)
             )
         )
         ORDER BY level.depth, area.code
-        """
-    ).bindparams(bindparam("named", type_=ARRAY(Uuid)), bindparam("scope", type_=ARRAY(Uuid)))
+        """  # noqa: S608 (_AREA_ON is constant SQL)
+    ).bindparams(bindparam("named", type_=ARRAY(Uuid)), bindparam("scope", type_=ARRAY(Uuid)), _AT)
     rows = await session.execute(
         statement,
-        {"depth": depth, "named": list(with_responses), "scope": list(scope)},
+        {
+            "depth": depth,
+            "named": list(with_responses),
+            "scope": list(scope),
+            "at": at or today(),
+        },
     )
     return [_Area(*row) for row in rows]
 
@@ -805,8 +842,13 @@ def _weighted(
 
 
 async def _aggregate(
-    session: AsyncSession, source: _Source, level_key: str, weighting_: Weighting
+    session: AsyncSession,
+    source: _Source,
+    level_key: str,
+    weighting_: Weighting,
+    at: datetime.date | None = None,
 ) -> AggregatedNeeds:
+    day = at or today()
     level = await _level(session, level_key)
     if source.response_depth >= 0 and level.depth > source.response_depth:
         raise InvalidInput(
@@ -819,9 +861,9 @@ async def _aggregate(
             "No survey of this result asks for an age band mapped to population age bands, "
             "so there is nothing to weight by; use weighting=none."
         )
-    counts = await _count(session, source, level.depth, by_age)
+    counts = await _count(session, source, level.depth, by_age, day)
     named = [node for node in counts.n if isinstance(node, UUID)]
-    areas = await _areas(session, source, named) if source.response_depth >= 0 else []
+    areas = await _areas(session, source, named, day) if source.response_depth >= 0 else []
     by_id = {area.id: area for area in areas}
     categories = await _categories(session, source, counts)
     release = Release(source.k, source.min_respondents)
@@ -830,7 +872,7 @@ async def _aggregate(
     figures: dict[UUID, dict[str, int]] | None = None
     populations_found: dict[UUID, Any] = {}
     if at_level:
-        populations_found = await populations(session, [area.id for area in at_level])
+        populations_found = await populations(session, [area.id for area in at_level], at=day)
     if by_age:
         figures = {
             area_id: {band.key: band.count for band in population.age_bands}
@@ -898,7 +940,7 @@ async def _aggregate(
             populations_found,
             rows,
             by_age,
-            await _count_by_sex(session, source, level.depth),
+            await _count_by_sex(session, source, level.depth, day),
         )
         if at_level
         else None
@@ -930,6 +972,7 @@ async def _aggregate(
             first_submission=counts.first.date() if counts.first else None,
             last_submission=counts.last.date() if counts.last else None,
             level=LevelRef(key=level.key, depth=level.depth, name=level.name),
+            at=day,
             attribution=level.attribution,
             k_threshold=source.k,
             min_respondents=source.min_respondents,
@@ -1080,14 +1123,16 @@ async def aggregated_needs(
     *,
     level_key: str,
     weighting: Weighting = Weighting.NONE,
+    at: datetime.date | None = None,
 ) -> AggregatedNeeds:
-    """Needs per social area at `level_key` for one survey, disclosure-controlled."""
+    """Needs per social area at `level_key` for one survey, disclosure-controlled, by the
+    area hierarchy of `at` (default today)."""
     survey = await session.scalar(select(Survey).where(Survey.id == survey_id))
     if survey is None:
         raise NotFound(f"No survey {survey_id}.")
     process = await session.get_one(PlanningProcess, survey.process_id)
     return await _aggregate(
-        session, await _source(session, [survey], process), level_key, weighting
+        session, await _source(session, [survey], process), level_key, weighting, at
     )
 
 
@@ -1097,6 +1142,7 @@ async def process_aggregated_needs(
     *,
     level_key: str,
     weighting: Weighting = Weighting.NONE,
+    at: datetime.date | None = None,
 ) -> AggregatedNeeds:
     """The same across all surveys of a planning process (pooled respondents)."""
     process = await session.get(PlanningProcess, process_id)
@@ -1109,4 +1155,6 @@ async def process_aggregated_needs(
             )
         ).all()
     )
-    return await _aggregate(session, await _source(session, surveys, process), level_key, weighting)
+    return await _aggregate(
+        session, await _source(session, surveys, process), level_key, weighting, at
+    )

@@ -4,6 +4,7 @@ per-question results. Handlers are thin: they call `surveys.services`."""
 
 from __future__ import annotations
 
+import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -52,6 +53,14 @@ LevelQuery = Annotated[
         max_length=40,
         description="Group the results by the social areas at this level (e.g. `district`, "
         "`planning_area`); omitted: all responses together.",
+    ),
+]
+AtQuery = Annotated[
+    datetime.date | None,
+    QueryParameter(
+        description="The date of the area hierarchy with `level` (ISO 8601, default today): "
+        "the areas valid then, each response counted under the area its own area lies in then "
+        "(an area not valid then, e.g. a retired one: as on its last valid day).",
     ),
 ]
 IncludeInactive = Annotated[
@@ -443,9 +452,13 @@ class SurveyController(Controller):
         **access(roles=PLANNERS, scopes={"surveys:read"}),
     )
     async def results(
-        self, db_session: AsyncSession, survey_id: UUID, level: LevelQuery = None
+        self,
+        db_session: AsyncSession,
+        survey_id: UUID,
+        level: LevelQuery = None,
+        at: AtQuery = None,
     ) -> s.SurveyResults:
-        return await services.results_by_question(db_session, survey_id, level=level)
+        return await services.results_by_question(db_session, survey_id, level=level, at=at)
 
 
 class ReceiptController(Controller):

@@ -5,6 +5,7 @@ Handlers are thin: `surveys.aggregation` computes the disclosure-controlled grid
 
 from __future__ import annotations
 
+import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -37,6 +38,15 @@ WeightingParam = Annotated[
     QueryParameter(
         description="`none`: raw shares; `age`: also shares weighted to each area's population "
         "by age band (post-stratification), with the effective sample size.",
+    ),
+]
+AtParam = Annotated[
+    datetime.date | None,
+    QueryParameter(
+        description="The date of the area hierarchy (ISO 8601, default today): the areas "
+        "valid then, each response counted along the path its area had then (an area not "
+        "valid then, e.g. a retired one: as on its last valid day), population of that date; "
+        "stated in `metadata.at`.",
     ),
 ]
 FormatParam = Annotated[
@@ -136,11 +146,12 @@ class SurveyNeedsController(Controller):
         survey_id: UUID,
         level: LevelParam,
         weighting: WeightingParam = Weighting.NONE,
+        at: AtParam = None,
     ) -> AggregatedNeeds:
         return attributed(
             request,
             await aggregation.aggregated_needs(
-                db_session, survey_id, level_key=level, weighting=weighting
+                db_session, survey_id, level_key=level, weighting=weighting, at=at
             ),
         )
 
@@ -149,7 +160,8 @@ class SurveyNeedsController(Controller):
         operation_id="ExportAggregatedNeeds",
         summary="Export the aggregated needs of a survey",
         description="The aggregated needs as a file (`format`), with metadata: survey, period, "
-        "level, k, min_respondents, weighting method, generation time and the numbers of "
+        "level, date of the area hierarchy (`at`), k, min_respondents, weighting method, "
+        "generation time and the numbers of "
         "suppressed cells." + DISCLOSURE,
         tags=["Exports"],
         responses=EXPORT_RESPONSE,
@@ -164,9 +176,10 @@ class SurveyNeedsController(Controller):
         level: LevelParam,
         format: FormatParam = Format.JSON,
         weighting: WeightingParam = Weighting.NONE,
+        at: AtParam = None,
     ) -> Stream:
         result = await aggregation.aggregated_needs(
-            db_session, survey_id, level_key=level, weighting=weighting
+            db_session, survey_id, level_key=level, weighting=weighting, at=at
         )
         return stream_file(attributed(request, result), format, db_engine)
 
@@ -190,11 +203,12 @@ class ProcessNeedsController(Controller):
         process_id: UUID,
         level: LevelParam,
         weighting: WeightingParam = Weighting.NONE,
+        at: AtParam = None,
     ) -> AggregatedNeeds:
         return attributed(
             request,
             await aggregation.process_aggregated_needs(
-                db_session, process_id, level_key=level, weighting=weighting
+                db_session, process_id, level_key=level, weighting=weighting, at=at
             ),
         )
 
@@ -217,9 +231,10 @@ class ProcessNeedsController(Controller):
         level: LevelParam,
         format: FormatParam = Format.JSON,
         weighting: WeightingParam = Weighting.NONE,
+        at: AtParam = None,
     ) -> Stream:
         result = await aggregation.process_aggregated_needs(
-            db_session, process_id, level_key=level, weighting=weighting
+            db_session, process_id, level_key=level, weighting=weighting, at=at
         )
         return stream_file(attributed(request, result), format, db_engine, process=True)
 

@@ -46,6 +46,7 @@ Values of areas not shown are empty (CSV, XLSX) or null (JSON, GeoJSON) and flag
 from __future__ import annotations
 
 import csv
+import datetime
 import enum
 import functools
 import io
@@ -57,9 +58,10 @@ from uuid import UUID
 
 import anyio.to_thread
 import msgspec
-from sqlalchemy import ARRAY, Uuid, bindparam, text
+from sqlalchemy import ARRAY, Uuid, any_, bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from quartier.areas.services import boundaries_on
 from quartier.core.bilingual import Bilingual
 from quartier.surveys.aggregation import (
     DISCLOSURE_METHOD,
@@ -129,6 +131,7 @@ def metadata_items(result: AggregatedNeeds) -> list[MetadataItem]:
         ("first_submission", "Erste Antwort", meta.first_submission),
         ("last_submission", "Letzte Antwort", meta.last_submission),
         ("level", "Gebietsebene", f"{meta.level.name} ({meta.level.key})"),
+        ("at", "Stichtag der Gebietsgliederung", meta.at),
         ("k_threshold", "Schwelle k (Werte 1 bis k−1 nie veröffentlicht)", meta.k_threshold),
         ("min_respondents", "Mindestzahl Antwortende je Gebiet", meta.min_respondents),
         ("weighting", "Gewichtung", Bilingual(meta.weighting.value, WEIGHTINGS_DE[meta.weighting])),
@@ -552,6 +555,18 @@ _BOUNDARIES = text(
 ).bindparams(bindparam("ids", type_=ARRAY(Uuid)))
 
 
+def _boundaries(at: datetime.date | None) -> Any:
+    """The boundaries of `:ids` in code order: as stored, or (`at`) those valid on that day."""
+    if at is None:
+        return _BOUNDARIES
+    dated = boundaries_on(at).subquery("dated")
+    return (
+        select(dated.c.id, dated.c.boundary)
+        .where(dated.c.id == any_(bindparam("ids", type_=ARRAY(Uuid))))
+        .order_by(dated.c.code)
+    )
+
+
 def feature_properties(area: AreaNeeds, shown: AreaRepresentation | None = None) -> dict[str, Any]:
     """Flat properties of one area, for GIS tools that cannot read nested values; with
     `shown`, its representativeness (population and response rates, per age stratum too)."""
@@ -600,12 +615,14 @@ async def feature_collection(
     members: Sequence[tuple[str, Any]],
     area_ids: Collection[UUID],
     feature: Callable[[UUID], tuple[str, dict[str, Any]]],
+    at: datetime.date | None = None,
 ) -> AsyncIterator[bytes]:
     """A FeatureCollection of social areas with their boundaries: the foreign `members` (name,
     value) first, then one feature per area of `area_ids` in the order of their codes, its id
     and flat properties from `feature(area_id)`. Boundaries are read one area at a time on the
     export's own connection (the request's session is closed once the response starts) and
-    passed through as stored. Other modules' exports (feedback summaries) write their
+    passed through as stored — with `at`, the boundary version valid on that day. Other
+    modules' exports (feedback summaries) write their
     GeoJSON through this, so every GeoJSON of Quartier has the same shape."""
     yield (
         b'{"type":"FeatureCollection"'
@@ -617,7 +634,7 @@ async def feature_collection(
     separator = b""
     async with engine.connect() as connection:
         stream = await connection.stream(
-            _BOUNDARIES.execution_options(yield_per=50), {"ids": list(area_ids)}
+            _boundaries(at).execution_options(yield_per=50), {"ids": list(area_ids)}
         )
         async for area_id, boundary in stream:
             code, properties = feature(area_id)
@@ -656,6 +673,7 @@ def _geojson(result: AggregatedNeeds, engine: AsyncEngine) -> AsyncIterator[byte
         ],
         by_id,
         feature,
+        result.metadata.at,
     )
 
 

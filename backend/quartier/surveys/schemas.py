@@ -591,6 +591,14 @@ class SurveyResults(Struct, kw_only=True):
     k_threshold: int
     min_respondents: int
     level: str | None
+    at: Annotated[
+        datetime.date,
+        Meta(
+            description="The date of the area hierarchy (query parameter `at`, default "
+            "today): with `level`, the areas valid then, each response counted under the area "
+            "its own area lies in then"
+        ),
+    ]
     language: str
     groups: list[ResultGroup]
     suppressed_cells: int

@@ -38,7 +38,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
 from quartier import webhooks
-from quartier.areas.models import AreaLevel, SocialArea
+from quartier.areas.models import AreaLevel, today
+from quartier.areas.services import hierarchy_on
 from quartier.core import i18n
 from quartier.core.errors import Conflict, FieldError, InvalidInput, NotFound, Unprocessable
 from quartier.core.pagination import Page, keyset_page
@@ -615,14 +616,16 @@ def _cell(row: Any) -> Cell:
     return Cell(int(row[-2]), int(row[-1] or 0))
 
 
-async def _tree_counts(session: AsyncSession, survey_id: UUID, depth: int | None) -> _Counts:
+async def _tree_counts(
+    session: AsyncSession, survey_id: UUID, depth: int | None, at: datetime.date
+) -> _Counts:
     """Respondents, answers per question and choices per option, with the sums of their
     record keys: for all responses (ROOT) when `depth` is None, else for every area at that
-    depth (`path[depth + 1]`, one group per response, so only the level asked for is counted).
-    A cell is the same set of responses whichever call counts it, hence the same key and the
-    same perturbation."""
+    depth (`path[depth + 1]` of the path the response's area has on `at`, one group per
+    response, so only the level asked for is counted). A cell is the same set of responses
+    whichever call counts it, hence the same key and the same perturbation."""
     responses = r.table_of(SurveyResponse)
-    area = r.table_of(SocialArea)
+    area = hierarchy_on(at).subquery("area")
     options = survey_answer_options
     keys = func.jsonb_object_keys(responses.c.answers).table_valued("key").render_derived(name="k")
     mine = responses.c.survey_id == survey_id
@@ -687,14 +690,14 @@ async def _level_depth(session: AsyncSession, level: str) -> int:
 
 
 async def _number_summaries(
-    session: AsyncSession, survey_id: UUID, keys: list[str], depth: int | None
+    session: AsyncSession, survey_id: UUID, keys: list[str], depth: int | None, at: datetime.date
 ) -> dict[tuple[Any, str], tuple[Cell, float | None, float | None]]:
     """The answers' cell, mean and median of numeric answers per group (ROOT, or the areas at
-    `depth`)."""
+    `depth` in the hierarchy of `at`)."""
     if not keys:
         return {}
     responses = r.table_of(SurveyResponse)
-    area = r.table_of(SocialArea)
+    area = hierarchy_on(at).subquery("area")
     entry = func.jsonb_each(responses.c.answers).table_valued("key", "value").alias("e")
     number = cast(entry.c.value, Float)  # only JSON numbers are selected
     group: Any = literal(ROOT) if depth is None else area.c.path[depth + 1]
@@ -725,13 +728,18 @@ async def _number_summaries(
 
 
 async def results_by_question(
-    session: AsyncSession, survey_id: UUID, *, level: str | None = None
+    session: AsyncSession,
+    survey_id: UUID,
+    *,
+    level: str | None = None,
+    at: datetime.date | None = None,
 ) -> s.SurveyResults:
     """Counts and shares per option of every choice, rating, ranking and age-band question;
     n, mean and median of number and rating questions; only the number of answers of text
     questions (never their text). With `level`, one group per social area at that level (every
-    area of the process's scope, with responses or not), else one group of all responses.
-    All counting happens in SQL.
+    area of the process's scope valid on `at` (default today), each response counted under
+    the area its own area lies in on that date), else one group of all responses. All counting
+    happens in SQL.
 
     Disclosure control (stats.cellkey, docs/PRIVACY.md): every count is perturbed by its cell
     key — the same set of responses has the same value here, in the aggregated needs and in
@@ -743,15 +751,16 @@ async def results_by_question(
     compiled = d.compiled(survey)
     release = Release(survey.k_threshold, survey.min_respondents)
     depth = None if level is None else await _level_depth(session, level)
-    counts = await _tree_counts(session, survey.id, depth)
+    day = at or today()
+    counts = await _tree_counts(session, survey.id, depth, day)
     numeric = [q.key for q in compiled.by_key.values() if isinstance(q, s.NumberQuestion)]
-    summaries = await _number_summaries(session, survey.id, numeric, depth)
+    summaries = await _number_summaries(session, survey.id, numeric, depth, day)
     if depth is None:
         groups_at: list[Any] = [ROOT]
         refs: dict[Any, s.AreaRef | None] = {ROOT: None}
     else:
         named = [node for node in counts.respondents if node != ROOT]
-        areas = await scope_areas(session, survey.process_id, depth, named)
+        areas = await scope_areas(session, survey.process_id, depth, named, at=day)
         groups_at = [area.id for area in areas if area.depth == depth]
         refs = {
             area.id: s.AreaRef(id=area.id, code=area.code, name=area.name)
@@ -779,6 +788,7 @@ async def results_by_question(
         k_threshold=release.k,
         min_respondents=release.min_respondents,
         level=level,
+        at=day,
         language=i18n.current_language(),
         groups=groups,
         suppressed_cells=suppressed_cells,
