@@ -1,8 +1,10 @@
 """Feedback on the demo measure in Chromium: a resident at 320 px with JavaScript off (keyboard
 for the stance); an organisation with the code a planner issued it; the planner reading the
 summary with its support maps (also at 320 px), the consultation report with its map and
-downloading the report and the decision template as PDFs. axe-core (WCAG 2.x A/AA) clean and
-nothing wider than 320 px on the measure page, after an error and on the summary (axe needs
+downloading the report and the decision template as PDFs; a moderator hiding a comment with the
+reason and restoring it, at 320 px without JavaScript; residents choosing their social area in
+the list of measures. axe-core (WCAG 2.x A/AA) clean and nothing wider than 320 px on the
+measure page, after an error, on the summary, on the comments page and on the list (axe needs
 scripts: checked in a context with them on)."""
 
 from __future__ import annotations
@@ -18,7 +20,13 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 from pypdf import PdfReader
 
-from tests.browser.conftest import LiveServer, axe_violations, describe_violations
+from tests.browser.conftest import (
+    LiveServer,
+    axe_violations,
+    create_staff_account,
+    describe_violations,
+    sign_in,
+)
 from tests.browser.test_pages import _OVERFLOWING
 
 pytestmark = pytest.mark.browser
@@ -224,3 +232,79 @@ def test_a_planner_downloads_the_consultation_report_and_the_decision_template(
     path = template.path()
     assert Path(path).read_bytes().startswith(b"%PDF-")
     assert TITLE in _pdf_text(path)
+
+
+COMMENT = "Der Treffpunkt im Kiez sollte auch barrierefrei erreichbar sein."
+
+
+def test_a_moderator_hides_a_comment_with_the_reason_and_restores_it(
+    new_context: ContextFactory, live_server: LiveServer, measure_id: str
+) -> None:
+    sent = httpx.post(
+        f"{live_server.url}/api/v1/measures/{measure_id}/feedback",
+        json={"stance": "neutral", "general_comment": COMMENT},
+        timeout=30,
+    )
+    assert sent.status_code == 201, sent.text
+    email = create_staff_account(
+        live_server, "feedback-moderator@browser-tests.example.org", "Mira Moderation", "moderator"
+    )
+    page = new_context(viewport=NARROW, java_script_enabled=False).new_page()
+    sign_in(page, email)
+    response = page.goto(f"/dashboard/measures/{measure_id}/comments")
+    assert response is not None and response.status == 200
+    expect(page.get_by_role("heading", name="Kommentare zur Rückmeldung", level=1)).to_be_visible()
+    _accessible_and_narrow(page)
+
+    comment = page.locator("li", has_text=COMMENT)
+    expect(comment).to_be_visible()
+    # hiding without a reason: the error summary links to the comment's reason field
+    comment.get_by_role("button", name="Ausblenden").click()
+    page.wait_for_load_state()
+    summary = page.locator(".error-summary")
+    expect(summary).to_be_visible()
+    comment = page.locator("li", has_text=COMMENT)
+    reason = comment.get_by_label("Grund für das Ausblenden (wird festgehalten)")
+    assert summary.locator("a").first.get_attribute("href") == f"#{reason.get_attribute('id')}"
+    _accessible_and_narrow(page)
+
+    reason.fill("Enthält eine Telefonnummer.")
+    comment.get_by_role("button", name="Ausblenden").click()
+    page.wait_for_load_state()
+    assert page.url.endswith(f"/dashboard/measures/{measure_id}/comments")
+    comment = page.locator("li", has_text=COMMENT)
+    expect(comment.get_by_text("Von der Moderation ausgeblendet")).to_be_visible()
+    expect(comment.get_by_text("Mira Moderation")).to_be_visible()
+    expect(comment.get_by_text("Enthält eine Telefonnummer.")).to_be_visible()
+    _accessible_and_narrow(page)
+
+    comment.get_by_role("button", name="Wiederherstellen").click()
+    page.wait_for_load_state()
+    comment = page.locator("li", has_text=COMMENT)
+    expect(comment.get_by_role("button", name="Ausblenden")).to_be_visible()
+    expect(comment.get_by_text("Von der Moderation ausgeblendet")).to_have_count(0)
+    _accessible_and_narrow(page)
+
+
+def test_residents_choose_their_social_area_in_the_list_of_measures(
+    new_context: ContextFactory, live_server: LiveServer, measure_id: str
+) -> None:
+    process_id = httpx.get(f"{live_server.url}/api/v1/measures/{measure_id}", timeout=30).json()[
+        "process_id"
+    ]
+    page = new_context(viewport=NARROW, java_script_enabled=False).new_page()
+    response = page.goto(f"/processes/{process_id}/measures")
+    assert response is not None and response.status == 200
+    expect(page.get_by_role("heading", name="Geplante Maßnahmen", level=1)).to_be_visible()
+    _accessible_and_narrow(page)
+    areas = page.get_by_label("Sozialraum")
+    expect(areas).to_be_visible()
+    values = [v for v in areas.locator("option").evaluate_all("os => os.map(o => o.value)") if v]
+    assert values, "no social area to choose"
+    areas.select_option(values[0])
+    page.get_by_role("button", name="Anzeigen").click()
+    page.wait_for_load_state()
+    assert page.url.endswith(f"/processes/{process_id}/measures?area={values[0]}")
+    expect(page.get_by_label("Sozialraum")).to_have_value(values[0])
+    expect(page.get_by_role("heading", name="Geplante Maßnahmen", level=1)).to_be_visible()
+    _accessible_and_narrow(page)
