@@ -150,11 +150,12 @@ def _api_routes() -> list[ControllerRouterHandler]:
 def _register_sections() -> None:
     """Participation modules contribute sections to the pages of processes."""
     from quartier.ideas.sections import SECTIONS as ideas
+    from quartier.measures.sections import SECTIONS as measures
     from quartier.processes.participation import contribute_sections, provide_sections
     from quartier.reports.sections import SECTIONS as reports
     from quartier.surveys.sections import SECTIONS as surveys
 
-    for module, provider in [*surveys, *ideas]:
+    for module, provider in [*surveys, *ideas, *measures]:
         provide_sections(module, provider)
     for key, provider in reports:
         contribute_sections(key, provider)

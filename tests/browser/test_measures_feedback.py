@@ -1,8 +1,11 @@
 """Feedback on the demo measure in Chromium: a resident at 320 px with JavaScript off (keyboard
 for the stance); an organisation with the code a planner issued it; the planner reading the
 summary with its support maps (also at 320 px), the consultation report with its map and
-downloading the report and the decision template as PDFs. axe-core (WCAG 2.x A/AA) clean and
-nothing wider than 320 px on the measure page, after an error and on the summary (axe needs
+downloading the report and the decision template as PDFs; a moderator publishing comments (the
+demo process pre-moderates, as for idea comments), hiding one with the reason and restoring it,
+at 320 px without JavaScript, led there from the dashboard; residents choosing their social area
+in the list of measures. axe-core (WCAG 2.x A/AA) clean and nothing wider than 320 px on the
+measure page, after an error, on the summary, on the comments page and on the list (axe needs
 scripts: checked in a context with them on)."""
 
 from __future__ import annotations
@@ -15,10 +18,16 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 from pypdf import PdfReader
 
-from tests.browser.conftest import LiveServer, axe_violations, describe_violations
+from tests.browser.conftest import (
+    LiveServer,
+    axe_violations,
+    create_staff_account,
+    describe_violations,
+    sign_in,
+)
 from tests.browser.test_pages import _OVERFLOWING
 
 pytestmark = pytest.mark.browser
@@ -45,6 +54,35 @@ def measure_id(live_server: LiveServer) -> str:
             if measure.get("title", TITLE) == TITLE:
                 return str(measure["id"])
     pytest.fail("the demo has no measure in consultation")
+
+
+MODERATOR_EMAIL = "feedback-moderator@browser-tests.example.org"
+
+
+@pytest.fixture(scope="module")
+def moderator_state(browser: Browser, live_server: LiveServer) -> dict[str, Any]:
+    """Cookies of a moderator who signed in through the form."""
+    email = create_staff_account(live_server, MODERATOR_EMAIL, "Mira Moderation", "moderator")
+    context = browser.new_context(
+        java_script_enabled=False, base_url=live_server.url, locale="de-DE"
+    )
+    try:
+        sign_in(context.new_page(), email)
+        return dict(context.storage_state())
+    finally:
+        context.close()
+
+
+def _publish(page: Page, measure_id: str, body: str) -> None:
+    """The moderator publishes the waiting comment `body` on the measure's comments page."""
+    page.goto(f"/dashboard/measures/{measure_id}/comments")
+    comment = page.locator("li", has_text=body)
+    expect(comment.get_by_text("Wartet auf Moderation")).to_be_visible()
+    comment.get_by_role("button", name="Veröffentlichen").click()
+    page.wait_for_load_state()
+    comment = page.locator("li", has_text=body)
+    expect(comment.get_by_role("button", name="Ausblenden")).to_be_visible()
+    expect(comment.get_by_text("Wartet auf Moderation")).to_have_count(0)
 
 
 def _accessible_and_narrow(page: Page) -> None:
@@ -105,7 +143,10 @@ def _pdf_text(path: Path | str) -> str:
 
 
 def test_an_organisation_answers_with_the_code_a_planner_issued_and_is_named_in_the_summary(
-    new_context: ContextFactory, signed_in_state: dict[str, Any], measure_id: str
+    new_context: ContextFactory,
+    signed_in_state: dict[str, Any],
+    moderator_state: dict[str, Any],
+    measure_id: str,
 ) -> None:
     planner = new_context(java_script_enabled=False, storage_state=signed_in_state).new_page()
     response = planner.goto(f"/dashboard/measures/{measure_id}")
@@ -141,6 +182,13 @@ def test_an_organisation_answers_with_the_code_a_planner_issued_and_is_named_in_
         page.get_by_role("heading", name="Danke – Ihre Rückmeldung ist angekommen")
     ).to_be_visible()
     assert organisation in page.locator("main").inner_text()
+
+    # the demo process pre-moderates: the statement's comment waits until a moderator publishes it
+    planner.goto(f"/measures/{measure_id}/summary")
+    expect(planner.get_by_text(organisation).first).to_be_visible()
+    assert "Wir beteiligen uns gern" not in planner.locator("main").inner_text()
+    moderator = new_context(java_script_enabled=False, storage_state=moderator_state).new_page()
+    _publish(moderator, measure_id, "Wir beteiligen uns gern mit unserer Seniorenberatung.")
 
     # the planner reads the summary: the organisation's statement by name
     planner.goto(f"/measures/{measure_id}/summary")
@@ -224,3 +272,88 @@ def test_a_planner_downloads_the_consultation_report_and_the_decision_template(
     path = template.path()
     assert Path(path).read_bytes().startswith(b"%PDF-")
     assert TITLE in _pdf_text(path)
+
+
+COMMENT = "Der Treffpunkt im Kiez sollte auch barrierefrei erreichbar sein."
+
+
+def test_a_moderator_publishes_hides_with_the_reason_and_restores_a_comment(
+    new_context: ContextFactory,
+    live_server: LiveServer,
+    moderator_state: dict[str, Any],
+    measure_id: str,
+) -> None:
+    sent = httpx.post(
+        f"{live_server.url}/api/v1/measures/{measure_id}/feedback",
+        json={"stance": "neutral", "general_comment": COMMENT},
+        timeout=30,
+    )
+    assert sent.status_code == 201, sent.text
+    page = new_context(
+        viewport=NARROW, java_script_enabled=False, storage_state=moderator_state
+    ).new_page()
+    # the dashboard leads the moderator to the measure's waiting comments
+    page.goto("/dashboard")
+    expect(page.get_by_text("Rückmeldungen zu Maßnahmen: Moderation")).to_be_visible()
+    page.locator(f"a[href='/dashboard/measures/{measure_id}/comments']").click()
+    page.wait_for_load_state()
+    assert page.url.endswith(f"/dashboard/measures/{measure_id}/comments")
+    expect(page.get_by_role("heading", name="Kommentare zur Rückmeldung", level=1)).to_be_visible()
+    comment = page.locator("li", has_text=COMMENT)
+    expect(comment.get_by_text("Wartet auf Moderation")).to_be_visible()
+    _accessible_and_narrow(page)
+    _publish(page, measure_id, COMMENT)
+    _accessible_and_narrow(page)
+
+    comment = page.locator("li", has_text=COMMENT)
+    expect(comment).to_be_visible()
+    # hiding without a reason: the error summary links to the comment's reason field
+    comment.get_by_role("button", name="Ausblenden").click()
+    page.wait_for_load_state()
+    summary = page.locator(".error-summary")
+    expect(summary).to_be_visible()
+    comment = page.locator("li", has_text=COMMENT)
+    reason = comment.get_by_label("Grund für das Ausblenden (wird festgehalten)")
+    assert summary.locator("a").first.get_attribute("href") == f"#{reason.get_attribute('id')}"
+    _accessible_and_narrow(page)
+
+    reason.fill("Enthält eine Telefonnummer.")
+    comment.get_by_role("button", name="Ausblenden").click()
+    page.wait_for_load_state()
+    assert page.url.endswith(f"/dashboard/measures/{measure_id}/comments")
+    comment = page.locator("li", has_text=COMMENT)
+    expect(comment.get_by_text("Von der Moderation ausgeblendet")).to_be_visible()
+    expect(comment.get_by_text("Mira Moderation")).to_be_visible()
+    expect(comment.get_by_text("Enthält eine Telefonnummer.")).to_be_visible()
+    _accessible_and_narrow(page)
+
+    comment.get_by_role("button", name="Wiederherstellen").click()
+    page.wait_for_load_state()
+    comment = page.locator("li", has_text=COMMENT)
+    expect(comment.get_by_role("button", name="Ausblenden")).to_be_visible()
+    expect(comment.get_by_text("Von der Moderation ausgeblendet")).to_have_count(0)
+    _accessible_and_narrow(page)
+
+
+def test_residents_choose_their_social_area_in_the_list_of_measures(
+    new_context: ContextFactory, live_server: LiveServer, measure_id: str
+) -> None:
+    process_id = httpx.get(f"{live_server.url}/api/v1/measures/{measure_id}", timeout=30).json()[
+        "process_id"
+    ]
+    page = new_context(viewport=NARROW, java_script_enabled=False).new_page()
+    response = page.goto(f"/processes/{process_id}/measures")
+    assert response is not None and response.status == 200
+    expect(page.get_by_role("heading", name="Geplante Maßnahmen", level=1)).to_be_visible()
+    _accessible_and_narrow(page)
+    areas = page.get_by_label("Sozialraum")
+    expect(areas).to_be_visible()
+    values = [v for v in areas.locator("option").evaluate_all("os => os.map(o => o.value)") if v]
+    assert values, "no social area to choose"
+    areas.select_option(values[0])
+    page.get_by_role("button", name="Anzeigen").click()
+    page.wait_for_load_state()
+    assert page.url.endswith(f"/processes/{process_id}/measures?area={values[0]}")
+    expect(page.get_by_label("Sozialraum")).to_have_value(values[0])
+    expect(page.get_by_role("heading", name="Geplante Maßnahmen", level=1)).to_be_visible()
+    _accessible_and_narrow(page)

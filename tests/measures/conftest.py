@@ -12,6 +12,8 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from quartier.ideas import services as idea_services
+from quartier.ideas.schemas import IdeaSettingsIn
 from quartier.processes import schemas as ps
 from quartier.processes import services as processes
 from quartier.processes.models import OrganisationType
@@ -59,9 +61,21 @@ def measure_body(**changes: Any) -> Json:
 
 
 @pytest.fixture
-async def measuring_process(make_process: MakeProcess) -> uuid.UUID:  # noqa: F811
-    """An active process in measure planning, scoped to Mitte."""
-    return await make_process(phase=PhaseKey.MEASURE_PLANNING)
+async def measuring_process(
+    make_process: MakeProcess,  # noqa: F811
+    engine: AsyncEngine,
+) -> uuid.UUID:
+    """An active process in measure planning, scoped to Mitte, publishing residents' comments
+    at once (its ideas settings: no pre-moderation; `premoderate` turns it on)."""
+    process = await make_process(phase=PhaseKey.MEASURE_PLANNING)
+    await set_premoderation(engine, process, on=False)
+    return process
+
+
+async def set_premoderation(engine: AsyncEngine, process: uuid.UUID, *, on: bool) -> None:
+    """The process's ideas settings, which feedback comments follow as idea comments do."""
+    async with async_sessionmaker(engine)() as db, db.begin():
+        await idea_services.set_process_settings(db, process, IdeaSettingsIn(premoderation=on))
 
 
 @pytest.fixture

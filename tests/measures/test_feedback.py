@@ -9,10 +9,14 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pytest
 from litestar import Litestar
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from quartier.measures import feedback
+from quartier.measures.models import Stance
+from quartier.measures.schemas import FeedbackSubmission, SectionComment
 from quartier.processes import services as processes
 from quartier.processes.phases import PhaseKey
 from quartier.stats.cellkey import Cell, PTable, Release
@@ -21,7 +25,7 @@ from tests.support.disclosure import published, without_noise  # noqa: F401
 from tests.support.release_attacker import ReleaseAttacker
 from tests.support.statements import capturing_statements
 
-from .conftest import Client, CreateMeasure, Headers, Json
+from .conftest import Client, CreateMeasure, Headers, Json, set_premoderation
 
 Consult = Callable[..., Awaitable[Json]]
 _tokens = itertools.count()
@@ -505,3 +509,147 @@ async def test_an_expired_key_is_used_afresh(
     async with async_sessionmaker(engine)() as db:
         stances = (await db.execute(text("SELECT stance FROM measure_feedback"))).scalars().all()
     assert sorted(stances) == ["oppose", "support"]
+
+
+async def test_where_the_process_premoderates_comments_wait_for_a_moderator(
+    client: Client,
+    create_measure: CreateMeasure,
+    consult: Consult,
+    planner: Headers,
+    organisation: uuid.UUID,
+    login_as: LoginFactory,
+    engine: AsyncEngine,
+    measuring_process: uuid.UUID,
+) -> None:
+    """The process's ideas settings (pre-moderation, as for idea comments): a resident's
+    comments (the driver path) and an organisation's (the general path) start pending and are
+    in neither the summary, the organisation's statement, the export nor the report until a
+    moderator publishes them; nothing is set back to pending."""
+    await set_premoderation(engine, measuring_process, on=True)
+    measure_id = await create_measure()
+    await consult(measure_id)
+    said = await give(
+        client,
+        measure_id,
+        comments=[{"section": "offer", "body": "Bitte auch samstags."}],
+        general_comment="Gute Idee.",
+    )
+    assert said.status_code == 201, said.text
+    issued = await client.post(
+        f"/api/v1/measures/{measure_id}/consultation/codes",
+        json={"organisation_ids": [str(organisation)]},
+        headers=planner,
+    )
+    code = issued.json()[0]["code"]
+    body = {"kind": "organisation", "organisation_code": code, "general_comment": "Wir tragen."}
+    assert (await give(client, measure_id, {}, **body)).status_code == 201
+
+    moderator = await login_as("moderator")
+    url = f"/api/v1/measures/{measure_id}/feedback-comments"
+    waiting = await client.get(url, params={"moderation": "pending"}, headers=moderator)
+    assert waiting.status_code == 200, waiting.text
+    comments = {c["body"]: c for c in waiting.json()}
+    assert set(comments) == {"Bitte auch samstags.", "Gute Idee.", "Wir tragen."}
+    assert all(c["moderated_at"] is None for c in comments.values())
+    assert (await client.get(url, params={"moderation": "visible"}, headers=moderator)).json() == []
+
+    async def shown() -> tuple[list[str], str, str, int]:
+        summary = await client.get(f"/api/v1/measures/{measure_id}/summary", headers=planner)
+        assert summary.status_code == 200, summary.text
+        data = summary.json()
+        exported = await client.get(
+            f"/api/v1/measures/{measure_id}/summary/export",
+            params={"format": "csv"},
+            headers=planner,
+        )
+        assert exported.status_code == 200, exported.text
+        report = await client.get(
+            f"/api/v1/measures/{measure_id}/consultation-report", headers=planner
+        )
+        assert report.status_code == 200, report.text
+        return (
+            [c["body"] for c in data["comments"]],
+            data["organisations"][0]["general_comment"],
+            exported.text,
+            len(report.json()["summary"]["comments"]),
+        )
+
+    bodies, statement, exported, reported = await shown()
+    assert bodies == [] and statement == "" and reported == 0
+    assert not any(text_ in exported for text_ in comments)
+
+    moderate = f"{url}/{comments['Wir tragen.']['id']}/moderation"
+    back = await client.post(moderate, json={"moderation": "pending"}, headers=moderator)
+    assert back.status_code == 422
+    assert back.json()["errors"][0]["field"] == "moderation"
+    refused = await client.post(moderate, json={"moderation": "visible"}, headers=planner)
+    assert refused.status_code == 403
+    for body_ in ("Wir tragen.", "Gute Idee."):
+        published = await client.post(
+            f"{url}/{comments[body_]['id']}/moderation",
+            json={"moderation": "visible"},
+            headers=moderator,
+        )
+        assert published.status_code == 200, published.text
+        assert published.json()["moderation"] == "visible"
+        assert published.json()["moderated_by"] and published.json()["moderated_at"]
+    bodies, statement, exported, reported = await shown()
+    assert bodies == ["Gute Idee.", "Wir tragen."] and statement == "Wir tragen."
+    assert "Gute Idee." in exported and "Bitte auch samstags." not in exported
+    assert reported == 2
+    left = await client.get(url, params={"moderation": "pending"}, headers=moderator)
+    assert [c["body"] for c in left.json()] == ["Bitte auch samstags."]
+
+
+@pytest.mark.parametrize("path", ["driver", "general"])
+@pytest.mark.parametrize("premoderated", [True, False])
+async def test_both_submission_paths_give_comments_the_same_initial_state(
+    create_measure: CreateMeasure,
+    consult: Consult,
+    engine: AsyncEngine,
+    app: Litestar,
+    measuring_process: uuid.UUID,
+    path: str,
+    premoderated: bool,
+) -> None:
+    """`_submit_on_driver` (the common case) and `submit` (the general path) store a resident's
+    comments pending where the process pre-moderates, visible where it does not."""
+    await set_premoderation(engine, measuring_process, on=premoderated)
+    measure_id = uuid.UUID(await create_measure())
+    await consult(str(measure_id))
+    data = FeedbackSubmission(
+        stance=Stance.SUPPORT,
+        comments=[SectionComment(section="offer", body="Bitte auch abends.")],
+        general_comment="Gute Idee.",
+    )
+    settings = app.state["settings"]
+    if path == "driver":
+        stored = await feedback._submit_on_driver(
+            engine,
+            settings,
+            measure_id,
+            data,
+            key=None,
+            request_fingerprint=b"x" * 32,
+            respondent_token=next(iter(token().values())),
+        )
+        assert stored is not None and stored.status == 201  # the driver path took it
+    else:
+        async with async_sessionmaker(engine)() as db, db.begin():
+            await feedback.submit(db, settings, measure_id, data, respondent_token=None)
+    async with async_sessionmaker(engine)() as db:
+        states = (
+            (
+                await db.execute(
+                    text(
+                        "SELECT c.moderation FROM measure_feedback_comments c "
+                        "JOIN measure_consultations k ON k.id = c.consultation_id "
+                        "WHERE k.measure_id = :m"
+                    ),
+                    {"m": measure_id},
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert states == ["pending" if premoderated else "visible"] * 2

@@ -12,7 +12,7 @@ from quartier.processes.phases import PhaseKey
 from tests.conftest import LoginFactory
 from tests.ideas.conftest import Ideas
 
-from .conftest import Client, CreateMeasure, Headers, measure_body
+from .conftest import Client, CreateMeasure, Headers, measure_body, set_premoderation
 
 HTML = {"Accept": "text/html", "Accept-Language": "en"}
 
@@ -214,10 +214,12 @@ async def test_accepted_ideas_lead_to_the_measure_and_show_it(
     measuring_process: uuid.UUID,
     create_measure: CreateMeasure,
     login_as: LoginFactory,
+    engine: AsyncEngine,
 ) -> None:
     """Planners link the ideas they accepted to the measure they led to: the measure shows the
     idea, the idea shows the measure (once it is no draft), the chain from needs to measures
     lists the idea under its need, and the diff names the change."""
+    await set_premoderation(engine, measuring_process, on=True)  # ideas wait for moderators
     moderator = await login_as("moderator")
     ideas = Ideas(client=client, process_id=measuring_process, moderator=moderator, planner=planner)
     idea = await ideas.published(need_category="childcare", area_code="010101")
@@ -300,7 +302,9 @@ async def test_a_goal_rests_on_a_published_idea_and_the_decision_template_names_
     measuring_process: uuid.UUID,
     create_measure: CreateMeasure,
     login_as: LoginFactory,
+    engine: AsyncEngine,
 ) -> None:
+    await set_premoderation(engine, measuring_process, on=True)  # ideas wait for moderators
     moderator = await login_as("moderator")
     ideas = Ideas(client=client, process_id=measuring_process, moderator=moderator, planner=planner)
     idea = await ideas.published(need_category="childcare", area_code="010101")

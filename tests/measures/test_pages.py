@@ -7,10 +7,12 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from tests.conftest import LoginFactory
 from tests.support.disclosure import without_noise  # noqa: F401
 
-from .conftest import Client, CreateMeasure, Headers, Json
+from .conftest import Client, CreateMeasure, Headers, Json, set_premoderation
 
 HTML = {"Accept": "text/html", "Accept-Language": "en"}
 Consult = Callable[..., Awaitable[Json]]
@@ -262,3 +264,55 @@ async def test_moderators_hide_and_restore_feedback_comments_on_their_page(
     assert restored.status_code == 303
     summary = (await client.get(f"/api/v1/measures/{measure_id}/summary", headers=planner)).json()
     assert [c["body"] for c in summary["comments"]] == ["Unsinn, ihr Idioten."]
+
+
+async def test_moderators_find_waiting_feedback_comments_from_the_dashboard_and_publish_them(
+    client: Client,
+    create_measure: CreateMeasure,
+    consult: Consult,
+    planner: Headers,
+    login_as: LoginFactory,
+    engine: AsyncEngine,
+    measuring_process: uuid.UUID,
+) -> None:
+    """Where the process pre-moderates, the dashboard and the process page lead moderators to
+    the measure's comments page, where a waiting comment is published."""
+    await set_premoderation(engine, measuring_process, on=True)
+    measure_id = await create_measure(title="Wartende Kommentare")
+    await consult(measure_id)
+    sent = await client.post(
+        f"/api/v1/measures/{measure_id}/feedback",
+        json={"stance": "support", "general_comment": "Sehr gut."},
+        headers={"Respondent-Token": "premoderation-page-token-abcdef"},
+    )
+    assert sent.status_code == 201, sent.text
+    moderator = {**(await login_as("moderator")), **HTML}
+    url = f"/dashboard/measures/{measure_id}/comments"
+    dashboard = await client.get("/dashboard", headers=moderator)
+    assert dashboard.status_code == 200, dashboard.text
+    assert "Feedback on measures: moderation" in dashboard.text
+    assert f'href="{url}"' in dashboard.text and "Wartende Kommentare (1)" in dashboard.text
+    process_page = await client.get(f"/processes/{measuring_process}", headers=moderator)
+    assert process_page.status_code == 200, process_page.text
+    assert f'href="{url}"' in process_page.text
+    resident_view = await client.get(f"/processes/{measuring_process}", headers=HTML)
+    assert f'href="{url}"' not in resident_view.text
+
+    page = await client.get(url, headers=moderator)
+    assert "Waiting for moderation" in page.text and ">Publish<" in page.text
+    summary = (await client.get(f"/api/v1/measures/{measure_id}/summary", headers=planner)).json()
+    assert summary["comments"] == []
+    comment_id = re.search(rf'action="{url}/([0-9a-f-]+)"', page.text).group(1)  # type: ignore[union-attr]
+    published = await client.post(
+        f"{url}/{comment_id}",
+        data={"moderation": "visible"},
+        headers=moderator,
+        follow_redirects=False,
+    )
+    assert published.status_code == 303, published.text
+    page = await client.get(url, headers=moderator)
+    assert ">Publish<" not in page.text and ">Hide<" in page.text
+    summary = (await client.get(f"/api/v1/measures/{measure_id}/summary", headers=planner)).json()
+    assert [c["body"] for c in summary["comments"]] == ["Sehr gut."]
+    dashboard = await client.get("/dashboard", headers=moderator)
+    assert f'href="{url}"' not in dashboard.text

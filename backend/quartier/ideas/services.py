@@ -85,11 +85,31 @@ class ProcessSettings:
     pseudonym_salt: bytes
 
 
+# A process without ideas settings yet pre-moderates (the settings' default).
+PREMODERATION_DEFAULT = True
+
+
+def premoderates(process_id: Any) -> sa.ColumnElement[bool]:
+    """Whether the process `process_id` (a value or a column) pre-moderates what residents
+    write: its ideas settings, else the default. Other modules' comments (feedback on
+    measures) follow the same setting through this expression."""
+    return sa.func.coalesce(
+        select(m.IdeaSettings.premoderation)
+        .where(m.IdeaSettings.process_id == process_id)
+        .scalar_subquery(),
+        sa.literal(PREMODERATION_DEFAULT),
+    )
+
+
 async def process_settings(session: AsyncSession, process_id: UUID) -> ProcessSettings:
     """The ideas settings of a process, created (pre-moderation on) on first use."""
     await session.execute(
         insert(m.IdeaSettings)
-        .values(process_id=process_id, premoderation=True, pseudonym_salt=os.urandom(32))
+        .values(
+            process_id=process_id,
+            premoderation=PREMODERATION_DEFAULT,
+            pseudonym_salt=os.urandom(32),
+        )
         .on_conflict_do_nothing(index_elements=["process_id"])
     )
     row = (

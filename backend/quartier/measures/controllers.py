@@ -32,7 +32,7 @@ from quartier.measures import (
     services,
 )
 from quartier.measures import schemas as s
-from quartier.measures.models import MeasureStatus
+from quartier.measures.models import MeasureStatus, ModerationStatus
 from quartier.processes.services import Actor
 from quartier.settings import Settings
 from quartier.surveys.controllers import RespondentToken
@@ -472,23 +472,35 @@ class FeedbackController(Controller):
         operation_id="ListMeasureFeedbackComments",
         summary="The feedback comments of a measure, for moderation",
         description="Every comment given on the measure (on one version's consultation with "
-        "`version`), hidden ones too, with the last moderation step (who, when, why); by "
-        "version, section (general comments last) and time. Residents' comments carry no "
-        "person; organisations' name the organisation.",
+        "`version`; in one moderation state with `moderation`, e.g. `pending`: those waiting "
+        "for a moderator), pending and hidden ones too, with the last moderation step (who, "
+        "when, why); by version, section (general comments last) and time. A comment starts "
+        "`pending` where the process pre-moderates (its idea settings, as idea comments "
+        "do), else `visible`. Residents' comments carry no person; organisations' name the "
+        "organisation.",
         **access(roles=STAFF, scopes={"measures:read", "measures:write"}),
     )
     async def list_comments(
-        self, db_session: AsyncSession, measure_id: UUID, version: VersionQuery = None
+        self,
+        db_session: AsyncSession,
+        measure_id: UUID,
+        version: VersionQuery = None,
+        moderation: Annotated[
+            ModerationStatus | None,
+            QueryParameter(description="Only comments in this moderation state"),
+        ] = None,
     ) -> list[s.ModeratedComment]:
-        return await feedback.list_comments(db_session, measure_id, version)
+        return await feedback.list_comments(db_session, measure_id, version, moderation)
 
     @post(
         "/measures/{measure_id:uuid}/feedback-comments/{comment_id:uuid}/moderation",
         operation_id="ModerateMeasureFeedbackComment",
-        summary="Hide or restore a feedback comment",
-        description="As idea comments are moderated: `hidden` with the reason (required, "
-        "recorded with who and when) takes the comment out of the summary, the organisations' "
-        "statements and the consultation report; `visible` restores it.",
+        summary="Publish, hide or restore a feedback comment",
+        description="As idea comments are moderated: `visible` publishes a pending comment "
+        "or restores a hidden one; `hidden` with the reason (required, recorded with who and "
+        "when) takes the comment out of the summary, the organisations' statements, the "
+        "exports and the consultation report. A pending comment is in none of them until it "
+        "is published; nothing is set back to `pending` (422).",
         status_code=HTTP_200_OK,
         responses=problems(422),
         **access(roles={Role.MODERATOR, Role.ADMIN}, scopes={"measures:write"}),

@@ -54,6 +54,7 @@ from quartier.core.idempotency import (
     run_idempotent,
 )
 from quartier.ideas.models import Idea, IdeaState
+from quartier.ideas.services import premoderates
 from quartier.measures import common
 from quartier.measures import schemas as s
 from quartier.measures.models import (
@@ -130,6 +131,12 @@ async def open_consultation(
     return measure, consultation
 
 
+def initial_moderation(premoderated: bool) -> ModerationStatus:
+    """A new comment waits for a moderator where the process pre-moderates (its ideas
+    settings, as idea comments do); else it is shown at once. Both submission paths."""
+    return ModerationStatus.PENDING if premoderated else ModerationStatus.VISIBLE
+
+
 def _invalid(field: str, message: str) -> InvalidInput:
     return InvalidInput(message, errors=[FieldError(field=field, source="body", message=message)])
 
@@ -174,7 +181,7 @@ async def submit(
     *,
     respondent_token: str | None,
 ) -> s.FeedbackReceipt:
-    _, consultation = await open_consultation(session, measure_id)
+    measure, consultation = await open_consultation(session, measure_id)
     area_id = await _check(session, consultation, data)
     organisation: s.OrganisationRef | None = None
     pseudonym = None
@@ -242,12 +249,18 @@ async def submit(
     comments: list[tuple[str | None, str]] = [(c.section, c.body) for c in data.comments]
     if data.general_comment.strip():
         comments.append((None, data.general_comment.strip()))
-    session.add_all(
-        FeedbackComment(
-            feedback_id=row.id, consultation_id=consultation.id, section=section, body=body
+    if comments:
+        premoderated = await session.scalar(sa.select(premoderates(measure.process_id)))
+        session.add_all(
+            FeedbackComment(
+                feedback_id=row.id,
+                consultation_id=consultation.id,
+                section=section,
+                body=body,
+                moderation=initial_moderation(bool(premoderated)).value,
+            )
+            for section, body in comments
         )
-        for section, body in comments
-    )
     await session.flush()
     return s.FeedbackReceipt(
         receipt_code=codes.format_code(row.receipt_code),
@@ -342,7 +355,8 @@ _LATEST = (
     .lateral("consultation")
 )
 # 1. The measure, its latest consultation and that version's sections, whether the process's
-#    phase opens measure feedback (`guard.open_now`, on the measure's process), the area named,
+#    phase opens measure feedback (`guard.open_now`, on the measure's process), whether the
+#    process pre-moderates comments (`premoderates`, as the general path), the area named,
 #    and, with a key, the key's in-flight lock.
 _FACTS = DriverStatement(
     sa.select(
@@ -356,6 +370,7 @@ _FACTS = DriverStatement(
         sa.func.coalesce(
             replacement_traverse(_OPEN_NOW, _NO_OPTIONS, _process_of_measure), sa.false()
         ).label("open"),
+        premoderates(_MEASURES.c.process_id).label("premoderated"),
         sa.select(SocialArea.id)
         .where(SocialArea.code == sa.bindparam("area_code", type_=sa.String))
         .scalar_subquery()
@@ -466,7 +481,7 @@ def _store() -> Any:
             response.c.consultation_id,
             said.c.section,
             said.c.body,
-            sa.literal_column(f"'{ModerationStatus.VISIBLE.value}'"),
+            sa.bindparam("moderation", type_=sa.String),
             now,
             now,
         )
@@ -569,6 +584,7 @@ async def _submit_on_driver(
                 "values": list(data.ratings.values()),
                 "sections": [section for section, _ in said],
                 "bodies": [body for _, body in said],
+                "moderation": initial_moderation(bool(facts["premoderated"])).value,
             }
             for _attempt in range(5):
                 receipt_code = codes.new_receipt_code()
@@ -687,14 +703,20 @@ def _comments_query() -> Any:
 
 
 async def list_comments(
-    session: AsyncSession, measure_id: UUID, version: int | None = None
+    session: AsyncSession,
+    measure_id: UUID,
+    version: int | None = None,
+    moderation: ModerationStatus | None = None,
 ) -> list[s.ModeratedComment]:
-    """Every comment on the measure (on one version's consultation if given), hidden ones too,
-    by version, section (general comments last) and time."""
+    """Every comment on the measure (on one version's consultation if given; in one moderation
+    state if given), pending and hidden ones too, by version, section (general comments last)
+    and time."""
     await visible_measure(session, measure_id, common.STAFF_VIEWER)
     statement = _comments_query().where(Consultation.measure_id == measure_id)
     if version is not None:
         statement = statement.where(Consultation.version == version)
+    if moderation is not None:
+        statement = statement.where(FeedbackComment.moderation == moderation.value)
     rows = await session.execute(
         statement.order_by(
             Consultation.version, FeedbackComment.section.nulls_last(), FeedbackComment.id
@@ -710,7 +732,10 @@ async def moderate_comment(
     data: s.CommentModeration,
     actor_name: str,
 ) -> s.ModeratedComment:
-    """Hide (a reason is required) or restore a comment of the measure's feedback."""
+    """Publish a pending comment or restore a hidden one (`visible`), or hide one (a reason is
+    required). Nothing is set back to pending."""
+    if data.moderation is ModerationStatus.PENDING:
+        raise _invalid("moderation", "a comment is published (visible) or hidden")
     await visible_measure(session, measure_id, common.STAFF_VIEWER)
     row = (
         await session.execute(
@@ -732,6 +757,39 @@ async def moderate_comment(
     comment.moderated_at = common.utcnow()
     await session.flush()
     return _moderated(comment, version, kind, name)
+
+
+async def pending_comments(
+    session: AsyncSession, process_ids: list[UUID] | None = None
+) -> list[tuple[UUID, UUID, str, int]]:
+    """The measures with comments waiting for a moderator (of these processes if given):
+    (measure id, process id, current title, comments waiting), oldest waiting first."""
+    pending = (
+        sa.select(
+            Consultation.measure_id,
+            sa.func.count().label("waiting"),
+            sa.func.min(FeedbackComment.created_at).label("oldest"),
+        )
+        .join(Consultation, Consultation.id == FeedbackComment.consultation_id)
+        .where(FeedbackComment.moderation == ModerationStatus.PENDING.value)
+        .group_by(Consultation.measure_id)
+        .subquery()
+    )
+    statement = (
+        sa.select(Measure.id, Measure.process_id, MeasureVersion.title, pending.c.waiting)
+        .join(pending, pending.c.measure_id == Measure.id)
+        .join(
+            MeasureVersion,
+            sa.and_(
+                MeasureVersion.measure_id == Measure.id,
+                MeasureVersion.version == Measure.current_version,
+            ),
+        )
+        .order_by(pending.c.oldest)
+    )
+    if process_ids is not None:
+        statement = statement.where(Measure.process_id.in_(process_ids))
+    return [(row[0], row[1], row[2], int(row[3])) for row in await session.execute(statement)]
 
 
 # -- the summary --------------------------------------------------------------------------------

@@ -63,6 +63,9 @@ class Stance(enum.StrEnum):
 
 
 class ModerationStatus(enum.StrEnum):
+    # A comment starts pending when the process pre-moderates (its ideas settings, as idea
+    # comments do; migration 0034), else visible; a moderator publishes (visible) or hides it.
+    PENDING = "pending"
     VISIBLE = "visible"
     HIDDEN = "hidden"
 
@@ -283,6 +286,11 @@ class FeedbackComment(Base):
             "moderation <> 'hidden' OR hidden_reason IS NOT NULL", name="hidden_has_reason"
         ),
         sa.Index("ix_measure_feedback_comments_consultation", "consultation_id", "section"),
+        sa.Index(
+            "ix_measure_feedback_comments_pending",
+            "consultation_id",
+            postgresql_where=sa.text("moderation = 'pending'"),
+        ),
     )
 
     feedback_id: Mapped[UUID] = mapped_column(

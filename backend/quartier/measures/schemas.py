@@ -555,7 +555,8 @@ class ModeratedComment(Struct, kw_only=True):
 
 
 class CommentModeration(Struct, kw_only=True, forbid_unknown_fields=True):
-    """Hide a comment (with the reason, required) or restore it."""
+    """Publish a pending comment or restore a hidden one (`visible`), or hide a comment (with
+    the reason, required). `pending` is refused (422)."""
 
     moderation: ModerationStatus
     reason: (
