@@ -309,6 +309,16 @@ def hierarchy_on(day: datetime.date | ColumnElement[Any]) -> Select[Any]:
     )
 
 
+def _earlier_version_holds(areas: Any, earlier: Any, day: datetime.date) -> Any:
+    """SQL: the join of an area to its earlier version (`social_area_versions`) that holds
+    `day` — none when the area's own row does (`boundary_from` on or before the day)."""
+    return and_(
+        earlier.c.area_id == areas.c.id,
+        areas.c.boundary_from > day,
+        valid_between(earlier.c.valid_from, earlier.c.valid_to, day),
+    )
+
+
 def boundaries_on(day: datetime.date) -> Select[Any]:
     """SQL: id, code and boundary (GeoJSON text) of every area, the boundary of its version
     valid on `day` (the row's own unless an earlier version holds the day)."""
@@ -318,16 +328,7 @@ def boundaries_on(day: datetime.date) -> Select[Any]:
         areas.c.id,
         areas.c.code,
         cast(func.coalesce(earlier.c.boundary, areas.c.boundary), Text).label("boundary"),
-    ).select_from(
-        areas.outerjoin(
-            earlier,
-            and_(
-                earlier.c.area_id == areas.c.id,
-                areas.c.boundary_from > day,
-                valid_between(earlier.c.valid_from, earlier.c.valid_to, day),
-            ),
-        )
-    )
+    ).select_from(areas.outerjoin(earlier, _earlier_version_holds(areas, earlier, day)))
 
 
 def hierarchy_on_sql(parameter: str) -> str:
@@ -1008,14 +1009,9 @@ async def stream_level_geojson(
             cast(func.coalesce(earlier.c.boundary, areas.c.boundary), Text),
         )
         .select_from(
-            areas.outerjoin(
-                earlier,
-                and_(
-                    earlier.c.area_id == areas.c.id,
-                    areas.c.boundary_from > day,
-                    valid_between(earlier.c.valid_from, earlier.c.valid_to, day),
-                ),
-            ).outerjoin(parent, parent.c.id == parent_id)
+            areas.outerjoin(earlier, _earlier_version_holds(areas, earlier, day)).outerjoin(
+                parent, parent.c.id == parent_id
+            )
         )
         .where(
             areas.c.level_id == level.id,

@@ -513,16 +513,30 @@ def _page_form(
     errors: dict[str, str] | None = None,
     status: int = 200,
 ) -> Template:
+    return _survey_form(
+        "workspace/surveys/page.html", survey, values, errors, status, {"page": page}
+    )
+
+
+def _survey_form(
+    template_name: str,
+    survey: Survey,
+    values: dict[str, str],
+    errors: dict[str, str] | None,
+    status: int,
+    extra: Mapping[str, Any] | None = None,
+) -> Template:
+    """A form page of the builder about `survey`: its values and errors, never cached."""
     return Template(
-        template_name="workspace/surveys/page.html",
+        template_name=template_name,
         context={
             "survey": survey,
             "title": i18n.pick(survey.title),
-            "page": page,
             "values": values,
             "errors": errors or {},
             "languages": _language_names(),
             "published": survey.status == SurveyStatus.PUBLISHED,
+            **(extra or {}),
         },
         status_code=status,
         headers={"Cache-Control": "no-store"},
@@ -615,19 +629,7 @@ def _texts_page(
     errors: dict[str, str] | None = None,
     status: int = 200,
 ) -> Template:
-    return Template(
-        template_name="workspace/surveys/texts.html",
-        context={
-            "survey": survey,
-            "title": i18n.pick(survey.title),
-            "values": values,
-            "errors": errors or {},
-            "languages": _language_names(),
-            "published": survey.status == SurveyStatus.PUBLISHED,
-        },
-        status_code=status,
-        headers={"Cache-Control": "no-store"},
-    )
+    return _survey_form("workspace/surveys/texts.html", survey, values, errors, status)
 
 
 def _top_level_errors(problems: list[FieldError]) -> dict[str, str]:
