@@ -4,7 +4,7 @@ Kish's effective sample size."""
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from quartier.stats.weighting import Stratum, collapse, post_stratify
@@ -100,6 +100,10 @@ strata = st.lists(
 ).map(lambda items: [Stratum(f"s{i}", n, pop) for i, (n, pop) in enumerate(items)])
 
 
+# The strategy draws a few small integers; Hypothesis' "too slow" check measures wall time,
+# which a loaded CI machine (two test workers beside their PostgreSQL) exceeded once in 1,364
+# tests (1 input in 1.6 s). The invariants are unchanged; only that timing check is off.
+@settings(suppress_health_check=[HealthCheck.too_slow])
 @given(strata, st.integers(0, 50), st.integers(3, 10), st.data())
 def test_weighting_invariants(
     given_strata: list[Stratum], unknown: int, minimum: int, data: st.DataObject
